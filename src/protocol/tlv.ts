@@ -1,0 +1,294 @@
+import { crc32c } from './crc32c.js'
+import { proxyError } from './errors.js'
+
+// Spec 2.2: TLV types. Wire names kept so they grep against the document.
+export const PP2_TYPE_ALPN = 0x01
+export const PP2_TYPE_AUTHORITY = 0x02
+export const PP2_TYPE_CRC32C = 0x03
+export const PP2_TYPE_NOOP = 0x04
+export const PP2_TYPE_UNIQUE_ID = 0x05
+export const PP2_TYPE_SSL = 0x20
+export const PP2_SUBTYPE_SSL_VERSION = 0x21
+export const PP2_SUBTYPE_SSL_CN = 0x22
+export const PP2_SUBTYPE_SSL_CIPHER = 0x23
+export const PP2_SUBTYPE_SSL_SIG_ALG = 0x24
+export const PP2_SUBTYPE_SSL_KEY_ALG = 0x25
+export const PP2_SUBTYPE_SSL_GROUP = 0x26
+export const PP2_SUBTYPE_SSL_SIG_SCHEME = 0x27
+export const PP2_SUBTYPE_SSL_CLIENT_CERT = 0x28
+export const PP2_TYPE_NETNS = 0x30
+// Spec 2.2.8: 0xE0-0xEF are application-specific. Cloud load balancers use:
+export const PP2_TYPE_GCP = 0xe0 // Private Service Connect: 8-byte connection id, big-endian
+export const PP2_TYPE_AWS = 0xea // NLB: subtype 0x01 + VPC endpoint id
+export const PP2_SUBTYPE_AWS_VPCE_ID = 0x01
+export const PP2_TYPE_AZURE = 0xee // Private Link: subtype 0x01 + uint32 link id, little-endian
+export const PP2_SUBTYPE_AZURE_PRIVATEENDPOINT_LINKID = 0x01
+
+// Spec 2.2.6: bits of the SSL TLV's `client` field.
+export const PP2_CLIENT_SSL = 0x01
+export const PP2_CLIENT_CERT_CONN = 0x02
+export const PP2_CLIENT_CERT_SESS = 0x04
+
+/** Spec 2.2: type(1) length_hi(1) length_lo(1). */
+const TLV_HEADER_LENGTH = 3
+/** Spec 2.2.6: client(1) verify(4) before the SSL sub-TLVs. */
+const SSL_PREFIX_LENGTH = 5
+/** Spec 2.2.2 / HAProxy receiver: AUTHORITY is a host name, at most 255 bytes. */
+export const MAX_AUTHORITY_LENGTH = 255
+/** Spec 2.2.5: UNIQUE_ID is at most 128 bytes. */
+export const MAX_UNIQUE_ID_LENGTH = 128
+
+/** One TLV as received. `value` is a copy, never a view of the socket buffer. */
+export interface RawTlv {
+  readonly type: number
+  readonly value: Buffer
+}
+
+/** The SSL TLV (spec 2.2.6): what the proxy knows of the client's TLS session. */
+export interface SslInfo {
+  /** The raw `client` bit field. */
+  readonly client: number
+  /** PP2_CLIENT_SSL: the client connected over SSL/TLS. */
+  readonly clientSsl: boolean
+  /** PP2_CLIENT_CERT_CONN: the client sent a certificate on this connection. */
+  readonly certConn: boolean
+  /** PP2_CLIENT_CERT_SESS: the client sent a certificate at least once in this TLS session. */
+  readonly certSess: boolean
+  /** The raw `verify` field: 0 means the certificate was presented and verified. */
+  readonly verify: number
+  /** A client certificate was presented (on the connection or the session) and verified. */
+  readonly verified: boolean
+  /** PP2_SUBTYPE_SSL_VERSION, for example `TLSv1.3`. */
+  readonly version?: string
+  /** PP2_SUBTYPE_SSL_CN: common name of the client certificate's subject. */
+  readonly cn?: string
+  /** PP2_SUBTYPE_SSL_CIPHER, for example `ECDHE-RSA-AES128-GCM-SHA256`. */
+  readonly cipher?: string
+  /** PP2_SUBTYPE_SSL_SIG_ALG: algorithm that signed the proxy's own certificate. */
+  readonly sigAlg?: string
+  /** PP2_SUBTYPE_SSL_KEY_ALG: key algorithm of the proxy's own certificate. */
+  readonly keyAlg?: string
+  /** PP2_SUBTYPE_SSL_GROUP: key-exchange group. */
+  readonly group?: string
+  /** PP2_SUBTYPE_SSL_SIG_SCHEME: signature scheme. */
+  readonly sigScheme?: string
+  /** PP2_SUBTYPE_SSL_CLIENT_CERT: the client certificate, DER. */
+  readonly clientCert?: Buffer
+  /** Every sub-TLV, in wire order (unknown ones included). */
+  readonly tlvs: readonly RawTlv[]
+}
+
+/** The TLVs of one v2 header, decoded where the type is known. */
+export interface TlvSet {
+  /** Every TLV except NOOP padding, in wire order, unknown types included. */
+  readonly raw: readonly RawTlv[]
+  /** PP2_TYPE_ALPN: the negotiated application protocol, as bytes. */
+  readonly alpn?: Buffer
+  /** PP2_TYPE_AUTHORITY: host name the client asked for (usually TLS SNI). */
+  readonly authority?: string
+  /** PP2_TYPE_CRC32C: the checksum carried; present only when it matched. */
+  readonly crc32c?: number
+  /** PP2_TYPE_UNIQUE_ID: opaque connection id from the proxy. */
+  readonly uniqueId?: Buffer
+  /** PP2_TYPE_SSL. */
+  readonly ssl?: SslInfo
+  /** PP2_TYPE_NETNS: network namespace name. */
+  readonly netns?: string
+  /** AWS 0xEA subtype 0x01: VPC endpoint id. */
+  readonly awsVpceId?: string
+  /** Azure 0xEE subtype 0x01: private endpoint link id. */
+  readonly azureLinkId?: number
+  /** Google Cloud 0xE0: Private Service Connect connection id. */
+  readonly gcpPscConnectionId?: bigint
+}
+
+/** The set of a header that carries no TLVs. Frozen and shared. */
+export const EMPTY_TLVS: TlvSet = Object.freeze({ raw: Object.freeze([]) as readonly RawTlv[] })
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Printable US-ASCII only (0x20-0x7E). */
+function asciiValue (value: Uint8Array, what: string): string {
+  for (const byte of value) {
+    if (byte < 0x20 || byte > 0x7e) {
+      throw proxyError('PROXY_ERR_TLV_VALUE', `${what} has a byte 0x${byte.toString(16).padStart(2, '0')} outside printable US-ASCII`)
+    }
+  }
+  return Buffer.from(value).toString('latin1')
+}
+
+/** Valid UTF-8 without C0, DEL or C1 control characters (no CRLF injection into logs). */
+function utf8Value (value: Uint8Array, what: string): string {
+  let text: string
+  try {
+    text = utf8.decode(value)
+  } catch {
+    throw proxyError('PROXY_ERR_TLV_VALUE', `${what} is not valid UTF-8`)
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(text)) {
+    throw proxyError('PROXY_ERR_TLV_VALUE', `${what} contains a control character`)
+  }
+  return text
+}
+
+/**
+ * Walks `bytes[start, end)` as a TLV list (spec 2.2): every TLV header and
+ * value must fit, and the walk must end exactly at `end`.
+ */
+function walk (bytes: Uint8Array, start: number, end: number, what: string,
+  visit: (type: number, valueStart: number, valueEnd: number) => void): void {
+  let offset = start
+  while (offset < end) {
+    if (end - offset < TLV_HEADER_LENGTH) {
+      throw proxyError('PROXY_ERR_TLV', `${what} has ${end - offset} trailing byte(s) at offset ${offset}, too short for a TLV`)
+    }
+    const type = bytes[offset] as number
+    const length = ((bytes[offset + 1] as number) << 8) | (bytes[offset + 2] as number)
+    const valueStart = offset + TLV_HEADER_LENGTH
+    const valueEnd = valueStart + length
+    if (valueEnd > end) {
+      throw proxyError('PROXY_ERR_TLV', `${what} type 0x${type.toString(16)} at offset ${offset} declares ${length} byte(s) but only ${end - valueStart} remain`)
+    }
+    visit(type, valueStart, valueEnd)
+    offset = valueEnd
+  }
+}
+
+function copy (bytes: Uint8Array, start: number, end: number): Buffer {
+  return Buffer.from(bytes.subarray(start, end))
+}
+
+function decodeSsl (bytes: Uint8Array, start: number, end: number): SslInfo {
+  if (end - start < SSL_PREFIX_LENGTH) {
+    throw proxyError('PROXY_ERR_TLV_VALUE', `SSL TLV is ${end - start} byte(s), shorter than its 5-byte client/verify prefix`)
+  }
+  const client = bytes[start] as number
+  const verify = (((bytes[start + 1] as number) << 24) | ((bytes[start + 2] as number) << 16) |
+    ((bytes[start + 3] as number) << 8) | (bytes[start + 4] as number)) >>> 0
+  const certConn = (client & PP2_CLIENT_CERT_CONN) !== 0
+  const certSess = (client & PP2_CLIENT_CERT_SESS) !== 0
+  const ssl: {
+    -readonly [K in keyof SslInfo]: SslInfo[K]
+  } = {
+    client,
+    clientSsl: (client & PP2_CLIENT_SSL) !== 0,
+    certConn,
+    certSess,
+    verify,
+    verified: (certConn || certSess) && verify === 0,
+    tlvs: []
+  }
+  const tlvs: RawTlv[] = []
+  const seen = new Set<number>()
+  // Sub-TLVs are read one level deep only: an SSL TLV inside the SSL TLV is
+  // kept raw, never recursed into (Netty's GHSA-fx2c-96vj-985v was unbounded
+  // recursion on exactly that).
+  walk(bytes, start + SSL_PREFIX_LENGTH, end, 'SSL sub-TLV', (type, vs, ve) => {
+    const value = copy(bytes, vs, ve)
+    tlvs.push({ type, value })
+    if (type >= PP2_SUBTYPE_SSL_VERSION && type <= PP2_SUBTYPE_SSL_CLIENT_CERT) {
+      if (seen.has(type)) throw proxyError('PROXY_ERR_TLV_VALUE', `SSL sub-TLV 0x${type.toString(16)} appears twice`)
+      seen.add(type)
+    }
+    switch (type) {
+      case PP2_SUBTYPE_SSL_VERSION: ssl.version = asciiValue(value, 'SSL_VERSION'); break
+      case PP2_SUBTYPE_SSL_CN: ssl.cn = utf8Value(value, 'SSL_CN'); break
+      case PP2_SUBTYPE_SSL_CIPHER: ssl.cipher = asciiValue(value, 'SSL_CIPHER'); break
+      case PP2_SUBTYPE_SSL_SIG_ALG: ssl.sigAlg = asciiValue(value, 'SSL_SIG_ALG'); break
+      case PP2_SUBTYPE_SSL_KEY_ALG: ssl.keyAlg = asciiValue(value, 'SSL_KEY_ALG'); break
+      case PP2_SUBTYPE_SSL_GROUP: ssl.group = asciiValue(value, 'SSL_GROUP'); break
+      case PP2_SUBTYPE_SSL_SIG_SCHEME: ssl.sigScheme = asciiValue(value, 'SSL_SIG_SCHEME'); break
+      case PP2_SUBTYPE_SSL_CLIENT_CERT: ssl.clientCert = value; break
+      default: break // unknown sub-types are tolerated (spec 2.2), unlike ranch
+    }
+  })
+  ssl.tlvs = tlvs
+  return ssl
+}
+
+const VPCE_ID = /^[A-Za-z0-9-]*$/
+
+/**
+ * Walks and decodes the TLVs of a v2 header.
+ *
+ * @param header - the whole header, `16 + len` bytes; the CRC32C TLV, when
+ *   present, is checked over all of it (spec 2.2.3).
+ * @param start - where the TLVs begin (after the address block).
+ * @throws ProxyProtocolError `PROXY_ERR_TLV`, `PROXY_ERR_TLV_VALUE` or
+ *   `PROXY_ERR_CRC32C`.
+ */
+export function parseTlvs (header: Uint8Array, start: number): TlvSet {
+  const end = header.length
+  if (start === end) return EMPTY_TLVS
+  const set: { -readonly [K in keyof TlvSet]: TlvSet[K] } = { raw: [] }
+  const raw: RawTlv[] = []
+  const seen = new Set<number>()
+  let crcAt = -1
+  walk(header, start, end, 'TLV', (type, vs, ve) => {
+    if (type === PP2_TYPE_NOOP) return // spec 2.2.4: padding, ignored
+    const length = ve - vs
+    const value = copy(header, vs, ve)
+    raw.push({ type, value })
+    const known = type === PP2_TYPE_ALPN || type === PP2_TYPE_AUTHORITY || type === PP2_TYPE_CRC32C ||
+      type === PP2_TYPE_UNIQUE_ID || type === PP2_TYPE_SSL || type === PP2_TYPE_NETNS
+    if (known) {
+      // One value per known type: a second AUTHORITY or SSL would let a
+      // sender show one value to one reader and another to the next.
+      if (seen.has(type)) throw proxyError('PROXY_ERR_TLV_VALUE', `TLV 0x${type.toString(16).padStart(2, '0')} appears twice`)
+      seen.add(type)
+    }
+    switch (type) {
+      case PP2_TYPE_ALPN:
+        set.alpn = value
+        break
+      case PP2_TYPE_AUTHORITY:
+        if (length > MAX_AUTHORITY_LENGTH) throw proxyError('PROXY_ERR_TLV_VALUE', `AUTHORITY is ${length} bytes, more than ${MAX_AUTHORITY_LENGTH}`)
+        set.authority = utf8Value(value, 'AUTHORITY')
+        break
+      case PP2_TYPE_CRC32C:
+        if (length !== 4) throw proxyError('PROXY_ERR_TLV_VALUE', `CRC32C TLV is ${length} bytes, not 4`)
+        crcAt = vs
+        break
+      case PP2_TYPE_UNIQUE_ID:
+        if (length > MAX_UNIQUE_ID_LENGTH) throw proxyError('PROXY_ERR_TLV_VALUE', `UNIQUE_ID is ${length} bytes, more than ${MAX_UNIQUE_ID_LENGTH}`)
+        set.uniqueId = value
+        break
+      case PP2_TYPE_SSL:
+        set.ssl = decodeSsl(header, vs, ve)
+        break
+      case PP2_TYPE_NETNS:
+        set.netns = asciiValue(value, 'NETNS')
+        break
+      // Application-specific range (spec 2.2.8): decoded only when the value
+      // has the shape the cloud vendor documents; otherwise kept raw.
+      case PP2_TYPE_AWS:
+        if (length >= 1 && value[0] === PP2_SUBTYPE_AWS_VPCE_ID && set.awsVpceId === undefined) {
+          const id = value.subarray(1).toString('latin1')
+          if (VPCE_ID.test(id)) set.awsVpceId = id
+        }
+        break
+      case PP2_TYPE_AZURE:
+        if (length === 5 && value[0] === PP2_SUBTYPE_AZURE_PRIVATEENDPOINT_LINKID && set.azureLinkId === undefined) {
+          set.azureLinkId = value.readUInt32LE(1)
+        }
+        break
+      case PP2_TYPE_GCP:
+        if (length === 8 && set.gcpPscConnectionId === undefined) set.gcpPscConnectionId = value.readBigUInt64BE(0)
+        break
+      default:
+        break // spec 2.2: unknown types are skipped, not rejected
+    }
+  })
+  if (crcAt >= 0) {
+    const carried = (((header[crcAt] as number) << 24) | ((header[crcAt + 1] as number) << 16) |
+      ((header[crcAt + 2] as number) << 8) | (header[crcAt + 3] as number)) >>> 0
+    const computed = crc32c(header, 0, end, crcAt)
+    if (carried !== computed) {
+      throw proxyError('PROXY_ERR_CRC32C', `CRC32C mismatch: header carries 0x${carried.toString(16).padStart(8, '0')}, computed 0x${computed.toString(16).padStart(8, '0')}`)
+    }
+    set.crc32c = carried
+  }
+  set.raw = raw
+  return set
+}

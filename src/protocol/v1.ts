@@ -1,0 +1,97 @@
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './address.js'
+import { proxyError } from './errors.js'
+import type { ParseResult, ProxyHeader } from './header.js'
+import { EMPTY_TLVS } from './tlv.js'
+
+/** Spec 2.1: "PROXY" is the signature of the text format. */
+const V1_SIGNATURE = [0x50, 0x52, 0x4f, 0x58, 0x59] // "PROXY"
+/** Spec 2.1: the worst-case line, CRLF included, is 107 bytes. */
+export const V1_MAX_LENGTH = 107
+const CR = 0x0d
+const LF = 0x0a
+const SPACE = 0x20
+/** Spec 2.1: ports are 0..65535 in decimal without leading zeros. */
+const DECIMAL_PORT = /^(?:0|[1-9][0-9]{0,4})$/
+
+function port (text: string, which: string): number {
+  const value = DECIMAL_PORT.test(text) ? Number(text) : -1
+  if (value < 0 || value > 65535) {
+    const why = /^0[0-9]/.test(text) ? 'has a leading zero' : 'is not a decimal number from 0 to 65535'
+    throw proxyError('PROXY_ERR_V1_PORT', `v1 ${which} port "${text}" ${why}`)
+  }
+  return value
+}
+
+/**
+ * Parses a v1 header at the start of `buf` (whose first byte is `P`).
+ * Fails as soon as the bytes seen cannot become a valid line (spec 2.1:
+ * "abort the connection as soon as possible"), waits for the CRLF otherwise.
+ */
+export function parseV1 (buf: Uint8Array): ParseResult {
+  const prefix = Math.min(buf.length, V1_SIGNATURE.length)
+  for (let i = 0; i < prefix; i++) {
+    if (buf[i] !== V1_SIGNATURE[i]) return { status: 'absent' }
+  }
+  if (buf.length > V1_SIGNATURE.length && buf[V1_SIGNATURE.length] !== SPACE) {
+    throw proxyError('PROXY_ERR_V1_SYNTAX', 'v1 "PROXY" is not followed by exactly one space')
+  }
+  const scan = Math.min(buf.length, V1_MAX_LENGTH)
+  let end = -1
+  for (let i = V1_SIGNATURE.length; i < scan; i++) {
+    const byte = buf[i] as number
+    if (byte === CR) {
+      // The LF must still fit within the 107 bytes.
+      if (i + 1 >= V1_MAX_LENGTH) break
+      if (i + 1 >= buf.length) return { status: 'incomplete' }
+      if (buf[i + 1] !== LF) throw proxyError('PROXY_ERR_V1_CRLF', 'v1 CR is not followed by LF')
+      end = i
+      break
+    }
+    if (byte === LF) throw proxyError('PROXY_ERR_V1_CRLF', 'v1 line ends in LF without CR')
+    if (byte < SPACE || byte > 0x7e) {
+      throw proxyError('PROXY_ERR_V1_SYNTAX', `v1 line has a non-printable byte 0x${byte.toString(16).padStart(2, '0')}`)
+    }
+  }
+  if (end < 0) {
+    if (buf.length >= V1_MAX_LENGTH || scan === V1_MAX_LENGTH) {
+      throw proxyError('PROXY_ERR_V1_TOO_LONG', `v1 line has no CRLF within ${V1_MAX_LENGTH} bytes`)
+    }
+    return { status: 'incomplete' }
+  }
+  const line = Buffer.from(buf.buffer, buf.byteOffset + V1_SIGNATURE.length + 1, end - V1_SIGNATURE.length - 1).toString('latin1')
+  return { status: 'complete', header: parseV1Fields(line), length: end + 2 }
+}
+
+/** The part of the line after `PROXY ` and before CRLF. */
+function parseV1Fields (line: string): ProxyHeader {
+  // Spec 2.1: UNKNOWN may stand alone, or be followed by anything, which the
+  // receiver ignores (addresses included).
+  if (line === 'UNKNOWN' || line.startsWith('UNKNOWN ')) {
+    return { version: 1, proxied: false, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', tlvs: EMPTY_TLVS }
+  }
+  const fields = line.split(' ')
+  const family = fields[0] as string
+  if (family !== 'TCP4' && family !== 'TCP6') {
+    throw proxyError('PROXY_ERR_V1_FAMILY', `v1 protocol "${family.slice(0, 16)}" is not TCP4, TCP6 or UNKNOWN`)
+  }
+  if (fields.length !== 5 || fields.includes('')) {
+    throw proxyError('PROXY_ERR_V1_SYNTAX', `v1 ${family} line needs exactly four fields separated by single spaces`)
+  }
+  const [, src, dst, sport, dport] = fields as [string, string, string, string, string]
+  const parse = family === 'TCP4' ? parseIPv4 : parseIPv6
+  const format = family === 'TCP4' ? formatIPv4 : formatIPv6
+  const srcBytes = parse(src)
+  if (srcBytes === undefined) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 source "${src}" is not an ${family === 'TCP4' ? 'IPv4' : 'IPv6'} address`)
+  const dstBytes = parse(dst)
+  if (dstBytes === undefined) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 destination "${dst}" is not an ${family === 'TCP4' ? 'IPv4' : 'IPv6'} address`)
+  return {
+    version: 1,
+    proxied: true,
+    command: 'PROXY',
+    family: family === 'TCP4' ? 'INET' : 'INET6',
+    transport: 'STREAM',
+    source: { address: format(srcBytes, 0), port: port(sport, 'source') },
+    destination: { address: format(dstBytes, 0), port: port(dport, 'destination') },
+    tlvs: EMPTY_TLVS
+  }
+}
