@@ -1,0 +1,95 @@
+// Starts a real aedes broker with the plugin behind one listener of the given
+// kind, on 127.0.0.1, and records the connDetails its hooks see.
+import http from 'node:http'
+import https from 'node:https'
+import net from 'node:net'
+import tls from 'node:tls'
+import { once } from 'node:events'
+import { Aedes, type Client } from 'aedes'
+import { WebSocketServer, createWebSocketStream } from 'ws'
+import { proxyProtocol, withPlugins, type ConnDetails, type ListenerName, type ProxyProtocol, type ProxyProtocolOptions } from '../../src/index.js'
+import { testCerts } from './certs.js'
+
+export interface Seen {
+  readonly hook: 'preConnect' | 'authenticate'
+  readonly clientId: string
+  readonly details: ConnDetails | null | undefined
+}
+
+export interface Stack {
+  readonly broker: Aedes
+  readonly proxy: ProxyProtocol
+  readonly port: number
+  readonly seen: Seen[]
+  readonly server: net.Server
+  close (): Promise<void>
+}
+
+export interface StackOptions {
+  readonly listener: ListenerName
+  readonly plugin: ProxyProtocolOptions
+  /** require and verify client certificates on ssl/wss */
+  readonly mtls?: boolean
+  /** attach the server to the plugin (default true for ssl/ws/wss, false for tcp) */
+  readonly attach?: boolean
+}
+
+export async function startStack (options: StackOptions): Promise<Stack> {
+  const seen: Seen[] = []
+  const broker = withPlugins(await Aedes.createBroker({
+    preConnect (client: Client, _packet, done) {
+      seen.push({ hook: 'preConnect', clientId: client.id, details: client.connDetails })
+      done(null, true)
+    },
+    authenticate (client: Client, _username, _password, done) {
+      seen.push({ hook: 'authenticate', clientId: client.id, details: client.connDetails })
+      done(null, true)
+    }
+  }))
+  const proxy = broker.use(proxyProtocol(options.plugin))
+  const certs = testCerts()
+  const tlsOptions: tls.TlsOptions = {
+    key: certs.serverKey,
+    cert: certs.serverCert,
+    ca: certs.ca,
+    requestCert: options.mtls === true,
+    rejectUnauthorized: options.mtls === true
+  }
+  let server: net.Server
+  switch (options.listener) {
+    case 'tcp':
+      server = net.createServer(broker.handle)
+      break
+    case 'ssl':
+      server = tls.createServer(tlsOptions, broker.handle)
+      break
+    case 'ws':
+    case 'wss': {
+      const httpServer = options.listener === 'ws' ? http.createServer() : https.createServer(tlsOptions)
+      const wss = new WebSocketServer({ server: httpServer })
+      wss.on('connection', (socket, req) => {
+        broker.handle(createWebSocketStream(socket), req)
+      })
+      server = httpServer
+      break
+    }
+  }
+  if (options.attach ?? options.listener !== 'tcp') proxy.attach(server)
+  const sockets = new Set<net.Socket>()
+  server.on('connection', (s: net.Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const port = (server.address() as net.AddressInfo).port
+  return {
+    broker,
+    proxy,
+    port,
+    seen,
+    server,
+    async close () {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+      await new Promise<void>(resolve => broker.close(() => resolve()))
+    }
+  }
+}
