@@ -135,9 +135,10 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       return () => { server.off('connection', mark) }
     }
     return takeOverConnections(server, (socket, handOver) => {
+      const peer = endpointOf(socket) // read now: a destroyed socket forgets its peer
       readHeader(socket, settings, (err, header) => {
         if (err !== null) {
-          this.#reject(err, listener, socket)
+          this.#reject(err, listener, peer)
           return
         }
         this.#accept(socket, listener, header as ProxyHeader)
@@ -177,10 +178,10 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     if (this.listenerCount('header') > 0) this.emit('header', { listener, peer: endpointOf(socket), header })
   }
 
-  #reject (err: ProxyProtocolError, listener: ListenerName, socket: { remoteAddress?: string | undefined, remotePort?: number | undefined, remoteFamily?: string | undefined }): void {
+  #reject (err: ProxyProtocolError, listener: ListenerName, peer: SocketEndpoint): void {
     const probe = (err as Partial<ReadFailure>).bytesReceived === 0 &&
       (err.code === 'PROXY_ERR_TIMEOUT' || err.code === 'PROXY_ERR_CLOSED')
-    if (this.listenerCount('rejected') > 0) this.emit('rejected', err, { listener, peer: endpointOf(socket), probe })
+    if (this.listenerCount('rejected') > 0) this.emit('rejected', err, { listener, peer, probe })
   }
 
   #onHandle (stream: Connection, req: IncomingMessage | undefined): Client | undefined {
@@ -192,9 +193,10 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     }
     // PROXY is on for this listener and nothing has read the header yet.
     if (listener === 'tcp' && req === undefined) {
+      const peer = endpointOf(isSocket(stream) ? stream : {})
       readHeader(stream as Duplex, this.settings.tcp, (err, header) => {
         if (err !== null) {
-          this.#reject(err, 'tcp', stream as net.Socket)
+          this.#reject(err, 'tcp', peer)
           return
         }
         if (isSocket(stream)) this.#accept(stream, 'tcp', header as ProxyHeader)
@@ -206,9 +208,11 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     // be read if the server was attached.
     const err = new ProxyProtocolError('PROXY_ERR_NOT_ATTACHED',
       `PROXY is on for the ${listener} listener but its server was not attached: call attach(server) on the ${listener === 'ssl' ? 'tls' : listener === 'ws' ? 'http' : 'https'} server`)
+    const socket = req?.socket ?? stream
+    const peer = endpointOf(isSocket(socket) ? socket : {})
     stream.on('error', () => {})
     stream.destroy()
-    this.#reject(err, listener, (req?.socket ?? stream) as net.Socket)
+    this.#reject(err, listener, peer)
     return undefined
   }
 
