@@ -1,0 +1,117 @@
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import { Aedes } from 'aedes'
+import { OptionsError, optionsFromEnv, proxyProtocol, resolveOptions, withPlugins, LISTENER_NAMES, listenerEnvName } from '../../src/index.js'
+
+describe('resolveOptions', () => {
+  test('defaults: PROXY off everywhere, 5 s timeout, 4096-byte v2 cap', () => {
+    const r = resolveOptions({})
+    for (const name of LISTENER_NAMES) {
+      assert.deepEqual(r[name], { proxyEnabled: false, headerTimeout: 5000, maxV2Length: 4096 })
+    }
+  })
+  test('unset listener settings inherit the global ones; set ones take precedence', () => {
+    const r = resolveOptions({ proxyEnabled: true, headerTimeout: 3000, listeners: { tcp: { proxyEnabled: false }, ws: { headerTimeout: 1000 } } })
+    assert.equal(r.tcp.proxyEnabled, false)
+    assert.equal(r.ssl.proxyEnabled, true)
+    assert.equal(r.ws.proxyEnabled, true)
+    assert.equal(r.ws.headerTimeout, 1000)
+    assert.equal(r.wss.headerTimeout, 3000)
+  })
+  test('global off, one listener on', () => {
+    const r = resolveOptions({ listeners: { ssl: { proxyEnabled: true } } })
+    assert.deepEqual(LISTENER_NAMES.map(n => r[n].proxyEnabled), [false, true, false, false])
+  })
+  const bad = [
+    { name: 'unknown top-level key (typo)', input: { proxyEnable: true }, path: '(options)' },
+    { name: 'unknown listener', input: { listeners: { mqtts: {} } }, path: 'listeners' },
+    { name: 'unknown listener key', input: { listeners: { tcp: { enabled: true } } }, path: 'listeners.tcp' },
+    { name: 'string instead of boolean', input: { proxyEnabled: 'true' }, path: 'proxyEnabled' },
+    { name: 'zero timeout', input: { headerTimeout: 0 }, path: 'headerTimeout' },
+    { name: 'fractional timeout', input: { headerTimeout: 1.5 }, path: 'headerTimeout' },
+    { name: 'v2 cap below a UNIX address block', input: { maxV2Length: 100 }, path: 'maxV2Length' },
+    { name: 'v2 cap above 16 bits', input: { maxV2Length: 70000 }, path: 'maxV2Length' },
+    { name: 'listener timeout not a number', input: { listeners: { ws: { headerTimeout: '5s' } } }, path: 'listeners.ws.headerTimeout' }
+  ]
+  for (const row of bad) {
+    test(`rejects ${row.name} with an OptionsError naming the key`, () => {
+      assert.throws(() => resolveOptions(row.input), (err: unknown) => {
+        assert.ok(err instanceof OptionsError)
+        assert.equal(err.code, 'PROXY_ERR_OPTIONS')
+        assert.ok(err.issues.some(i => i.path === row.path), `issues: ${JSON.stringify(err.issues)}`)
+        return true
+      })
+    })
+  }
+  test('proxyProtocol() validates synchronously, before anything listens', () => {
+    assert.throws(() => proxyProtocol({ trustedProxy: ['10.0.0.1'] } as never), OptionsError)
+  })
+})
+
+describe('optionsFromEnv (TBMQ variable names)', () => {
+  test('TBMQ documentation example: global on, tcp off, ssl empty inherits', () => {
+    const r = resolveOptions(optionsFromEnv({
+      MQTT_PROXY_PROTOCOL_ENABLED: 'true',
+      MQTT_TCP_PROXY_PROTOCOL_ENABLED: 'false',
+      MQTT_SSL_PROXY_PROTOCOL_ENABLED: ''
+    }))
+    assert.equal(r.tcp.proxyEnabled, false)
+    assert.equal(r.ssl.proxyEnabled, true)
+    assert.equal(r.ws.proxyEnabled, true)
+    assert.equal(r.wss.proxyEnabled, true)
+  })
+  test('nothing set: all off', () => {
+    const r = resolveOptions(optionsFromEnv({}))
+    assert.deepEqual(LISTENER_NAMES.map(n => r[n].proxyEnabled), [false, false, false, false])
+  })
+  const spellings = [
+    ['true', true], ['TRUE', true], [' yes ', true], ['on', true], ['1', true],
+    ['false', false], ['False', false], ['no', false], ['OFF', false], ['0', false]
+  ] as const
+  for (const [text, value] of spellings) {
+    test(`accepts ${JSON.stringify(text)} as ${value}, as Spring does`, () => {
+      assert.equal(resolveOptions(optionsFromEnv({ MQTT_WS_PROXY_PROTOCOL_ENABLED: text })).ws.proxyEnabled, value)
+    })
+  }
+  for (const name of ['MQTT_PROXY_PROTOCOL_ENABLED', ...LISTENER_NAMES.map(listenerEnvName)]) {
+    test(`a bad ${name} fails naming the variable and the accepted values`, () => {
+      assert.throws(() => optionsFromEnv({ [name]: 'maybe' }), (err: unknown) => {
+        assert.ok(err instanceof OptionsError)
+        assert.match(err.message, new RegExp(name))
+        assert.match(err.message, /true\/false/)
+        assert.equal(err.issues[0]?.path, name)
+        return true
+      })
+    })
+  }
+})
+
+describe('withPlugins / broker.use', () => {
+  test('gives an existing broker a use() that installs the plugin and returns it', async () => {
+    const broker = await Aedes.createBroker()
+    try {
+      const original = broker.handle
+      const pluggable = withPlugins(broker)
+      assert.equal(pluggable, broker)
+      const proxy = pluggable.use(proxyProtocol({ proxyEnabled: true }))
+      assert.equal(proxy.listener('tcp').proxyEnabled, true)
+      assert.notEqual(broker.handle, original, 'broker.handle is wrapped')
+      assert.equal(Object.keys(broker).includes('use'), false, 'use is not enumerable')
+      assert.throws(() => pluggable.use(proxyProtocol()), /already installed/)
+    } finally {
+      await new Promise<void>(resolve => broker.close(() => resolve()))
+    }
+  })
+  test('one plugin instance cannot serve two brokers', async () => {
+    const a = withPlugins(await Aedes.createBroker())
+    const b = withPlugins(await Aedes.createBroker())
+    try {
+      const plugin = proxyProtocol()
+      a.use(plugin)
+      assert.throws(() => b.use(plugin), /another broker/)
+    } finally {
+      await new Promise<void>(resolve => a.close(() => resolve()))
+      await new Promise<void>(resolve => b.close(() => resolve()))
+    }
+  })
+})
