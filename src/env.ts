@@ -12,7 +12,12 @@ export function listenerEnvName (listener: ListenerName): string {
 const TRUE = new Set(['true', 'on', 'yes', '1'])
 const FALSE = new Set(['false', 'off', 'no', '0'])
 
-function readBoolean (env: Readonly<Record<string, string | undefined>>, name: string): boolean | undefined {
+/**
+ * Reads a boolean variable as TBMQ's Spring configuration does.
+ * @returns undefined when unset or empty.
+ * @throws OptionsError naming the variable and the accepted spellings.
+ */
+export function readBoolean (env: Readonly<Record<string, string | undefined>>, name: string): boolean | undefined {
   const raw = env[name]
   if (raw === undefined) return undefined
   const value = raw.trim().toLowerCase()

@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// A ready-to-run aedes broker with PROXY protocol support, configured from
+// the environment with TBMQ's variable names and defaults.
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import net from 'node:net'
+import tls from 'node:tls'
+import { Aedes } from 'aedes'
+import { WebSocketServer, createWebSocketStream } from 'ws'
+import { optionsFromEnv, readBoolean } from '../env.js'
+import { LISTENER_NAMES, OptionsError, type ListenerName } from '../options.js'
+import { proxyProtocol, withPlugins } from '../plugin.js'
+
+interface Variable { readonly name: string, readonly default: string, readonly help: string }
+
+const LISTENER_DEFAULTS: Record<ListenerName, { enabled: boolean, port: number, what: string }> = {
+  tcp: { enabled: true, port: 1883, what: 'MQTT over TCP' },
+  ssl: { enabled: false, port: 8883, what: 'MQTT over TLS' },
+  ws: { enabled: true, port: 8084, what: 'MQTT over WebSocket' },
+  wss: { enabled: false, port: 8085, what: 'MQTT over secure WebSocket' }
+}
+
+const VARIABLES: Variable[] = [
+  { name: 'MQTT_PROXY_PROTOCOL_ENABLED', default: 'false', help: 'require a PROXY v1/v2 header on every listener' },
+  ...LISTENER_NAMES.map(l => ({ name: `MQTT_${l.toUpperCase()}_PROXY_PROTOCOL_ENABLED`, default: '(inherit)', help: `override for the ${l} listener; empty inherits the global value` })),
+  ...LISTENER_NAMES.flatMap(l => {
+    const d = LISTENER_DEFAULTS[l]
+    const p = `LISTENER_${l.toUpperCase()}`
+    const vars: Variable[] = [
+      { name: `${p}_ENABLED`, default: String(d.enabled), help: `serve ${d.what}` },
+      { name: `${p}_BIND_ADDRESS`, default: '0.0.0.0', help: 'address to listen on' },
+      { name: `${p}_BIND_PORT`, default: String(d.port), help: 'port to listen on' }
+    ]
+    if (l === 'ssl' || l === 'wss') {
+      vars.push(
+        { name: `${p}_PEM_CERT`, default: '', help: 'server certificate (PEM file), required when enabled' },
+        { name: `${p}_PEM_KEY`, default: '', help: 'server private key (PEM file), required when enabled' },
+        { name: `${p}_PEM_KEY_PASSWORD`, default: '', help: 'password of the private key, if it has one' }
+      )
+    }
+    return vars
+  })
+]
+
+function usage (): string {
+  const width = Math.max(...VARIABLES.map(v => v.name.length))
+  return [
+    'aedes-proxy-protocol: an aedes MQTT broker that reads PROXY protocol v1/v2 headers.',
+    '',
+    'Configured from the environment (TBMQ names and defaults):',
+    ...VARIABLES.map(v => `  ${v.name.padEnd(width)}  ${v.help}${v.default !== '' ? ` (default ${v.default})` : ''}`),
+    '',
+    'Booleans: true/false, on/off, yes/no, 1/0. Logs are JSON lines on stdout.'
+  ].join('\n')
+}
+
+class StartupError extends Error {}
+
+function env (name: string): string | undefined {
+  const value = process.env[name]
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}
+
+function boolEnv (name: string, fallback: boolean): boolean {
+  return readBoolean(process.env, name) ?? fallback
+}
+
+function portEnv (name: string, fallback: number): number {
+  const value = env(name)
+  if (value === undefined) return fallback
+  const port = Number(value)
+  if (!/^\d+$/.test(value) || port > 65535) throw new StartupError(`${name}=${JSON.stringify(value)} is not a port number (0-65535)`)
+  return port
+}
+
+function log (record: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`)
+}
+
+function tlsOptions (listener: 'ssl' | 'wss'): tls.TlsOptions {
+  const p = `LISTENER_${listener.toUpperCase()}`
+  const cert = env(`${p}_PEM_CERT`)
+  const key = env(`${p}_PEM_KEY`)
+  if (cert === undefined || key === undefined) {
+    throw new StartupError(`the ${listener} listener is enabled but ${cert === undefined ? `${p}_PEM_CERT` : `${p}_PEM_KEY`} is not set: set ${p}_PEM_CERT and ${p}_PEM_KEY to PEM files, or ${p}_ENABLED=false`)
+  }
+  const read = (name: string, path: string): Buffer => {
+    try { return readFileSync(path) } catch (err) { throw new StartupError(`${name}: cannot read ${path}: ${(err as Error).message}`) }
+  }
+  const passphrase = env(`${p}_PEM_KEY_PASSWORD`)
+  return { cert: read(`${p}_PEM_CERT`, cert), key: read(`${p}_PEM_KEY`, key), ...(passphrase !== undefined ? { passphrase } : {}) }
+}
+
+async function main (): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(usage())
+    return
+  }
+  const options = optionsFromEnv()
+  const plan = LISTENER_NAMES.map(name => {
+    const p = `LISTENER_${name.toUpperCase()}`
+    return {
+      name,
+      enabled: boolEnv(`${p}_ENABLED`, LISTENER_DEFAULTS[name].enabled),
+      host: env(`${p}_BIND_ADDRESS`) ?? '0.0.0.0',
+      port: portEnv(`${p}_BIND_PORT`, LISTENER_DEFAULTS[name].port)
+    }
+  }).filter(l => l.enabled)
+  // Build every server before binding any port, so a bad setting fails first.
+  const broker = withPlugins(await Aedes.createBroker({
+    authenticate (client, username, _password, done) {
+      done(null, true)
+      void username
+    }
+  }))
+  const proxy = broker.use(proxyProtocol(options))
+  const servers: Array<{ name: ListenerName, server: net.Server, host: string, port: number }> = []
+  for (const l of plan) {
+    let server: net.Server
+    if (l.name === 'tcp') {
+      server = net.createServer(broker.handle)
+    } else if (l.name === 'ssl') {
+      server = tls.createServer(tlsOptions('ssl'), broker.handle)
+    } else {
+      const httpServer = l.name === 'ws' ? http.createServer() : https.createServer(tlsOptions('wss'))
+      new WebSocketServer({ server: httpServer }).on('connection', (socket, req) => {
+        broker.handle(createWebSocketStream(socket), req)
+      })
+      server = httpServer
+    }
+    proxy.attach(server, { listener: l.name })
+    servers.push({ name: l.name, server, host: l.host, port: l.port })
+  }
+
+  broker.on('client', client => {
+    const d = client.connDetails
+    log({ level: 'info', event: 'connect', clientId: client.id, ip: d?.ipAddress, port: d?.port, listener: d?.listener, proxy: d?.isProxy, via: d?.peer.address })
+  })
+  broker.on('clientDisconnect', client => {
+    const d = client.connDetails
+    log({ level: 'info', event: 'disconnect', clientId: client.id, ip: d?.ipAddress, port: d?.port, listener: d?.listener })
+  })
+  proxy.on('rejected', (err, ev) => {
+    log({ level: ev.probe ? 'debug' : 'warn', event: 'proxy-rejected', code: err.code, listener: ev.listener, peer: ev.peer.address, peerPort: ev.peer.port, reason: err.message })
+  })
+
+  for (const s of servers) {
+    await new Promise<void>((resolve, reject) => {
+      s.server.once('error', reject)
+      s.server.listen(s.port, s.host, () => { s.server.off('error', reject); resolve() })
+    })
+    const address = s.server.address() as net.AddressInfo
+    const mode = proxy.listener(s.name).proxyEnabled ? 'PROXY protocol required' : 'PROXY protocol off'
+    console.log(`${s.name} listener on ${address.address}:${address.port}, ${mode}`)
+  }
+
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    log({ level: 'info', event: 'shutdown', signal })
+    for (const s of servers) s.server.close()
+    broker.close(() => process.exit(0))
+  }
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('SIGTERM'))
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof StartupError || err instanceof OptionsError) {
+    console.error(`aedes-proxy-protocol: ${err.message.replace(/^aedes-proxy-protocol: /, '')}`)
+  } else {
+    console.error(err)
+  }
+  process.exit(1)
+})
