@@ -41,7 +41,7 @@ export async function connectClient (options: ConnectOptions): Promise<MqttClien
       client = new MqttClient(() => net.connect({ port: options.port, host, localAddress }), base)
       break
     case 'ssl':
-      client = new MqttClient(() => tls.connect({ port: options.port, host, localAddress, ...tlsBits }), base)
+      client = new MqttClient(() => tls.connect({ socket: net.connect({ port: options.port, host, localAddress }), ...tlsBits }), base)
       break
     case 'ws':
       client = mqtt.connect(`ws://${host.includes(':') ? `[${host}]` : host}:${options.port}/`, { ...base, wsOptions: { localAddress } })
