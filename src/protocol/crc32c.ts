@@ -16,12 +16,13 @@ const TABLE = (() => {
 /**
  * CRC32C of `bytes[start, end)`, treating `bytes[zeroFrom, zeroFrom + 4)` as
  * zero (spec 2.2.3: the receiver zeroes the checksum field before computing).
- * Pass `zeroFrom = -1` to zero nothing.
+ * Leave `zeroFrom` out (or pass a negative value) to zero nothing.
  */
 export function crc32c (bytes: Uint8Array, start = 0, end = bytes.length, zeroFrom = -1): number {
   let crc = 0xffffffff
+  const zeroEnd = zeroFrom < 0 ? zeroFrom : zeroFrom + 4
   for (let i = start; i < end; i++) {
-    const byte = i >= zeroFrom && i < zeroFrom + 4 ? 0 : (bytes[i] as number)
+    const byte = i >= zeroFrom && i < zeroEnd ? 0 : (bytes[i] as number)
     crc = (TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8)
   }
   return (crc ^ 0xffffffff) >>> 0

@@ -26,7 +26,10 @@ export const PROXY_ERROR_CODES = [
   // Connection
   'PROXY_ERR_TIMEOUT', // no complete header within headerTimeout
   'PROXY_ERR_CLOSED', // peer closed or reset the connection before a complete header
-  'PROXY_ERR_NOT_ATTACHED' // PROXY is on for a TLS/WS listener whose server was not attached
+  'PROXY_ERR_NOT_ATTACHED', // PROXY is on for a TLS/WS listener whose server was not attached
+  // Policy
+  'PROXY_ERR_UNTRUSTED', // peer outside trustedProxies (sent a header, or reached a required listener)
+  'PROXY_ERR_UNEXPECTED_HEADER' // a header arrived on a listener where PROXY is off
 ] as const
 
 /** One of {@link PROXY_ERROR_CODES}. */

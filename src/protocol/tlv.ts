@@ -105,7 +105,8 @@ export interface TlvSet {
 /** The set of a header that carries no TLVs. Frozen and shared. */
 export const EMPTY_TLVS: TlvSet = Object.freeze({ raw: Object.freeze([]) as readonly RawTlv[] })
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: keep a leading U+FEFF, so `\uFEFFadmin` never reaches a hook as `admin`.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** Printable US-ASCII only (0x20-0x7E). */
 function asciiValue (value: Uint8Array, what: string): string {

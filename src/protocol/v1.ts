@@ -10,6 +10,14 @@ export const V1_MAX_LENGTH = 107
 const CR = 0x0d
 const LF = 0x0a
 const SPACE = 0x20
+const UNKNOWN_PREFIX = Buffer.from('PROXY UNKNOWN ', 'latin1')
+
+function startsWith (buf: Uint8Array, prefix: Uint8Array): boolean {
+  if (buf.length < prefix.length) return false
+  for (let i = 0; i < prefix.length; i++) if (buf[i] !== prefix[i]) return false
+  return true
+}
+
 /** Spec 2.1: ports are 0..65535 in decimal without leading zeros. */
 const DECIMAL_PORT = /^(?:0|[1-9][0-9]{0,4})$/
 
@@ -36,6 +44,9 @@ export function parseV1 (buf: Uint8Array): ParseResult {
     throw proxyError('PROXY_ERR_V1_SYNTAX', 'v1 "PROXY" is not followed by exactly one space')
   }
   const scan = Math.min(buf.length, V1_MAX_LENGTH)
+  // Spec 2.1: after "UNKNOWN " the receiver "must ignore anything presented
+  // before the CRLF", so only CR and LF are looked at there.
+  const unknownTail = startsWith(buf, UNKNOWN_PREFIX)
   let end = -1
   for (let i = V1_SIGNATURE.length; i < scan; i++) {
     const byte = buf[i] as number
@@ -48,7 +59,7 @@ export function parseV1 (buf: Uint8Array): ParseResult {
       break
     }
     if (byte === LF) throw proxyError('PROXY_ERR_V1_CRLF', 'v1 line ends in LF without CR')
-    if (byte < SPACE || byte > 0x7e) {
+    if ((byte < SPACE || byte > 0x7e) && !(unknownTail && i >= UNKNOWN_PREFIX.length)) {
       throw proxyError('PROXY_ERR_V1_SYNTAX', `v1 line has a non-printable byte 0x${byte.toString(16).padStart(2, '0')}`)
     }
   }
@@ -70,6 +81,7 @@ function parseV1Fields (line: string): ProxyHeader {
     return { version: 1, proxied: false, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', tlvs: EMPTY_TLVS }
   }
   const fields = line.split(' ')
+  if (fields[0] === '') throw proxyError('PROXY_ERR_V1_SYNTAX', 'v1 "PROXY" is followed by more than one space')
   const family = fields[0] as string
   if (family !== 'TCP4' && family !== 'TCP6') {
     throw proxyError('PROXY_ERR_V1_FAMILY', `v1 protocol "${family.slice(0, 16)}" is not TCP4, TCP6 or UNKNOWN`)

@@ -1,0 +1,478 @@
+// v2 TLVs (spec 2.2, 2.2.1-2.2.8), one row per rule of PROXY-NOTES.md 1.4.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { crc32c, parseHeader, ProxyProtocolError, type ProxyErrorCode, type TlvSet } from '../../src/protocol/index.js'
+import { encodeV2, signCrc32c, sslTlv, TLV, tlvBytes, v2Raw, type Tlv } from '../helpers/encode.js'
+import { MQTT_CONNECT } from '../helpers/fixtures.js'
+
+const SRC = { address: '192.0.2.1', port: 51234 }
+const DST = { address: '198.51.100.2', port: 1883 }
+const ADDRESS_BLOCK = Buffer.from([192, 0, 2, 1, 198, 51, 100, 2, 0xc8, 0x22, 0x07, 0x5b])
+
+/** A PROXY INET header carrying `tlvs`. */
+const withTlvs = (tlvs: readonly Tlv[], options: { crc32c?: boolean, noopPadding?: number } = {}): Buffer =>
+  encodeV2({ source: SRC, destination: DST, tlvs, ...options })
+/** A PROXY INET header whose TLV area is exactly `bytes`, well-formed or not. */
+const withTlvArea = (bytes: Uint8Array): Buffer => v2Raw(0x21, 0x11, Buffer.concat([ADDRESS_BLOCK, bytes]))
+const raw = (type: number, value: Uint8Array | string): Tlv => ({ type, value })
+const bytes = (...b: number[]): Buffer => Buffer.from(b)
+const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1')
+
+/** Parses `header` + MQTT CONNECT; checks `length` and the payload; returns the TLVs. */
+function parseTlvs (header: Buffer): TlvSet {
+  const input = Buffer.concat([header, MQTT_CONNECT])
+  const result = parseHeader(input)
+  if (result.status !== 'complete') return assert.fail(`expected complete, got ${result.status}`)
+  assert.equal(result.length, header.length)
+  assert.deepEqual(input.subarray(result.length), MQTT_CONNECT)
+  return result.header.tlvs
+}
+
+function assertRejects (input: Buffer, code: ProxyErrorCode): void {
+  assert.throws(() => parseHeader(input), (err: unknown) => {
+    assert.ok(err instanceof ProxyProtocolError, `not a ProxyProtocolError: ${String(err)}`)
+    assert.equal(err.code, code)
+    return true
+  })
+}
+
+const rawList = (set: TlvSet): Array<[number, string]> => set.raw.map(t => [t.type, t.value.toString('hex')])
+const hexOf = (v: Uint8Array | string): string => (typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v)).toString('hex')
+
+// ------------------------------------------------------------------ walker
+
+const accepted: ReadonlyArray<{ name: string, input: Buffer, check: (set: TlvSet) => void }> = [
+  {
+    name: 'no TLVs: an empty set',
+    input: withTlvs([]),
+    check: set => assert.deepEqual(set, { raw: [] })
+  },
+  {
+    name: 'a zero-length TLV',
+    input: withTlvs([raw(0xe5, ''), raw(TLV.ALPN, 'mqtt')]),
+    check: set => assert.deepEqual(rawList(set), [[0xe5, ''], [TLV.ALPN, hexOf('mqtt')]])
+  },
+  {
+    name: 'a zero-length TLV as the last 3 bytes (Netty stops at < 4)',
+    input: withTlvArea(bytes(0xe5, 0x00, 0x00)),
+    check: set => assert.deepEqual(rawList(set), [[0xe5, '']])
+  },
+  {
+    name: 'NOOP is skipped and not in raw',
+    input: withTlvs([raw(TLV.ALPN, 'mqtt')], { noopPadding: 9 }),
+    check: set => assert.deepEqual(rawList(set), [[TLV.ALPN, hexOf('mqtt')]])
+  },
+  {
+    name: 'zero-length NOOP, NOOP with non-zero content, NOOP between TLVs',
+    input: withTlvs([raw(TLV.NOOP, ''), raw(0xe1, 'a'), raw(TLV.NOOP, bytes(1, 2, 3, 0xff)), raw(0xe2, 'b'), raw(TLV.NOOP, '')]),
+    check: set => assert.deepEqual(rawList(set), [[0xe1, hexOf('a')], [0xe2, hexOf('b')]])
+  },
+  {
+    name: 'unknown types are kept in raw, in wire order, duplicates included',
+    input: withTlvs([raw(0x06, 'six'), raw(0x31, 'x'), raw(0xe5, bytes(0, 1)), raw(0xf0, 'exp'), raw(0xf8, 'fut'), raw(0xff, ''), raw(0x06, 'again')]),
+    check: set => assert.deepEqual(rawList(set), [
+      [0x06, hexOf('six')], [0x31, hexOf('x')], [0xe5, '0001'], [0xf0, hexOf('exp')], [0xf8, hexOf('fut')], [0xff, ''], [0x06, hexOf('again')]
+    ])
+  },
+  {
+    name: 'ALPN as bytes',
+    input: withTlvs([raw(TLV.ALPN, bytes(0x6d, 0x71, 0x74, 0x74, 0x00, 0xff))]),
+    check: set => assert.deepEqual(set.alpn, bytes(0x6d, 0x71, 0x74, 0x74, 0x00, 0xff))
+  },
+  {
+    name: 'AUTHORITY',
+    input: withTlvs([raw(TLV.AUTHORITY, 'broker.example.com')]),
+    check: set => assert.equal(set.authority, 'broker.example.com')
+  },
+  {
+    name: 'AUTHORITY of 255 bytes',
+    input: withTlvs([raw(TLV.AUTHORITY, 'a'.repeat(255))]),
+    check: set => assert.equal(set.authority, 'a'.repeat(255))
+  },
+  {
+    name: 'AUTHORITY in UTF-8 (IDN)',
+    input: withTlvs([raw(TLV.AUTHORITY, 'bücher.example')]),
+    check: set => assert.equal(set.authority, 'bücher.example')
+  },
+  {
+    name: 'empty AUTHORITY',
+    input: withTlvs([raw(TLV.AUTHORITY, '')]),
+    check: set => assert.equal(set.authority, '')
+  },
+  {
+    name: 'UNIQUE_ID of 128 bytes, binary',
+    input: withTlvs([raw(TLV.UNIQUE_ID, Buffer.alloc(128, 0xa5))]),
+    check: set => assert.deepEqual(set.uniqueId, Buffer.alloc(128, 0xa5))
+  },
+  {
+    name: 'NETNS',
+    input: withTlvs([raw(TLV.NETNS, 'blue')]),
+    check: set => assert.equal(set.netns, 'blue')
+  },
+  {
+    name: 'the CRC32C TLV is kept in raw',
+    input: withTlvs([], { crc32c: true }),
+    check: set => assert.deepEqual(set.raw.map(t => t.type), [TLV.CRC32C])
+  }
+]
+
+for (const row of accepted) {
+  test(`TLV: ${row.name}`, () => row.check(parseTlvs(row.input)))
+}
+
+const rejected: ReadonlyArray<{ name: string, input: Buffer, code: ProxyErrorCode }> = [
+  { name: 'TLV value overruns len by one byte', input: withTlvArea(bytes(0xe5, 0x00, 0x05, 1, 2, 3, 4)), code: 'PROXY_ERR_TLV' },
+  { name: 'TLV declaring 65535 bytes', input: withTlvArea(bytes(0xe5, 0xff, 0xff, 1)), code: 'PROXY_ERR_TLV' },
+  { name: 'second TLV overruns', input: withTlvArea(Buffer.concat([tlvBytes(raw(0xe5, 'ok')), bytes(0xe6, 0x00, 0x02, 1)])), code: 'PROXY_ERR_TLV' },
+  { name: '1 trailing byte after the TLVs', input: withTlvArea(Buffer.concat([tlvBytes(raw(0xe5, 'ok')), bytes(0x00)])), code: 'PROXY_ERR_TLV' },
+  { name: '2 trailing bytes after the TLVs', input: withTlvArea(Buffer.concat([tlvBytes(raw(0xe5, 'ok')), bytes(0x04, 0x00)])), code: 'PROXY_ERR_TLV' },
+  { name: '1 byte where a TLV would start', input: withTlvArea(bytes(0x04)), code: 'PROXY_ERR_TLV' },
+  { name: 'NOOP overrunning len', input: withTlvArea(bytes(TLV.NOOP, 0x00, 0x10, 0, 0)), code: 'PROXY_ERR_TLV' },
+  { name: 'AUTHORITY of 256 bytes', input: withTlvs([raw(TLV.AUTHORITY, 'a'.repeat(256))]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'UNIQUE_ID of 129 bytes', input: withTlvs([raw(TLV.UNIQUE_ID, Buffer.alloc(129, 1))]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'AUTHORITY with CRLF', input: withTlvs([raw(TLV.AUTHORITY, 'a.example\r\nX-Injected: 1')]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'AUTHORITY with NUL', input: withTlvs([raw(TLV.AUTHORITY, 'a.example\u0000.evil')]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'AUTHORITY with ESC', input: withTlvs([raw(TLV.AUTHORITY, '\u001b[2Ja.example')]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'AUTHORITY with DEL', input: withTlvs([raw(TLV.AUTHORITY, 'a.example\u007f')]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'AUTHORITY with a C1 control (U+0085)', input: withTlvs([raw(TLV.AUTHORITY, 'a.example\u0085')]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'AUTHORITY with byte 0xFF (invalid UTF-8)', input: withTlvs([raw(TLV.AUTHORITY, latin1('a\xff.example'))]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'AUTHORITY with an overlong "/" (C0 AF)', input: withTlvs([raw(TLV.AUTHORITY, bytes(0x61, 0xc0, 0xaf))]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'AUTHORITY with a UTF-16 surrogate (ED A0 80)', input: withTlvs([raw(TLV.AUTHORITY, bytes(0x61, 0xed, 0xa0, 0x80))]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'AUTHORITY with a truncated sequence (E2 82)', input: withTlvs([raw(TLV.AUTHORITY, bytes(0x61, 0xe2, 0x82))]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'AUTHORITY above U+10FFFF (F4 90 80 80)', input: withTlvs([raw(TLV.AUTHORITY, bytes(0xf4, 0x90, 0x80, 0x80))]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'duplicate AUTHORITY', input: withTlvs([raw(TLV.AUTHORITY, 'a.example'), raw(TLV.AUTHORITY, 'b.example')]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'duplicate AUTHORITY with something between', input: withTlvs([raw(TLV.AUTHORITY, 'a.example'), raw(0xe5, ''), raw(TLV.AUTHORITY, 'a.example')]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'duplicate SSL', input: withTlvs([sslTlv(1, 0), sslTlv(1, 0)]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'NETNS with a newline', input: withTlvs([raw(TLV.NETNS, 'blue\n')]), code: 'PROXY_ERR_TLV_VALUE' }
+]
+
+for (const row of rejected) {
+  test(`TLV rejects ${row.name}`, () => assertRejects(row.input, row.code))
+}
+
+// A decoded string must be what was sent: a leading U+FEFF (EF BB BF) is valid
+// UTF-8 and may be kept or refused, but must not be silently dropped, or
+// "\uFEFFadmin" and "admin" would reach auth hooks as the same CN.
+const bomValues: ReadonlyArray<{ name: string, tlv: Tlv, read: (set: TlvSet) => string | undefined }> = [
+  { name: 'AUTHORITY', tlv: raw(TLV.AUTHORITY, bytes(0xef, 0xbb, 0xbf, 0x61)), read: set => set.authority },
+  { name: 'SSL_CN', tlv: sslTlv(3, 0, [raw(TLV.SSL_CN, bytes(0xef, 0xbb, 0xbf, 0x61))]), read: set => set.ssl?.cn }
+]
+
+for (const row of bomValues) {
+  test(`TLV: ${row.name} starting with U+FEFF is kept as sent or rejected, never altered`, () => {
+    const input = withTlvs([row.tlv])
+    let set: TlvSet
+    try {
+      set = parseTlvs(input)
+    } catch (err) {
+      assert.ok(err instanceof ProxyProtocolError && err.code === 'PROXY_ERR_TLV_VALUE', String(err))
+      return
+    }
+    assert.equal(row.read(set), '\ufeffa')
+  })
+}
+
+test('TLV values are copies, not views of the input buffer', () => {
+  const input = Buffer.concat([withTlvs([raw(TLV.ALPN, 'mqtt'), raw(0xe5, 'keep'), sslTlv(1, 0, [raw(TLV.SSL_CLIENT_CERT, 'DER')])]), MQTT_CONNECT])
+  const result = parseHeader(input)
+  if (result.status !== 'complete') return assert.fail(result.status)
+  input.fill(0x58)
+  const { tlvs } = result.header
+  assert.equal(tlvs.alpn?.toString(), 'mqtt')
+  assert.equal(tlvs.raw[1]?.value.toString(), 'keep')
+  assert.equal(tlvs.ssl?.clientCert?.toString(), 'DER')
+})
+
+// ------------------------------------------------------------------ SSL (2.2.6)
+
+const DER = Buffer.from([0x30, 0x82, 0x01, 0x0a, 0x02, 0x82, 0x01, 0x01, 0x00, 0x0d, 0x0a, 0x00, 0x7f, 0xff])
+
+test('SSL: every sub-TLV 0x21-0x28 is decoded, including 0x26 GROUP, 0x27 SIG_SCHEME, 0x28 CLIENT_CERT', () => {
+  const subs = [
+    raw(TLV.SSL_VERSION, 'TLSv1.3'),
+    raw(TLV.SSL_CN, 'client-42.example'),
+    raw(TLV.SSL_CIPHER, 'TLS_AES_128_GCM_SHA256'),
+    raw(TLV.SSL_SIG_ALG, 'RSA-SHA256'),
+    raw(TLV.SSL_KEY_ALG, 'RSA2048'),
+    raw(TLV.SSL_GROUP, 'secp256r1'),
+    raw(TLV.SSL_SIG_SCHEME, 'rsa_pss_rsae_sha256'),
+    raw(TLV.SSL_CLIENT_CERT, DER)
+  ]
+  const ssl = parseTlvs(withTlvs([sslTlv(0x07, 0, subs)])).ssl
+  assert.ok(ssl)
+  assert.equal(ssl.client, 0x07)
+  assert.equal(ssl.clientSsl, true)
+  assert.equal(ssl.certConn, true)
+  assert.equal(ssl.certSess, true)
+  assert.equal(ssl.verify, 0)
+  assert.equal(ssl.verified, true)
+  assert.equal(ssl.version, 'TLSv1.3')
+  assert.equal(ssl.cn, 'client-42.example')
+  assert.equal(ssl.cipher, 'TLS_AES_128_GCM_SHA256')
+  assert.equal(ssl.sigAlg, 'RSA-SHA256')
+  assert.equal(ssl.keyAlg, 'RSA2048')
+  assert.equal(ssl.group, 'secp256r1')
+  assert.equal(ssl.sigScheme, 'rsa_pss_rsae_sha256')
+  assert.deepEqual(ssl.clientCert, DER)
+  assert.deepEqual(ssl.tlvs.map(t => [t.type, t.value.toString('hex')]), subs.map(s => [s.type, hexOf(s.value)]))
+})
+
+const sslBits: ReadonlyArray<{ client: number, verify: number, clientSsl: boolean, certConn: boolean, certSess: boolean, verified: boolean }> = [
+  { client: 0x01, verify: 0, clientSsl: true, certConn: false, certSess: false, verified: false }, // TLS, no certificate
+  { client: 0x03, verify: 0, clientSsl: true, certConn: true, certSess: false, verified: true },
+  { client: 0x05, verify: 0, clientSsl: true, certConn: false, certSess: true, verified: true },
+  { client: 0x03, verify: 1, clientSsl: true, certConn: true, certSess: false, verified: false }, // presented, not verified
+  { client: 0x07, verify: 0xffffffff, clientSsl: true, certConn: true, certSess: true, verified: false },
+  { client: 0x00, verify: 0, clientSsl: false, certConn: false, certSess: false, verified: false }
+]
+
+for (const row of sslBits) {
+  test(`SSL: client 0x${row.client.toString(16).padStart(2, '0')} verify ${row.verify}`, () => {
+    const ssl = parseTlvs(withTlvs([sslTlv(row.client, row.verify)])).ssl
+    assert.ok(ssl)
+    assert.deepEqual(
+      { client: ssl.client, verify: ssl.verify, clientSsl: ssl.clientSsl, certConn: ssl.certConn, certSess: ssl.certSess, verified: ssl.verified },
+      row)
+    assert.deepEqual(ssl.tlvs, [])
+  })
+}
+
+const sslAccepted: ReadonlyArray<{ name: string, tlv: Tlv, check: (set: TlvSet) => void }> = [
+  {
+    name: 'exactly the 5-byte prefix, no sub-TLVs',
+    tlv: raw(TLV.SSL, bytes(1, 0, 0, 0, 0)),
+    check: set => assert.equal(set.ssl?.tlvs.length, 0)
+  },
+  {
+    name: 'unknown sub-types (0x29, 0x2f, 0xe0) tolerated and kept',
+    tlv: sslTlv(1, 0, [raw(0x29, 'new'), raw(TLV.SSL_VERSION, 'TLSv1.2'), raw(0x2f, ''), raw(0xe0, bytes(1))]),
+    check: set => {
+      assert.equal(set.ssl?.version, 'TLSv1.2')
+      assert.deepEqual(set.ssl?.tlvs.map(t => t.type), [0x29, TLV.SSL_VERSION, 0x2f, 0xe0])
+    }
+  },
+  {
+    name: 'an SSL TLV nested in the SSL TLV is kept raw, not recursed into',
+    tlv: sslTlv(1, 0, [sslTlv(1, 0, [raw(TLV.SSL_CN, 'inner')])]),
+    check: set => {
+      assert.equal(set.ssl?.cn, undefined)
+      assert.deepEqual(set.ssl?.tlvs.map(t => t.type), [TLV.SSL])
+    }
+  },
+  {
+    name: 'CN in UTF-8',
+    tlv: sslTlv(3, 0, [raw(TLV.SSL_CN, 'Jürgen Müller')]),
+    check: set => assert.equal(set.ssl?.cn, 'Jürgen Müller')
+  },
+  {
+    name: 'a 2000-byte client certificate',
+    tlv: sslTlv(3, 0, [raw(TLV.SSL_CLIENT_CERT, Buffer.alloc(2000, 0x30))]),
+    check: set => assert.deepEqual(set.ssl?.clientCert, Buffer.alloc(2000, 0x30))
+  }
+]
+
+for (const row of sslAccepted) {
+  test(`SSL: ${row.name}`, () => row.check(parseTlvs(withTlvs([row.tlv]))))
+}
+
+const sslRejected: ReadonlyArray<{ name: string, tlv: Tlv, code: ProxyErrorCode }> = [
+  { name: 'SSL TLV of 0 bytes', tlv: raw(TLV.SSL, ''), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'SSL TLV of 4 bytes', tlv: raw(TLV.SSL, bytes(1, 0, 0, 0)), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'sub-TLV overrunning the SSL value', tlv: raw(TLV.SSL, Buffer.concat([bytes(1, 0, 0, 0, 0), bytes(TLV.SSL_VERSION, 0, 9), latin1('TLSv1')])), code: 'PROXY_ERR_TLV' },
+  { name: '1 trailing byte after the sub-TLVs', tlv: raw(TLV.SSL, Buffer.concat([bytes(1, 0, 0, 0, 0), tlvBytes(raw(TLV.SSL_VERSION, 'TLSv1.3')), bytes(0)])), code: 'PROXY_ERR_TLV' },
+  { name: '2 trailing bytes after the sub-TLVs', tlv: raw(TLV.SSL, Buffer.concat([bytes(1, 0, 0, 0, 0), bytes(0x21, 0)])), code: 'PROXY_ERR_TLV' },
+  { name: 'CN with a control character', tlv: sslTlv(3, 0, [raw(TLV.SSL_CN, 'admin\u0000.example')]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'CN with CRLF', tlv: sslTlv(3, 0, [raw(TLV.SSL_CN, 'admin\r\nuser')]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'CN that is not UTF-8', tlv: sslTlv(3, 0, [raw(TLV.SSL_CN, bytes(0x61, 0xff, 0x62))]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'VERSION outside US-ASCII', tlv: sslTlv(1, 0, [raw(TLV.SSL_VERSION, bytes(0x54, 0x4c, 0x53, 0x80))]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'CIPHER with a newline', tlv: sslTlv(1, 0, [raw(TLV.SSL_CIPHER, 'AES\n')]), code: 'PROXY_ERR_TLV_VALUE' },
+  { name: 'duplicate CN', tlv: sslTlv(3, 0, [raw(TLV.SSL_CN, 'a'), raw(TLV.SSL_CN, 'b')]), code: 'PROXY_ERR_TLV_VALUE' }
+]
+
+for (const row of sslRejected) {
+  test(`SSL rejects ${row.name}`, () => assertRejects(withTlvs([row.tlv]), row.code))
+}
+
+// ------------------------------------------------------------------ CRC32C (2.2.3)
+
+// Castagnoli check values: "123456789" (RFC 3385 / the CRC catalogue) and RFC 3720 B.4.
+const crcVectors: ReadonlyArray<{ name: string, input: Buffer, crc: number }> = [
+  { name: '"123456789"', input: Buffer.from('123456789', 'latin1'), crc: 0xe3069283 },
+  { name: '32 bytes of 0x00', input: Buffer.alloc(32, 0x00), crc: 0x8a9136aa },
+  { name: '32 bytes of 0xFF', input: Buffer.alloc(32, 0xff), crc: 0x62a8ab43 },
+  { name: '32 ascending bytes 0x00..0x1F', input: Buffer.from(Array.from({ length: 32 }, (_, i) => i)), crc: 0x46dd794e },
+  { name: '32 descending bytes 0x1F..0x00', input: Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i)), crc: 0x113fdb5c }
+]
+
+for (const row of crcVectors) {
+  test(`CRC32C function: check value of ${row.name}`, () => {
+    assert.equal(crc32c(row.input), row.crc, 'default arguments')
+    assert.equal(crc32c(row.input, 0, row.input.length, row.input.length), row.crc, 'zeroFrom past the end')
+  })
+}
+
+test('CRC32C function: zeroFrom treats exactly 4 bytes as zero, start/end bound the range', () => {
+  const data = Buffer.from('0123456789abcdef', 'latin1')
+  const zeroed = Buffer.from(data)
+  zeroed.fill(0, 6, 10)
+  assert.equal(crc32c(data, 0, data.length, 6), crc32c(zeroed, 0, zeroed.length, zeroed.length))
+  assert.equal(crc32c(data, 2, 9, 100), crc32c(data.subarray(2, 9), 0, 7, 100))
+})
+
+const crcGood: ReadonlyArray<{ name: string, input: Buffer }> = [
+  { name: 'CRC32C first (AWS, HAProxy)', input: withTlvs([raw(TLV.AUTHORITY, 'broker.example')], { crc32c: true }) },
+  { name: 'CRC32C first with NOOP padding', input: withTlvs([raw(0xea, Buffer.concat([bytes(1), latin1('vpce-0123')]))], { crc32c: true, noopPadding: 36 }) },
+  {
+    name: 'CRC32C last (nginx)',
+    input: (() => {
+      const h = withTlvs([raw(TLV.ALPN, 'mqtt'), raw(TLV.CRC32C, Buffer.alloc(4))])
+      return signCrc32c(h, h.length - 4)
+    })()
+  },
+  {
+    name: 'CRC32C in the middle',
+    input: (() => {
+      const h = withTlvs([raw(TLV.ALPN, 'mqtt'), raw(TLV.CRC32C, Buffer.alloc(4)), raw(0xe5, 'after')])
+      return signCrc32c(h, h.length - 8 - 4)
+    })()
+  },
+  { name: 'CRC32C on INET6', input: encodeV2({ family: 'INET6', source: { address: '2001:db8::1', port: 1 }, destination: { address: '::1', port: 2 }, crc32c: true }) }
+]
+
+for (const row of crcGood) {
+  test(`CRC32C accepts ${row.name}`, () => {
+    const set = parseTlvs(row.input)
+    const at = set.raw.findIndex(t => t.type === TLV.CRC32C)
+    const carried = set.raw[at]?.value.readUInt32BE(0)
+    assert.equal(typeof carried, 'number')
+    assert.equal(set.crc32c, carried)
+  })
+}
+
+test('CRC32C covers the header only: the payload does not change the outcome', () => {
+  const header = withTlvs([], { crc32c: true })
+  for (const payload of [Buffer.alloc(0), MQTT_CONNECT, Buffer.alloc(100, 0xff)]) {
+    const result = parseHeader(Buffer.concat([header, payload]))
+    assert.equal(result.status, 'complete')
+  }
+})
+
+const crcBad: ReadonlyArray<{ name: string, mutate: (h: Buffer) => void, code: ProxyErrorCode }> = [
+  { name: 'one bit of the checksum flipped', mutate: h => { h[16 + 12 + 3] = (h[16 + 12 + 3] ?? 0) ^ 0x01 }, code: 'PROXY_ERR_CRC32C' },
+  { name: 'checksum zero', mutate: h => { h.fill(0, 16 + 12 + 3, 16 + 12 + 7) }, code: 'PROXY_ERR_CRC32C' },
+  { name: 'one bit of the source address flipped', mutate: h => { h[16] = (h[16] ?? 0) ^ 0x80 }, code: 'PROXY_ERR_CRC32C' },
+  { name: 'the source port changed', mutate: h => { h[24] = (h[24] ?? 0) ^ 0x01 }, code: 'PROXY_ERR_CRC32C' },
+  { name: 'a byte of the NOOP padding changed', mutate: h => { h[h.length - 1] = 0x01 }, code: 'PROXY_ERR_CRC32C' },
+  { name: 'a byte of the AUTHORITY changed', mutate: h => { h[16 + 12 + 7 + 3] = 0x42 }, code: 'PROXY_ERR_CRC32C' },
+  { name: 'the family byte changed from 0x11 to 0x12 (still parsed: INET DGRAM)', mutate: h => { h[13] = 0x12 }, code: 'PROXY_ERR_CRC32C' }
+]
+
+for (const row of crcBad) {
+  test(`CRC32C rejects ${row.name}`, () => {
+    const header = withTlvs([raw(TLV.AUTHORITY, 'broker.example')], { crc32c: true, noopPadding: 8 })
+    row.mutate(header)
+    assertRejects(header, row.code)
+  })
+}
+
+test('CRC32C TLV of 3 or 5 bytes is malformed', () => {
+  assertRejects(withTlvs([raw(TLV.CRC32C, bytes(0, 0, 0))]), 'PROXY_ERR_TLV_VALUE')
+  assertRejects(withTlvs([raw(TLV.CRC32C, bytes(0, 0, 0, 0, 0))]), 'PROXY_ERR_TLV_VALUE')
+})
+
+test('duplicate CRC32C TLV is rejected', () => {
+  const h = withTlvs([raw(TLV.CRC32C, Buffer.alloc(4))], { crc32c: true })
+  assertRejects(h, 'PROXY_ERR_TLV_VALUE')
+})
+
+// ------------------------------------------------------------------ cloud (2.2.8)
+
+const cloud: ReadonlyArray<{ name: string, tlv: Tlv, check: (set: TlvSet) => void }> = [
+  {
+    name: 'AWS 0xEA subtype 0x01: VPC endpoint id',
+    tlv: raw(TLV.AWS, Buffer.concat([bytes(0x01), latin1('vpce-08d2bf15fac5001c9')])),
+    check: set => assert.equal(set.awsVpceId, 'vpce-08d2bf15fac5001c9')
+  },
+  {
+    name: 'AWS 0xEA with another subtype: kept raw, not decoded',
+    tlv: raw(TLV.AWS, Buffer.concat([bytes(0x02), latin1('vpce-08d2bf15fac5001c9')])),
+    check: set => {
+      assert.equal(set.awsVpceId, undefined)
+      assert.deepEqual(set.raw.map(t => t.type), [TLV.AWS])
+    }
+  },
+  {
+    name: 'AWS 0xEA with characters outside [A-Za-z0-9-]: not decoded',
+    tlv: raw(TLV.AWS, Buffer.concat([bytes(0x01), latin1('vcpe-!?***&&&')])),
+    check: set => assert.equal(set.awsVpceId, undefined)
+  },
+  {
+    name: 'Azure 0xEE: subtype 0x01 + little-endian uint32 LinkID',
+    tlv: raw(TLV.AZURE, bytes(0x01, 0x78, 0x56, 0x34, 0x12)),
+    check: set => assert.equal(set.azureLinkId, 0x12345678)
+  },
+  {
+    name: 'Azure 0xEE: LinkID 0xFFFFFFFF is unsigned',
+    tlv: raw(TLV.AZURE, bytes(0x01, 0xff, 0xff, 0xff, 0xff)),
+    check: set => assert.equal(set.azureLinkId, 4294967295)
+  },
+  {
+    name: 'Azure 0xEE of 4 bytes: not decoded, kept raw',
+    tlv: raw(TLV.AZURE, bytes(0x01, 0x78, 0x56, 0x34)),
+    check: set => {
+      assert.equal(set.azureLinkId, undefined)
+      assert.equal(set.raw.length, 1)
+    }
+  },
+  {
+    name: 'Azure 0xEE with another subtype: not decoded',
+    tlv: raw(TLV.AZURE, bytes(0x02, 0x78, 0x56, 0x34, 0x12)),
+    check: set => assert.equal(set.azureLinkId, undefined)
+  },
+  {
+    name: 'GCP 0xE0: 8-byte big-endian PSC connection id',
+    tlv: raw(TLV.GCP, bytes(0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08)),
+    check: set => assert.equal(set.gcpPscConnectionId, 0x0102030405060708n)
+  },
+  {
+    name: 'GCP 0xE0: 2^64 - 1',
+    tlv: raw(TLV.GCP, Buffer.alloc(8, 0xff)),
+    check: set => assert.equal(set.gcpPscConnectionId, 0xffffffffffffffffn)
+  },
+  {
+    name: 'GCP 0xE0 of 7 bytes: not decoded, kept raw',
+    tlv: raw(TLV.GCP, Buffer.alloc(7, 1)),
+    check: set => {
+      assert.equal(set.gcpPscConnectionId, undefined)
+      assert.equal(set.raw.length, 1)
+    }
+  }
+]
+
+for (const row of cloud) {
+  test(`TLV: ${row.name}`, () => row.check(parseTlvs(withTlvs([row.tlv]))))
+}
+
+test('TLVs of every kind together, with CRC32C and padding', () => {
+  const set = parseTlvs(withTlvs([
+    raw(TLV.ALPN, 'mqtt'),
+    raw(TLV.AUTHORITY, 'broker.example'),
+    raw(TLV.UNIQUE_ID, bytes(1, 2, 3)),
+    sslTlv(3, 0, [raw(TLV.SSL_VERSION, 'TLSv1.3'), raw(TLV.SSL_CN, 'device-1')]),
+    raw(TLV.NETNS, 'ns1'),
+    raw(TLV.AWS, Buffer.concat([bytes(1), latin1('vpce-1')])),
+    raw(TLV.AZURE, bytes(1, 1, 0, 0, 0)),
+    raw(TLV.GCP, Buffer.alloc(8, 0).fill(9, 7))
+  ], { crc32c: true, noopPadding: 11 }))
+  assert.equal(set.alpn?.toString(), 'mqtt')
+  assert.equal(set.authority, 'broker.example')
+  assert.deepEqual(set.uniqueId, bytes(1, 2, 3))
+  assert.equal(set.ssl?.cn, 'device-1')
+  assert.equal(set.ssl?.verified, true)
+  assert.equal(set.netns, 'ns1')
+  assert.equal(set.awsVpceId, 'vpce-1')
+  assert.equal(set.azureLinkId, 1)
+  assert.equal(set.gcpPscConnectionId, 9n)
+  assert.equal(typeof set.crc32c, 'number')
+  assert.deepEqual(set.raw.map(t => t.type), [TLV.CRC32C, TLV.ALPN, TLV.AUTHORITY, TLV.UNIQUE_ID, TLV.SSL, TLV.NETNS, TLV.AWS, TLV.AZURE, TLV.GCP])
+})
