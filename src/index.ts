@@ -1,9 +1,10 @@
 import './augment.js'
 
 export { proxyProtocol, withPlugins, ProxyProtocol } from './plugin.js'
-export type { AedesPlugin, PluggableAedes, ConnectionEvent, HeaderEvent, RejectedEvent, ProxyProtocolEvents } from './plugin.js'
+export type { AedesPlugin, PluggableAedes, ConnectionEvent, HeaderEvent, RejectedEvent, ProxyProtocolEvents, ListenerStats } from './plugin.js'
 export { resolveOptions, OptionsError, LISTENER_NAMES, DEFAULT_HEADER_TIMEOUT } from './options.js'
-export type { ProxyProtocolOptions, ListenerOptions, ListenerSettings, ListenerName, ResolvedOptions } from './options.js'
+export type { ProxyProtocolOptions, ListenerOptions, ListenerSettings, ListenerName, ResolvedOptions, Logger, ProxyMode } from './options.js'
+export { trustCheck, type TrustCheck } from './policy.js'
 export { optionsFromEnv, listenerEnvName, ENV_GLOBAL } from './env.js'
 export type { ConnDetails, SocketEndpoint } from './conn-details.js'
 export { readHeader } from './reader.js'

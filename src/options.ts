@@ -16,17 +16,43 @@ const headerTimeout = z.int().min(1, { error: 'headerTimeout is in milliseconds 
 const maxV2Length = z.int().min(MIN_V2_LENGTH, { error: `maxV2Length must be at least ${MIN_V2_LENGTH} (a UNIX address block)` })
   .max(65_535, { error: 'maxV2Length must be at most 65535 (the v2 length field is 16 bits)' })
 
+/** An IPv4 or IPv6 address, or a CIDR range of either. */
+const Endpoint = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'expected an IPv4 or IPv6 address or CIDR range, like 10.0.0.0/8 or fd00::/8' })
+const TrustedProxies = z.array(Endpoint).min(1, { error: 'list at least one proxy address or range (leave trustedProxies unset to accept headers from any peer)' })
+const ProxyEnabled = z.union([z.boolean(), z.literal('optional')], { error: "expected true, false or 'optional'" })
+
+/** A pino-compatible logger: only these four methods are used. */
+export interface Logger {
+  debug (obj: object, msg?: string): void
+  info (obj: object, msg?: string): void
+  warn (obj: object, msg?: string): void
+  error (obj: object, msg?: string): void
+}
+
+const LoggerSchema = z.custom<Logger>(value => {
+  if (typeof value !== 'object' || value === null) return false
+  const v = value as Record<string, unknown>
+  return ['debug', 'info', 'warn', 'error'].every(m => typeof v[m] === 'function')
+}, { error: 'expected a pino-compatible logger with debug, info, warn and error methods' })
+
 const ListenerSchema = z.strictObject({
-  proxyEnabled: z.boolean().optional(),
+  proxyEnabled: ProxyEnabled.optional(),
+  trustedProxies: TrustedProxies.optional(),
   headerTimeout: headerTimeout.optional(),
-  maxV2Length: maxV2Length.optional()
+  maxV2Length: maxV2Length.optional(),
+  sslCnAsUsername: z.boolean().optional(),
+  hints: z.boolean().optional()
 })
 
 /** The plugin's options; every key is checked, unknown keys are errors. */
 export const OptionsSchema = z.strictObject({
-  proxyEnabled: z.boolean().default(false),
+  proxyEnabled: ProxyEnabled.default(false),
+  trustedProxies: TrustedProxies.optional(),
   headerTimeout: headerTimeout.default(DEFAULT_HEADER_TIMEOUT),
   maxV2Length: maxV2Length.default(DEFAULT_MAX_V2_LENGTH),
+  sslCnAsUsername: z.boolean().default(false),
+  hints: z.boolean().default(true),
+  logger: LoggerSchema.optional(),
   listeners: z.strictObject({
     tcp: ListenerSchema.optional(),
     ssl: ListenerSchema.optional(),
@@ -35,17 +61,48 @@ export const OptionsSchema = z.strictObject({
   }).default({})
 })
 
+/** Settings that one listener may override. Unset means inherit the global value. */
+export interface ListenerOptions {
+  /**
+   * `true`: every connection must start with a header (TBMQ's `true`).
+   * `false`: no header is read. `'optional'`: a header is used when present
+   * and clients may also connect directly; allowed only with `trustedProxies`.
+   */
+  proxyEnabled?: boolean | 'optional' | undefined
+  /**
+   * Addresses and CIDR ranges of the proxies allowed to send a header. Unset:
+   * any peer may. A listener's list replaces the global one.
+   */
+  trustedProxies?: string[] | undefined
+  /** Milliseconds to wait for a complete header. */
+  headerTimeout?: number | undefined
+  /** Largest v2 header length field accepted. */
+  maxV2Length?: number | undefined
+  /**
+   * When the proxy verified a client certificate (SSL TLV), `authenticate`
+   * sees its CN as the username.
+   */
+  sslCnAsUsername?: boolean | undefined
+  /** Detect and explain PROXY misconfiguration (a header where PROXY is off). */
+  hints?: boolean | undefined
+}
+
 /**
  * What `proxyProtocol()` accepts. Per-listener settings that are left unset
  * inherit the global ones (TBMQ's `listener.{tcp,ssl,ws,wss}.proxy_enabled`).
  */
 export interface ProxyProtocolOptions {
   /**
-   * Global switch. When true, every connection on a listener that does not
-   * override it must start with a v1 or v2 header.
+   * Global switch, as in {@link ListenerOptions.proxyEnabled}.
    * @defaultValue false
    */
-  proxyEnabled?: boolean | undefined
+  proxyEnabled?: boolean | 'optional' | undefined
+  /**
+   * Global list of trusted proxies (addresses and CIDR ranges). IPv4 entries
+   * also match peers that Node reports as `::ffff:a.b.c.d`.
+   * @defaultValue unset: any peer may send a header
+   */
+  trustedProxies?: string[] | undefined
   /**
    * Milliseconds to wait for a complete header before closing the connection.
    * @defaultValue 5000
@@ -56,28 +113,46 @@ export interface ProxyProtocolOptions {
    * @defaultValue 4096
    */
   maxV2Length?: number | undefined
+  /**
+   * Use the CN of a client certificate that the proxy verified as the MQTT
+   * username in `authenticate`.
+   * @defaultValue false
+   */
+  sslCnAsUsername?: boolean | undefined
+  /**
+   * Watch listeners where PROXY is off for headers that should not be there,
+   * and say which setting to change.
+   * @defaultValue true
+   */
+  hints?: boolean | undefined
+  /** A pino-compatible logger. @defaultValue none (silent) */
+  logger?: Logger | undefined
   /** Per-listener overrides; an unset field inherits the global value. */
   listeners?: {
     [K in ListenerName]?: ListenerOptions | undefined
   } | undefined
 }
 
-/** Settings that one listener may override. Unset means inherit. */
-export interface ListenerOptions {
-  proxyEnabled?: boolean | undefined
-  headerTimeout?: number | undefined
-  maxV2Length?: number | undefined
-}
+/** How a listener treats headers. */
+export type ProxyMode = 'off' | 'required' | 'optional'
 
 /** The settings in force on one listener after inheritance. */
 export interface ListenerSettings {
+  readonly mode: ProxyMode
+  /** Whether a header is read at all (`mode` is not `off`). */
   readonly proxyEnabled: boolean
+  /** The trusted list in force, or undefined when any peer may send a header. */
+  readonly trustedProxies: readonly string[] | undefined
   readonly headerTimeout: number
   readonly maxV2Length: number
+  readonly sslCnAsUsername: boolean
+  readonly hints: boolean
 }
 
 /** Options after validation and defaults. */
-export type ResolvedOptions = Readonly<Record<ListenerName, ListenerSettings>>
+export interface ResolvedOptions extends Readonly<Record<ListenerName, ListenerSettings>> {
+  readonly logger: Logger | undefined
+}
 
 // Compile-time check that the hand-written input type and the schema agree,
 // so zod's types stay out of the published declarations.
@@ -114,13 +189,32 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
     throw new OptionsError(`aedes-proxy-protocol: invalid options:\n${z.prettifyError(result.error)}`, issues)
   }
   const o = result.data
+  const issues: Array<{ path: string, message: string }> = []
   const resolve = (name: ListenerName): ListenerSettings => {
     const own = o.listeners[name] ?? {}
+    const enabled = own.proxyEnabled ?? o.proxyEnabled
+    const trustedProxies = own.trustedProxies ?? o.trustedProxies
+    if (enabled === 'optional' && trustedProxies === undefined) {
+      // Spec 2 and 5: a receiver must not guess. Optional mode is only safe
+      // when the peers allowed to send a header are known.
+      issues.push({
+        path: own.proxyEnabled !== undefined ? `listeners.${name}.proxyEnabled` : 'proxyEnabled',
+        message: `'optional' PROXY protocol on the ${name} listener needs trustedProxies, so that only known proxies can announce a client address`
+      })
+    }
     return Object.freeze({
-      proxyEnabled: own.proxyEnabled ?? o.proxyEnabled,
+      mode: enabled === 'optional' ? 'optional' : enabled ? 'required' : 'off',
+      proxyEnabled: enabled !== false,
+      trustedProxies: trustedProxies === undefined ? undefined : Object.freeze([...trustedProxies]),
       headerTimeout: own.headerTimeout ?? o.headerTimeout,
-      maxV2Length: own.maxV2Length ?? o.maxV2Length
+      maxV2Length: own.maxV2Length ?? o.maxV2Length,
+      sslCnAsUsername: own.sslCnAsUsername ?? o.sslCnAsUsername,
+      hints: own.hints ?? o.hints
     })
   }
-  return Object.freeze({ tcp: resolve('tcp'), ssl: resolve('ssl'), ws: resolve('ws'), wss: resolve('wss') })
+  const resolved = { tcp: resolve('tcp'), ssl: resolve('ssl'), ws: resolve('ws'), wss: resolve('wss'), logger: o.logger }
+  if (issues.length > 0) {
+    throw new OptionsError(`aedes-proxy-protocol: invalid options:\n${issues.map(i => `✖ ${i.message}\n  → at ${i.path}`).join('\n')}`, issues)
+  }
+  return Object.freeze(resolved)
 }

@@ -3,13 +3,15 @@ import type { IncomingMessage } from 'node:http'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
-import type { Aedes, Client, Connection } from 'aedes'
+import type { Aedes, AuthenticateHandler, Client, Connection } from 'aedes'
 import { buildConnDetails, type ConnDetails, type SocketEndpoint } from './conn-details.js'
+import { connectClientId, misconfigurationHint } from './hints.js'
 import { connectionKey, listenerOf, takeOverConnections, type AttachableServer } from './listeners.js'
-import { resolveOptions, type ListenerName, type ListenerSettings, type ProxyProtocolOptions, type ResolvedOptions } from './options.js'
-import { ProxyProtocolError } from './protocol/errors.js'
+import { LISTENER_NAMES, resolveOptions, type ListenerName, type ListenerSettings, type Logger, type ProxyProtocolOptions, type ResolvedOptions } from './options.js'
+import { admit, trustCheck, type TrustCheck } from './policy.js'
+import { ProxyProtocolError, type ProxyErrorCode } from './protocol/errors.js'
 import type { ProxyHeader } from './protocol/header.js'
-import { readHeader, type ReadFailure } from './reader.js'
+import { describeFirstBytes, readHeader, type ReadFailure } from './reader.js'
 import './augment.js'
 
 /** Something `broker.use()` installs. */
@@ -59,11 +61,37 @@ export interface RejectedEvent extends ConnectionEvent {
    * a load balancer's TCP probe rather than a broken client.
    */
   readonly probe: boolean
+  /** What is probably misconfigured, and which setting to change. */
+  readonly hint?: string
+  /** For a direct MQTT client on a listener that requires a header: its client id. */
+  readonly clientId?: string
 }
 
 export interface ProxyProtocolEvents {
   header: [event: HeaderEvent]
   rejected: [error: ProxyProtocolError, event: RejectedEvent]
+}
+
+/** Counters of one listener, from {@link ProxyProtocol.stats}. */
+export interface ListenerStats {
+  /** Headers accepted, by version, that announced a client address. */
+  readonly proxied: { readonly v1: number, readonly v2: number }
+  /** Headers accepted whose addresses are not used (v2 LOCAL, v1 UNKNOWN, UNSPEC). */
+  readonly local: number
+  /** Connections handed over without a header (PROXY off, or optional mode). */
+  readonly direct: number
+  /** Refused connections, by error code. */
+  readonly rejected: Readonly<Partial<Record<ProxyErrorCode, number>>>
+  /** Refused connections that never sent a byte (load-balancer probes), also counted in `rejected`. */
+  readonly probes: number
+}
+
+interface MutableStats {
+  proxied: { v1: number, v2: number }
+  local: number
+  direct: number
+  rejected: Partial<Record<ProxyErrorCode, number>>
+  probes: number
 }
 
 interface ConnInfo {
@@ -73,7 +101,9 @@ interface ConnInfo {
 
 const INSTALLED = Symbol.for('aedes-proxy-protocol.installed')
 
-function endpointOf (socket: { remoteAddress?: string | undefined, remotePort?: number | undefined, remoteFamily?: string | undefined }): SocketEndpoint {
+type SocketLike = { remoteAddress?: string | undefined, remotePort?: number | undefined, remoteFamily?: string | undefined }
+
+function endpointOf (socket: SocketLike): SocketEndpoint {
   const address = socket.remoteAddress ?? ''
   const family = socket.remoteFamily === 'IPv4' ? 4 : socket.remoteFamily === 'IPv6' ? 6 : address === '' ? 0 : address.includes(':') ? 6 : 4
   return { address, port: socket.remotePort ?? 0, family }
@@ -83,15 +113,23 @@ function isSocket (stream: unknown): stream is net.Socket {
   return stream instanceof net.Socket
 }
 
+function emptyStats (): MutableStats {
+  return { proxied: { v1: 0, v2: 0 }, local: 0, direct: 0, rejected: {}, probes: 0 }
+}
+
 /**
- * The installed plugin: wraps `broker.handle` and takes over the servers
- * given to {@link ProxyProtocol.attach}. Emits `'header'` and `'rejected'`;
- * a refused connection never reaches the broker or its `'error'` event.
+ * The installed plugin: wraps `broker.handle` (and `broker.authenticate` for
+ * `sslCnAsUsername`) and takes over the servers given to
+ * {@link ProxyProtocol.attach}. Emits `'header'` and `'rejected'`; a refused
+ * connection never reaches the broker or its `'error'` event.
  */
 export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements AedesPlugin<ProxyProtocol> {
   /** The settings in force per listener, after validation and inheritance. */
   readonly settings: ResolvedOptions
   #handle: ((stream: Connection, req?: IncomingMessage) => Client) | undefined
+  readonly #logger: Logger | undefined
+  readonly #trust: Readonly<Record<ListenerName, TrustCheck>>
+  readonly #stats: Record<ListenerName, MutableStats>
   readonly #byStream = new WeakMap<object, ConnInfo>()
   readonly #byKey = new Map<string, ConnInfo>()
 
@@ -99,6 +137,15 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
   constructor (options: ProxyProtocolOptions = {}) {
     super()
     this.settings = resolveOptions(options)
+    this.#logger = this.settings.logger
+    const s = this.settings
+    this.#trust = {
+      tcp: trustCheck(s.tcp.trustedProxies),
+      ssl: trustCheck(s.ssl.trustedProxies),
+      ws: trustCheck(s.ws.trustedProxies),
+      wss: trustCheck(s.wss.trustedProxies)
+    }
+    this.#stats = { tcp: emptyStats(), ssl: emptyStats(), ws: emptyStats(), wss: emptyStats() }
   }
 
   /**
@@ -110,10 +157,15 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     const b = broker as Aedes & { [INSTALLED]?: true }
     if (b[INSTALLED] === true) throw new Error('aedes-proxy-protocol: already installed on this broker')
     if (this.#handle !== undefined) throw new Error('aedes-proxy-protocol: this plugin is already installed on another broker')
-    const original = broker.handle
-    this.#handle = original
+    this.#handle = broker.handle
     Object.defineProperty(broker, INSTALLED, { value: true })
     broker.handle = (stream: Connection, req?: IncomingMessage): Client => this.#onHandle(stream, req) as Client
+    if (LISTENER_NAMES.some(name => this.settings[name].sslCnAsUsername)) {
+      const authenticate: AuthenticateHandler = broker.authenticate
+      broker.authenticate = (client, username, password, done) => {
+        authenticate.call(broker, client, this.#usernameFor(client, username), password, done)
+      }
+    }
     return this
   }
 
@@ -129,19 +181,14 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
   attach (server: AttachableServer, options: { listener?: ListenerName } = {}): () => void {
     const listener = options.listener ?? listenerOf(server)
     const settings = this.settings[listener]
-    if (!settings.proxyEnabled) {
+    if (settings.mode === 'off' && !settings.hints) {
       const mark = (socket: net.Socket): void => { this.#remember(socket, { listener, header: undefined }) }
       server.prependListener('connection', mark)
       return () => { server.off('connection', mark) }
     }
     return takeOverConnections(server, (socket, handOver) => {
-      const peer = endpointOf(socket) // read now: a destroyed socket forgets its peer
-      readHeader(socket, settings, (err, header) => {
-        if (err !== null) {
-          this.#reject(err, listener, peer)
-          return
-        }
-        this.#accept(socket, listener, header as ProxyHeader)
+      this.#intake(socket, listener, header => {
+        this.#remember(socket, { listener, header })
         handOver()
       })
     })
@@ -152,9 +199,54 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     return this.settings[name]
   }
 
-  #remember (socket: net.Socket, info: ConnInfo): void {
+  /** Counters per listener since the plugin was created: a snapshot. */
+  stats (): Readonly<Record<ListenerName, ListenerStats>> {
+    return structuredClone(this.#stats)
+  }
+
+  /**
+   * Runs one new connection through the listener's policy and, where it says
+   * so, the header reader; calls `proceed` only for a connection to keep.
+   */
+  #intake (socket: Duplex, listener: ListenerName, proceed: (header: ProxyHeader | undefined) => void): void {
+    const settings = this.settings[listener]
+    const peer = endpointOf(isSocket(socket) ? socket : {}) // read now: a destroyed socket forgets its peer
+    const admission = admit(settings, this.#trust[listener](peer.address))
+    if (admission.action === 'pass') {
+      this.#stats[listener].direct++
+      proceed(undefined)
+      return
+    }
+    if (admission.action === 'refuse') {
+      socket.on('error', () => {})
+      socket.destroy()
+      this.#reject(Object.assign(new ProxyProtocolError('PROXY_ERR_UNTRUSTED',
+        `${peer.address} is not in trustedProxies for the ${listener} listener, which requires a PROXY header`), { bytesReceived: -1 }), listener, peer)
+      return
+    }
+    readHeader(socket, { headerTimeout: settings.headerTimeout, maxV2Length: settings.maxV2Length, absent: admission.absent, present: admission.present }, (err, header) => {
+      if (err !== null) {
+        this.#reject(err, listener, peer)
+        return
+      }
+      if (header === undefined) this.#stats[listener].direct++
+      else this.#accept(listener, peer, header)
+      proceed(header)
+    })
+  }
+
+  #usernameFor (client: Client, username: string | undefined): string | undefined {
+    const details = client.connDetails
+    if (details == null || !this.settings[details.listener].sslCnAsUsername) return username
+    const ssl = details.proxy?.tlvs.ssl
+    // Only a certificate the proxy verified; otherwise the MQTT username stands
+    // (VerneMQ's fallback, issue 2062).
+    return ssl?.verified === true && ssl.cn !== undefined ? ssl.cn : username
+  }
+
+  #remember (socket: Duplex, info: ConnInfo): void {
     this.#byStream.set(socket, info)
-    if (info.listener === 'ssl' || info.listener === 'wss') {
+    if ((info.listener === 'ssl' || info.listener === 'wss') && isSocket(socket)) {
       const key = connectionKey(socket)
       if (key === undefined) return
       this.#byKey.set(key, info)
@@ -173,46 +265,65 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     return undefined
   }
 
-  #accept (socket: net.Socket, listener: ListenerName, header: ProxyHeader): void {
-    this.#remember(socket, { listener, header })
-    if (this.listenerCount('header') > 0) this.emit('header', { listener, peer: endpointOf(socket), header })
+  #accept (listener: ListenerName, peer: SocketEndpoint, header: ProxyHeader): void {
+    const stats = this.#stats[listener]
+    if (!header.proxied) stats.local++
+    else if (header.version === 1) stats.proxied.v1++
+    else stats.proxied.v2++
+    if (this.listenerCount('header') > 0) this.emit('header', { listener, peer, header })
   }
 
-  #reject (err: ProxyProtocolError, listener: ListenerName, peer: SocketEndpoint): void {
-    const probe = (err as Partial<ReadFailure>).bytesReceived === 0 &&
-      (err.code === 'PROXY_ERR_TIMEOUT' || err.code === 'PROXY_ERR_CLOSED')
-    if (this.listenerCount('rejected') > 0) this.emit('rejected', err, { listener, peer, probe })
+  #reject (err: ReadFailure, listener: ListenerName, peer: SocketEndpoint): void {
+    const probe = err.bytesReceived === 0 && (err.code === 'PROXY_ERR_TIMEOUT' || err.code === 'PROXY_ERR_CLOSED')
+    const stats = this.#stats[listener]
+    stats.rejected[err.code] = (stats.rejected[err.code] ?? 0) + 1
+    if (probe) stats.probes++
+    const clientId = err.head === undefined ? undefined : connectClientId(err.head)
+    const started = err.head === undefined
+      ? undefined
+      : clientId !== undefined ? `an MQTT CONNECT from client "${clientId}"` : describeFirstBytes(err.head)
+    const hint = misconfigurationHint(err.code, listener, started)
+    const event: RejectedEvent = {
+      listener,
+      peer,
+      probe,
+      ...(hint !== undefined ? { hint } : {}),
+      ...(clientId !== undefined ? { clientId } : {})
+    }
+    if (this.#logger !== undefined) {
+      const record = { listener, peer: peer.address, peerPort: peer.port, code: err.code, ...(clientId !== undefined ? { clientId } : {}) }
+      if (probe) this.#logger.debug(record, 'PROXY protocol: empty connection closed (load-balancer probe)')
+      else if (hint !== undefined) this.#logger.error({ ...record, hint }, `PROXY protocol misconfiguration: ${hint}`)
+      else this.#logger.warn({ ...record, reason: err.message }, `PROXY protocol: connection refused: ${err.message}`)
+    }
+    if (this.listenerCount('rejected') > 0) this.emit('rejected', err, event)
   }
 
   #onHandle (stream: Connection, req: IncomingMessage | undefined): Client | undefined {
     const handle = this.#handle as (stream: Connection, req?: IncomingMessage) => Client
     const info = this.#lookup(stream, req)
-    const listener = info?.listener ?? this.#guessListener(stream, req)
-    if (info !== undefined || !this.settings[listener].proxyEnabled) {
-      return handle(stream, this.#request(stream, req, listener, info?.header))
-    }
-    // PROXY is on for this listener and nothing has read the header yet.
-    if (listener === 'tcp' && req === undefined) {
-      const peer = endpointOf(isSocket(stream) ? stream : {})
-      readHeader(stream as Duplex, this.settings.tcp, (err, header) => {
-        if (err !== null) {
-          this.#reject(err, 'tcp', peer)
-          return
-        }
-        if (isSocket(stream)) this.#accept(stream, 'tcp', header as ProxyHeader)
-        handle(stream, this.#request(stream, undefined, 'tcp', header))
+    if (info !== undefined) return handle(stream, this.#request(stream, req, info.listener, info.header))
+    const listener = this.#guessListener(stream, req)
+    const settings = this.settings[listener]
+    // Nothing has read this connection yet. A plain TCP stream can still be
+    // read here; TLS and HTTP have already consumed the first bytes.
+    if (listener === 'tcp' && req === undefined && (settings.mode !== 'off' || settings.hints)) {
+      let client: Client | undefined
+      this.#intake(stream as Duplex, 'tcp', header => {
+        client = handle(stream, this.#request(stream, undefined, 'tcp', header))
       })
-      return undefined
+      return client // set when the connection was handed over synchronously
     }
-    // TLS and HTTP have already consumed the first bytes: the header can only
-    // be read if the server was attached.
-    const err = new ProxyProtocolError('PROXY_ERR_NOT_ATTACHED',
-      `PROXY is on for the ${listener} listener but its server was not attached: call attach(server) on the ${listener === 'ssl' ? 'tls' : listener === 'ws' ? 'http' : 'https'} server`)
+    if (settings.mode === 'off' || listener === 'tcp') {
+      this.#stats[listener].direct++
+      return handle(stream, this.#request(stream, req, listener, undefined))
+    }
     const socket = req?.socket ?? stream
     const peer = endpointOf(isSocket(socket) ? socket : {})
     stream.on('error', () => {})
     stream.destroy()
-    this.#reject(err, listener, peer)
+    this.#reject(Object.assign(new ProxyProtocolError('PROXY_ERR_NOT_ATTACHED',
+      `PROXY protocol is on for the ${listener} listener but its server was not attached: call attach(server) on the ${listener === 'ssl' ? 'tls' : listener === 'ws' ? 'http' : 'https'} server`), { bytesReceived: -1 }), listener, peer)
     return undefined
   }
 

@@ -3,24 +3,57 @@ import { ProxyProtocolError } from './protocol/errors.js'
 import type { ProxyHeader } from './protocol/header.js'
 import { parseHeader } from './protocol/parse.js'
 
-/** Bounds on one pending connection. */
+/** Bounds on one pending connection, and what a header's absence or presence means. */
 export interface ReadOptions {
   /** Milliseconds until an incomplete header fails with `PROXY_ERR_TIMEOUT`. */
   readonly headerTimeout: number
   /** Largest v2 `len` accepted. */
   readonly maxV2Length: number
+  /**
+   * What to do when the first bytes are not a PROXY signature: `fail` with
+   * `PROXY_ERR_NOT_PROXY` (a listener that requires the header), or `pass`
+   * the connection on untouched, without a header (optional mode, and a
+   * listener with PROXY off that only watches for misconfiguration).
+   * With `pass`, a connection that sends nothing before the timeout is passed
+   * on too, to the broker's own connect timeout.
+   * @defaultValue 'fail'
+   */
+  readonly absent?: 'fail' | 'pass'
+  /**
+   * What to do when the first bytes are a PROXY signature: `parse` the header,
+   * or refuse the connection with this code without believing a word of it
+   * (a header where PROXY is off, or from a peer that may not send one).
+   * @defaultValue 'parse'
+   */
+  readonly present?: 'parse' | 'PROXY_ERR_UNEXPECTED_HEADER' | 'PROXY_ERR_UNTRUSTED'
 }
+
+/** Spec 2.1 / 2.2: a v1 signature is `PROXY ` (6 bytes), a v2 one 12 bytes. */
+const V1_SIGNATURE_LENGTH = 6
+const V2_SIGNATURE_LENGTH = 12
 
 /** Why a read failed, beyond the error code: how much the peer had sent. */
 export interface ReadFailure extends ProxyProtocolError {
   /** Bytes received before the failure; 0 for an empty probe (connect, then nothing). */
   readonly bytesReceived: number
+  /**
+   * For `PROXY_ERR_NOT_PROXY`: a copy of the first bytes received (at most
+   * 512), to say what the connection was instead (MQTT, TLS, HTTP).
+   */
+  readonly head?: Buffer
 }
 
+/** How much of a connection that is not PROXY is kept to explain it. */
+const HEAD_LENGTH = 512
+
+/**
+ * Called once: with an error (the socket is already destroyed), or with the
+ * header, or with `undefined` when the connection has none and that is allowed.
+ */
 export type ReadCallback = (err: ReadFailure | null, header?: ProxyHeader) => void
 
-function failure (err: ProxyProtocolError, bytesReceived: number): ReadFailure {
-  return Object.assign(err, { bytesReceived })
+function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer | undefined): ReadFailure {
+  return Object.assign(err, head === undefined ? { bytesReceived } : { bytesReceived, head })
 }
 
 /**
@@ -39,7 +72,15 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
   let received = 0
   let settled = false
 
+  const passAbsent = options.absent === 'pass'
+  const present = options.present ?? 'parse'
   const timer = setTimeout(() => {
+    // Nothing at all arrived and a header is optional: let the broker's own
+    // connect timeout deal with a slow client.
+    if (passAbsent && received === 0) {
+      succeed(undefined, EMPTY)
+      return
+    }
     fail(new ProxyProtocolError('PROXY_ERR_TIMEOUT',
       received === 0
         ? `no bytes within ${options.headerTimeout} ms`
@@ -58,16 +99,16 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
     return true
   }
 
-  function fail (err: ProxyProtocolError): void {
+  function fail (err: ProxyProtocolError, data?: Buffer): void {
     if (!settle()) return
     buffered = undefined
     // A late 'error' from the destroyed socket must not go unhandled.
     socket.on('error', ignore)
     socket.destroy()
-    callback(failure(err, received))
+    callback(failure(err, received, data === undefined ? undefined : Buffer.from(data.subarray(0, HEAD_LENGTH))))
   }
 
-  function succeed (header: ProxyHeader, rest: Buffer): void {
+  function succeed (header: ProxyHeader | undefined, rest: Buffer): void {
     if (!settle()) return
     socket.pause()
     if (rest.length > 0) socket.unshift(rest)
@@ -84,21 +125,33 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
     try {
       result = parseHeader(data, options)
     } catch (err) {
+      if (present !== 'parse') {
+        // A signature followed by nonsense is still an attempt at a header.
+        fail(new ProxyProtocolError(present, unexpectedMessage(present)))
+        return
+      }
       fail(err instanceof ProxyProtocolError ? err : new ProxyProtocolError('PROXY_ERR_NOT_PROXY', String(err)))
       return
     }
-    switch (result.status) {
-      case 'complete':
-        succeed(result.header, data.subarray(result.length))
-        return
-      case 'absent':
-        fail(new ProxyProtocolError('PROXY_ERR_NOT_PROXY', `connection does not start with a PROXY header (first byte 0x${(data[0] as number).toString(16).padStart(2, '0')})`))
-        return
-      case 'incomplete':
-        // The parser's caps bound `data`: it throws before 107 (v1) or
-        // 16 + maxV2Length (v2) bytes without a complete header.
-        buffered = data
+    if (result.status === 'absent') {
+      if (passAbsent) succeed(undefined, data)
+      else fail(new ProxyProtocolError('PROXY_ERR_NOT_PROXY', `connection does not start with a PROXY header but with ${describeFirstBytes(data)}`), data)
+      return
     }
+    if (present !== 'parse') {
+      // Decide on the signature alone: never parse what will not be believed.
+      const signature = data[0] === 0x50 ? V1_SIGNATURE_LENGTH : V2_SIGNATURE_LENGTH
+      if (result.status === 'complete' || data.length >= signature) {
+        fail(new ProxyProtocolError(present, unexpectedMessage(present)))
+        return
+      }
+    } else if (result.status === 'complete') {
+      succeed(result.header, data.subarray(result.length))
+      return
+    }
+    // The parser's caps bound `data`: it throws before 107 (v1) or
+    // 16 + maxV2Length (v2) bytes without a complete header.
+    buffered = data
   }
 
   function onEnd (): void {
@@ -121,3 +174,21 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
 }
 
 function ignore (): void {}
+
+const EMPTY = Buffer.alloc(0)
+
+function unexpectedMessage (code: 'PROXY_ERR_UNEXPECTED_HEADER' | 'PROXY_ERR_UNTRUSTED'): string {
+  return code === 'PROXY_ERR_UNTRUSTED'
+    ? 'a PROXY header from a peer that is not in trustedProxies'
+    : 'a PROXY header arrived on a listener where PROXY protocol is off'
+}
+
+/** What the first bytes of a connection look like, for a misconfiguration hint. */
+export function describeFirstBytes (data: Uint8Array): string {
+  const first = data[0] as number
+  if (first === 0x10) return 'an MQTT CONNECT packet (0x10)'
+  if (first === 0x16) return 'a TLS handshake (0x16)'
+  const text = Buffer.from(data.subarray(0, 8)).toString('latin1')
+  if (/^(GET|POST|PUT|HEAD|OPTIONS|DELETE|PATCH|CONNECT|TRACE) /.test(text)) return `an HTTP request ("${text.split(' ')[0] as string}")`
+  return `byte 0x${first.toString(16).padStart(2, '0')}`
+}

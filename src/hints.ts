@@ -1,0 +1,41 @@
+import mqttPacket from 'mqtt-packet'
+import { listenerEnvName } from './env.js'
+import type { ListenerName } from './options.js'
+import type { ProxyErrorCode } from './protocol/errors.js'
+
+/**
+ * The client id of an MQTT CONNECT at the start of `bytes`, read with
+ * mqtt-packet (the parser aedes itself uses), or undefined.
+ */
+export function connectClientId (bytes: Buffer): string | undefined {
+  if (bytes[0] !== 0x10) return undefined
+  let clientId: string | undefined
+  const parser = mqttPacket.parser()
+  parser.on('packet', packet => { if (packet.cmd === 'connect') clientId = packet.clientId })
+  parser.on('error', () => {})
+  try { parser.parse(bytes) } catch { return undefined }
+  return clientId
+}
+
+/**
+ * One sentence that tells an operator what is misconfigured and which setting
+ * to change (the pitfalls of TBMQ's PROXY protocol documentation), or
+ * undefined when the refusal is not a configuration problem.
+ */
+export function misconfigurationHint (code: ProxyErrorCode, listener: ListenerName, started: string | undefined): string | undefined {
+  const env = listenerEnvName(listener)
+  if (code === 'PROXY_ERR_UNEXPECTED_HEADER') {
+    return `the ${listener} listener received a PROXY protocol header but PROXY protocol is off there: ` +
+      `the load balancer sends it (send-proxy / send-proxy-v2 / proxy_protocol on), so either turn it on for this listener ` +
+      `(listeners.${listener}.proxyEnabled: true, or ${env}=true) or stop the load balancer from sending it`
+  }
+  if (code === 'PROXY_ERR_NOT_PROXY') {
+    return `the ${listener} listener requires a PROXY protocol header but the connection started with ${started ?? 'something else'}: ` +
+      'the load balancer is not sending PROXY protocol (HAProxy: send-proxy-v2; nginx: proxy_protocol on; AWS NLB: proxy_protocol_v2.enabled), ' +
+      `or the client bypassed it; if this listener is not behind a PROXY-speaking proxy, set listeners.${listener}.proxyEnabled: false (or ${env}=false)`
+  }
+  if (code === 'PROXY_ERR_NOT_ATTACHED') {
+    return `PROXY protocol is on for the ${listener} listener, so its server must be given to proxy.attach(server) before it listens`
+  }
+  return undefined
+}
