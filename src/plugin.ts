@@ -84,6 +84,8 @@ export interface ListenerStats {
   readonly rejected: Readonly<Partial<Record<ProxyErrorCode, number>>>
   /** Refused connections that never sent a byte (load-balancer probes), also counted in `rejected`. */
   readonly probes: number
+  /** Connections waiting for their first bytes or a complete header right now. */
+  readonly pending: number
 }
 
 interface MutableStats {
@@ -92,6 +94,7 @@ interface MutableStats {
   direct: number
   rejected: Partial<Record<ProxyErrorCode, number>>
   probes: number
+  pending: number
 }
 
 interface ConnInfo {
@@ -114,7 +117,7 @@ function isSocket (stream: unknown): stream is net.Socket {
 }
 
 function emptyStats (): MutableStats {
-  return { proxied: { v1: 0, v2: 0 }, local: 0, direct: 0, rejected: {}, probes: 0 }
+  return { proxied: { v1: 0, v2: 0 }, local: 0, direct: 0, rejected: {}, probes: 0, pending: 0 }
 }
 
 /**
@@ -224,12 +227,15 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
         `${peer.address} is not in trustedProxies for the ${listener} listener, which requires a PROXY header`), { bytesReceived: -1 }), listener, peer)
       return
     }
+    const stats = this.#stats[listener]
+    stats.pending++
     readHeader(socket, { headerTimeout: settings.headerTimeout, maxV2Length: settings.maxV2Length, absent: admission.absent, present: admission.present }, (err, header) => {
+      stats.pending--
       if (err !== null) {
         this.#reject(err, listener, peer)
         return
       }
-      if (header === undefined) this.#stats[listener].direct++
+      if (header === undefined) stats.direct++
       else this.#accept(listener, peer, header)
       proceed(header)
     })

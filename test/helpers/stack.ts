@@ -14,6 +14,7 @@ export interface Seen {
   readonly hook: 'preConnect' | 'authenticate'
   readonly clientId: string
   readonly details: ConnDetails | null | undefined
+  readonly username?: string | undefined
 }
 
 export interface Stack {
@@ -32,6 +33,10 @@ export interface StackOptions {
   readonly mtls?: boolean
   /** attach the server to the plugin (default true for ssl/ws/wss, false for tcp) */
   readonly attach?: boolean
+  /** address to listen on (default 127.0.0.1; '::ffff:127.0.0.1' gives IPv4-mapped peers) */
+  readonly host?: string
+  /** the broker's own authenticate (default: accept all) */
+  readonly authenticate?: (client: Client, username: string | undefined, password: Buffer | undefined) => boolean
 }
 
 export async function startStack (options: StackOptions): Promise<Stack> {
@@ -41,9 +46,9 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       seen.push({ hook: 'preConnect', clientId: client.id, details: client.connDetails })
       done(null, true)
     },
-    authenticate (client: Client, _username, _password, done) {
-      seen.push({ hook: 'authenticate', clientId: client.id, details: client.connDetails })
-      done(null, true)
+    authenticate (client: Client, username, password, done) {
+      seen.push({ hook: 'authenticate', clientId: client.id, details: client.connDetails, username })
+      done(null, options.authenticate === undefined ? true : options.authenticate(client, username, password))
     }
   }))
   const proxy = broker.use(proxyProtocol(options.plugin))
@@ -77,7 +82,7 @@ export async function startStack (options: StackOptions): Promise<Stack> {
   if (options.attach ?? options.listener !== 'tcp') proxy.attach(server)
   const sockets = new Set<net.Socket>()
   server.on('connection', (s: net.Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
-  server.listen(0, '127.0.0.1')
+  server.listen(0, options.host ?? '127.0.0.1')
   await once(server, 'listening')
   const port = (server.address() as net.AddressInfo).port
   return {

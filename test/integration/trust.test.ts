@@ -1,0 +1,219 @@
+// Trust and modes: no forged header is ever believed, no headerless client
+// gets a CONNACK where a header is required, on every listener kind.
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import type net from 'node:net'
+import { startStack, type Stack } from '../helpers/stack.js'
+import { startFront, v2HeaderFor } from '../helpers/front.js'
+import { connectClient, endClient } from '../helpers/client.js'
+import { CONNACK_ACCEPTED, connectPacket, rawExchange } from '../helpers/raw.js'
+import { encodeV1, encodeV2, sslTlv } from '../helpers/encode.js'
+import { LISTENER_NAMES, OptionsError, proxyProtocol, type ProxyProtocolError, type RejectedEvent } from '../../src/index.js'
+
+const TRUSTED = '127.0.0.9'
+const UNTRUSTED = '127.0.0.8'
+
+function rejections (stack: Stack): Array<{ err: ProxyProtocolError, ev: RejectedEvent }> {
+  const list: Array<{ err: ProxyProtocolError, ev: RejectedEvent }> = []
+  stack.proxy.on('rejected', (err, ev) => list.push({ err, ev }))
+  return list
+}
+
+async function until (check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}
+
+/** A front that announces a forged client address, 203.0.113.66:6666. */
+function forged (c: net.Socket): Buffer {
+  void c
+  return encodeV2({ source: { address: '203.0.113.66', port: 6666 }, destination: { address: '198.51.100.1', port: 1883 } })
+}
+
+describe('required mode with trustedProxies', () => {
+  for (const listener of LISTENER_NAMES) {
+    test(`${listener}: a forged header from an untrusted peer is refused before it is read; the trusted proxy works`, async (t) => {
+      const stack = await startStack({ listener, plugin: { proxyEnabled: true, trustedProxies: [`${TRUSTED}/32`] } })
+      t.after(() => stack.close())
+      const rejected = rejections(stack)
+      const bad = await startFront({ target: stack.port, header: forged, upstreamAddress: UNTRUSTED })
+      t.after(() => bad.close())
+      await assert.rejects(connectClient({ listener, port: bad.port }))
+      await until(() => rejected.length === 1)
+      assert.equal(rejected[0]?.err.code, 'PROXY_ERR_UNTRUSTED')
+      assert.equal(rejected[0]?.ev.peer.address, UNTRUSTED)
+      assert.equal(stack.seen.length, 0, 'no hook ran for the forged client')
+      assert.equal(stack.proxy.stats()[listener].rejected.PROXY_ERR_UNTRUSTED, 1)
+
+      const good = await startFront({ target: stack.port, header: 'v2', upstreamAddress: TRUSTED })
+      t.after(() => good.close())
+      const client = await connectClient({ listener, port: good.port, localAddress: '127.0.0.2' })
+      await endClient(client)
+      assert.equal(stack.seen.find(s => s.hook === 'authenticate')?.details?.ipAddress, '127.0.0.2')
+    })
+  }
+
+  test('an IPv4 entry matches a dual-stack peer that Node reports as ::ffff:a.b.c.d', async (t) => {
+    const stack = await startStack({ listener: 'tcp', host: '::ffff:127.0.0.1', plugin: { proxyEnabled: true, trustedProxies: ['127.0.0.9'] } })
+    t.after(() => stack.close())
+    const rejected = rejections(stack)
+    const ok = await rawExchange(stack.port, [Buffer.concat([encodeV1({ family: 'TCP4', source: { address: '198.51.100.20', port: 40000 }, destination: { address: '198.51.100.1', port: 1883 } }), connectPacket()])], { localAddress: TRUSTED, expectBytes: 4, waitMs: 5000 })
+    assert.deepEqual(ok.received.subarray(0, 4), CONNACK_ACCEPTED)
+    const d = stack.seen.find(s => s.hook === 'authenticate')?.details
+    assert.equal(d?.peer.address, '::ffff:127.0.0.9')
+    assert.equal(d?.ipAddress, '198.51.100.20')
+    const refused = await rawExchange(stack.port, [Buffer.concat([encodeV1({ family: 'TCP4', source: { address: '198.51.100.21', port: 40000 }, destination: { address: '198.51.100.1', port: 1883 } }), connectPacket()])], { localAddress: UNTRUSTED })
+    assert.equal(refused.closed, true)
+    assert.equal(refused.received.length, 0)
+    await until(() => rejected.length === 1)
+    assert.equal(rejected[0]?.err.code, 'PROXY_ERR_UNTRUSTED')
+  })
+})
+
+describe('optional mode', () => {
+  test('needs trustedProxies: the schema refuses it alone, naming the setting', () => {
+    assert.throws(() => proxyProtocol({ proxyEnabled: 'optional' }), (err: unknown) => {
+      assert.ok(err instanceof OptionsError)
+      assert.equal(err.issues[0]?.path, 'proxyEnabled')
+      assert.match(err.message, /trustedProxies/)
+      return true
+    })
+    assert.throws(() => proxyProtocol({ listeners: { ws: { proxyEnabled: 'optional' } } }), (err: unknown) => {
+      assert.ok(err instanceof OptionsError)
+      assert.equal(err.issues[0]?.path, 'listeners.ws.proxyEnabled')
+      return true
+    })
+  })
+  for (const listener of LISTENER_NAMES) {
+    test(`${listener}: trusted proxy's header is used, direct clients connect, an untrusted peer's header is refused`, async (t) => {
+      const stack = await startStack({ listener, plugin: { proxyEnabled: 'optional', trustedProxies: [TRUSTED] } })
+      t.after(() => stack.close())
+      const rejected = rejections(stack)
+      // 1. through the trusted proxy, with a header
+      const proxied: number[] = []
+      const good = await startFront({ target: stack.port, header: (c: net.Socket) => { proxied.push(c.remotePort as number); return v2HeaderFor(c) }, upstreamAddress: TRUSTED, delivery: 'with-first-chunk' })
+      t.after(() => good.close())
+      const a = await connectClient({ listener, port: good.port, localAddress: '127.0.0.2', clientId: 'via-proxy' })
+      await endClient(a)
+      // 2. directly, no header
+      const b = await connectClient({ listener, port: stack.port, localAddress: '127.0.0.3', clientId: 'direct' })
+      await endClient(b)
+      // 3. the trusted proxy without a header (a direct connection from it)
+      const plain = await startFront({ target: stack.port, header: 'none', upstreamAddress: TRUSTED })
+      t.after(() => plain.close())
+      const c = await connectClient({ listener, port: plain.port, localAddress: '127.0.0.4', clientId: 'proxy-no-header' })
+      await endClient(c)
+      // 4. an untrusted peer with a forged header
+      const bad = await startFront({ target: stack.port, header: forged, upstreamAddress: UNTRUSTED })
+      t.after(() => bad.close())
+      await assert.rejects(connectClient({ listener, port: bad.port, clientId: 'forger' }))
+      await until(() => rejected.length === 1)
+
+      const auth = (id: string): typeof stack.seen[number]['details'] => stack.seen.find(s => s.hook === 'authenticate' && s.clientId === id)?.details
+      assert.equal(auth('via-proxy')?.ipAddress, '127.0.0.2')
+      assert.equal(auth('via-proxy')?.port, proxied[0])
+      assert.equal(auth('via-proxy')?.isProxy, 2)
+      assert.equal(auth('direct')?.ipAddress, '127.0.0.3')
+      assert.equal(auth('direct')?.isProxy, 0)
+      assert.equal(auth('proxy-no-header')?.ipAddress, TRUSTED)
+      assert.equal(auth('proxy-no-header')?.isProxy, 0)
+      assert.equal(auth('forger'), undefined)
+      assert.equal(stack.seen.some(s => s.details?.ipAddress === '203.0.113.66'), false, 'the forged address never reached a hook')
+      assert.equal(rejected[0]?.err.code, 'PROXY_ERR_UNTRUSTED')
+      const stats = stack.proxy.stats()[listener]
+      assert.equal(stats.proxied.v2, 1)
+      assert.equal(stats.direct, 2)
+      assert.equal(stats.rejected.PROXY_ERR_UNTRUSTED, 1)
+    })
+  }
+})
+
+describe('misconfiguration hints', () => {
+  test('a header on a listener with PROXY off: one error log line naming MQTT_TCP_PROXY_PROTOCOL_ENABLED, then closed', async (t) => {
+    const logs: Array<{ level: string, obj: Record<string, unknown>, msg: string | undefined }> = []
+    const logger = {
+      debug: (obj: object, msg?: string) => logs.push({ level: 'debug', obj: obj as Record<string, unknown>, msg }),
+      info: (obj: object, msg?: string) => logs.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
+      warn: (obj: object, msg?: string) => logs.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
+      error: (obj: object, msg?: string) => logs.push({ level: 'error', obj: obj as Record<string, unknown>, msg })
+    }
+    const stack = await startStack({ listener: 'tcp', plugin: { logger } })
+    t.after(() => stack.close())
+    const rejected = rejections(stack)
+    const front = await startFront({ target: stack.port, header: 'v1' })
+    t.after(() => front.close())
+    const started = Date.now()
+    await assert.rejects(connectClient({ listener: 'tcp', port: front.port }))
+    assert.ok(Date.now() - started < 5000, 'fails fast, no hang')
+    await until(() => rejected.length === 1)
+    assert.equal(rejected[0]?.err.code, 'PROXY_ERR_UNEXPECTED_HEADER')
+    assert.match(rejected[0]?.ev.hint ?? '', /MQTT_TCP_PROXY_PROTOCOL_ENABLED=true/)
+    assert.equal(logs.length, 1)
+    assert.equal(logs[0]?.level, 'error')
+    assert.match(logs[0]?.msg ?? '', /MQTT_TCP_PROXY_PROTOCOL_ENABLED/)
+    assert.equal(stack.seen.length, 0)
+    // a direct client is unaffected by the watch
+    const client = await connectClient({ listener: 'tcp', port: stack.port, localAddress: '127.0.0.3' })
+    await endClient(client)
+    assert.equal(stack.seen.find(s => s.hook === 'authenticate')?.details?.ipAddress, '127.0.0.3')
+  })
+  test('a direct MQTT client where a header is required: the hint names its client id and the setting', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true } })
+    t.after(() => stack.close())
+    const rejected = rejections(stack)
+    await assert.rejects(connectClient({ listener: 'tcp', port: stack.port, clientId: 'sensor-42' }))
+    await until(() => rejected.length === 1)
+    assert.equal(rejected[0]?.err.code, 'PROXY_ERR_NOT_PROXY')
+    assert.equal(rejected[0]?.ev.clientId, 'sensor-42')
+    assert.match(rejected[0]?.ev.hint ?? '', /client "sensor-42"/)
+    assert.match(rejected[0]?.ev.hint ?? '', /MQTT_TCP_PROXY_PROTOCOL_ENABLED=false/)
+  })
+  for (const [listener, what] of [['ssl', 'a TLS handshake'], ['ws', 'an HTTP request']] as const) {
+    test(`${listener}: a direct client where a header is required: the hint says it started with ${what}`, async (t) => {
+      const stack = await startStack({ listener, plugin: { proxyEnabled: true } })
+      t.after(() => stack.close())
+      const rejected = rejections(stack)
+      await assert.rejects(connectClient({ listener, port: stack.port }))
+      await until(() => rejected.length === 1)
+      assert.match(rejected[0]?.ev.hint ?? '', new RegExp(what))
+      assert.match(rejected[0]?.ev.hint ?? '', new RegExp(`MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_ENABLED=false`))
+    })
+  }
+  test('hints: false leaves a PROXY-off listener untouched (aedes gets the bytes)', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { hints: false } })
+    t.after(() => stack.close())
+    const rejected = rejections(stack)
+    const client = await connectClient({ listener: 'tcp', port: stack.port, localAddress: '127.0.0.3' })
+    await endClient(client)
+    assert.equal(stack.proxy.stats().tcp.direct, 1)
+    assert.equal(rejected.length, 0)
+  })
+})
+
+describe('sslCnAsUsername', () => {
+  const header = (verify: number, client: number): Buffer => encodeV2({
+    source: { address: '203.0.113.7', port: 50000 },
+    destination: { address: '198.51.100.1', port: 8883 },
+    tlvs: [sslTlv(client, verify, [{ type: 0x21, value: 'TLSv1.3' }, { type: 0x22, value: 'device-7' }])]
+  })
+  const rows = [
+    { name: 'a certificate the proxy verified: the CN is the username', verify: 0, client: 0x07, option: true, expected: 'device-7' },
+    { name: 'verification failed: the MQTT username stands', verify: 1, client: 0x07, option: true, expected: undefined },
+    { name: 'no certificate: the MQTT username stands', verify: 0, client: 0x01, option: true, expected: undefined },
+    { name: 'off (the default): the MQTT username stands', verify: 0, client: 0x07, option: false, expected: undefined }
+  ]
+  for (const row of rows) {
+    test(row.name, async (t) => {
+      const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, sslCnAsUsername: row.option } })
+      t.after(() => stack.close())
+      const result = await rawExchange(stack.port, [Buffer.concat([header(row.verify, row.client), connectPacket()])], { expectBytes: 4, waitMs: 5000 })
+      assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)
+      const seen = stack.seen.find(s => s.hook === 'authenticate')
+      assert.equal(seen?.username, row.expected)
+      assert.equal(seen?.details?.proxy?.tlvs.ssl?.cn, 'device-7')
+    })
+  }
+})
