@@ -2,7 +2,7 @@
 // certificate for 127.0.0.1/localhost/::1 and a client certificate), so
 // nothing expires in the repository.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -35,6 +35,7 @@ function openssl (dir: string, args: string[]): void {
 export function testCerts (clientCn = 'client-1'): TestCerts {
   if (cached !== undefined) return cached
   const dir = mkdtempSync(join(tmpdir(), 'aedes-pp-certs-'))
+  process.once('exit', () => { rmSync(dir, { recursive: true, force: true }) })
   openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=aedes-proxy-protocol test CA'])
   writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n')
   openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'])

@@ -1,0 +1,131 @@
+// Every rejection reason, checked for its event, its counter, and that the
+// broker served a connected client meanwhile; then faults at scale.
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { once } from 'node:events'
+import { startStack } from '../helpers/stack.js'
+import { startFront } from '../helpers/front.js'
+import { connectClient, endClient } from '../helpers/client.js'
+import { connectPacket } from '../helpers/raw.js'
+import { encodeV2, TLV } from '../helpers/encode.js'
+import type { ListenerName, ProxyErrorCode, ProxyProtocolError, RejectedEvent } from '../../src/index.js'
+import type { MqttClient } from 'mqtt'
+
+async function until (check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}
+
+async function roundTrip (client: MqttClient, topic: string): Promise<void> {
+  const got = new Promise<string>(resolve => client.once('message', (_t, payload) => resolve(payload.toString())))
+  await client.subscribeAsync(topic)
+  await client.publishAsync(topic, 'still here')
+  assert.equal(await got, 'still here')
+}
+
+/** Opens a raw connection from `from`, sends `bytes`, then either waits to be closed or does `then`. */
+async function attack (port: number, from: string, bytes: Buffer, then: 'wait' | 'reset' = 'wait'): Promise<void> {
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress: from })
+  socket.on('error', () => {})
+  await once(socket, 'connect')
+  if (bytes.length > 0) socket.write(bytes)
+  if (then === 'reset') {
+    await new Promise(resolve => setTimeout(resolve, 50))
+    socket.resetAndDestroy()
+    return
+  }
+  await once(socket, 'close')
+}
+
+const CRC_BAD = (() => { const h = encodeV2({ crc32c: true }); h.writeUInt8(h.readUInt8(h.length - 1) ^ 1, h.length - 1); return h })()
+
+const reasons: Array<{ reason: string, code: ProxyErrorCode, bytes: Buffer, from?: string, then?: 'wait' | 'reset' }> = [
+  { reason: 'untrusted peer', code: 'PROXY_ERR_UNTRUSTED', bytes: encodeV2(), from: '127.0.0.8' },
+  { reason: 'missing header', code: 'PROXY_ERR_NOT_PROXY', bytes: connectPacket() },
+  { reason: 'malformed header', code: 'PROXY_ERR_V1_SYNTAX', bytes: Buffer.from('PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n') },
+  { reason: 'timeout (half a header)', code: 'PROXY_ERR_TIMEOUT', bytes: Buffer.from('PROXY TCP4 ') },
+  { reason: 'too large', code: 'PROXY_ERR_V2_TOO_LONG', bytes: encodeV2({ tlvs: [{ type: 0xe7, value: Buffer.alloc(5000) }] }) },
+  { reason: 'CRC mismatch', code: 'PROXY_ERR_CRC32C', bytes: CRC_BAD },
+  { reason: 'bad TLV (overrun)', code: 'PROXY_ERR_TLV', bytes: Buffer.concat([encodeV2().subarray(0, 14), Buffer.of(0, 16), encodeV2().subarray(16), Buffer.of(0x05, 0, 9, 1)]) },
+  { reason: 'bad TLV value (CR LF in AUTHORITY)', code: 'PROXY_ERR_TLV_VALUE', bytes: encodeV2({ tlvs: [{ type: TLV.AUTHORITY, value: 'evil\r\nX-Injected: 1' }] }) },
+  { reason: 'peer reset mid-header', code: 'PROXY_ERR_CLOSED', bytes: Buffer.from('PROXY TCP6 2001:db8::'), then: 'reset' }
+]
+
+describe('every rejection reason: its event, its counter, and the broker keeps serving', () => {
+  for (const row of reasons) {
+    test(row.reason, async (t) => {
+      const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: ['127.0.0.9', '127.0.0.1'], headerTimeout: 300 } })
+      t.after(() => stack.close())
+      const events: Array<{ err: ProxyProtocolError, ev: RejectedEvent }> = []
+      stack.proxy.on('rejected', (err, ev) => events.push({ err, ev }))
+      const front = await startFront({ target: stack.port, header: 'v2' })
+      t.after(() => front.close())
+      const keeper = await connectClient({ listener: 'tcp', port: front.port })
+      t.after(() => endClient(keeper))
+      await attack(stack.port, row.from ?? '127.0.0.9', row.bytes, row.then)
+      await until(() => events.length === 1)
+      assert.equal(events[0]?.err.code, row.code)
+      assert.equal(events[0]?.err.name, 'ProxyProtocolError')
+      assert.equal(events[0]?.ev.listener, 'tcp')
+      assert.equal(events[0]?.ev.peer.address, row.from ?? '127.0.0.9')
+      assert.equal(events[0]?.ev.probe, false)
+      assert.equal(stack.proxy.stats().tcp.rejected[row.code], 1)
+      await roundTrip(keeper, `keep/${row.code}`)
+      assert.equal(stack.seen.filter(s => s.hook === 'authenticate').length, 1, 'only the keeper reached a hook')
+    })
+  }
+})
+
+describe('faults at scale', () => {
+  for (const [listener, total] of [['tcp', 10_000], ['ssl', 3000], ['ws', 3000]] as Array<[ListenerName, number]>) {
+    test(`${listener}: ${total.toLocaleString('en')} aborted connections (silence, half headers, resets) leave no timer, pending read or listener behind`, async (t) => {
+      const stack = await startStack({ listener, plugin: { proxyEnabled: true, headerTimeout: 2000 } })
+      t.after(() => stack.close())
+      const front = await startFront({ target: stack.port, header: 'v2' })
+      t.after(() => front.close())
+      const keeper = await connectClient({ listener, port: front.port })
+      t.after(() => endClient(keeper))
+      const timersBefore = process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
+      const heapBefore = process.memoryUsage().heapUsed
+      const kinds = [Buffer.alloc(0), Buffer.from('PROXY TCP4 1.2.'), encodeV2().subarray(0, 20)]
+      let accepted = 0
+      const count = (): void => { accepted++ }
+      stack.server.on('connection', count)
+      const listenersBefore = stack.server.listenerCount('connection')
+      const batch = 100
+      for (let i = 0; i < total; i += batch) {
+        await Promise.all(Array.from({ length: batch }, async (_, j) => {
+          const socket = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
+          socket.on('error', () => {})
+          await once(socket, 'connect')
+          const bytes = kinds[(i + j) % kinds.length] as Buffer
+          if (bytes.length > 0) socket.write(bytes)
+          await new Promise(resolve => setImmediate(resolve))
+          if ((i + j) % 2 === 0) socket.resetAndDestroy()
+          else socket.destroy()
+        }))
+      }
+      await until(() => stack.proxy.stats()[listener].pending === 0, 10_000)
+      const stats = stack.proxy.stats()[listener]
+      const refused = Object.values(stats.rejected).reduce((a, b) => a + (b ?? 0), 0)
+      // A connection reset before the kernel hands it to Node is never seen
+      // at all; every one that was seen must have been refused.
+      assert.ok(accepted >= total * 0.99, `${accepted} of ${total} connections reached the server`)
+      assert.equal(refused, accepted, 'every aborted connection was counted as refused')
+      assert.equal(stats.rejected.PROXY_ERR_CLOSED, accepted)
+      await roundTrip(keeper, 'keep/scale')
+      // give closed sockets a moment to be released, then compare
+      await new Promise(resolve => setTimeout(resolve, 100))
+      const timersAfter = process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
+      assert.ok(timersAfter <= timersBefore + 2, `timers before ${timersBefore}, after ${timersAfter}`)
+      assert.equal(stack.server.listenerCount('connection'), listenersBefore)
+      global.gc?.()
+      const grown = process.memoryUsage().heapUsed - heapBefore
+      assert.ok(grown < 64 * 1024 * 1024, `heap grew ${grown} bytes over ${total} aborted connections`)
+    })
+  }
+})

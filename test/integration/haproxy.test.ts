@@ -1,0 +1,421 @@
+// A real HAProxy (mode tcp) in front of a real aedes broker with the plugin.
+// The MQTT.js client connects to HAProxy from 127.0.0.2; HAProxy connects to
+// the broker from 127.0.0.9 (`source` on the server line), so the hooks can
+// tell the client's address from the proxy's. Everything is on loopback;
+// every HAProxy is stopped by PID in t.after.
+import { test, describe, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import tls from 'node:tls'
+import { join } from 'node:path'
+import mqtt, { type MqttClient } from 'mqtt'
+import { startStack, type Stack, type StackOptions } from '../helpers/stack.js'
+import { connectClient, endClient } from '../helpers/client.js'
+import { testCerts } from '../helpers/certs.js'
+import { freePort, haproxyStats, requireProgram, startHaproxy, until, type RunningProgram } from '../helpers/programs.js'
+import { LISTENER_NAMES, type ConnDetails, type HeaderEvent, type ListenerName, type ProxyProtocolError, type RejectedEvent } from '../../src/index.js'
+
+const PROXY_SOURCE = '127.0.0.9'
+const CLIENT_ADDRESS = '127.0.0.2'
+
+interface HaproxyParts {
+  /** lines of the `frontend fe` section; `bind` lines decide readiness */
+  readonly frontend: readonly string[]
+  /** the `server` line of `backend be` */
+  readonly server: string
+}
+
+interface Haproxy {
+  readonly program: RunningProgram
+  /** the unix stats socket (`show stat`) */
+  readonly statsSocket: string
+}
+
+function haproxyConfig (dir: string, parts: HaproxyParts): string {
+  return [
+    'global',
+    '  nbthread 1',
+    `  stats socket ${join(dir, 'admin.sock')} mode 600 level admin`,
+    '  log stderr format raw local0 info',
+    'defaults',
+    '  mode tcp',
+    '  log global',
+    '  option tcplog',
+    '  timeout connect 2s',
+    '  timeout client 10s',
+    '  timeout server 10s',
+    '  timeout check 2s',
+    'frontend fe',
+    ...parts.frontend.map(l => `  ${l}`),
+    '  default_backend be',
+    'backend be',
+    `  ${parts.server}`,
+    ''
+  ].join('\n')
+}
+
+/** Starts HAProxy (skipping or failing the test when it is missing); stopped in t.after. */
+async function haproxy (t: TestContext, parts: HaproxyParts): Promise<Haproxy | undefined> {
+  if (requireProgram(t, 'haproxy', 'haproxy') === undefined) return undefined
+  let statsSocket = ''
+  const program = await startHaproxy(dir => {
+    statsSocket = join(dir, 'admin.sock')
+    return haproxyConfig(dir, parts)
+  }, {
+    // Ready once the stats socket answers from the main loop (every listener
+    // is bound by then) and lists the frontend OPEN, without a probe
+    // connection through the frontend that the broker would see.
+    readyCheck: async dir => {
+      const rows = await haproxyStats(join(dir, 'admin.sock'))
+      return rows.some(r => r.pxname === 'fe' && r.svname === 'FRONTEND' && r.status === 'OPEN')
+    }
+  })
+  t.after(() => program.stop())
+  return { program, statsSocket }
+}
+
+async function stack (t: TestContext, options: StackOptions): Promise<Stack> {
+  const s = await startStack(options)
+  t.after(() => s.close())
+  return s
+}
+
+function proxyOn (listener: ListenerName): StackOptions {
+  return { listener, plugin: { listeners: { [listener]: { proxyEnabled: true } } } }
+}
+
+interface Connected {
+  readonly client: MqttClient
+  /** the client's own source port, as the OS chose it */
+  readonly localPort: number
+}
+
+/**
+ * An MQTT.js client of the given kind connected to `port` from `localAddress`,
+ * with the source port it used. tcp and ssl use the shared helper; ws and wss
+ * record the socket the WebSocket opens.
+ */
+async function connectVia (t: TestContext, listener: ListenerName, port: number, options: { host?: string, localAddress?: string, clientCert?: boolean } = {}): Promise<Connected> {
+  const host = options.host ?? '127.0.0.1'
+  const localAddress = options.localAddress ?? CLIENT_ADDRESS
+  if (listener === 'tcp' || listener === 'ssl') {
+    const client = await connectClient({ listener, port, host, localAddress, ...(options.clientCert === true ? { clientCert: true } : {}) })
+    t.after(() => { client.end(true) })
+    const localPort = (client.stream as net.Socket).localPort
+    assert.ok(typeof localPort === 'number' && localPort > 0, 'client source port known')
+    return { client, localPort }
+  }
+  const certs = testCerts()
+  const sockets: net.Socket[] = []
+  const createConnection = (opts: net.NetConnectOpts & tls.ConnectionOptions & { socketPath?: string }): net.Socket => {
+    // As ws's own netConnect/tlsConnect do: the HTTP request's `path` is not a unix socket.
+    const socket = listener === 'wss'
+      ? tls.connect({ ...opts, path: undefined } as tls.ConnectionOptions)
+      : net.connect({ ...opts, path: opts.socketPath } as net.NetConnectOpts)
+    sockets.push(socket)
+    return socket
+  }
+  const url = `${listener}://${host.includes(':') ? `[${host}]` : host}:${port}/`
+  const client = mqtt.connect(url, {
+    clientId: `c-${Math.random().toString(16).slice(2)}`,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    wsOptions: {
+      localAddress,
+      createConnection: createConnection as unknown as typeof net.createConnection,
+      ...(listener === 'wss' ? { ca: certs.ca, servername: 'localhost' } : {})
+    }
+  })
+  t.after(() => { client.end(true) })
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', reject)
+    client.once('close', () => reject(new Error('closed before CONNACK')))
+  })
+  assert.equal(sockets.length, 1, 'one socket opened for the WebSocket')
+  const localPort = sockets[0]?.localPort
+  assert.ok(typeof localPort === 'number' && localPort > 0, 'client source port known')
+  return { client, localPort }
+}
+
+function authenticateDetails (s: Stack, clientId: string): ConnDetails {
+  const found = s.seen.find(x => x.hook === 'authenticate' && x.clientId === clientId)
+  assert.ok(found, `authenticate ran for ${clientId}`)
+  assert.ok(found.details, `authenticate saw connDetails for ${clientId}`)
+  return found.details
+}
+
+async function roundTrip (subscriber: MqttClient, publisher: MqttClient, topic: string, payload: string): Promise<void> {
+  await subscriber.subscribeAsync(topic, { qos: 1 })
+  const received = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no message on ${topic} within 5 s`)), 5000)
+    subscriber.on('message', (t, message) => {
+      if (t === topic) { clearTimeout(timer); resolve(message.toString('utf8')) }
+    })
+  })
+  await publisher.publishAsync(topic, payload, { qos: 1 })
+  assert.equal(await received, payload)
+}
+
+function collect (s: Stack): { headers: HeaderEvent[], rejected: Array<{ err: ProxyProtocolError, ev: RejectedEvent }> } {
+  const headers: HeaderEvent[] = []
+  const rejected: Array<{ err: ProxyProtocolError, ev: RejectedEvent }> = []
+  s.proxy.on('header', ev => headers.push(ev))
+  s.proxy.on('rejected', (err, ev) => rejected.push({ err, ev }))
+  return { headers, rejected }
+}
+
+describe('HAProxy send-proxy / send-proxy-v2 to the tcp listener', () => {
+  for (const [option, version] of [['send-proxy', 1], ['send-proxy-v2', 2]] as const) {
+    test(`${option}: hooks see the client's address and port; publish/subscribe works`, async (t) => {
+      const s = await stack(t, proxyOn('tcp'))
+      const fe = await freePort()
+      const hap = await haproxy(t, {
+        frontend: [`bind 127.0.0.1:${fe}`],
+        server: `server s1 127.0.0.1:${s.port} ${option} source ${PROXY_SOURCE}`
+      })
+      if (hap === undefined) return
+      const sub = await connectVia(t, 'tcp', fe)
+      const pub = await connectVia(t, 'tcp', fe)
+      assert.notEqual(sub.localPort, pub.localPort)
+      for (const c of [sub, pub]) {
+        const d = authenticateDetails(s, c.client.options.clientId as string)
+        assert.equal(d.ipAddress, CLIENT_ADDRESS)
+        assert.equal(d.port, c.localPort)
+        assert.equal(d.ipFamily, 4)
+        assert.equal(d.isProxy, version)
+        assert.equal(d.serverIpAddress, '127.0.0.1')
+        assert.equal(d.serverPort, fe)
+        assert.equal(d.peer.address, PROXY_SOURCE)
+        assert.notEqual(d.peer.port, c.localPort)
+        assert.equal(d.listener, 'tcp')
+        assert.equal(d.isTls, false)
+        assert.equal(d.proxy?.proxied, true)
+        assert.equal(d.proxy?.command, 'PROXY')
+      }
+      await roundTrip(sub.client, pub.client, `haproxy/${option}`, `hello via ${option}`)
+      await endClient(pub.client)
+      await endClient(sub.client)
+    })
+  }
+})
+
+describe('HAProxy mode tcp passthrough (send-proxy-v2) to every listener kind', () => {
+  for (const listener of LISTENER_NAMES) {
+    test(`${listener}: the client's real address and port reach the hooks`, async (t) => {
+      const s = await stack(t, proxyOn(listener))
+      const fe = await freePort()
+      const hap = await haproxy(t, {
+        frontend: [`bind 127.0.0.1:${fe}`],
+        server: `server s1 127.0.0.1:${s.port} send-proxy-v2 source ${PROXY_SOURCE}`
+      })
+      if (hap === undefined) return
+      const c = await connectVia(t, listener, fe)
+      // One client only: aedes runs preConnect before it assigns client.id.
+      assert.deepEqual(s.seen.map(x => x.hook), ['preConnect', 'authenticate'])
+      assert.equal(s.seen[1]?.clientId, c.client.options.clientId)
+      for (const seen of s.seen) {
+        const d = seen.details
+        assert.ok(d, `${seen.hook} saw connDetails`)
+        assert.equal(d.ipAddress, CLIENT_ADDRESS)
+        assert.equal(d.port, c.localPort)
+        assert.equal(d.isProxy, 2)
+        assert.equal(d.serverPort, fe)
+        assert.equal(d.peer.address, PROXY_SOURCE)
+        assert.equal(d.listener, listener)
+        assert.equal(d.isTls, listener === 'ssl' || listener === 'wss')
+        assert.equal(d.isWebsocket, listener === 'ws' || listener === 'wss')
+      }
+      await endClient(c.client)
+    })
+  }
+})
+
+test('HAProxy health checks with check-send-proxy: LOCAL headers, no refusals, server UP', async (t) => {
+  const s = await stack(t, proxyOn('tcp'))
+  const events = collect(s)
+  const fe = await freePort()
+  const hap = await haproxy(t, {
+    frontend: [`bind 127.0.0.1:${fe}`],
+    server: `server s1 127.0.0.1:${s.port} check send-proxy-v2 check-send-proxy inter 200ms source ${PROXY_SOURCE}`
+  })
+  if (hap === undefined) return
+  const local = (): HeaderEvent[] => events.headers.filter(h => h.header.command === 'LOCAL')
+  await until(() => local().length >= 5, 5000, 'five LOCAL health-check headers')
+  for (const h of local()) {
+    assert.equal(h.listener, 'tcp')
+    assert.equal(h.header.version, 2)
+    assert.equal(h.header.proxied, false)
+    // HAProxy resets a check connection right after the header, often before
+    // Node's accept callback runs; getpeername then fails (ENOTCONN) and Node
+    // reports no remote address at all, even to a plain net.Server.
+    assert.ok(h.peer.address === PROXY_SOURCE || h.peer.address === '', `check peer ${h.peer.address}`)
+  }
+  assert.deepEqual(events.rejected.filter(r => !r.ev.probe).map(r => `${r.err.code}: ${r.err.message}`), [])
+  assert.equal(s.seen.length, 0, 'health checks never reach the MQTT hooks')
+  const row = (await haproxyStats(hap.statsSocket)).find(r => r.pxname === 'be' && r.svname === 's1')
+  assert.ok(row, 'show stat lists be/s1')
+  assert.equal(row.status, 'UP')
+  assert.match(row.check_status ?? '', /^L4OK/)
+  assert.equal(row.chkfail, '0')
+  // The broker still serves real clients through the same HAProxy.
+  const c = await connectVia(t, 'tcp', fe)
+  assert.equal(authenticateDetails(s, c.client.options.clientId as string).ipAddress, CLIENT_ADDRESS)
+  await endClient(c.client)
+})
+
+describe('HAProxy with an IPv6 frontend on ::1', () => {
+  for (const [option, version] of [['send-proxy', 1], ['send-proxy-v2', 2]] as const) {
+    test(`${option}: ipAddress ::1, ipFamily 6`, async (t) => {
+      const s = await stack(t, proxyOn('tcp'))
+      const fe = await freePort('::1')
+      const hap = await haproxy(t, {
+        frontend: [`bind [::1]:${fe}`],
+        server: `server s1 127.0.0.1:${s.port} ${option} source ${PROXY_SOURCE}`
+      })
+      if (hap === undefined) return
+      const c = await connectVia(t, 'tcp', fe, { host: '::1', localAddress: '::1' })
+      const d = authenticateDetails(s, c.client.options.clientId as string)
+      assert.equal(d.ipAddress, '::1')
+      assert.equal(d.ipFamily, 6)
+      assert.equal(d.port, c.localPort)
+      assert.equal(d.serverIpAddress, '::1')
+      assert.equal(d.serverPort, fe)
+      assert.equal(d.isProxy, version)
+      assert.equal(d.proxy?.family, 'INET6')
+      assert.equal(d.peer.address, PROXY_SOURCE)
+      await endClient(c.client)
+    })
+  }
+})
+
+test('TLS terminated at HAProxy with a client certificate, send-proxy-v2-ssl-cn: the SSL TLV', async (t) => {
+  const certs = testCerts()
+  const s = await stack(t, proxyOn('tcp'))
+  const fe = await freePort()
+  const hap = await haproxy(t, {
+    frontend: [`bind 127.0.0.1:${fe} ssl crt ${certs.serverPemPath} ca-file ${certs.caPath} verify required`],
+    server: `server s1 127.0.0.1:${s.port} send-proxy-v2-ssl-cn source ${PROXY_SOURCE}`
+  })
+  if (hap === undefined) return
+  const c = await connectVia(t, 'ssl', fe, { clientCert: true })
+  const d = authenticateDetails(s, c.client.options.clientId as string)
+  assert.equal(d.ipAddress, CLIENT_ADDRESS)
+  assert.equal(d.port, c.localPort)
+  assert.equal(d.isProxy, 2)
+  assert.equal(d.isTls, false, 'the broker itself did not terminate TLS')
+  assert.equal(d.listener, 'tcp')
+  const ssl = d.proxy?.tlvs.ssl
+  assert.ok(ssl, 'SSL TLV decoded')
+  assert.equal(ssl.clientSsl, true)
+  assert.equal(ssl.certConn, true)
+  assert.equal(ssl.verify, 0)
+  assert.equal(ssl.verified, true)
+  assert.equal(ssl.cn, 'client-1')
+  assert.match(ssl.version ?? '', /^TLSv1\.[23]$/)
+  assert.equal(ssl.version, (c.client.stream as tls.TLSSocket).getProtocol())
+  await endClient(c.client)
+})
+
+describe('HAProxy proxy-v2-options authority,unique-id,crc32c', () => {
+  const uniqueIdFormat = 'unique-id-format %ci:%cp_%fi:%fp_%Ts_%rt:%pid'
+  test('TLS-terminated frontend: authority from SNI, unique id, verified CRC32C', async (t) => {
+    const certs = testCerts()
+    const s = await stack(t, proxyOn('tcp'))
+    const fe = await freePort()
+    const hap = await haproxy(t, {
+      frontend: [`bind 127.0.0.1:${fe} ssl crt ${certs.serverPemPath}`, uniqueIdFormat],
+      server: `server s1 127.0.0.1:${s.port} send-proxy-v2 proxy-v2-options authority,unique-id,crc32c source ${PROXY_SOURCE}`
+    })
+    if (hap === undefined) return
+    const c = await connectVia(t, 'ssl', fe) // servername 'localhost'
+    const d = authenticateDetails(s, c.client.options.clientId as string)
+    assert.equal(d.ipAddress, CLIENT_ADDRESS)
+    assert.equal(d.port, c.localPort)
+    const tlvs = d.proxy?.tlvs
+    assert.ok(tlvs)
+    assert.equal(tlvs.authority, 'localhost')
+    assert.equal(typeof tlvs.crc32c, 'number')
+    assert.ok(tlvs.uniqueId, 'UNIQUE_ID TLV present')
+    assert.ok(tlvs.uniqueId.toString('latin1').startsWith(`${CLIENT_ADDRESS}:${c.localPort}_127.0.0.1:${fe}_`), `unique id ${tlvs.uniqueId.toString('latin1')}`)
+    await endClient(c.client)
+  })
+
+  test('plain frontend: unique id and CRC32C, no authority without SNI', async (t) => {
+    const s = await stack(t, proxyOn('tcp'))
+    const fe = await freePort()
+    const hap = await haproxy(t, {
+      frontend: [`bind 127.0.0.1:${fe}`, uniqueIdFormat],
+      server: `server s1 127.0.0.1:${s.port} send-proxy-v2 proxy-v2-options authority,unique-id,crc32c source ${PROXY_SOURCE}`
+    })
+    if (hap === undefined) return
+    const c = await connectVia(t, 'tcp', fe)
+    const d = authenticateDetails(s, c.client.options.clientId as string)
+    const tlvs = d.proxy?.tlvs
+    assert.ok(tlvs)
+    assert.equal(tlvs.authority, undefined)
+    assert.equal(typeof tlvs.crc32c, 'number')
+    assert.ok(tlvs.uniqueId?.toString('latin1').startsWith(`${CLIENT_ADDRESS}:${c.localPort}_127.0.0.1:${fe}_`), `unique id ${tlvs.uniqueId?.toString('latin1')}`)
+    await endClient(c.client)
+  })
+})
+
+describe('misconfigured HAProxy: fails fast, never hangs', () => {
+  test('no send-proxy in front of a listener that requires PROXY: refused with PROXY_ERR_NOT_PROXY', async (t) => {
+    const s = await stack(t, proxyOn('tcp'))
+    const events = collect(s)
+    const fe = await freePort()
+    const hap = await haproxy(t, {
+      frontend: [`bind 127.0.0.1:${fe}`],
+      server: `server s1 127.0.0.1:${s.port} source ${PROXY_SOURCE}`
+    })
+    if (hap === undefined) return
+    const started = Date.now()
+    await assert.rejects(connectClient({ listener: 'tcp', port: fe, localAddress: CLIENT_ADDRESS }))
+    const elapsed = Date.now() - started
+    assert.ok(elapsed < 3000, `connect failed after ${elapsed} ms`)
+    await until(() => events.rejected.some(r => r.err.code === 'PROXY_ERR_NOT_PROXY'), 3000, 'a PROXY_ERR_NOT_PROXY rejection')
+    const real = events.rejected
+    assert.equal(real.length, 1, real.map(r => r.err.code).join(', '))
+    assert.equal(real[0]?.err.code, 'PROXY_ERR_NOT_PROXY')
+    assert.equal(real[0]?.ev.peer.address, PROXY_SOURCE)
+    assert.equal(real[0]?.ev.listener, 'tcp')
+    assert.equal(s.seen.length, 0)
+  })
+
+  // Without the plugin's check, v1's "PROXY ..." would read to aedes as a
+  // PUBREC declaring 82 bytes (0x50 0x52): the line and the CONNECT are fewer,
+  // so mqtt-packet would wait and aedes would close only at its connectTimeout
+  // (30 s by default). v2's signature starts with 0x0D, a reserved type.
+  for (const option of ['send-proxy', 'send-proxy-v2'] as const) {
+    test(`${option} in front of a listener with PROXY off: connect fails within seconds`, async (t) => {
+      const s = await stack(t, { listener: 'tcp', plugin: {} })
+      const events = collect(s)
+      const fe = await freePort()
+      const hap = await haproxy(t, {
+        frontend: [`bind 127.0.0.1:${fe}`],
+        server: `server s1 127.0.0.1:${s.port} ${option} source ${PROXY_SOURCE}`
+      })
+      if (hap === undefined) return
+      const started = Date.now()
+      // Bounded at 5 s here; stopping HAProxy in t.after ends a client still waiting.
+      const connecting = connectClient({ listener: 'tcp', port: fe, localAddress: CLIENT_ADDRESS })
+      connecting.then(c => c.end(true), () => {})
+      let timer: NodeJS.Timeout | undefined
+      const outcome = await Promise.race([
+        connecting.then(() => 'connected', () => 'failed'),
+        new Promise<string>(resolve => { timer = setTimeout(() => resolve('still waiting'), 5000) })
+      ])
+      clearTimeout(timer)
+      assert.equal(outcome, 'failed', `after ${Date.now() - started} ms the client has ${outcome}`)
+      assert.equal(s.seen.length, 0, 'no hook ran for a garbled CONNECT')
+      assert.equal(events.headers.length, 0, 'PROXY off: no header is used')
+      // A stray header may be reported (with a hint), never accepted.
+      assert.ok(events.rejected.length <= 1, events.rejected.map(r => r.err.code).join(', '))
+      for (const r of events.rejected) {
+        assert.equal(r.err.code, 'PROXY_ERR_UNEXPECTED_HEADER')
+        assert.equal(r.ev.peer.address, PROXY_SOURCE)
+      }
+    })
+  }
+})
