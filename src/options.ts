@@ -18,6 +18,10 @@ const maxV2Length = z.int().min(MIN_V2_LENGTH, { error: `maxV2Length must be at 
 
 /** An IPv4 or IPv6 address, or a CIDR range of either. */
 const Endpoint = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'expected an IPv4 or IPv6 address or CIDR range, like 10.0.0.0/8 or fd00::/8' })
+/** True when `text` is an IPv4/IPv6 address or CIDR range `trustedProxies` accepts. */
+export function isTrustedProxyEntry (text: string): boolean {
+  return Endpoint.safeParse(text).success
+}
 const TrustedProxies = z.array(Endpoint).min(1, { error: 'list at least one proxy address or range (leave trustedProxies unset to accept headers from any peer)' })
 const ProxyEnabled = z.union([z.boolean(), z.literal('optional')], { error: "expected true, false or 'optional'" })
 

@@ -22,8 +22,10 @@ const LISTENER_DEFAULTS: Record<ListenerName, { enabled: boolean, port: number, 
 }
 
 const VARIABLES: Variable[] = [
-  { name: 'MQTT_PROXY_PROTOCOL_ENABLED', default: 'false', help: 'require a PROXY v1/v2 header on every listener' },
+  { name: 'MQTT_PROXY_PROTOCOL_ENABLED', default: 'false', help: 'require a PROXY v1/v2 header on every listener (true/false, or optional)' },
   ...LISTENER_NAMES.map(l => ({ name: `MQTT_${l.toUpperCase()}_PROXY_PROTOCOL_ENABLED`, default: '(inherit)', help: `override for the ${l} listener; empty inherits the global value` })),
+  { name: 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES', default: '(any peer)', help: 'comma-separated addresses/CIDRs allowed to send a header' },
+  ...LISTENER_NAMES.map(l => ({ name: `MQTT_${l.toUpperCase()}_PROXY_PROTOCOL_TRUSTED_PROXIES`, default: '(inherit)', help: `trusted proxies for the ${l} listener; replaces the global list` })),
   ...LISTENER_NAMES.flatMap(l => {
     const d = LISTENER_DEFAULTS[l]
     const p = `LISTENER_${l.toUpperCase()}`
@@ -151,8 +153,9 @@ async function main (): Promise<void> {
       s.server.listen(s.port, s.host, () => { s.server.off('error', reject); resolve() })
     })
     const address = s.server.address() as net.AddressInfo
-    const mode = proxy.listener(s.name).proxyEnabled ? 'PROXY protocol required' : 'PROXY protocol off'
-    console.log(`${s.name} listener on ${address.address}:${address.port}, ${mode}`)
+    const settings = proxy.listener(s.name)
+    const trusted = settings.trustedProxies === undefined || settings.mode === 'off' ? '' : ` from ${settings.trustedProxies.join(', ')}`
+    console.log(`${s.name} listener on ${address.address}:${address.port}, PROXY protocol ${settings.mode}${trusted}`)
   }
 
   let stopping = false

@@ -86,6 +86,42 @@ describe('optionsFromEnv (TBMQ variable names)', () => {
   }
 })
 
+describe('optionsFromEnv: optional mode and trusted proxies', () => {
+  test('optional with a global trusted list; a listener list replaces it', () => {
+    const r = resolveOptions(optionsFromEnv({
+      MQTT_PROXY_PROTOCOL_ENABLED: 'optional',
+      MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1',
+      MQTT_WS_PROXY_PROTOCOL_TRUSTED_PROXIES: 'fd00::/8',
+      MQTT_SSL_PROXY_PROTOCOL_ENABLED: 'true'
+    }))
+    assert.equal(r.tcp.mode, 'optional')
+    assert.deepEqual(r.tcp.trustedProxies, ['10.0.0.0/8', '192.0.2.1'])
+    assert.deepEqual(r.ws.trustedProxies, ['fd00::/8'])
+    assert.equal(r.ssl.mode, 'required')
+  })
+  test('optional without a trusted list fails, naming the setting', () => {
+    assert.throws(() => resolveOptions(optionsFromEnv({ MQTT_TCP_PROXY_PROTOCOL_ENABLED: 'optional' })), (err: unknown) => {
+      assert.ok(err instanceof OptionsError)
+      assert.equal(err.issues[0]?.path, 'listeners.tcp.proxyEnabled')
+      return true
+    })
+  })
+  test('a bad list entry fails naming the variable and the entry', () => {
+    assert.throws(() => optionsFromEnv({ MQTT_SSL_PROXY_PROTOCOL_TRUSTED_PROXIES: '10.0.0.0/8,lb.internal' }), (err: unknown) => {
+      assert.ok(err instanceof OptionsError)
+      assert.match(err.message, /MQTT_SSL_PROXY_PROTOCOL_TRUSTED_PROXIES/)
+      assert.match(err.message, /"lb.internal"/)
+      return true
+    })
+  })
+  test('trustedProxies in code: addresses and CIDRs of both families; anything else is refused', () => {
+    assert.doesNotThrow(() => resolveOptions({ trustedProxies: ['10.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8'] }))
+    assert.throws(() => resolveOptions({ trustedProxies: [] }), OptionsError)
+    assert.throws(() => resolveOptions({ trustedProxies: ['10.0.0.0/33'] }), OptionsError)
+    assert.throws(() => resolveOptions({ trustedProxies: ['localhost'] }), OptionsError)
+  })
+})
+
 describe('withPlugins / broker.use', () => {
   test('gives an existing broker a use() that installs the plugin and returns it', async () => {
     const broker = await Aedes.createBroker()

@@ -1,0 +1,28 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { trustCheck } from '../../src/index.js'
+
+const rows = [
+  { list: ['10.0.0.0/8'], peer: '10.1.2.3', trusted: true },
+  { list: ['10.0.0.0/8'], peer: '::ffff:10.1.2.3', trusted: true },
+  { list: ['10.0.0.0/8'], peer: '::FFFF:10.1.2.3', trusted: true },
+  { list: ['10.0.0.0/8'], peer: '11.0.0.1', trusted: false },
+  { list: ['10.0.0.0/8'], peer: '::ffff:11.0.0.1', trusted: false },
+  { list: ['192.0.2.1'], peer: '192.0.2.1', trusted: true },
+  { list: ['192.0.2.1'], peer: '192.0.2.2', trusted: false },
+  { list: ['fd00::/8'], peer: 'fd12::1', trusted: true },
+  { list: ['fd00::/8'], peer: 'fe80::1', trusted: false },
+  { list: ['::1'], peer: '::1', trusted: true },
+  { list: ['::1'], peer: '127.0.0.1', trusted: false },
+  { list: ['::ffff:10.0.0.0/104'], peer: '10.9.9.9', trusted: true },
+  { list: ['10.0.0.0/8'], peer: '', trusted: false },
+  { list: ['10.0.0.0/8'], peer: 'not-an-address', trusted: false }
+]
+for (const row of rows) {
+  test(`trustedProxies ${JSON.stringify(row.list)}: ${row.peer || '(no address)'} is ${row.trusted ? '' : 'not '}trusted`, () => {
+    assert.equal(trustCheck(row.list)(row.peer), row.trusted)
+  })
+}
+test('no list: every peer may send a header', () => {
+  assert.equal(trustCheck(undefined)('203.0.113.9'), true)
+})
