@@ -1,0 +1,41 @@
+// Keeps the README true: what it quotes is what the code says.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { PROXY_ERROR_CODES } from '../../src/index.js'
+import { misconfigurationHint } from '../../src/hints.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const readme = readFileSync(`${root}README.md`, 'utf8')
+
+test('every error code is in the README table', () => {
+  for (const code of [...PROXY_ERROR_CODES, 'PROXY_ERR_OPTIONS']) {
+    assert.match(readme, new RegExp(`\\| \`${code}\` \\|`), code)
+  }
+})
+
+test('the troubleshooting table quotes the hints word for word', () => {
+  const hints = [
+    misconfigurationHint('PROXY_ERR_NOT_PROXY', 'tcp', 'an MQTT CONNECT from client "sensor-42"'),
+    misconfigurationHint('PROXY_ERR_UNEXPECTED_HEADER', 'tcp', undefined),
+    misconfigurationHint('PROXY_ERR_NOT_ATTACHED', 'ssl', undefined)
+  ]
+  for (const hint of hints) {
+    assert.ok(hint !== undefined && readme.includes(`\`${hint}\``), `README lacks: ${hint}`)
+  }
+})
+
+test('every variable of the ready-to-run broker is documented', () => {
+  const help = execFileSync(process.execPath, ['dist/bin/broker.js', '--help'], { cwd: root, encoding: 'utf8' })
+  const names = [...help.matchAll(/^ {2}([A-Z_]+) /gm)].map(m => m[1] as string)
+  assert.ok(names.length >= 20)
+  for (const name of names) {
+    const listenerForm = name.replace(/^MQTT_(TCP|SSL|WS|WSS)_/, 'MQTT_{TCP,SSL,WS,WSS}_')
+    const suffix = /^LISTENER_(TCP|SSL|WS|WSS)_/.exec(name) !== null ? name.replace(/^LISTENER_[A-Z]+/, '') : undefined
+    const documented = readme.includes(name) || readme.includes(listenerForm) ||
+      (suffix !== undefined && readme.includes(`${name.replace(suffix, '')}`) && readme.includes(suffix))
+    assert.ok(documented, `${name} is not in the README`)
+  }
+})
