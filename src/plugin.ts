@@ -214,6 +214,15 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
   #intake (socket: Duplex, listener: ListenerName, proceed: (header: ProxyHeader | undefined) => void): void {
     const settings = this.settings[listener]
     const peer = endpointOf(isSocket(socket) ? socket : {}) // read now: a destroyed socket forgets its peer
+    if (peer.address === '' && isSocket(socket) && settings.trustedProxies !== undefined && settings.mode !== 'off') {
+      // Reset before Node could read its peer address (HAProxy resets its
+      // health-check connections that fast): nothing to trust, nothing to
+      // serve, and no reason to log more than a probe.
+      socket.on('error', () => {})
+      socket.destroy()
+      this.#reject(Object.assign(new ProxyProtocolError('PROXY_ERR_CLOSED', 'connection reset before its peer address could be read'), { bytesReceived: 0 }), listener, peer)
+      return
+    }
     const admission = admit(settings, this.#trust[listener](peer.address))
     if (admission.action === 'pass') {
       this.#stats[listener].direct++
