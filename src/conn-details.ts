@@ -37,6 +37,8 @@ export interface ConnDetails {
   readonly peer: SocketEndpoint
   /** The parsed header, with decoded TLVs; absent when no header was read. */
   readonly proxy?: ProxyHeader
+  /** ws/wss with `forwardedHeaders`: the HTTP header the address came from (port is then 0). */
+  readonly forwarded?: 'x-forwarded-for' | 'x-real-ip'
 }
 
 /** The socket facts `buildConnDetails` reads. */
@@ -61,7 +63,8 @@ export function buildConnDetails (
   socket: SocketFacts,
   header: ProxyHeader | undefined,
   tls: { readonly authorized: boolean, readonly cert: PeerCertificate | undefined } | undefined,
-  isWebsocket: boolean
+  isWebsocket: boolean,
+  forwarded?: { readonly header: 'x-forwarded-for' | 'x-real-ip', readonly address: string }
 ): ConnDetails {
   const peer: SocketEndpoint = {
     address: socket.remoteAddress ?? '',
@@ -86,5 +89,11 @@ export function buildConnDetails (
     if (tls.cert !== undefined) details.cert = tls.cert
   }
   if (header !== undefined) details.proxy = header
+  if (forwarded !== undefined) {
+    details.ipAddress = forwarded.address
+    details.port = 0
+    details.ipFamily = forwarded.address.includes(':') ? 6 : 4
+    details.forwarded = forwarded.header
+  }
   return details
 }

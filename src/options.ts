@@ -1,5 +1,7 @@
 import { z } from 'zod'
+import type { IpPolicyOptions } from './ip-policy.js'
 import { DEFAULT_MAX_V2_LENGTH } from './protocol/v2.js'
+import type { UnauthorizedClientsOptions } from './unauthorized.js'
 
 /** The four kinds of MQTT listener, named as TBMQ names them. */
 export const LISTENER_NAMES = ['tcp', 'ssl', 'ws', 'wss'] as const
@@ -47,6 +49,26 @@ const ListenerSchema = z.strictObject({
   sslCnAsUsername: z.boolean().optional(),
   hints: z.boolean().optional()
 })
+const WebSocketListenerSchema = ListenerSchema.extend({
+  forwardedHeaders: z.boolean().optional()
+})
+
+const IpPolicySchema = z.strictObject({
+  allow: z.array(Endpoint).optional(),
+  deny: z.array(Endpoint).optional(),
+  rateLimit: z.strictObject({
+    perSecond: z.number().positive({ error: 'rateLimit.perSecond must be above 0' }),
+    burst: z.int().min(1, { error: 'rateLimit.burst must be at least 1' }).optional()
+  }).optional()
+})
+
+const UnauthorizedSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    maxEntries: z.int().min(1).optional(),
+    maxAge: z.int().min(1).optional()
+  })
+], { error: 'expected false or { maxEntries?, maxAge? }' })
 
 /** The plugin's options; every key is checked, unknown keys are errors. */
 export const OptionsSchema = z.strictObject({
@@ -57,11 +79,14 @@ export const OptionsSchema = z.strictObject({
   sslCnAsUsername: z.boolean().default(false),
   hints: z.boolean().default(true),
   logger: LoggerSchema.optional(),
+  ipPolicy: IpPolicySchema.optional(),
+  unauthorizedClients: UnauthorizedSchema.default({}),
+  sysInterval: z.int().min(1000, { error: 'sysInterval is in milliseconds and must be at least 1000' }).optional(),
   listeners: z.strictObject({
     tcp: ListenerSchema.optional(),
     ssl: ListenerSchema.optional(),
-    ws: ListenerSchema.optional(),
-    wss: ListenerSchema.optional()
+    ws: WebSocketListenerSchema.optional(),
+    wss: WebSocketListenerSchema.optional()
   }).default({})
 })
 
@@ -89,6 +114,18 @@ export interface ListenerOptions {
   sslCnAsUsername?: boolean | undefined
   /** Detect and explain PROXY misconfiguration (a header where PROXY is off). */
   hints?: boolean | undefined
+}
+
+/** Settings of a WebSocket listener (ws, wss). */
+export interface WebSocketListenerOptions extends ListenerOptions {
+  /**
+   * Where PROXY is off on this listener, take the client address from
+   * `X-Forwarded-For` (leftmost) or `X-Real-IP`, port 0, when the peer is in
+   * `trustedProxies` (TBMQ's `MQTT_WS_FORWARD_HEADERS_ENABLED`). Ignored
+   * when PROXY is on for the listener.
+   * @defaultValue false
+   */
+  forwardedHeaders?: boolean | undefined
 }
 
 /**
@@ -131,9 +168,28 @@ export interface ProxyProtocolOptions {
   hints?: boolean | undefined
   /** A pino-compatible logger. @defaultValue none (silent) */
   logger?: Logger | undefined
+  /**
+   * Allow/deny lists and a per-address rate limit on the real client address.
+   * A refused client gets CONNACK "not authorized" and an unauthorized-clients entry.
+   * @defaultValue none
+   */
+  ipPolicy?: IpPolicyOptions | undefined
+  /**
+   * Bounds of the failed-authentication list, or `false` to keep none.
+   * @defaultValue `{ maxEntries: 1000, maxAge: 86400000 }`
+   */
+  unauthorizedClients?: false | UnauthorizedClientsOptions | undefined
+  /**
+   * Publish the counters and the client list under `$SYS/<broker id>/proxy-protocol/`
+   * every this many milliseconds. @defaultValue off
+   */
+  sysInterval?: number | undefined
   /** Per-listener overrides; an unset field inherits the global value. */
   listeners?: {
-    [K in ListenerName]?: ListenerOptions | undefined
+    tcp?: ListenerOptions | undefined
+    ssl?: ListenerOptions | undefined
+    ws?: WebSocketListenerOptions | undefined
+    wss?: WebSocketListenerOptions | undefined
   } | undefined
 }
 
@@ -151,11 +207,16 @@ export interface ListenerSettings {
   readonly maxV2Length: number
   readonly sslCnAsUsername: boolean
   readonly hints: boolean
+  /** ws and wss: take the address from X-Forwarded-For / X-Real-IP (only where PROXY is off). */
+  readonly forwardedHeaders: boolean
 }
 
 /** Options after validation and defaults. */
 export interface ResolvedOptions extends Readonly<Record<ListenerName, ListenerSettings>> {
   readonly logger: Logger | undefined
+  readonly ipPolicy: IpPolicyOptions | undefined
+  readonly unauthorizedClients: false | UnauthorizedClientsOptions
+  readonly sysInterval: number | undefined
 }
 
 // Compile-time check that the hand-written input type and the schema agree,
@@ -195,9 +256,16 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
   const o = result.data
   const issues: Array<{ path: string, message: string }> = []
   const resolve = (name: ListenerName): ListenerSettings => {
-    const own = o.listeners[name] ?? {}
+    const own: z.output<typeof WebSocketListenerSchema> = o.listeners[name] ?? {}
     const enabled = own.proxyEnabled ?? o.proxyEnabled
     const trustedProxies = own.trustedProxies ?? o.trustedProxies
+    const forwardedHeaders = own.forwardedHeaders ?? false
+    if (forwardedHeaders && trustedProxies === undefined) {
+      issues.push({
+        path: `listeners.${name}.forwardedHeaders`,
+        message: `forwardedHeaders on the ${name} listener needs trustedProxies, so that only known proxies can set X-Forwarded-For`
+      })
+    }
     if (enabled === 'optional' && trustedProxies === undefined) {
       // Spec 2 and 5: a receiver must not guess. Optional mode is only safe
       // when the peers allowed to send a header are known.
@@ -213,10 +281,20 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
       headerTimeout: own.headerTimeout ?? o.headerTimeout,
       maxV2Length: own.maxV2Length ?? o.maxV2Length,
       sslCnAsUsername: own.sslCnAsUsername ?? o.sslCnAsUsername,
-      hints: own.hints ?? o.hints
+      hints: own.hints ?? o.hints,
+      forwardedHeaders
     })
   }
-  const resolved = { tcp: resolve('tcp'), ssl: resolve('ssl'), ws: resolve('ws'), wss: resolve('wss'), logger: o.logger }
+  const resolved: ResolvedOptions = {
+    tcp: resolve('tcp'),
+    ssl: resolve('ssl'),
+    ws: resolve('ws'),
+    wss: resolve('wss'),
+    logger: o.logger,
+    ipPolicy: o.ipPolicy,
+    unauthorizedClients: o.unauthorizedClients,
+    sysInterval: o.sysInterval
+  }
   if (issues.length > 0) {
     throw new OptionsError(`aedes-proxy-protocol: invalid options:\n${issues.map(i => `✖ ${i.message}\n  → at ${i.path}`).join('\n')}`, issues)
   }

@@ -12,6 +12,8 @@ import { admit, trustCheck, type TrustCheck } from './policy.js'
 import { ProxyProtocolError, type ProxyErrorCode } from './protocol/errors.js'
 import type { ProxyHeader } from './protocol/header.js'
 import { describeFirstBytes, readHeader, type ReadFailure } from './reader.js'
+import { IpPolicy } from './ip-policy.js'
+import { UnauthorizedClients, type UnauthorizedClient } from './unauthorized.js'
 import './augment.js'
 
 /** Something `broker.use()` installs. */
@@ -70,6 +72,30 @@ export interface RejectedEvent extends ConnectionEvent {
 export interface ProxyProtocolEvents {
   header: [event: HeaderEvent]
   rejected: [error: ProxyProtocolError, event: RejectedEvent]
+  unauthorized: [entry: UnauthorizedClient]
+}
+
+/** A connected client, as {@link ProxyProtocol.sessions} lists it. */
+export interface Session {
+  readonly clientId: string
+  /** The real client address and port. */
+  readonly ipAddress: string
+  readonly port: number
+  readonly ipFamily: 0 | 4 | 6
+  readonly listener: ListenerName | undefined
+  /** 0 without a PROXY header, else its version. */
+  readonly isProxy: 0 | 1 | 2
+  /** The address came from a PROXY header (not LOCAL / UNKNOWN), or from X-Forwarded-For / X-Real-IP. */
+  readonly proxied: boolean
+  /** The immediate TCP peer (the load balancer when proxied). */
+  readonly peer: SocketEndpoint | undefined
+  readonly serverIpAddress: string
+  readonly serverPort: number
+  /** TLS terminated here (`broker`), at the proxy (`proxy`, SSL TLV), or none. */
+  readonly tls: 'broker' | 'proxy' | false
+  readonly websocket: boolean
+  /** When the broker accepted the client (ms since the epoch). */
+  readonly connectedAt: number | undefined
 }
 
 /** Counters of one listener, from {@link ProxyProtocol.stats}. */
@@ -135,6 +161,10 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
   readonly #stats: Record<ListenerName, MutableStats>
   readonly #byStream = new WeakMap<object, ConnInfo>()
   readonly #byKey = new Map<string, ConnInfo>()
+  readonly #ipPolicy: IpPolicy | undefined
+  readonly #unauthorized: UnauthorizedClients | undefined
+  readonly #clients = new Set<Client>()
+  readonly #connectedAt = new WeakMap<Client, number>()
 
   /** @throws OptionsError when the options are invalid. */
   constructor (options: ProxyProtocolOptions = {}) {
@@ -149,6 +179,8 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       wss: trustCheck(s.wss.trustedProxies)
     }
     this.#stats = { tcp: emptyStats(), ssl: emptyStats(), ws: emptyStats(), wss: emptyStats() }
+    this.#ipPolicy = s.ipPolicy === undefined ? undefined : new IpPolicy(s.ipPolicy)
+    this.#unauthorized = s.unauthorizedClients === false ? undefined : new UnauthorizedClients(s.unauthorizedClients)
   }
 
   /**
@@ -163,13 +195,108 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     this.#handle = broker.handle
     Object.defineProperty(broker, INSTALLED, { value: true })
     broker.handle = (stream: Connection, req?: IncomingMessage): Client => this.#onHandle(stream, req) as Client
-    if (LISTENER_NAMES.some(name => this.settings[name].sslCnAsUsername)) {
-      const authenticate: AuthenticateHandler = broker.authenticate
-      broker.authenticate = (client, username, password, done) => {
-        authenticate.call(broker, client, this.#usernameFor(client, username), password, done)
-      }
+    if (LISTENER_NAMES.some(name => this.settings[name].sslCnAsUsername) || this.#ipPolicy !== undefined || this.#unauthorized !== undefined) {
+      this.#wrapAuthenticate(broker)
     }
+    broker.on('client', client => {
+      this.#clients.add(client)
+      this.#connectedAt.set(client, Date.now())
+    })
+    broker.on('clientDisconnect', client => { this.#clients.delete(client) })
+    if (this.settings.sysInterval !== undefined) this.#publishSys(broker, this.settings.sysInterval)
     return this
+  }
+
+  /** The failed authentications (TBMQ's unauthorized clients), newest first. */
+  unauthorizedClients (): UnauthorizedClient[] {
+    return this.#unauthorized?.list() ?? []
+  }
+
+  /** Forgets one client id's failed authentications, or all. @returns how many entries went. */
+  clearUnauthorizedClients (clientId?: string): number {
+    return this.#unauthorized?.clear(clientId) ?? 0
+  }
+
+  /** The connected clients with their real addresses. */
+  sessions (): Session[] {
+    return [...this.#clients].map(client => this.#session(client))
+  }
+
+  #session (client: Client): Session {
+    const d = client.connDetails ?? undefined
+    return {
+      clientId: client.id,
+      ipAddress: d?.ipAddress ?? '',
+      port: d?.port ?? 0,
+      ipFamily: d?.ipFamily ?? 0,
+      listener: d?.listener,
+      isProxy: d?.isProxy ?? 0,
+      proxied: d?.proxy?.proxied === true || d?.forwarded !== undefined,
+      peer: d?.peer,
+      serverIpAddress: d?.serverIpAddress ?? '',
+      serverPort: d?.serverPort ?? 0,
+      tls: tlsOf(d),
+      websocket: d?.isWebsocket ?? false,
+      connectedAt: this.#connectedAt.get(client)
+    }
+  }
+
+  #wrapAuthenticate (broker: Aedes): void {
+    const authenticate: AuthenticateHandler = broker.authenticate
+    broker.authenticate = (client, username, password, done) => {
+      const d = client.connDetails ?? undefined
+      const refusal = d === undefined ? undefined : this.#ipPolicy?.check(d.ipAddress)
+      if (refusal !== undefined) {
+        this.#recordUnauthorized(client, username, password, refusal)
+        // aedes answers with CONNACK return code 5, "not authorized".
+        done(Object.assign(new Error(`not authorized: ${refusal}`), { returnCode: 5 }), false)
+        return
+      }
+      const user = this.#usernameFor(client, username)
+      authenticate.call(broker, client, user, password, (err, success) => {
+        if (err !== null || success !== true) {
+          this.#recordUnauthorized(client, user, password, err?.message ?? 'bad user name or password')
+        }
+        done(err, success)
+      })
+    }
+  }
+
+  #recordUnauthorized (client: Client, username: string | undefined, password: Buffer | undefined, reason: string): void {
+    if (this.#unauthorized === undefined) return
+    const d = client.connDetails ?? undefined
+    const entry = this.#unauthorized.record({
+      clientId: client.id,
+      ipAddress: d?.ipAddress ?? '',
+      port: d?.port ?? 0,
+      listener: d?.listener,
+      username,
+      passwordProvided: password !== undefined && password !== null,
+      tls: tlsOf(d),
+      reason
+    })
+    this.#logger?.warn({ clientId: entry.clientId, ip: entry.ipAddress, port: entry.port, listener: entry.listener, reason }, 'authentication failed')
+    if (this.listenerCount('unauthorized') > 0) this.emit('unauthorized', entry)
+  }
+
+  #publishSys (broker: Aedes, interval: number): void {
+    const prefix = `$SYS/${broker.id}/proxy-protocol`
+    const publish = (topic: string, payload: string): void => {
+      broker.publish({ cmd: 'publish', topic: `${prefix}/${topic}`, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {})
+    }
+    const timer = setInterval(() => {
+      const stats = this.#stats
+      for (const name of LISTENER_NAMES) {
+        const l = stats[name]
+        publish(`${name}/proxied`, String(l.proxied.v1 + l.proxied.v2))
+        publish(`${name}/local`, String(l.local))
+        publish(`${name}/direct`, String(l.direct))
+        publish(`${name}/rejected`, String(Object.values(l.rejected).reduce((a, b) => a + (b ?? 0), 0)))
+      }
+      publish('clients', JSON.stringify(this.sessions()))
+    }, interval)
+    timer.unref()
+    broker.once('closed', () => { clearInterval(timer) })
   }
 
   /**
@@ -342,6 +469,24 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     return undefined
   }
 
+  /**
+   * TBMQ's forwarded-header rule for ws/wss where PROXY is off: the leftmost
+   * X-Forwarded-For entry, else X-Real-IP, port 0, and only from a trusted
+   * proxy; a value that is not an IP address is ignored.
+   */
+  #forwarded (listener: ListenerName, req: IncomingMessage, socket: SocketLike): { header: 'x-forwarded-for' | 'x-real-ip', address: string } | undefined {
+    const settings = this.settings[listener]
+    if (!settings.forwardedHeaders || settings.mode !== 'off') return undefined
+    if (!this.#trust[listener](socket.remoteAddress ?? '')) return undefined
+    const xff = req.headers['x-forwarded-for']
+    const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim()
+    if (first !== undefined && net.isIP(first) !== 0) return { header: 'x-forwarded-for', address: first }
+    const real = req.headers['x-real-ip']
+    const value = (Array.isArray(real) ? real[0] : real)?.trim()
+    if (value !== undefined && net.isIP(value) !== 0) return { header: 'x-real-ip', address: value }
+    return undefined
+  }
+
   #guessListener (stream: Connection, req: IncomingMessage | undefined): ListenerName {
     if (req !== undefined) return req.socket instanceof tls.TLSSocket ? 'wss' : 'ws'
     return stream instanceof tls.TLSSocket ? 'ssl' : 'tcp'
@@ -353,13 +498,20 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     const tlsFacts = socket instanceof tls.TLSSocket
       ? { authorized: socket.authorized, cert: peerCertificate(socket) }
       : undefined
-    const details: ConnDetails = buildConnDetails(listener, facts, header, tlsFacts, req !== undefined)
+    const forwarded = req !== undefined && header === undefined ? this.#forwarded(listener, req, facts) : undefined
+    const details: ConnDetails = buildConnDetails(listener, facts, header, tlsFacts, req !== undefined, forwarded)
     if (req !== undefined) {
       (req as IncomingMessage & { connDetails?: ConnDetails }).connDetails = details
       return req
     }
     return { connDetails: details } as unknown as IncomingMessage
   }
+}
+
+function tlsOf (d: ConnDetails | undefined): 'broker' | 'proxy' | false {
+  if (d?.isTls === true) return 'broker'
+  if (d?.proxy?.tlvs.ssl?.clientSsl === true) return 'proxy'
+  return false
 }
 
 function peerCertificate (socket: tls.TLSSocket): tls.PeerCertificate | undefined {
