@@ -1,0 +1,192 @@
+// What real client addresses are for: unauthorized clients, IP policies,
+// sessions, $SYS figures and WebSocket forwarded headers, with real clients.
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import type net from 'node:net'
+import mqtt from 'mqtt'
+import { startStack } from '../helpers/stack.js'
+import { startFront, v1HeaderFor, v2HeaderFor } from '../helpers/front.js'
+import { connectClient, endClient } from '../helpers/client.js'
+import { proxyProtocol, OptionsError, type UnauthorizedClient } from '../../src/index.js'
+
+async function refusedWith (promise: Promise<unknown>): Promise<number | string | undefined> {
+  try {
+    await promise
+  } catch (err) {
+    return (err as { code?: number | string }).code
+  }
+  assert.fail('the connection was accepted')
+}
+
+describe('unauthorized clients', () => {
+  test('a wrong password through a PROXY front is recorded with the real address, port, username and reason', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true }, authenticate: (_c, _u, password) => password?.toString() === 'right' })
+    t.after(() => stack.close())
+    const events: UnauthorizedClient[] = []
+    stack.proxy.on('unauthorized', e => events.push(e))
+    const ports: number[] = []
+    const front = await startFront({ target: stack.port, header: (c: net.Socket) => { ports.push(c.remotePort as number); return v2HeaderFor(c) } })
+    t.after(() => front.close())
+    assert.equal(await refusedWith(connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2', clientId: 'intruder', username: 'bob', password: 'wrong' })), 5)
+    const ok = await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3', clientId: 'fine', username: 'bob', password: 'right' })
+    await endClient(ok)
+    const list = stack.proxy.unauthorizedClients()
+    assert.equal(list.length, 1)
+    const entry = list[0]
+    assert.equal(entry?.clientId, 'intruder')
+    assert.equal(entry?.ipAddress, '127.0.0.2')
+    assert.equal(entry?.port, ports[0])
+    assert.equal(entry?.username, 'bob')
+    assert.equal(entry?.passwordProvided, true)
+    assert.equal(entry?.tls, false)
+    assert.equal(entry?.listener, 'tcp')
+    assert.match(entry?.reason ?? '', /bad user name or password|not authorized/)
+    assert.deepEqual(events, list)
+    assert.equal(stack.proxy.clearUnauthorizedClients(), 1)
+    assert.deepEqual(stack.proxy.unauthorizedClients(), [])
+  })
+  test('TLS at the broker is recorded as such', async (t) => {
+    const stack = await startStack({ listener: 'ssl', plugin: { proxyEnabled: true }, authenticate: () => false })
+    t.after(() => stack.close())
+    const front = await startFront({ target: stack.port, header: 'v1' })
+    t.after(() => front.close())
+    await refusedWith(connectClient({ listener: 'ssl', port: front.port, clientId: 'tls-intruder' }))
+    const entry = stack.proxy.unauthorizedClients()[0]
+    assert.equal(entry?.tls, 'broker')
+    assert.equal(entry?.passwordProvided, false)
+    assert.equal(entry?.ipAddress, '127.0.0.2')
+  })
+})
+
+describe('IP policies on the real address', () => {
+  test('deny: the client behind the proxy gets CONNACK "not authorized" and an unauthorized entry; others connect', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, ipPolicy: { deny: ['127.0.0.2'] } } })
+    t.after(() => stack.close())
+    const front = await startFront({ target: stack.port, header: 'v1' })
+    t.after(() => front.close())
+    assert.equal(await refusedWith(connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2', clientId: 'denied' })), 5)
+    const ok = await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3', clientId: 'allowed' })
+    await endClient(ok)
+    const entry = stack.proxy.unauthorizedClients()[0]
+    assert.equal(entry?.clientId, 'denied')
+    assert.equal(entry?.reason, 'ip-denied')
+    assert.equal(entry?.ipAddress, '127.0.0.2')
+    // the broker's own authenticate never ran for the denied client
+    assert.equal(stack.seen.some(s => s.hook === 'authenticate' && s.clientId === 'denied'), false)
+  })
+  test('allow: only listed client addresses connect (the proxy address does not count)', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, ipPolicy: { allow: ['127.0.0.3/32'] } } })
+    t.after(() => stack.close())
+    const front = await startFront({ target: stack.port, header: 'v2' })
+    t.after(() => front.close())
+    assert.equal(await refusedWith(connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2' })), 5)
+    const ok = await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3' })
+    await endClient(ok)
+    assert.equal(stack.proxy.unauthorizedClients()[0]?.reason, 'ip-not-allowed')
+  })
+  test('rate limit per real address: the burst connects, the next is refused, another address is not affected', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, ipPolicy: { rateLimit: { perSecond: 0.1, burst: 2 } } } })
+    t.after(() => stack.close())
+    const front = await startFront({ target: stack.port, header: 'v2' })
+    t.after(() => front.close())
+    for (let i = 0; i < 2; i++) await endClient(await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2' }))
+    assert.equal(await refusedWith(connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2', clientId: 'too-fast' })), 5)
+    await endClient(await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3' }))
+    assert.equal(stack.proxy.unauthorizedClients()[0]?.reason, 'rate-limited')
+    assert.equal(stack.proxy.unauthorizedClients()[0]?.clientId, 'too-fast')
+  })
+})
+
+describe('sessions and $SYS', () => {
+  test('sessions() lists connected clients with their real address; $SYS carries the counters and the list', async (t) => {
+    const stack = await startStack({ listener: 'ws', plugin: { proxyEnabled: true, sysInterval: 1000 } })
+    t.after(() => stack.close())
+    const ports: number[] = []
+    const front = await startFront({ target: stack.port, header: (c: net.Socket) => { ports.push(c.remotePort as number); return v1HeaderFor(c) } })
+    t.after(() => front.close())
+    const a = await connectClient({ listener: 'ws', port: front.port, localAddress: '127.0.0.2', clientId: 'watcher' })
+    t.after(() => endClient(a))
+    const sessions = stack.proxy.sessions()
+    assert.equal(sessions.length, 1)
+    assert.equal(sessions[0]?.clientId, 'watcher')
+    assert.equal(sessions[0]?.ipAddress, '127.0.0.2')
+    assert.equal(sessions[0]?.port, ports[0])
+    assert.equal(sessions[0]?.listener, 'ws')
+    assert.equal(sessions[0]?.isProxy, 1)
+    assert.equal(sessions[0]?.proxied, true)
+    assert.equal(sessions[0]?.websocket, true)
+    assert.equal(sessions[0]?.peer?.address, '127.0.0.9')
+    assert.equal(typeof sessions[0]?.connectedAt, 'number')
+
+    const got = new Map<string, string>()
+    a.on('message', (topic, payload) => got.set(topic.split('/').slice(2).join('/'), payload.toString()))
+    await a.subscribeAsync('$SYS/+/proxy-protocol/#')
+    const deadline = Date.now() + 5000
+    while (!(got.has('proxy-protocol/clients') && got.has('proxy-protocol/ws/proxied')) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
+    assert.equal(got.get('proxy-protocol/ws/proxied'), '1')
+    assert.equal(got.get('proxy-protocol/tcp/rejected'), '0')
+    const listed = JSON.parse(got.get('proxy-protocol/clients') ?? '[]') as Array<{ clientId: string, ipAddress: string }>
+    assert.deepEqual(listed.map(s => [s.clientId, s.ipAddress]), [['watcher', '127.0.0.2']])
+
+    await endClient(a)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    assert.deepEqual(stack.proxy.sessions(), [])
+  })
+})
+
+describe('WebSocket forwarded headers (PROXY off on the listener)', () => {
+  async function wsClient (port: number, localAddress: string, headers: Record<string, string>): Promise<mqtt.MqttClient> {
+    const client = mqtt.connect(`ws://127.0.0.1:${port}/`, { reconnectPeriod: 0, wsOptions: { localAddress, headers } })
+    await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject) })
+    return client
+  }
+  test('from a trusted proxy: the leftmost X-Forwarded-For, port 0', async (t) => {
+    const stack = await startStack({ listener: 'ws', plugin: { trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: true } } } })
+    t.after(() => stack.close())
+    const front = await startFront({ target: stack.port, header: 'none' })
+    t.after(() => front.close())
+    const c = await wsClient(front.port, '127.0.0.2', { 'X-Forwarded-For': '203.0.113.5, 10.0.0.1', 'X-Real-IP': '198.51.100.9' })
+    c.end(true)
+    const d = stack.seen.find(s => s.hook === 'authenticate')?.details
+    assert.equal(d?.ipAddress, '203.0.113.5')
+    assert.equal(d?.port, 0)
+    assert.equal(d?.forwarded, 'x-forwarded-for')
+    assert.equal(d?.peer.address, '127.0.0.9')
+  })
+  test('X-Real-IP when there is no usable X-Forwarded-For', async (t) => {
+    const stack = await startStack({ listener: 'ws', plugin: { trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: true } } } })
+    t.after(() => stack.close())
+    const front = await startFront({ target: stack.port, header: 'none' })
+    t.after(() => front.close())
+    const c = await wsClient(front.port, '127.0.0.2', { 'X-Forwarded-For': 'unknown', 'X-Real-IP': '2001:db8::5' })
+    c.end(true)
+    const d = stack.seen.find(s => s.hook === 'authenticate')?.details
+    assert.equal(d?.ipAddress, '2001:db8::5')
+    assert.equal(d?.ipFamily, 6)
+    assert.equal(d?.forwarded, 'x-real-ip')
+  })
+  test('from an untrusted peer the headers are ignored', async (t) => {
+    const stack = await startStack({ listener: 'ws', plugin: { trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: true } } } })
+    t.after(() => stack.close())
+    const c = await wsClient(stack.port, '127.0.0.3', { 'X-Forwarded-For': '203.0.113.5' })
+    c.end(true)
+    const d = stack.seen.find(s => s.hook === 'authenticate')?.details
+    assert.equal(d?.ipAddress, '127.0.0.3')
+    assert.equal(d?.forwarded, undefined)
+  })
+  test('ignored where PROXY is on for the listener: the header wins', async (t) => {
+    const stack = await startStack({ listener: 'ws', plugin: { trustedProxies: ['127.0.0.9'], listeners: { ws: { proxyEnabled: true, forwardedHeaders: true } } } })
+    t.after(() => stack.close())
+    const front = await startFront({ target: stack.port, header: 'v2' })
+    t.after(() => front.close())
+    const c = await wsClient(front.port, '127.0.0.2', { 'X-Forwarded-For': '203.0.113.5' })
+    c.end(true)
+    const d = stack.seen.find(s => s.hook === 'authenticate')?.details
+    assert.equal(d?.ipAddress, '127.0.0.2')
+    assert.equal(d?.forwarded, undefined)
+  })
+  test('needs trustedProxies, and exists only on ws and wss', () => {
+    assert.throws(() => proxyProtocol({ listeners: { ws: { forwardedHeaders: true } } }), (err: unknown) => err instanceof OptionsError && err.issues[0]?.path === 'listeners.ws.forwardedHeaders')
+    assert.throws(() => proxyProtocol({ trustedProxies: ['127.0.0.9'], listeners: { tcp: { forwardedHeaders: true } as never } }), OptionsError)
+  })
+})
