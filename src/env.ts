@@ -51,6 +51,15 @@ function readEnabled (env: Env, name: string): boolean | 'optional' | undefined 
   return invalid(name, raw, 'is not a boolean: use true/false, on/off, yes/no or 1/0, optional, or leave it empty to inherit')
 }
 
+/** A whole number of milliseconds (or another positive number). */
+function readNumber (env: Env, name: string, what: string): number | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw.trim() === '') return undefined
+  const value = Number(raw.trim())
+  if (!Number.isFinite(value) || value <= 0) return invalid(name, raw, `is not ${what}`)
+  return value
+}
+
 /** A comma- or space-separated list of addresses and CIDR ranges. */
 function readList (env: Env, name: string): string[] | undefined {
   const raw = env[name]
@@ -67,7 +76,12 @@ function readList (env: Env, name: string): string[] | undefined {
  * `MQTT_{TCP,SSL,WS,WSS}_PROXY_PROTOCOL_ENABLED` (empty or unset inherits),
  * which also accept `optional`; and the trusted-proxy lists
  * `MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES` and
- * `MQTT_{TCP,SSL,WS,WSS}_PROXY_PROTOCOL_TRUSTED_PROXIES`.
+ * `MQTT_{TCP,SSL,WS,WSS}_PROXY_PROTOCOL_TRUSTED_PROXIES`; TBMQ 2.4's
+ * `MQTT_{WS,WSS}_FORWARD_HEADERS_ENABLED`; and this package's
+ * `MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT`, `MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME`,
+ * `MQTT_PROXY_PROTOCOL_SYS_INTERVAL`, `MQTT_IP_ALLOW_LIST`, `MQTT_IP_DENY_LIST`,
+ * `MQTT_IP_RATE_LIMIT` and `MQTT_IP_RATE_BURST`. Values are checked by
+ * `proxyProtocol()` as options are (a fractional timeout fails there).
  *
  * @throws OptionsError naming the variable and the values it accepts.
  */
@@ -88,6 +102,28 @@ export function optionsFromEnv (env: Env = process.env): ProxyProtocolOptions {
       }
     }
   }
+  for (const name of ['ws', 'wss'] as const) {
+    // TBMQ 2.4: MQTT_WS_FORWARD_HEADERS_ENABLED, MQTT_WSS_FORWARD_HEADERS_ENABLED
+    const forwarded = readBoolean(env, `MQTT_${name.toUpperCase()}_FORWARD_HEADERS_ENABLED`)
+    if (forwarded !== undefined) listeners[name] = { ...listeners[name], forwardedHeaders: forwarded }
+  }
   if (Object.keys(listeners).length > 0) options.listeners = listeners
+  const timeout = readNumber(env, 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT', 'a number of milliseconds above 0')
+  if (timeout !== undefined) options.headerTimeout = timeout
+  const cn = readBoolean(env, 'MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME')
+  if (cn !== undefined) options.sslCnAsUsername = cn
+  const sys = readNumber(env, 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL', 'a number of milliseconds above 0')
+  if (sys !== undefined) options.sysInterval = sys
+  const allow = readList(env, 'MQTT_IP_ALLOW_LIST')
+  const deny = readList(env, 'MQTT_IP_DENY_LIST')
+  const rate = readNumber(env, 'MQTT_IP_RATE_LIMIT', 'a number of connections per second above 0')
+  const burst = readNumber(env, 'MQTT_IP_RATE_BURST', 'a whole number above 0')
+  if (allow !== undefined || deny !== undefined || rate !== undefined) {
+    options.ipPolicy = {
+      ...(allow !== undefined ? { allow } : {}),
+      ...(deny !== undefined ? { deny } : {}),
+      ...(rate !== undefined ? { rateLimit: { perSecond: rate, ...(burst !== undefined ? { burst } : {}) } } : {})
+    }
+  }
   return options
 }

@@ -7,6 +7,7 @@ import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
 import { Aedes } from 'aedes'
+import { pino } from 'pino'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { optionsFromEnv, readBoolean } from '../env.js'
 import { LISTENER_NAMES, OptionsError, type ListenerName } from '../options.js'
@@ -26,6 +27,20 @@ const VARIABLES: Variable[] = [
   ...LISTENER_NAMES.map(l => ({ name: `MQTT_${l.toUpperCase()}_PROXY_PROTOCOL_ENABLED`, default: '(inherit)', help: `override for the ${l} listener; empty inherits the global value` })),
   { name: 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES', default: '(any peer)', help: 'comma-separated addresses/CIDRs allowed to send a header' },
   ...LISTENER_NAMES.map(l => ({ name: `MQTT_${l.toUpperCase()}_PROXY_PROTOCOL_TRUSTED_PROXIES`, default: '(inherit)', help: `trusted proxies for the ${l} listener; replaces the global list` })),
+  { name: 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT', default: '5000', help: 'milliseconds to wait for a complete PROXY header' },
+  { name: 'MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME', default: 'false', help: 'use the CN of a client certificate the proxy verified as the username' },
+  { name: 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL', default: '(off)', help: 'publish PROXY counters and the client list under $SYS every this many ms' },
+  { name: 'MQTT_WS_FORWARD_HEADERS_ENABLED', default: 'false', help: 'ws without PROXY: client address from X-Forwarded-For / X-Real-IP of trusted proxies' },
+  { name: 'MQTT_WSS_FORWARD_HEADERS_ENABLED', default: 'false', help: 'the same for wss' },
+  { name: 'MQTT_IP_ALLOW_LIST', default: '(everyone)', help: 'comma-separated client addresses/CIDRs that may connect' },
+  { name: 'MQTT_IP_DENY_LIST', default: '(nobody)', help: 'comma-separated client addresses/CIDRs that may not connect' },
+  { name: 'MQTT_IP_RATE_LIMIT', default: '(off)', help: 'connection attempts per second per client address' },
+  { name: 'MQTT_IP_RATE_BURST', default: '(the rate)', help: 'connection attempts at once per client address' },
+  { name: 'MQTT_AUTH_USERNAME', default: '(none)', help: 'when set with MQTT_AUTH_PASSWORD, clients must log in with them' },
+  { name: 'MQTT_AUTH_PASSWORD', default: '(none)', help: 'the password for MQTT_AUTH_USERNAME' },
+  { name: 'ADMIN_BIND_ADDRESS', default: '127.0.0.1', help: 'address of the admin HTTP endpoint' },
+  { name: 'ADMIN_BIND_PORT', default: '(off)', help: 'port of the admin HTTP endpoint: GET /clients, /unauthorized, /stats; DELETE /unauthorized' },
+  { name: 'LOG_LEVEL', default: 'info', help: 'debug, info, warn or error' },
   ...LISTENER_NAMES.flatMap(l => {
     const d = LISTENER_DEFAULTS[l]
     const p = `LISTENER_${l.toUpperCase()}`
@@ -76,10 +91,6 @@ function portEnv (name: string, fallback: number): number {
   return port
 }
 
-function log (record: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`)
-}
-
 function tlsOptions (listener: 'ssl' | 'wss'): tls.TlsOptions {
   const p = `LISTENER_${listener.toUpperCase()}`
   const cert = env(`${p}_PEM_CERT`)
@@ -99,7 +110,17 @@ async function main (): Promise<void> {
     console.log(usage())
     return
   }
-  const options = optionsFromEnv()
+  const level = env('LOG_LEVEL') ?? 'info'
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new StartupError(`LOG_LEVEL=${JSON.stringify(level)} is not one of debug, info, warn, error`)
+  const logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime })
+  const options = { ...optionsFromEnv(), logger }
+  const authUser = env('MQTT_AUTH_USERNAME')
+  const authPassword = env('MQTT_AUTH_PASSWORD')
+  if ((authUser === undefined) !== (authPassword === undefined)) {
+    throw new StartupError(`set both MQTT_AUTH_USERNAME and MQTT_AUTH_PASSWORD, or neither (${authUser === undefined ? 'MQTT_AUTH_USERNAME' : 'MQTT_AUTH_PASSWORD'} is missing)`)
+  }
+  const adminPort = env('ADMIN_BIND_PORT') === undefined ? undefined : portEnv('ADMIN_BIND_PORT', 0)
+  const adminHost = env('ADMIN_BIND_ADDRESS') ?? '127.0.0.1'
   const plan = LISTENER_NAMES.map(name => {
     const p = `LISTENER_${name.toUpperCase()}`
     return {
@@ -111,9 +132,10 @@ async function main (): Promise<void> {
   }).filter(l => l.enabled)
   // Build every server before binding any port, so a bad setting fails first.
   const broker = withPlugins(await Aedes.createBroker({
-    authenticate (client, username, _password, done) {
-      done(null, true)
-      void username
+    authenticate (_client, username, password, done) {
+      if (authUser === undefined) { done(null, true); return }
+      const ok = username === authUser && password !== undefined && password !== null && password.toString() === authPassword
+      done(ok ? null : Object.assign(new Error('bad user name or password'), { returnCode: 4 }), ok)
     }
   }))
   const proxy = broker.use(proxyProtocol(options))
@@ -137,15 +159,29 @@ async function main (): Promise<void> {
 
   broker.on('client', client => {
     const d = client.connDetails
-    log({ level: 'info', event: 'connect', clientId: client.id, ip: d?.ipAddress, port: d?.port, listener: d?.listener, proxy: d?.isProxy, via: d?.peer.address })
+    logger.info({ event: 'connect', clientId: client.id, ip: d?.ipAddress, port: d?.port, listener: d?.listener, proxy: d?.isProxy, via: d?.peer.address }, 'client connected')
   })
   broker.on('clientDisconnect', client => {
     const d = client.connDetails
-    log({ level: 'info', event: 'disconnect', clientId: client.id, ip: d?.ipAddress, port: d?.port, listener: d?.listener })
+    logger.info({ event: 'disconnect', clientId: client.id, ip: d?.ipAddress, port: d?.port, listener: d?.listener }, 'client disconnected')
   })
-  proxy.on('rejected', (err, ev) => {
-    log({ level: ev.probe ? 'debug' : 'warn', event: 'proxy-rejected', code: err.code, listener: ev.listener, peer: ev.peer.address, peerPort: ev.peer.port, reason: err.message })
-  })
+  // The plugin logs refusals and failed authentications itself (its logger option).
+
+  let admin: http.Server | undefined
+  if (adminPort !== undefined) {
+    admin = http.createServer((req, res) => {
+      const send = (status: number, body: unknown): void => {
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+      }
+      const path = (req.url ?? '/').split('?')[0]
+      if (req.method === 'GET' && path === '/clients') send(200, proxy.sessions())
+      else if (req.method === 'GET' && path === '/unauthorized') send(200, proxy.unauthorizedClients())
+      else if (req.method === 'DELETE' && path === '/unauthorized') send(200, { removed: proxy.clearUnauthorizedClients() })
+      else if (req.method === 'GET' && path === '/stats') send(200, proxy.stats())
+      else send(404, { error: 'GET /clients, GET /unauthorized, DELETE /unauthorized, GET /stats' })
+    })
+    servers.push({ name: 'admin' as ListenerName, server: admin, host: adminHost, port: adminPort })
+  }
 
   for (const s of servers) {
     await new Promise<void>((resolve, reject) => {
@@ -153,6 +189,10 @@ async function main (): Promise<void> {
       s.server.listen(s.port, s.host, () => { s.server.off('error', reject); resolve() })
     })
     const address = s.server.address() as net.AddressInfo
+    if (s.server === admin) {
+      console.log(`admin endpoint on ${address.address}:${address.port} (GET /clients, /unauthorized, /stats)`)
+      continue
+    }
     const settings = proxy.listener(s.name)
     const trusted = settings.trustedProxies === undefined || settings.mode === 'off' ? '' : ` from ${settings.trustedProxies.join(', ')}`
     console.log(`${s.name} listener on ${address.address}:${address.port}, PROXY protocol ${settings.mode}${trusted}`)
@@ -162,7 +202,7 @@ async function main (): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
-    log({ level: 'info', event: 'shutdown', signal })
+    logger.info({ event: 'shutdown', signal }, 'shutting down')
     for (const s of servers) s.server.close()
     broker.close(() => process.exit(0))
   }

@@ -284,3 +284,62 @@ export async function until (check: () => boolean | Promise<boolean>, ms = 5000,
     await new Promise(resolve => setTimeout(resolve, 20))
   }
 }
+
+// A one-frontend, one-backend HAProxy for the tests, in mode tcp, with a
+// stats socket; ready once `show stat` lists the frontend OPEN.
+export interface HaproxyParts {
+  /** lines of the `frontend fe` section; `bind` lines decide readiness */
+  readonly frontend: readonly string[]
+  /** the `server` line of `backend be` */
+  readonly server: string
+}
+
+export interface Haproxy {
+  readonly program: RunningProgram
+  /** the unix stats socket (`show stat`) */
+  readonly statsSocket: string
+}
+
+export function haproxyConfig (dir: string, parts: HaproxyParts): string {
+  return [
+    'global',
+    '  nbthread 1',
+    `  stats socket ${join(dir, 'admin.sock')} mode 600 level admin`,
+    '  log stderr format raw local0 info',
+    'defaults',
+    '  mode tcp',
+    '  log global',
+    '  option tcplog',
+    '  timeout connect 2s',
+    '  timeout client 10s',
+    '  timeout server 10s',
+    '  timeout check 2s',
+    'frontend fe',
+    ...parts.frontend.map(l => `  ${l}`),
+    '  default_backend be',
+    'backend be',
+    `  ${parts.server}`,
+    ''
+  ].join('\n')
+}
+
+/** Starts HAProxy (skipping or failing the test when it is missing); stopped in t.after. */
+export async function startTestHaproxy (t: TestContext, parts: HaproxyParts): Promise<Haproxy | undefined> {
+  if (requireProgram(t, 'haproxy', 'haproxy') === undefined) return undefined
+  let statsSocket = ''
+  const program = await startHaproxy(dir => {
+    statsSocket = join(dir, 'admin.sock')
+    return haproxyConfig(dir, parts)
+  }, {
+    // Ready once the stats socket answers from the main loop (every listener
+    // is bound by then) and lists the frontend OPEN, without a probe
+    // connection through the frontend that the broker would see.
+    readyCheck: async dir => {
+      const rows = await haproxyStats(join(dir, 'admin.sock'))
+      return rows.some(r => r.pxname === 'fe' && r.svname === 'FRONTEND' && r.status === 'OPEN')
+    }
+  })
+  t.after(() => program.stop())
+  return { program, statsSocket }
+}
+

@@ -12,67 +12,11 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { startStack, type Stack, type StackOptions } from '../helpers/stack.js'
 import { connectClient, endClient } from '../helpers/client.js'
 import { testCerts } from '../helpers/certs.js'
-import { freePort, haproxyStats, requireProgram, startHaproxy, until, type RunningProgram } from '../helpers/programs.js'
+import { freePort, haproxyStats, startTestHaproxy as haproxy, until } from '../helpers/programs.js'
 import { LISTENER_NAMES, type ConnDetails, type HeaderEvent, type ListenerName, type ProxyProtocolError, type RejectedEvent } from '../../src/index.js'
 
 const PROXY_SOURCE = '127.0.0.9'
 const CLIENT_ADDRESS = '127.0.0.2'
-
-interface HaproxyParts {
-  /** lines of the `frontend fe` section; `bind` lines decide readiness */
-  readonly frontend: readonly string[]
-  /** the `server` line of `backend be` */
-  readonly server: string
-}
-
-interface Haproxy {
-  readonly program: RunningProgram
-  /** the unix stats socket (`show stat`) */
-  readonly statsSocket: string
-}
-
-function haproxyConfig (dir: string, parts: HaproxyParts): string {
-  return [
-    'global',
-    '  nbthread 1',
-    `  stats socket ${join(dir, 'admin.sock')} mode 600 level admin`,
-    '  log stderr format raw local0 info',
-    'defaults',
-    '  mode tcp',
-    '  log global',
-    '  option tcplog',
-    '  timeout connect 2s',
-    '  timeout client 10s',
-    '  timeout server 10s',
-    '  timeout check 2s',
-    'frontend fe',
-    ...parts.frontend.map(l => `  ${l}`),
-    '  default_backend be',
-    'backend be',
-    `  ${parts.server}`,
-    ''
-  ].join('\n')
-}
-
-/** Starts HAProxy (skipping or failing the test when it is missing); stopped in t.after. */
-async function haproxy (t: TestContext, parts: HaproxyParts): Promise<Haproxy | undefined> {
-  if (requireProgram(t, 'haproxy', 'haproxy') === undefined) return undefined
-  let statsSocket = ''
-  const program = await startHaproxy(dir => {
-    statsSocket = join(dir, 'admin.sock')
-    return haproxyConfig(dir, parts)
-  }, {
-    // Ready once the stats socket answers from the main loop (every listener
-    // is bound by then) and lists the frontend OPEN, without a probe
-    // connection through the frontend that the broker would see.
-    readyCheck: async dir => {
-      const rows = await haproxyStats(join(dir, 'admin.sock'))
-      return rows.some(r => r.pxname === 'fe' && r.svname === 'FRONTEND' && r.status === 'OPEN')
-    }
-  })
-  t.after(() => program.stop())
-  return { program, statsSocket }
-}
 
 async function stack (t: TestContext, options: StackOptions): Promise<Stack> {
   const s = await startStack(options)

@@ -1,0 +1,96 @@
+// One node of a cluster of aedes brokers behind a load balancer: a plain-TCP
+// MQTT listener that requires a PROXY header (v1 or v2) on every connection,
+// sharing subscriptions, retained messages, sessions and the message bus with
+// the other nodes through Redis (mqemitter-redis and aedes-persistence-redis).
+//
+//   REDIS_PORT=6379 NODE_ID=node1 PORT=1884 npx tsx examples/cluster/broker.ts
+//   REDIS_PORT=6379 NODE_ID=node2 PORT=1885 npx tsx examples/cluster/broker.ts
+//
+// Environment:
+//   REDIS_URL   redis://[user:password@]host[:port][/db]   (wins over REDIS_HOST/REDIS_PORT)
+//   REDIS_HOST  default 127.0.0.1
+//   REDIS_PORT  default 6379
+//   HOST        address to listen on, default 127.0.0.1
+//   PORT        port to listen on, default 1884 (0: any free port)
+//   NODE_ID     this node's name in its logs and its aedes broker id, default node-<pid>
+//
+// Prints `node <id>: tcp listener on <host>:<port>, PROXY protocol required`
+// once it serves, then one JSON line per client connect and disconnect with
+// the client's real address and port (and the load balancer's, as `proxy`).
+import net from 'node:net'
+import { Aedes, type Client } from 'aedes'
+import mqemitterRedis from 'mqemitter-redis'
+import aedesPersistenceRedis, { type RedisConnectionOptions } from 'aedes-persistence-redis'
+import { proxyProtocol, withPlugins } from 'aedes-proxy-protocol'
+
+const host = process.env.HOST ?? '127.0.0.1'
+const port = Number(process.env.PORT ?? 1884)
+const nodeId = process.env.NODE_ID ?? `node-${process.pid}`
+
+/** ioredis options from REDIS_URL, or REDIS_HOST and REDIS_PORT. */
+function redisOptions (): RedisConnectionOptions {
+  const text = process.env.REDIS_URL
+  if (text === undefined || text === '') {
+    return { host: process.env.REDIS_HOST ?? '127.0.0.1', port: Number(process.env.REDIS_PORT ?? 6379) }
+  }
+  const url = new URL(text)
+  if (url.protocol !== 'redis:') throw new Error(`REDIS_URL: expected redis://host:port, got ${text}`)
+  const db = url.pathname.replace(/^\//, '')
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port === '' ? 6379 : Number(url.port),
+    ...(url.username !== '' ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password !== '' ? { password: decodeURIComponent(url.password) } : {}),
+    ...(db !== '' ? { db: Number(db) } : {})
+  }
+}
+
+const redis = redisOptions()
+const where = `${redis.host ?? '127.0.0.1'}:${redis.port ?? 6379}`
+// The message bus: a PUBLISH on any node reaches the subscribers on every node.
+const mq = mqemitterRedis(redis)
+// Subscriptions, retained messages, offline queues and wills, in Redis.
+const persistence = aedesPersistenceRedis(redis)
+
+// mqemitter-redis reports connection problems on `state`; an 'error' without a
+// listener would end the process. ioredis keeps reconnecting meanwhile.
+;(mq as unknown as { state: NodeJS.EventEmitter }).state.on('error', (err: Error) => {
+  console.error(JSON.stringify({ event: 'redis-error', node: nodeId, redis: where, reason: err.message }))
+})
+
+function describe (client: Client): Record<string, unknown> {
+  const d = client.connDetails
+  return { node: nodeId, clientId: client.id, ip: d?.ipAddress, port: d?.port, proxy: d?.peer.address, proxyPort: d?.peer.port }
+}
+
+// Resolves once Redis has answered (persistence.setup reads the stored subscriptions).
+const broker = withPlugins(await Aedes.createBroker({ id: nodeId, mq, persistence }))
+
+const proxy = broker.use(proxyProtocol({ proxyEnabled: true }))
+proxy.on('rejected', (err, { peer, probe }) => {
+  if (!probe) console.error(JSON.stringify({ event: 'rejected', node: nodeId, code: err.code, peer: peer.address, reason: err.message }))
+})
+
+broker.on('client', client => { console.log(JSON.stringify({ event: 'connect', ...describe(client) })) })
+broker.on('clientDisconnect', client => { console.log(JSON.stringify({ event: 'disconnect', ...describe(client) })) })
+
+const server = net.createServer(broker.handle) // the usual aedes line, unchanged
+server.listen(port, host, () => {
+  const address = server.address() as net.AddressInfo
+  console.log(`node ${nodeId}: tcp listener on ${address.address}:${address.port}, PROXY protocol required, state in redis ${where}`)
+})
+
+let stopping = false
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (stopping) return
+    stopping = true
+    setTimeout(() => process.exit(1), 5000).unref()
+    server.close()
+    // broker.close() disconnects the clients and closes the bus; the
+    // persistence has its own connection to Redis.
+    broker.close(() => {
+      persistence.destroy().finally(() => process.exit(0))
+    })
+  })
+}

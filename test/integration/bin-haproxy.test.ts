@@ -1,0 +1,86 @@
+// Issue 6, as an operator runs it: `npm start` (dist/bin/broker.js) behind a
+// real HAProxy with send-proxy-v2. The client's real address shows in the
+// log, in the admin session list and, after a wrong password, in the
+// unauthorized-clients list.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import type net from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { connectClient, endClient } from '../helpers/client.js'
+import { freePort, startTestHaproxy, until } from '../helpers/programs.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+async function getJson (port: number, path: string, method = 'GET'): Promise<unknown> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method })
+  assert.equal(res.status, 200)
+  return await res.json()
+}
+
+test('npm start behind HAProxy send-proxy-v2: real address in the log, the session list and the unauthorized list', async (t) => {
+  const [mqttPort, adminPort] = [await freePort(), await freePort()]
+  const child = spawn(process.execPath, ['dist/bin/broker.js'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      LISTENER_TCP_BIND_ADDRESS: '127.0.0.1',
+      LISTENER_TCP_BIND_PORT: String(mqttPort),
+      LISTENER_WS_ENABLED: 'false',
+      MQTT_PROXY_PROTOCOL_ENABLED: 'true',
+      MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '127.0.0.9',
+      MQTT_AUTH_USERNAME: 'device',
+      MQTT_AUTH_PASSWORD: 'secret',
+      ADMIN_BIND_PORT: String(adminPort)
+    },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const lines: string[] = []
+  createInterface({ input: child.stdout }).on('line', l => lines.push(l))
+  createInterface({ input: child.stderr }).on('line', l => lines.push(l))
+  await until(() => lines.some(l => l.startsWith('admin endpoint on')), 15_000, 'the broker to start')
+  assert.ok(lines.includes(`tcp listener on 127.0.0.1:${mqttPort}, PROXY protocol required from 127.0.0.9`), lines.join('\n'))
+
+  const fe = await freePort()
+  const hap = await startTestHaproxy(t, {
+    frontend: [`bind 127.0.0.1:${fe}`],
+    server: `server s1 127.0.0.1:${mqttPort} send-proxy-v2 check check-send-proxy inter 500ms source 127.0.0.9`
+  })
+  if (hap === undefined) return
+
+  // A good client, bound to 127.0.0.2: its port is the one the OS gave it.
+  const good = await connectClient({ listener: 'tcp', port: fe, localAddress: '127.0.0.2', clientId: 'meter-1', username: 'device', password: 'secret' })
+  const goodPort = (good.stream as net.Socket).localPort
+  await until(() => lines.some(l => l.includes('"event":"connect"') && l.includes('meter-1')), 5000, 'the connect log line')
+  const logged = JSON.parse(lines.find(l => l.includes('"event":"connect"') && l.includes('meter-1')) as string) as Record<string, unknown>
+  assert.equal(logged.ip, '127.0.0.2')
+  assert.equal(logged.port, goodPort)
+  assert.equal(logged.via, '127.0.0.9')
+  const sessions = await getJson(adminPort, '/clients') as Array<Record<string, unknown>>
+  assert.deepEqual(sessions.map(s => [s.clientId, s.ipAddress, s.port, s.listener, s.isProxy]), [['meter-1', '127.0.0.2', goodPort, 'tcp', 2]])
+
+  // A wrong password from 127.0.0.3.
+  await assert.rejects(connectClient({ listener: 'tcp', port: fe, localAddress: '127.0.0.3', clientId: 'intruder', username: 'device', password: 'guess' }))
+  const unauthorized = await getJson(adminPort, '/unauthorized') as Array<Record<string, unknown>>
+  assert.equal(unauthorized.length, 1)
+  assert.equal(unauthorized[0]?.clientId, 'intruder')
+  assert.equal(unauthorized[0]?.ipAddress, '127.0.0.3')
+  assert.equal(unauthorized[0]?.username, 'device')
+  assert.equal(unauthorized[0]?.passwordProvided, true)
+  assert.equal(unauthorized[0]?.reason, 'bad user name or password')
+  assert.ok(lines.some(l => l.includes('authentication failed') && l.includes('127.0.0.3')), 'the failure is logged with the real address')
+  assert.deepEqual(await getJson(adminPort, '/unauthorized', 'DELETE'), { removed: 1 })
+
+  // HAProxy's LOCAL health checks were never logged above debug.
+  assert.equal(lines.some(l => l.includes('proxy-protocol') && /"level":(40|50)/.test(l)), false, lines.filter(l => /"level":(40|50)/.test(l)).join('\n'))
+  const stats = await getJson(adminPort, '/stats') as Record<string, { proxied: { v2: number } }>
+  assert.ok((stats.tcp?.proxied.v2 ?? 0) >= 2)
+
+  await endClient(good)
+  child.kill('SIGTERM')
+  const [code] = await once(child, 'exit') as [number | null]
+  assert.equal(code, 0)
+})
