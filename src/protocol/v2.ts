@@ -69,28 +69,19 @@ function parseV2Body (header: Uint8Array): ProxyHeader {
   }
   const tlvs = parseTlvs(header, V2_FIXED_LENGTH + addressLength)
   if ((family === 'INET' || family === 'INET6') && transport === 'STREAM') {
+    // Spec 2.2: src addr, dst addr, src port, dst port (network byte order).
     const a = V2_FIXED_LENGTH
+    const size = family === 'INET' ? 4 : 16
+    const format = family === 'INET' ? formatIPv4 : formatIPv6
     const view = new DataView(header.buffer, header.byteOffset, header.byteLength)
-    if (family === 'INET') {
-      return {
-        version: 2,
-        proxied: true,
-        command: 'PROXY',
-        family,
-        transport,
-        source: { address: formatIPv4(header, a), port: view.getUint16(a + 8) },
-        destination: { address: formatIPv4(header, a + 4), port: view.getUint16(a + 10) },
-        tlvs
-      }
-    }
     return {
       version: 2,
       proxied: true,
       command: 'PROXY',
       family,
       transport,
-      source: { address: formatIPv6(header, a), port: view.getUint16(a + 32) },
-      destination: { address: formatIPv6(header, a + 16), port: view.getUint16(a + 34) },
+      source: { address: format(header, a), port: view.getUint16(a + 2 * size) },
+      destination: { address: format(header, a + size), port: view.getUint16(a + 2 * size + 2) },
       tlvs
     }
   }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
+import { until } from './wait.js'
 
 /** Where sbin programs live even when PATH (a non-root shell's) leaves them out. */
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
@@ -137,7 +138,12 @@ async function canConnect (ep: Endpoint): Promise<boolean> {
 
 const OUTPUT_CAP = 64 * 1024
 
-async function run (bin: string, args: string[], dir: string, ready: readonly Endpoint[] | (() => Promise<boolean>), timeoutMs: number, label: string, logFile?: string): Promise<RunningProgram> {
+/**
+ * Spawns `bin args` in `dir` (removed on stop), waits until every endpoint in
+ * `ready` accepts or the `ready` check passes, and returns a handle that
+ * stops exactly this PID.
+ */
+export async function runProgram (bin: string, args: string[], dir: string, ready: readonly Endpoint[] | (() => Promise<boolean>), timeoutMs: number, label: string, logFile?: string): Promise<RunningProgram> {
   const child: ChildProcess = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const collect = (chunk: Buffer): void => { if (output.length < OUTPUT_CAP) output += chunk.toString('utf8') }
@@ -213,7 +219,7 @@ export async function startHaproxy (config: ConfigText, options: StartOptions = 
   writeFileSync(path, text)
   const check = options.readyCheck
   const ready = check !== undefined ? async () => await check(dir) : options.ready ?? endpointsOf(text, 'bind')
-  return await run(bin, ['-db', '-f', path], dir, ready, options.timeoutMs ?? 10_000, 'haproxy')
+  return await runProgram(bin, ['-db', '-f', path], dir, ready, options.timeoutMs ?? 10_000, 'haproxy')
 }
 
 /** Where Debian's libnginx-mod-stream puts the stream module. */
@@ -244,7 +250,7 @@ export async function startNginx (body: ConfigText, options: StartOptions = {}):
   writeFileSync(join(dir, 'nginx.conf'), config)
   const check = options.readyCheck
   const ready = check !== undefined ? async () => await check(dir) : options.ready ?? endpointsOf(text, 'listen')
-  return await run(bin, ['-p', dir, '-c', 'nginx.conf', '-e', join(dir, 'error.log'), '-g', `daemon off; pid ${join(dir, 'nginx.pid')};`],
+  return await runProgram(bin, ['-p', dir, '-c', 'nginx.conf', '-e', join(dir, 'error.log'), '-g', `daemon off; pid ${join(dir, 'nginx.pid')};`],
     dir, ready, options.timeoutMs ?? 10_000, 'nginx', join(dir, 'error.log'))
 }
 
@@ -276,14 +282,7 @@ export async function haproxyStats (socketPath: string): Promise<Array<Record<st
   })
 }
 
-/** Polls `check` every 20 ms until it is true or `ms` pass. */
-export async function until (check: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
+export { until } from './wait.js'
 
 // A one-frontend, one-backend HAProxy for the tests, in mode tcp, with a
 // stats socket; ready once `show stat` lists the frontend OPEN.

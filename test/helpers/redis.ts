@@ -2,12 +2,11 @@
 // 127.0.0.1 with nothing written to disk, run in the foreground as a child
 // so a test can stop exactly the process it started, and a minimal RESP
 // client to ask it things.
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, until } from './programs.js'
+import { freePort, runProgram } from './programs.js'
 
 export interface RunningRedis {
   readonly pid: number
@@ -19,8 +18,6 @@ export interface RunningRedis {
   stop (): Promise<void>
 }
 
-const OUTPUT_CAP = 64 * 1024
-
 /**
  * Runs `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no`
  * (from a temporary directory) and resolves once it answers PING.
@@ -30,43 +27,9 @@ export async function startRedis (bin: string, options: { timeoutMs?: number } =
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'aedes-pp-redis-'))
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no']
-  const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  const collect = (chunk: Buffer): void => { if (output.length < OUTPUT_CAP) output += chunk.toString('utf8') }
-  child.stdout.on('data', collect)
-  child.stderr.on('data', collect)
-  let exited = false
-  const exit = new Promise<void>(resolve => { child.once('exit', () => { exited = true; resolve() }) })
-  let spawnError: Error | undefined
-  child.once('error', err => { spawnError = err; exited = true })
-
-  const pid = child.pid
-  let stopping: Promise<void> | undefined
-  const stop = async (): Promise<void> => {
-    stopping ??= (async () => {
-      if (!exited && pid !== undefined) {
-        try { process.kill(pid, 'SIGTERM') } catch {}
-        const killTimer = setTimeout(() => { try { process.kill(pid, 'SIGKILL') } catch {} }, 5000)
-        await exit
-        clearTimeout(killTimer)
-      }
-      rmSync(dir, { recursive: true, force: true })
-    })()
-    await stopping
-  }
-
-  const timeoutMs = options.timeoutMs ?? 10_000
-  try {
-    await until(async () => {
-      if (spawnError !== undefined || pid === undefined) throw new Error(`could not start: ${spawnError?.message ?? 'no pid'}`)
-      if (exited) throw new Error('exited during startup')
-      return await redisCommand(port, ['PING'], 500).then(reply => reply === 'PONG', () => false)
-    }, timeoutMs, `redis-server answering PING on 127.0.0.1:${port}`)
-  } catch (err) {
-    await stop()
-    throw new Error(`redis-server: ${(err as Error).message}\n--- ${bin} ${args.join(' ')} output ---\n${output}`)
-  }
-  return { pid: pid as number, host: '127.0.0.1', port, output: () => output, stop }
+  const ping = async (): Promise<boolean> => await redisCommand(port, ['PING'], 500).then(reply => reply === 'PONG', () => false)
+  const program = await runProgram(bin, args, dir, ping, options.timeoutMs ?? 10_000, 'redis-server')
+  return { pid: program.pid, host: '127.0.0.1', port, output: program.output, stop: program.stop }
 }
 
 /** A RESP reply: simple and bulk strings as strings, integers as numbers, arrays as arrays, nil as null. */

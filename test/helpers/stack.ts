@@ -7,7 +7,7 @@ import tls from 'node:tls'
 import { once } from 'node:events'
 import { Aedes, type Client } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
-import { proxyProtocol, withPlugins, type ConnDetails, type ListenerName, type ProxyProtocol, type ProxyProtocolOptions } from '../../src/index.js'
+import { proxyProtocol, withPlugins, type ConnDetails, type ListenerName, type ProxyProtocol, type ProxyProtocolError, type ProxyProtocolOptions, type RejectedEvent } from '../../src/index.js'
 import { testCerts } from './certs.js'
 
 export interface Seen {
@@ -17,11 +17,18 @@ export interface Seen {
   readonly username?: string | undefined
 }
 
+export interface Rejection {
+  readonly err: ProxyProtocolError
+  readonly ev: RejectedEvent
+}
+
 export interface Stack {
   readonly broker: Aedes
   readonly proxy: ProxyProtocol
   readonly port: number
   readonly seen: Seen[]
+  /** every 'rejected' event of the plugin, in order */
+  readonly rejected: Rejection[]
   readonly server: net.Server
   close (): Promise<void>
 }
@@ -52,6 +59,8 @@ export async function startStack (options: StackOptions): Promise<Stack> {
     }
   }))
   const proxy = broker.use(proxyProtocol(options.plugin))
+  const rejected: Rejection[] = []
+  proxy.on('rejected', (err, ev) => rejected.push({ err, ev }))
   const certs = testCerts()
   const tlsOptions: tls.TlsOptions = {
     key: certs.serverKey,
@@ -90,6 +99,7 @@ export async function startStack (options: StackOptions): Promise<Stack> {
     proxy,
     port,
     seen,
+    rejected,
     server,
     async close () {
       for (const s of sockets) s.destroy()

@@ -5,33 +5,22 @@ import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { once } from 'node:events'
+import { until } from '../helpers/wait.js'
 import { startStack } from '../helpers/stack.js'
 import { connectClient, endClient } from '../helpers/client.js'
 import { CONNACK_ACCEPTED, connectPacket, rawExchange } from '../helpers/raw.js'
 import { encodeV1, encodeV2, TLV } from '../helpers/encode.js'
-import { LISTENER_NAMES, type ProxyProtocolError, type RejectedEvent } from '../../src/index.js'
+import { LISTENER_NAMES } from '../../src/index.js'
 import { startFront } from '../helpers/front.js'
 
-function collectRejections (proxy: { on: (e: 'rejected', l: (err: ProxyProtocolError, ev: RejectedEvent) => void) => unknown }): Array<{ err: ProxyProtocolError, ev: RejectedEvent }> {
-  const list: Array<{ err: ProxyProtocolError, ev: RejectedEvent }> = []
-  proxy.on('rejected', (err, ev) => list.push({ err, ev }))
-  return list
-}
 
-async function until (check: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
 
 describe('a client without a header on a listener that requires one', () => {
   for (const listener of LISTENER_NAMES) {
     test(`${listener}: is closed before any hook runs, with PROXY_ERR_NOT_PROXY`, async (t) => {
       const stack = await startStack({ listener, plugin: { proxyEnabled: true } })
       t.after(() => stack.close())
-      const rejected = collectRejections(stack.proxy)
+      const rejected = stack.rejected
       await assert.rejects(connectClient({ listener, port: stack.port }))
       await until(() => rejected.length === 1)
       assert.equal(rejected[0]?.err.code, 'PROXY_ERR_NOT_PROXY')
@@ -116,7 +105,7 @@ describe('malformed headers are refused with their code; the broker keeps servin
   test('each one', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true } })
     t.after(() => stack.close())
-    const rejected = collectRejections(stack.proxy)
+    const rejected = stack.rejected
     // A client that stays connected through all of it, via a front.
     const front = await startFront({ target: stack.port, header: 'v2' })
     t.after(() => front.close())
@@ -145,7 +134,7 @@ describe('the header timeout', () => {
   test('half a header then silence: PROXY_ERR_TIMEOUT, not a probe', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, headerTimeout: 200 } })
     t.after(() => stack.close())
-    const rejected = collectRejections(stack.proxy)
+    const rejected = stack.rejected
     const result = await rawExchange(stack.port, [Buffer.from('PROXY TCP4 1.2.')], { waitMs: 3000 })
     assert.equal(result.closed, true)
     await until(() => rejected.length === 1)
@@ -155,7 +144,7 @@ describe('the header timeout', () => {
   test('a connection that sends nothing is closed quietly as a probe', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, headerTimeout: 200 } })
     t.after(() => stack.close())
-    const rejected = collectRejections(stack.proxy)
+    const rejected = stack.rejected
     const result = await rawExchange(stack.port, [], { waitMs: 3000 })
     assert.equal(result.closed, true)
     await until(() => rejected.length === 1)
@@ -165,7 +154,7 @@ describe('the header timeout', () => {
   test('a connection closed before sending anything is a probe too', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true } })
     t.after(() => stack.close())
-    const rejected = collectRejections(stack.proxy)
+    const rejected = stack.rejected
     const socket = net.connect({ port: stack.port, host: '127.0.0.1' })
     await once(socket, 'connect')
     socket.end()
@@ -216,7 +205,7 @@ describe('TLS at the broker behind a PROXY front', () => {
   test('PROXY on for ssl but the TLS server not attached: PROXY_ERR_NOT_ATTACHED', async (t) => {
     const stack = await startStack({ listener: 'ssl', plugin: { proxyEnabled: true }, attach: false })
     t.after(() => stack.close())
-    const rejected = collectRejections(stack.proxy)
+    const rejected = stack.rejected
     await assert.rejects(connectClient({ listener: 'ssl', port: stack.port }))
     await until(() => rejected.length === 1)
     assert.equal(rejected[0]?.err.code, 'PROXY_ERR_NOT_ATTACHED')

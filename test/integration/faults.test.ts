@@ -4,21 +4,15 @@ import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { once } from 'node:events'
+import { until } from '../helpers/wait.js'
 import { startStack } from '../helpers/stack.js'
 import { startFront } from '../helpers/front.js'
 import { connectClient, endClient } from '../helpers/client.js'
 import { connectPacket } from '../helpers/raw.js'
 import { encodeV2, TLV } from '../helpers/encode.js'
-import type { ListenerName, ProxyErrorCode, ProxyProtocolError, RejectedEvent } from '../../src/index.js'
+import type { ListenerName, ProxyErrorCode } from '../../src/index.js'
 import type { MqttClient } from 'mqtt'
 
-async function until (check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
 
 async function roundTrip (client: MqttClient, topic: string): Promise<void> {
   const got = new Promise<string>(resolve => client.once('message', (_t, payload) => resolve(payload.toString())))
@@ -60,8 +54,7 @@ describe('every rejection reason: its event, its counter, and the broker keeps s
     test(row.reason, async (t) => {
       const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: ['127.0.0.9', '127.0.0.1'], headerTimeout: 300 } })
       t.after(() => stack.close())
-      const events: Array<{ err: ProxyProtocolError, ev: RejectedEvent }> = []
-      stack.proxy.on('rejected', (err, ev) => events.push({ err, ev }))
+      const events = stack.rejected
       const front = await startFront({ target: stack.port, header: 'v2' })
       t.after(() => front.close())
       const keeper = await connectClient({ listener: 'tcp', port: front.port })

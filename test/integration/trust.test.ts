@@ -3,29 +3,18 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
-import { startStack, type Stack } from '../helpers/stack.js'
+import { until } from '../helpers/wait.js'
+import { startStack } from '../helpers/stack.js'
 import { startFront, v2HeaderFor } from '../helpers/front.js'
 import { connectClient, endClient } from '../helpers/client.js'
 import { CONNACK_ACCEPTED, connectPacket, rawExchange } from '../helpers/raw.js'
 import { encodeV1, encodeV2, sslTlv } from '../helpers/encode.js'
-import { LISTENER_NAMES, OptionsError, proxyProtocol, type ProxyProtocolError, type RejectedEvent } from '../../src/index.js'
+import { LISTENER_NAMES, OptionsError, proxyProtocol } from '../../src/index.js'
 
 const TRUSTED = '127.0.0.9'
 const UNTRUSTED = '127.0.0.8'
 
-function rejections (stack: Stack): Array<{ err: ProxyProtocolError, ev: RejectedEvent }> {
-  const list: Array<{ err: ProxyProtocolError, ev: RejectedEvent }> = []
-  stack.proxy.on('rejected', (err, ev) => list.push({ err, ev }))
-  return list
-}
 
-async function until (check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
 
 /** A front that announces a forged client address, 203.0.113.66:6666. */
 function forged (c: net.Socket): Buffer {
@@ -38,7 +27,7 @@ describe('required mode with trustedProxies', () => {
     test(`${listener}: a forged header from an untrusted peer is refused before it is read; the trusted proxy works`, async (t) => {
       const stack = await startStack({ listener, plugin: { proxyEnabled: true, trustedProxies: [`${TRUSTED}/32`] } })
       t.after(() => stack.close())
-      const rejected = rejections(stack)
+      const rejected = stack.rejected
       const bad = await startFront({ target: stack.port, header: forged, upstreamAddress: UNTRUSTED })
       t.after(() => bad.close())
       await assert.rejects(connectClient({ listener, port: bad.port }))
@@ -59,7 +48,7 @@ describe('required mode with trustedProxies', () => {
   test('an IPv4 entry matches a dual-stack peer that Node reports as ::ffff:a.b.c.d', async (t) => {
     const stack = await startStack({ listener: 'tcp', host: '::ffff:127.0.0.1', plugin: { proxyEnabled: true, trustedProxies: ['127.0.0.9'] } })
     t.after(() => stack.close())
-    const rejected = rejections(stack)
+    const rejected = stack.rejected
     const ok = await rawExchange(stack.port, [Buffer.concat([encodeV1({ family: 'TCP4', source: { address: '198.51.100.20', port: 40000 }, destination: { address: '198.51.100.1', port: 1883 } }), connectPacket()])], { localAddress: TRUSTED, expectBytes: 4, waitMs: 5000 })
     assert.deepEqual(ok.received.subarray(0, 4), CONNACK_ACCEPTED)
     const d = stack.seen.find(s => s.hook === 'authenticate')?.details
@@ -91,7 +80,7 @@ describe('optional mode', () => {
     test(`${listener}: trusted proxy's header is used, direct clients connect, an untrusted peer's header is refused`, async (t) => {
       const stack = await startStack({ listener, plugin: { proxyEnabled: 'optional', trustedProxies: [TRUSTED] } })
       t.after(() => stack.close())
-      const rejected = rejections(stack)
+      const rejected = stack.rejected
       // 1. through the trusted proxy, with a header
       const proxied: number[] = []
       const good = await startFront({ target: stack.port, header: (c: net.Socket) => { proxied.push(c.remotePort as number); return v2HeaderFor(c) }, upstreamAddress: TRUSTED, delivery: 'with-first-chunk' })
@@ -142,7 +131,7 @@ describe('misconfiguration hints', () => {
     }
     const stack = await startStack({ listener: 'tcp', plugin: { logger } })
     t.after(() => stack.close())
-    const rejected = rejections(stack)
+    const rejected = stack.rejected
     const front = await startFront({ target: stack.port, header: 'v1' })
     t.after(() => front.close())
     const started = Date.now()
@@ -163,7 +152,7 @@ describe('misconfiguration hints', () => {
   test('a direct MQTT client where a header is required: the hint names its client id and the setting', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true } })
     t.after(() => stack.close())
-    const rejected = rejections(stack)
+    const rejected = stack.rejected
     await assert.rejects(connectClient({ listener: 'tcp', port: stack.port, clientId: 'sensor-42' }))
     await until(() => rejected.length === 1)
     assert.equal(rejected[0]?.err.code, 'PROXY_ERR_NOT_PROXY')
@@ -175,7 +164,7 @@ describe('misconfiguration hints', () => {
     test(`${listener}: a direct client where a header is required: the hint says it started with ${what}`, async (t) => {
       const stack = await startStack({ listener, plugin: { proxyEnabled: true } })
       t.after(() => stack.close())
-      const rejected = rejections(stack)
+      const rejected = stack.rejected
       await assert.rejects(connectClient({ listener, port: stack.port }))
       await until(() => rejected.length === 1)
       assert.match(rejected[0]?.ev.hint ?? '', new RegExp(what))
@@ -185,7 +174,7 @@ describe('misconfiguration hints', () => {
   test('hints: false leaves a PROXY-off listener untouched (aedes gets the bytes)', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: { hints: false } })
     t.after(() => stack.close())
-    const rejected = rejections(stack)
+    const rejected = stack.rejected
     const client = await connectClient({ listener: 'tcp', port: stack.port, localAddress: '127.0.0.3' })
     await endClient(client)
     assert.equal(stack.proxy.stats().tcp.direct, 1)

@@ -1,0 +1,111 @@
+// The npm package as published: what `npm pack` ships, publint, attw, and a
+// fresh project that installs the packed tarball from disk (its dependencies
+// from the npm registry), compiles the examples and a type test against it,
+// runs it on loopback and runs its bin. Needs dist/ built (`npm test` builds
+// first). The steps live in scripts/pack-check.ts (`npm run check:package`).
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import {
+  EXAMPLES, REQUIRED_FILES, binHelp, checkFileList, checkShippedContents, createScratch, describeRun, entryTargets,
+  makeTempDir, pack, readManifest, removeDir, runAttw, runPublint, smokeScratch, typecheckScratch,
+  type Manifest, type Packed
+} from '../scripts/pack-check.js'
+
+const manifest: Manifest = readManifest()
+let packDir: string | undefined
+let scratchDir: string | undefined
+let packed: Packed | undefined
+
+function tarball (): Packed {
+  assert.ok(packed !== undefined, 'npm pack failed in the before hook')
+  return packed
+}
+
+describe('npm package', { timeout: 180_000 }, () => {
+  before(async () => {
+    packDir = makeTempDir('pack')
+    packed = await pack(packDir)
+  }, { timeout: 60_000 })
+
+  after(() => {
+    removeDir(packDir)
+    removeDir(scratchDir)
+  })
+
+  test('npm pack ships dist JS and declarations, README, LICENSE, package.json, and nothing else', () => {
+    const { files } = tarball()
+    for (const f of REQUIRED_FILES) assert.ok(files.includes(f), `${f} is not in the tarball`)
+    for (const f of files) {
+      assert.doesNotMatch(f, /^(test|src|bench|scripts|examples|\.ci|coverage)\//, `${f} should not be published`)
+      assert.doesNotMatch(f, /(^|\/)node_modules\//, `${f} should not be published`)
+      assert.ok(!f.endsWith('.ts') || f.endsWith('.d.ts'), `${f}: TypeScript sources should not be published`)
+    }
+    assert.deepEqual(checkFileList(files, manifest), [])
+  })
+
+  test('every file that exports, main, types and bin point to is in the tarball', () => {
+    const { files } = tarball()
+    const targets = entryTargets(manifest)
+    const fields = targets.map(t => t.field)
+    assert.ok(fields.some(f => /^exports\["\."\]\["types"\]$/.test(f)), `exports["."] has no "types" condition: ${fields.join(', ')}`)
+    assert.ok(fields.includes('bin["aedes-proxy-protocol"]'), 'bin aedes-proxy-protocol is declared')
+    for (const { field, file } of targets) assert.ok(files.includes(file), `package.json ${field} -> ${file} is not in the tarball`)
+    assert.equal(manifest.type, 'module')
+    assert.ok(manifest.engines?.node !== undefined, 'engines.node is set')
+  })
+
+  test('shipped files are self-contained: source maps, relative imports, dependencies, bin shebang', () => {
+    assert.deepEqual(checkShippedContents(tarball().files, manifest), [])
+  })
+
+  test('publint (strict, with suggestions) reports nothing', async () => {
+    assert.deepEqual(await runPublint(tarball().tarball), [])
+  })
+
+  test('@arethetypeswrong/cli with the esm-only profile reports no problem', async () => {
+    // esm-only ignores node10 and node16-cjs: the package is ESM-only, and
+    // require() of it is not offered (Node < 20.19 cannot; import() works).
+    const { problems, result } = await runAttw(tarball().tarball)
+    assert.deepEqual(problems, [], describeRun('attw', result))
+    assert.equal(result.code, 0, describeRun('attw', result))
+  })
+
+  describe('a fresh project that installs the tarball', () => {
+    before(async () => {
+      scratchDir = makeTempDir('scratch')
+      await createScratch(scratchDir, tarball().tarball)
+    }, { timeout: 160_000 })
+
+    test('the installed package holds the same self-contained files', () => {
+      assert.ok(scratchDir !== undefined)
+      assert.deepEqual(checkShippedContents(tarball().files, manifest, path.join(scratchDir, 'node_modules', manifest.name)), [])
+    })
+
+    test(`examples (${EXAMPLES.join(', ')}) and a type test compile with tsc: strict NodeNext, strictest flags, Bundler`, async () => {
+      assert.ok(scratchDir !== undefined)
+      assert.deepEqual(await typecheckScratch(scratchDir), [])
+    })
+
+    test('plain node imports the package, serves a broker with the plugin on 127.0.0.1:0 and reads a PROXY header', async () => {
+      assert.ok(scratchDir !== undefined)
+      const { result, smoke } = await smokeScratch(scratchDir)
+      assert.equal(result.code, 0, describeRun('node smoke.js', result))
+      assert.ok(smoke !== undefined, describeRun('node smoke.js printed no JSON', result))
+      assert.equal(smoke.proxyProtocol, 'function')
+      assert.equal(smoke.withPlugins, 'function')
+      assert.equal(smoke.parseHeader, 'function')
+      assert.equal(smoke.packageJson, manifest.name, 'the ./package.json subpath is exported')
+      assert.equal(smoke.deepImport, 'ERR_PACKAGE_PATH_NOT_EXPORTED', 'internal files are not importable')
+      assert.deepEqual(smoke.connack, [0x20, 0x02, 0x00, 0x00], 'CONNACK, accepted')
+      assert.equal(smoke.ipAddress, '203.0.113.7', 'client.connDetails.ipAddress is the address from the header')
+    })
+
+    test('the installed bin runs through its shebang: aedes-proxy-protocol --help exits 0', async () => {
+      assert.ok(scratchDir !== undefined)
+      const r = await binHelp(scratchDir)
+      assert.equal(r.code, 0, describeRun('aedes-proxy-protocol --help', r))
+      assert.match(r.stdout, /MQTT_PROXY_PROTOCOL_ENABLED/)
+    })
+  })
+})
