@@ -13,51 +13,87 @@ export function formatIPv4 (bytes: Uint8Array, offset: number): string {
 
 /** RFC 5952 text from sixteen bytes at `offset`. */
 export function formatIPv6 (bytes: Uint8Array, offset: number): string {
-  const groups: number[] = []
+  const groups = new Array<number>(8)
   for (let i = 0; i < 8; i++) {
-    groups.push(((bytes[offset + 2 * i] ?? 0) << 8) | (bytes[offset + 2 * i + 1] ?? 0))
+    groups[i] = ((bytes[offset + 2 * i] as number) << 8) | (bytes[offset + 2 * i + 1] as number)
   }
   // RFC 5952 5: IPv4-mapped addresses keep the dotted quad.
   if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 &&
       groups[4] === 0 && groups[5] === 0xffff) {
     return `::ffff:${formatIPv4(bytes, offset + 12)}`
   }
-  // RFC 5952 4.2: shorten the longest run of at least two zero groups.
+  // RFC 5952 4.2: shorten the longest run of at least two zero groups (the
+  // first one on a tie).
   let bestStart = -1
   let bestLength = 1
   for (let i = 0; i < 8;) {
     if (groups[i] !== 0) { i++; continue }
-    let j = i
+    let j = i + 1
     while (j < 8 && groups[j] === 0) j++
     if (j - i > bestLength) { bestStart = i; bestLength = j - i }
     i = j
   }
-  const hex = (from: number, to: number): string => groups.slice(from, to).map(g => g.toString(16)).join(':')
-  if (bestStart < 0) return hex(0, 8)
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`
+  let out = ''
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += '::'
+      i += bestLength - 1
+      continue
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':'
+    out += (groups[i] as number).toString(16)
+  }
+  return out
 }
 
-const DECIMAL_OCTET = /^(?:0|[1-9][0-9]{0,2})$/
+const DOT = 0x2e
+const COLON = 0x3a
+const ZERO = 0x30
+const NINE = 0x39
+
+/** Value of a hex digit's char code, or -1. */
+function hexValue (c: number): number {
+  if (c >= ZERO && c <= NINE) return c - ZERO
+  const lower = c | 0x20
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10
+  return -1
+}
+
+/**
+ * Strict dotted decimal of `text[start, end)` into `out[at, at + 4)`
+ * (spec 2.1: "4 numbers in the range 0..255, without leading zeros").
+ */
+function readIPv4 (text: string, start: number, end: number, out: Uint8Array, at: number): boolean {
+  let octet = 0
+  let value = 0
+  let digits = 0
+  for (let i = start; i <= end; i++) {
+    const c = i < end ? text.charCodeAt(i) : DOT
+    if (c === DOT) {
+      if (digits === 0 || octet > 3) return false
+      out[at + octet] = value
+      octet++
+      value = 0
+      digits = 0
+    } else if (c >= ZERO && c <= NINE) {
+      if (digits === 1 && value === 0) return false // leading zero
+      value = value * 10 + (c - ZERO)
+      if (++digits > 3 || value > 255) return false
+    } else {
+      return false
+    }
+  }
+  return octet === 4
+}
 
 /**
  * Strict dotted decimal (spec 2.1: "4 numbers in the range 0..255, without
  * leading zeros"). Returns the four bytes, or `undefined` when invalid.
  */
 export function parseIPv4 (text: string): Uint8Array | undefined {
-  const parts = text.split('.')
-  if (parts.length !== 4) return undefined
   const out = new Uint8Array(4)
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i] as string
-    if (!DECIMAL_OCTET.test(part)) return undefined
-    const value = Number(part)
-    if (value > 255) return undefined
-    out[i] = value
-  }
-  return out
+  return text.length <= 15 && readIPv4(text, 0, text.length, out, 0) ? out : undefined
 }
-
-const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/
 
 /**
  * IPv6 text as RFC 4291 2.2 writes it: eight hex groups of one to four
@@ -66,44 +102,61 @@ const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/
  * sender, not an address. Returns sixteen bytes, or `undefined`.
  */
 export function parseIPv6 (text: string): Uint8Array | undefined {
-  if (text.length < 2 || text.length > 45) return undefined
-  const halves = text.split('::')
-  if (halves.length > 2) return undefined
-  const toGroups = (part: string, allowV4Tail: boolean): number[] | undefined => {
-    if (part === '') return []
-    const fields = part.split(':')
-    const groups: number[] = []
-    for (let i = 0; i < fields.length; i++) {
-      const field = fields[i] as string
-      if (allowV4Tail && i === fields.length - 1 && field.includes('.')) {
-        const v4 = parseIPv4(field)
-        if (v4 === undefined) return undefined
-        groups.push(((v4[0] as number) << 8) | (v4[1] as number), ((v4[2] as number) << 8) | (v4[3] as number))
-      } else {
-        if (!HEX_GROUP.test(field)) return undefined
-        groups.push(parseInt(field, 16))
-      }
-    }
-    return groups
-  }
-  let groups: number[]
-  if (halves.length === 1) {
-    const all = toGroups(text, true)
-    if (all === undefined || all.length !== 8) return undefined
-    groups = all
-  } else {
-    const head = toGroups(halves[0] as string, false)
-    const tail = toGroups(halves[1] as string, true)
-    if (head === undefined || tail === undefined) return undefined
-    // `::` stands for at least one zero group (RFC 4291 2.2 item 2).
-    if (head.length + tail.length > 7) return undefined
-    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail]
-  }
+  const length = text.length
+  if (length < 2 || length > 45) return undefined
   const out = new Uint8Array(16)
-  for (let i = 0; i < 8; i++) {
-    const g = groups[i] as number
-    out[2 * i] = g >> 8
-    out[2 * i + 1] = g & 0xff
+  let group = 0 // groups written
+  let gap = -1 // group index where `::` stands
+  let i = 0
+  if (text.charCodeAt(0) === COLON) {
+    if (text.charCodeAt(1) !== COLON) return undefined
+    gap = 0
+    i = 2
+    if (i === length) return out // "::"
   }
+  while (i < length) {
+    // One field: hex digits, or a dotted quad as the last field.
+    const fieldStart = i
+    let value = 0
+    let digits = 0
+    let h: number
+    while (i < length && (h = hexValue(text.charCodeAt(i))) >= 0) {
+      value = (value << 4) | h
+      digits++
+      i++
+    }
+    if (i < length && text.charCodeAt(i) === DOT) {
+      // RFC 4291 2.2 item 3: the last 32 bits as dotted decimal.
+      if (group > 6 || !readIPv4(text, fieldStart, length, out, 2 * group)) return undefined
+      group += 2
+      i = length
+      break
+    }
+    if (digits === 0 || digits > 4 || group >= 8) return undefined
+    out[2 * group] = value >> 8
+    out[2 * group + 1] = value & 0xff
+    group++
+    if (i === length) break
+    if (text.charCodeAt(i) !== COLON) return undefined
+    i++
+    if (i < length && text.charCodeAt(i) === COLON) {
+      if (gap >= 0) return undefined // a second `::`
+      gap = group
+      i++
+      if (i === length) break
+    } else if (i === length) {
+      return undefined // a trailing single colon
+    }
+  }
+  if (gap < 0) return group === 8 ? out : undefined
+  // `::` stands for at least one zero group (RFC 4291 2.2 item 2).
+  if (group > 7) return undefined
+  const tail = group - gap
+  const shift = 8 - group
+  for (let g = tail - 1; g >= 0; g--) {
+    out[2 * (gap + shift + g)] = out[2 * (gap + g)] as number
+    out[2 * (gap + shift + g) + 1] = out[2 * (gap + g) + 1] as number
+  }
+  out.fill(0, 2 * gap, 2 * (gap + shift))
   return out
 }

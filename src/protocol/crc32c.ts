@@ -19,11 +19,14 @@ const TABLE = (() => {
  * Leave `zeroFrom` out (or pass a negative value) to zero nothing.
  */
 export function crc32c (bytes: Uint8Array, start = 0, end = bytes.length, zeroFrom = -1): number {
-  let crc = 0xffffffff
-  const zeroEnd = zeroFrom < 0 ? zeroFrom : zeroFrom + 4
-  for (let i = start; i < end; i++) {
-    const byte = i >= zeroFrom && i < zeroEnd ? 0 : (bytes[i] as number)
-    crc = (TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8)
-  }
+  if (zeroFrom < start || zeroFrom >= end) return (update(0xffffffff, bytes, start, end) ^ 0xffffffff) >>> 0
+  let crc = update(0xffffffff, bytes, start, zeroFrom)
+  for (let i = zeroFrom; i < zeroFrom + 4 && i < end; i++) crc = (TABLE[crc & 0xff] as number) ^ (crc >>> 8)
+  crc = update(crc, bytes, Math.min(zeroFrom + 4, end), end)
   return (crc ^ 0xffffffff) >>> 0
+}
+
+function update (crc: number, bytes: Uint8Array, start: number, end: number): number {
+  for (let i = start; i < end; i++) crc = (TABLE[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8)
+  return crc
 }

@@ -109,17 +109,25 @@ export const EMPTY_TLVS: TlvSet = Object.freeze({ raw: Object.freeze([]) as read
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** Printable US-ASCII only (0x20-0x7E). */
-function asciiValue (value: Uint8Array, what: string): string {
-  for (const byte of value) {
+function asciiValue (value: Buffer, what: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const byte = value[i] as number
     if (byte < 0x20 || byte > 0x7e) {
       throw proxyError('PROXY_ERR_TLV_VALUE', `${what} has a byte 0x${byte.toString(16).padStart(2, '0')} outside printable US-ASCII`)
     }
   }
-  return Buffer.from(value).toString('latin1')
+  return value.toString('latin1')
 }
 
 /** Valid UTF-8 without C0, DEL or C1 control characters (no CRLF injection into logs). */
-function utf8Value (value: Uint8Array, what: string): string {
+function utf8Value (value: Buffer, what: string): string {
+  let printable = true
+  for (let i = 0; i < value.length; i++) {
+    const byte = value[i] as number
+    if (byte < 0x20 || byte > 0x7e) { printable = false; break }
+  }
+  // Printable US-ASCII is valid UTF-8 with no control character.
+  if (printable) return value.toString('latin1')
   let text: string
   try {
     text = utf8.decode(value)
@@ -156,11 +164,7 @@ function walk (bytes: Uint8Array, start: number, end: number, what: string,
   }
 }
 
-function copy (bytes: Uint8Array, start: number, end: number): Buffer {
-  return Buffer.from(bytes.subarray(start, end))
-}
-
-function decodeSsl (bytes: Uint8Array, start: number, end: number): SslInfo {
+function decodeSsl (bytes: Buffer, start: number, end: number): SslInfo {
   if (end - start < SSL_PREFIX_LENGTH) {
     throw proxyError('PROXY_ERR_TLV_VALUE', `SSL TLV is ${end - start} byte(s), shorter than its 5-byte client/verify prefix`)
   }
@@ -181,16 +185,17 @@ function decodeSsl (bytes: Uint8Array, start: number, end: number): SslInfo {
     tlvs: []
   }
   const tlvs: RawTlv[] = []
-  const seen = new Set<number>()
+  let seen = 0
   // Sub-TLVs are read one level deep only: an SSL TLV inside the SSL TLV is
   // kept raw, never recursed into (Netty's GHSA-fx2c-96vj-985v was unbounded
   // recursion on exactly that).
   walk(bytes, start + SSL_PREFIX_LENGTH, end, 'SSL sub-TLV', (type, vs, ve) => {
-    const value = copy(bytes, vs, ve)
+    const value = bytes.subarray(vs, ve)
     tlvs.push({ type, value })
     if (type >= PP2_SUBTYPE_SSL_VERSION && type <= PP2_SUBTYPE_SSL_CLIENT_CERT) {
-      if (seen.has(type)) throw proxyError('PROXY_ERR_TLV_VALUE', `SSL sub-TLV 0x${type.toString(16)} appears twice`)
-      seen.add(type)
+      const bit = 1 << (type - PP2_SUBTYPE_SSL_VERSION)
+      if ((seen & bit) !== 0) throw proxyError('PROXY_ERR_TLV_VALUE', `SSL sub-TLV 0x${type.toString(16)} appears twice`)
+      seen |= bit
     }
     switch (type) {
       case PP2_SUBTYPE_SSL_VERSION: ssl.version = asciiValue(value, 'SSL_VERSION'); break
@@ -210,6 +215,16 @@ function decodeSsl (bytes: Uint8Array, start: number, end: number): SslInfo {
 
 const VPCE_ID = /^[A-Za-z0-9-]*$/
 
+/** The TLV types of which a header may carry one only, as bits. */
+const KNOWN_TYPE_BIT: Readonly<Record<number, number>> = {
+  [PP2_TYPE_ALPN]: 1,
+  [PP2_TYPE_AUTHORITY]: 2,
+  [PP2_TYPE_CRC32C]: 4,
+  [PP2_TYPE_UNIQUE_ID]: 8,
+  [PP2_TYPE_SSL]: 16,
+  [PP2_TYPE_NETNS]: 32
+}
+
 /**
  * Walks and decodes the TLVs of a v2 header.
  *
@@ -222,22 +237,25 @@ const VPCE_ID = /^[A-Za-z0-9-]*$/
 export function parseTlvs (header: Uint8Array, start: number): TlvSet {
   const end = header.length
   if (start === end) return EMPTY_TLVS
+  // One copy of the whole header: TLV values are views of it, so they never
+  // pin the socket's read buffer, and there is one allocation, not one per TLV.
+  const own = Buffer.allocUnsafe(end)
+  own.set(header)
   const set: { -readonly [K in keyof TlvSet]: TlvSet[K] } = { raw: [] }
   const raw: RawTlv[] = []
-  const seen = new Set<number>()
+  let seen = 0
   let crcAt = -1
-  walk(header, start, end, 'TLV', (type, vs, ve) => {
+  walk(own, start, end, 'TLV', (type, vs, ve) => {
     if (type === PP2_TYPE_NOOP) return // spec 2.2.4: padding, ignored
     const length = ve - vs
-    const value = copy(header, vs, ve)
+    const value = own.subarray(vs, ve)
     raw.push({ type, value })
-    const known = type === PP2_TYPE_ALPN || type === PP2_TYPE_AUTHORITY || type === PP2_TYPE_CRC32C ||
-      type === PP2_TYPE_UNIQUE_ID || type === PP2_TYPE_SSL || type === PP2_TYPE_NETNS
-    if (known) {
+    const bit = KNOWN_TYPE_BIT[type] ?? 0
+    if (bit !== 0) {
       // One value per known type: a second AUTHORITY or SSL would let a
       // sender show one value to one reader and another to the next.
-      if (seen.has(type)) throw proxyError('PROXY_ERR_TLV_VALUE', `TLV 0x${type.toString(16).padStart(2, '0')} appears twice`)
-      seen.add(type)
+      if ((seen & bit) !== 0) throw proxyError('PROXY_ERR_TLV_VALUE', `TLV 0x${type.toString(16).padStart(2, '0')} appears twice`)
+      seen |= bit
     }
     switch (type) {
       case PP2_TYPE_ALPN:
@@ -256,7 +274,7 @@ export function parseTlvs (header: Uint8Array, start: number): TlvSet {
         set.uniqueId = value
         break
       case PP2_TYPE_SSL:
-        set.ssl = decodeSsl(header, vs, ve)
+        set.ssl = decodeSsl(own, vs, ve)
         break
       case PP2_TYPE_NETNS:
         set.netns = asciiValue(value, 'NETNS')

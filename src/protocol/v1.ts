@@ -1,4 +1,4 @@
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './address.js'
+import { formatIPv6, parseIPv4, parseIPv6 } from './address.js'
 import { proxyError } from './errors.js'
 import type { ParseResult, ProxyHeader } from './header.js'
 import { EMPTY_TLVS } from './tlv.js'
@@ -18,11 +18,14 @@ function startsWith (buf: Uint8Array, prefix: Uint8Array): boolean {
   return true
 }
 
-/** Spec 2.1: ports are 0..65535 in decimal without leading zeros. */
-const DECIMAL_PORT = /^(?:0|[1-9][0-9]{0,4})$/
 
+/** Spec 2.1: ports are 0..65535 in decimal without leading zeros. */
 function port (text: string, which: string): number {
-  const value = DECIMAL_PORT.test(text) ? Number(text) : -1
+  let value = text.length > 0 && text.length <= 5 && !(text.length > 1 && text.charCodeAt(0) === 0x30) ? 0 : -1
+  for (let i = 0; value >= 0 && i < text.length; i++) {
+    const digit = text.charCodeAt(i) - 0x30
+    value = digit >= 0 && digit <= 9 ? value * 10 + digit : -1
+  }
   if (value < 0 || value > 65535) {
     const why = /^0[0-9]/.test(text) ? 'has a leading zero' : 'is not a decimal number from 0 to 65535'
     throw proxyError('PROXY_ERR_V1_PORT', `v1 ${which} port "${text}" ${why}`)
@@ -81,29 +84,42 @@ function parseV1Fields (line: string): ProxyHeader {
     return { version: 1, proxied: false, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', tlvs: EMPTY_TLVS }
   }
   const fields = line.split(' ')
-  if (fields[0] === '') throw proxyError('PROXY_ERR_V1_SYNTAX', 'v1 "PROXY" is followed by more than one space')
   const family = fields[0] as string
+  if (family === '') throw proxyError('PROXY_ERR_V1_SYNTAX', 'v1 "PROXY" is followed by more than one space')
   if (family !== 'TCP4' && family !== 'TCP6') {
     throw proxyError('PROXY_ERR_V1_FAMILY', `v1 protocol "${family.slice(0, 16)}" is not TCP4, TCP6 or UNKNOWN`)
   }
-  if (fields.length !== 5 || fields.includes('')) {
+  if (fields.length !== 5) {
     throw proxyError('PROXY_ERR_V1_SYNTAX', `v1 ${family} line needs exactly four fields separated by single spaces`)
   }
   const [, src, dst, sport, dport] = fields as [string, string, string, string, string]
-  const parse = family === 'TCP4' ? parseIPv4 : parseIPv6
-  const format = family === 'TCP4' ? formatIPv4 : formatIPv6
-  const srcBytes = parse(src)
-  if (srcBytes === undefined) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 source "${src}" is not an ${family === 'TCP4' ? 'IPv4' : 'IPv6'} address`)
-  const dstBytes = parse(dst)
-  if (dstBytes === undefined) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 destination "${dst}" is not an ${family === 'TCP4' ? 'IPv4' : 'IPv6'} address`)
+  if (src === '' || dst === '' || sport === '' || dport === '') {
+    throw proxyError('PROXY_ERR_V1_SYNTAX', `v1 ${family} line needs exactly four fields separated by single spaces`)
+  }
+  let source: string
+  let destination: string
+  if (family === 'TCP4') {
+    // Strict dotted decimal is already canonical: validate, keep the text.
+    if (parseIPv4(src) === undefined) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 source "${src}" is not an IPv4 address`)
+    if (parseIPv4(dst) === undefined) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 destination "${dst}" is not an IPv4 address`)
+    source = src
+    destination = dst
+  } else {
+    const srcBytes = parseIPv6(src)
+    if (srcBytes === undefined) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 source "${src}" is not an IPv6 address`)
+    const dstBytes = parseIPv6(dst)
+    if (dstBytes === undefined) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 destination "${dst}" is not an IPv6 address`)
+    source = formatIPv6(srcBytes, 0)
+    destination = formatIPv6(dstBytes, 0)
+  }
   return {
     version: 1,
     proxied: true,
     command: 'PROXY',
     family: family === 'TCP4' ? 'INET' : 'INET6',
     transport: 'STREAM',
-    source: { address: format(srcBytes, 0), port: port(sport, 'source') },
-    destination: { address: format(dstBytes, 0), port: port(dport, 'destination') },
+    source: { address: source, port: port(sport, 'source') },
+    destination: { address: destination, port: port(dport, 'destination') },
     tlvs: EMPTY_TLVS
   }
 }

@@ -17,7 +17,11 @@ const ADDRESS_LENGTH = { UNSPEC: 0, INET: 12, INET6: 36, UNIX: 216 } as const
 const FAMILIES = ['UNSPEC', 'INET', 'INET6', 'UNIX'] as const
 const TRANSPORTS = ['UNSPEC', 'STREAM', 'DGRAM'] as const
 /** Spec 2.2: the only valid family/transport bytes; others "must be rejected as invalid". */
-const VALID_FAMILY_BYTES = new Set([0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32])
+const VALID_FAMILY_BYTES: readonly boolean[] = (() => {
+  const valid = new Array<boolean>(256).fill(false)
+  for (const byte of [0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32]) valid[byte] = true
+  return valid
+})()
 
 /**
  * Parses a v2 header at the start of `buf` (whose first byte is 0x0D).
@@ -38,7 +42,7 @@ export function parseV2 (buf: Uint8Array, maxV2Length: number): ParseResult {
       throw proxyError('PROXY_ERR_V2_COMMAND', `v2 command nibble is 0x${command.toString(16)}, neither LOCAL nor PROXY`)
     }
   }
-  if (buf.length > 13 && !VALID_FAMILY_BYTES.has(buf[13] as number)) {
+  if (buf.length > 13 && VALID_FAMILY_BYTES[buf[13] as number] !== true) {
     throw proxyError('PROXY_ERR_V2_FAMILY', `v2 family/transport byte 0x${(buf[13] as number).toString(16).padStart(2, '0')} is not one the spec allows`)
   }
   if (buf.length < V2_FIXED_LENGTH) return { status: 'incomplete' }
@@ -48,16 +52,16 @@ export function parseV2 (buf: Uint8Array, maxV2Length: number): ParseResult {
   }
   const total = V2_FIXED_LENGTH + length
   if (buf.length < total) return { status: 'incomplete' }
-  const header = buf.subarray(0, total)
-  return { status: 'complete', header: parseV2Body(header), length: total }
+  return { status: 'complete', header: parseV2Body(buf, total), length: total }
 }
 
-function parseV2Body (header: Uint8Array): ProxyHeader {
-  const famByte = header[13] as number
+/** The header is `buf[0, total)`; bytes after it are the payload's. */
+function parseV2Body (buf: Uint8Array, total: number): ProxyHeader {
+  const famByte = buf[13] as number
   const family = FAMILIES[famByte >> 4] as typeof FAMILIES[number]
   const transport = TRANSPORTS[famByte & 0x0f] as typeof TRANSPORTS[number]
-  const length = header.length - V2_FIXED_LENGTH
-  if (((header[12] as number) & 0x0f) === COMMAND_LOCAL) {
+  const length = total - V2_FIXED_LENGTH
+  if (((buf[12] as number) & 0x0f) === COMMAND_LOCAL) {
     // Spec 2.2: LOCAL means "use the real connection endpoints and discard the
     // protocol block including the family". `len` was honoured above, so an
     // AWS health check (LOCAL, AF_INET, CRC32C, NOOP) is skipped whole.
@@ -67,21 +71,22 @@ function parseV2Body (header: Uint8Array): ProxyHeader {
   if (length < addressLength) {
     throw proxyError('PROXY_ERR_V2_ADDRESS_LENGTH', `v2 length ${length} is shorter than the ${addressLength}-byte ${family} address block`)
   }
-  const tlvs = parseTlvs(header, V2_FIXED_LENGTH + addressLength)
+  const tlvStart = V2_FIXED_LENGTH + addressLength
+  const tlvs = tlvStart === total ? EMPTY_TLVS : parseTlvs(buf.subarray(0, total), tlvStart)
   if ((family === 'INET' || family === 'INET6') && transport === 'STREAM') {
     // Spec 2.2: src addr, dst addr, src port, dst port (network byte order).
     const a = V2_FIXED_LENGTH
     const size = family === 'INET' ? 4 : 16
     const format = family === 'INET' ? formatIPv4 : formatIPv6
-    const view = new DataView(header.buffer, header.byteOffset, header.byteLength)
+    const ports = a + 2 * size
     return {
       version: 2,
       proxied: true,
       command: 'PROXY',
       family,
       transport,
-      source: { address: format(header, a), port: view.getUint16(a + 2 * size) },
-      destination: { address: format(header, a + size), port: view.getUint16(a + 2 * size + 2) },
+      source: { address: format(buf, a), port: ((buf[ports] as number) << 8) | (buf[ports + 1] as number) },
+      destination: { address: format(buf, a + size), port: ((buf[ports + 2] as number) << 8) | (buf[ports + 3] as number) },
       tlvs
     }
   }
