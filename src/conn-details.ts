@@ -66,6 +66,7 @@ export function buildConnDetails (
   isWebsocket: boolean,
   forwarded?: { readonly header: 'x-forwarded-for' | 'x-real-ip', readonly address: string }
 ): ConnDetails {
+  // Read now, while the connection is open: a closed socket forgets its peer.
   const peer: SocketEndpoint = {
     address: socket.remoteAddress ?? '',
     port: socket.remotePort ?? 0,

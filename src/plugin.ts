@@ -95,7 +95,7 @@ export interface Session {
   readonly tls: 'broker' | 'proxy' | false
   readonly websocket: boolean
   /** When the broker accepted the client (ms since the epoch). */
-  readonly connectedAt: number | undefined
+  readonly connectedAt: number
 }
 
 /** Counters of one listener, from {@link ProxyProtocol.stats}. */
@@ -130,6 +130,9 @@ interface ConnInfo {
 
 const INSTALLED = Symbol.for('aedes-proxy-protocol.installed')
 
+/** Whether TLSSocket#_parent leads back to the raw socket on this Node (undefined: not seen yet). */
+let tlsParentLink: boolean | undefined
+
 type SocketLike = { remoteAddress?: string | undefined, remotePort?: number | undefined, remoteFamily?: string | undefined }
 
 function endpointOf (socket: SocketLike): SocketEndpoint {
@@ -163,8 +166,8 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
   readonly #byKey = new Map<string, ConnInfo>()
   readonly #ipPolicy: IpPolicy | undefined
   readonly #unauthorized: UnauthorizedClients | undefined
-  readonly #clients = new Set<Client>()
-  readonly #connectedAt = new WeakMap<Client, number>()
+  /** Connected clients and when the broker accepted them. */
+  readonly #clients = new Map<Client, number>()
 
   /** @throws OptionsError when the options are invalid. */
   constructor (options: ProxyProtocolOptions = {}) {
@@ -198,10 +201,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     if (LISTENER_NAMES.some(name => this.settings[name].sslCnAsUsername) || this.#ipPolicy !== undefined || this.#unauthorized !== undefined) {
       this.#wrapAuthenticate(broker)
     }
-    broker.on('client', client => {
-      this.#clients.add(client)
-      this.#connectedAt.set(client, Date.now())
-    })
+    broker.on('client', client => { this.#clients.set(client, Date.now()) })
     broker.on('clientDisconnect', client => { this.#clients.delete(client) })
     if (this.settings.sysInterval !== undefined) this.#publishSys(broker, this.settings.sysInterval)
     return this
@@ -219,10 +219,10 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
 
   /** The connected clients with their real addresses. */
   sessions (): Session[] {
-    return [...this.#clients].map(client => this.#session(client))
+    return [...this.#clients].map(([client, since]) => this.#session(client, since))
   }
 
-  #session (client: Client): Session {
+  #session (client: Client, connectedAt: number): Session {
     const d = client.connDetails ?? undefined
     return {
       clientId: client.id,
@@ -237,7 +237,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       serverPort: d?.serverPort ?? 0,
       tls: tlsOf(d),
       websocket: d?.isWebsocket ?? false,
-      connectedAt: this.#connectedAt.get(client)
+      connectedAt
     }
   }
 
@@ -340,27 +340,30 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
    */
   #intake (socket: Duplex, listener: ListenerName, proceed: (header: ProxyHeader | undefined) => void): void {
     const settings = this.settings[listener]
-    const peer = endpointOf(isSocket(socket) ? socket : {}) // read now: a destroyed socket forgets its peer
-    if (peer.address === '' && isSocket(socket) && settings.trustedProxies !== undefined && settings.mode !== 'off') {
-      // Reset before Node could read its peer address (HAProxy resets its
-      // health-check connections that fast): nothing to trust, nothing to
-      // serve, and no reason to log more than a probe.
-      socket.on('error', () => {})
-      socket.destroy()
-      this.#reject(Object.assign(new ProxyProtocolError('PROXY_ERR_CLOSED', 'connection reset before its peer address could be read'), { bytesReceived: 0 }), listener, peer)
-      return
+    // The peer is looked up only when needed (a trust check, a refusal, a
+    // 'header' listener): getpeername is a measurable part of a connection.
+    let peer: SocketEndpoint | undefined
+    const peerOf = (): SocketEndpoint => (peer ??= endpointOf(isSocket(socket) ? socket : {}))
+    let trusted = true
+    if (settings.trustedProxies !== undefined && settings.mode !== 'off') {
+      if (peerOf().address === '' && isSocket(socket)) {
+        // Reset before Node could read its peer address (HAProxy resets its
+        // health-check connections that fast): nothing to trust, nothing to
+        // serve, and no reason to log more than a probe.
+        this.#refuse(socket, listener, peerOf(), 'PROXY_ERR_CLOSED', 'connection reset before its peer address could be read', 0)
+        return
+      }
+      trusted = this.#trust[listener](peerOf().address)
     }
-    const admission = admit(settings, this.#trust[listener](peer.address))
+    const admission = admit(settings, trusted)
     if (admission.action === 'pass') {
       this.#stats[listener].direct++
       proceed(undefined)
       return
     }
     if (admission.action === 'refuse') {
-      socket.on('error', () => {})
-      socket.destroy()
-      this.#reject(Object.assign(new ProxyProtocolError('PROXY_ERR_UNTRUSTED',
-        `${peer.address} is not in trustedProxies for the ${listener} listener, which requires a PROXY header`), { bytesReceived: -1 }), listener, peer)
+      this.#refuse(socket, listener, peerOf(), 'PROXY_ERR_UNTRUSTED',
+        `${peerOf().address} is not in trustedProxies for the ${listener} listener, which requires a PROXY header`, -1)
       return
     }
     const stats = this.#stats[listener]
@@ -368,13 +371,20 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     readHeader(socket, { headerTimeout: settings.headerTimeout, maxV2Length: settings.maxV2Length, absent: admission.absent, present: admission.present }, (err, header) => {
       stats.pending--
       if (err !== null) {
-        this.#reject(err, listener, peer)
+        this.#reject(err, listener, peerOf()) // the socket is destroyed after this returns
         return
       }
       if (header === undefined) stats.direct++
-      else this.#accept(listener, peer, header)
+      else this.#accept(listener, peerOf, header)
       proceed(header)
     })
+  }
+
+  /** Closes a connection without reading from it, and reports why. */
+  #refuse (socket: Duplex, listener: ListenerName, peer: SocketEndpoint, code: ProxyErrorCode, message: string, bytesReceived: number): void {
+    socket.on('error', () => {})
+    socket.destroy()
+    this.#reject(Object.assign(new ProxyProtocolError(code, message), { bytesReceived }), listener, peer)
   }
 
   #usernameFor (client: Client, username: string | undefined): string | undefined {
@@ -388,7 +398,11 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
 
   #remember (socket: Duplex, info: ConnInfo): void {
     this.#byStream.set(socket, info)
-    if ((info.listener === 'ssl' || info.listener === 'wss') && isSocket(socket)) {
+    // TLS: the TLSSocket aedes gets wraps this raw socket. Node links the two
+    // (TLSSocket#_parent, unchanged since Node 0.x but not documented); until
+    // that link has been seen to work on this Node, also key the connection
+    // by its endpoints, which a TLSSocket reports the same as its raw socket.
+    if (tlsParentLink !== true && (info.listener === 'ssl' || info.listener === 'wss') && isSocket(socket)) {
       const key = connectionKey(socket)
       if (key === undefined) return
       this.#byKey.set(key, info)
@@ -399,20 +413,25 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
   #lookup (stream: Connection, req: IncomingMessage | undefined): ConnInfo | undefined {
     const socket = req?.socket ?? stream
     const info = this.#byStream.get(socket) ?? this.#byStream.get(stream)
-    if (info !== undefined) return info
-    if (socket instanceof tls.TLSSocket) {
-      const key = connectionKey(socket)
-      if (key !== undefined) return this.#byKey.get(key)
+    if (info !== undefined || !(socket instanceof tls.TLSSocket)) return info
+    const parent: unknown = (socket as { _parent?: unknown })._parent
+    const viaParent = parent instanceof net.Socket ? this.#byStream.get(parent) : undefined
+    if (viaParent !== undefined) {
+      tlsParentLink = true
+      return viaParent
     }
-    return undefined
+    const key = connectionKey(socket)
+    const viaKey = key === undefined ? undefined : this.#byKey.get(key)
+    if (viaKey !== undefined) tlsParentLink = false
+    return viaKey
   }
 
-  #accept (listener: ListenerName, peer: SocketEndpoint, header: ProxyHeader): void {
+  #accept (listener: ListenerName, peerOf: () => SocketEndpoint, header: ProxyHeader): void {
     const stats = this.#stats[listener]
     if (!header.proxied) stats.local++
     else if (header.version === 1) stats.proxied.v1++
     else stats.proxied.v2++
-    if (this.listenerCount('header') > 0) this.emit('header', { listener, peer, header })
+    if (this.listenerCount('header') > 0) this.emit('header', { listener, peer: peerOf(), header })
   }
 
   #reject (err: ReadFailure, listener: ListenerName, peer: SocketEndpoint): void {
@@ -461,11 +480,8 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       return handle(stream, this.#request(stream, req, listener, undefined))
     }
     const socket = req?.socket ?? stream
-    const peer = endpointOf(isSocket(socket) ? socket : {})
-    stream.on('error', () => {})
-    stream.destroy()
-    this.#reject(Object.assign(new ProxyProtocolError('PROXY_ERR_NOT_ATTACHED',
-      `PROXY protocol is on for the ${listener} listener but its server was not attached: call attach(server) on the ${listener === 'ssl' ? 'tls' : listener === 'ws' ? 'http' : 'https'} server`), { bytesReceived: -1 }), listener, peer)
+    this.#refuse(stream, listener, endpointOf(isSocket(socket) ? socket : {}), 'PROXY_ERR_NOT_ATTACHED',
+      `PROXY protocol is on for the ${listener} listener but its server was not attached: call attach(server) on the ${listener === 'ssl' ? 'tls' : listener === 'ws' ? 'http' : 'https'} server`, -1)
     return undefined
   }
 

@@ -63,8 +63,8 @@ function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer |
  * HTTP server) reads the stream exactly as the client sent it.
  *
  * The callback runs once, synchronously from the socket event that decided
- * it: with the header, or with a `ProxyProtocolError` after the socket has
- * been destroyed. Bounded by the header timeout and the size caps (107 bytes
+ * it: with the header, or with a `ProxyProtocolError`, after which the
+ * socket is destroyed. Bounded by the header timeout and the size caps (107 bytes
  * for v1, `16 + maxV2Length` for v2, enforced by the parser).
  */
 export function readHeader (socket: Duplex, options: ReadOptions, callback: ReadCallback): void {
@@ -104,8 +104,12 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
     buffered = undefined
     // A late 'error' from the destroyed socket must not go unhandled.
     socket.on('error', ignore)
-    socket.destroy()
-    callback(failure(err, received, data === undefined ? undefined : Buffer.from(data.subarray(0, HEAD_LENGTH))))
+    try {
+      // Before destroying: the callback may still ask the socket who its peer is.
+      callback(failure(err, received, data === undefined ? undefined : Buffer.from(data.subarray(0, HEAD_LENGTH))))
+    } finally {
+      socket.destroy()
+    }
   }
 
   function succeed (header: ProxyHeader | undefined, rest: Buffer): void {
