@@ -3,7 +3,7 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { once } from 'node:events'
+import { once, type EventEmitter } from 'node:events'
 import { until } from '../helpers/wait.js'
 import { startStack } from '../helpers/stack.js'
 import { startFront } from '../helpers/front.js'
@@ -55,6 +55,10 @@ describe('every rejection reason: its event, its counter, and the broker keeps s
       const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: ['127.0.0.9', '127.0.0.1'], headerTimeout: 300 } })
       t.after(() => stack.close())
       const events = stack.rejected
+      const brokerErrors: string[] = []
+      stack.broker.on('clientError', (_c, err) => brokerErrors.push(`clientError: ${err.message}`))
+      stack.broker.on('connectionError', (_c, err) => brokerErrors.push(`connectionError: ${err.message}`))
+      ;(stack.broker as EventEmitter).on('error', (err: Error) => brokerErrors.push(`error: ${err.message}`))
       const front = await startFront({ target: stack.port, header: 'v2' })
       t.after(() => front.close())
       const keeper = await connectClient({ listener: 'tcp', port: front.port })
@@ -69,6 +73,7 @@ describe('every rejection reason: its event, its counter, and the broker keeps s
       assert.equal(stack.proxy.stats().tcp.rejected[row.code], 1)
       await roundTrip(keeper, `keep/${row.code}`)
       assert.equal(stack.seen.filter(s => s.hook === 'authenticate').length, 1, 'only the keeper reached a hook')
+      assert.deepEqual(brokerErrors, [], 'no refusal reaches the broker\'s error events')
     })
   }
 })
