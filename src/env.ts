@@ -51,12 +51,12 @@ function readEnabled (env: Env, name: string): boolean | 'optional' | undefined 
   return invalid(name, raw, 'is not a boolean: use true/false, on/off, yes/no or 1/0, optional, or leave it empty to inherit')
 }
 
-/** A whole number of milliseconds (or another positive number). */
-function readNumber (env: Env, name: string, what: string): number | undefined {
+/** A number above 0 (a whole one when `integer`). */
+function readNumber (env: Env, name: string, what: string, integer: boolean): number | undefined {
   const raw = env[name]
   if (raw === undefined || raw.trim() === '') return undefined
   const value = Number(raw.trim())
-  if (!Number.isFinite(value) || value <= 0) return invalid(name, raw, `is not ${what}`)
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) return invalid(name, raw, `is not ${what}`)
   return value
 }
 
@@ -65,6 +65,7 @@ function readList (env: Env, name: string): string[] | undefined {
   const raw = env[name]
   if (raw === undefined || raw.trim() === '') return undefined
   const entries = raw.split(/[\s,]+/).filter(e => e !== '')
+  if (entries.length === 0) invalid(name, raw, 'lists no address: give addresses or CIDR ranges, or leave it empty')
   const bad = entries.find(e => !isTrustedProxyEntry(e))
   if (bad !== undefined) invalid(name, raw, `has "${bad}", which is not an IPv4 or IPv6 address or CIDR range (example: 10.0.0.0/8,fd00::/8)`)
   return entries
@@ -108,16 +109,17 @@ export function optionsFromEnv (env: Env = process.env): ProxyProtocolOptions {
     if (forwarded !== undefined) listeners[name] = { ...listeners[name], forwardedHeaders: forwarded }
   }
   if (Object.keys(listeners).length > 0) options.listeners = listeners
-  const timeout = readNumber(env, 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT', 'a number of milliseconds above 0')
+  const timeout = readNumber(env, 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT', 'a whole number of milliseconds above 0', true)
   if (timeout !== undefined) options.headerTimeout = timeout
   const cn = readBoolean(env, 'MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME')
   if (cn !== undefined) options.sslCnAsUsername = cn
-  const sys = readNumber(env, 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL', 'a number of milliseconds above 0')
+  const sys = readNumber(env, 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL', 'a whole number of milliseconds above 0', true)
   if (sys !== undefined) options.sysInterval = sys
   const allow = readList(env, 'MQTT_IP_ALLOW_LIST')
   const deny = readList(env, 'MQTT_IP_DENY_LIST')
-  const rate = readNumber(env, 'MQTT_IP_RATE_LIMIT', 'a number of connections per second above 0')
-  const burst = readNumber(env, 'MQTT_IP_RATE_BURST', 'a whole number above 0')
+  const rate = readNumber(env, 'MQTT_IP_RATE_LIMIT', 'a number of connections per second above 0', false)
+  const burst = readNumber(env, 'MQTT_IP_RATE_BURST', 'a whole number above 0', true)
+  if (burst !== undefined && rate === undefined) invalid('MQTT_IP_RATE_BURST', env.MQTT_IP_RATE_BURST as string, 'is set without MQTT_IP_RATE_LIMIT, the rate it is the burst of')
   if (allow !== undefined || deny !== undefined || rate !== undefined) {
     options.ipPolicy = {
       ...(allow !== undefined ? { allow } : {}),

@@ -260,6 +260,15 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
     const enabled = own.proxyEnabled ?? o.proxyEnabled
     const trustedProxies = own.trustedProxies ?? o.trustedProxies
     const forwardedHeaders = own.forwardedHeaders ?? false
+    const sslCnAsUsername = own.sslCnAsUsername ?? o.sslCnAsUsername
+    if (sslCnAsUsername && enabled !== false && trustedProxies === undefined) {
+      // Without a list anyone can send an SSL TLV naming any CN: a forged
+      // header would become a forged login.
+      issues.push({
+        path: own.sslCnAsUsername !== undefined ? `listeners.${name}.sslCnAsUsername` : 'sslCnAsUsername',
+        message: `sslCnAsUsername on the ${name} listener needs trustedProxies, so that only known proxies can vouch for a certificate`
+      })
+    }
     if (forwardedHeaders && trustedProxies === undefined) {
       issues.push({
         path: `listeners.${name}.forwardedHeaders`,
@@ -280,7 +289,7 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
       trustedProxies: trustedProxies === undefined ? undefined : Object.freeze([...trustedProxies]),
       headerTimeout: own.headerTimeout ?? o.headerTimeout,
       maxV2Length: own.maxV2Length ?? o.maxV2Length,
-      sslCnAsUsername: own.sslCnAsUsername ?? o.sslCnAsUsername,
+      sslCnAsUsername,
       hints: own.hints ?? o.hints,
       forwardedHeaders
     })

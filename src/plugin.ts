@@ -241,9 +241,15 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     }
   }
 
+  /**
+   * Puts the IP policy, the unauthorized-clients record and CN-as-username
+   * around the broker's authenticate. It stays around it when the user
+   * assigns `broker.authenticate = fn` after `use()`, as aedes code often
+   * does: the property's setter replaces only the inner function.
+   */
   #wrapAuthenticate (broker: Aedes): void {
-    const authenticate: AuthenticateHandler = broker.authenticate
-    broker.authenticate = (client, username, password, done) => {
+    let authenticate: AuthenticateHandler = broker.authenticate
+    const wrapped: AuthenticateHandler = (client, username, password, done) => {
       const d = client.connDetails ?? undefined
       const refusal = d === undefined ? undefined : this.#ipPolicy?.check(d.ipAddress)
       if (refusal !== undefined) {
@@ -260,6 +266,12 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
         done(err, success)
       })
     }
+    Object.defineProperty(broker, 'authenticate', {
+      get: () => wrapped,
+      set: (fn: AuthenticateHandler) => { authenticate = fn },
+      configurable: true,
+      enumerable: true
+    })
   }
 
   #recordUnauthorized (client: Client, username: string | undefined, password: Buffer | undefined, reason: string): void {
@@ -312,7 +324,10 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     const listener = options.listener ?? listenerOf(server)
     const settings = this.settings[listener]
     if (settings.mode === 'off' && !settings.hints) {
-      const mark = (socket: net.Socket): void => { this.#remember(socket, { listener, header: undefined }) }
+      const mark = (socket: net.Socket): void => {
+        this.#stats[listener].direct++
+        this.#remember(socket, { listener, header: undefined })
+      }
       server.prependListener('connection', mark)
       return () => { server.off('connection', mark) }
     }
@@ -442,7 +457,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     const clientId = err.head === undefined ? undefined : connectClientId(err.head)
     const started = err.head === undefined
       ? undefined
-      : clientId !== undefined ? `an MQTT CONNECT from client "${clientId}"` : describeFirstBytes(err.head)
+      : clientId !== undefined ? `an MQTT CONNECT from client ${quoted(clientId)}` : describeFirstBytes(err.head)
     const hint = misconfigurationHint(err.code, listener, started)
     const event: RejectedEvent = {
       listener,
@@ -522,6 +537,11 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     }
     return { connDetails: details } as unknown as IncomingMessage
   }
+}
+
+/** A client id for a log line: JSON-quoted (control characters escaped) and at most 64 characters. */
+function quoted (clientId: string): string {
+  return JSON.stringify(clientId.length > 64 ? `${clientId.slice(0, 64)}…` : clientId)
 }
 
 function tlsOf (d: ConnDetails | undefined): 'broker' | 'proxy' | false {

@@ -102,6 +102,7 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
   function fail (err: ProxyProtocolError, data?: Buffer): void {
     if (!settle()) return
     buffered = undefined
+    pending = []
     // A late 'error' from the destroyed socket must not go unhandled.
     socket.on('error', ignore)
     try {
@@ -120,11 +121,23 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
     callback(null, header)
   }
 
+  // Chunks of a header that did not come whole, and how many bytes the
+  // header needs at least before parsing again is worth it (known once a v2
+  // length field has arrived): a header trickled byte by byte is copied
+  // once, not once per byte.
+  let pending: Buffer[] = []
+  let needed = 0
+
   function onData (chunk: Buffer | string): void {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk
     received += bytes.length
+    if (buffered !== undefined && received < needed) {
+      pending.push(bytes)
+      return
+    }
     // Most headers arrive whole in the first chunk: parse that in place.
-    const data = buffered === undefined ? bytes : Buffer.concat([buffered, bytes])
+    const data = buffered === undefined ? bytes : Buffer.concat([buffered, ...pending, bytes])
+    pending = []
     let result
     try {
       result = parseHeader(data, options)
@@ -156,6 +169,7 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
     // The parser's caps bound `data`: it throws before 107 (v1) or
     // 16 + maxV2Length (v2) bytes without a complete header.
     buffered = data
+    if (data[0] === 0x0d && data.length >= 16) needed = 16 + (((data[14] as number) << 8) | (data[15] as number))
   }
 
   function onEnd (): void {
@@ -175,6 +189,9 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
   socket.on('end', onEnd)
   socket.on('close', onClose)
   socket.on('error', onError)
+  // A 'data' listener does not start a stream that was paused on purpose
+  // (net.createServer({ pauseOnConnect: true })): start it.
+  socket.resume()
 }
 
 function ignore (): void {}

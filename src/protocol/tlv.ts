@@ -56,7 +56,7 @@ export interface SslInfo {
   readonly certSess: boolean
   /** The raw `verify` field: 0 means the certificate was presented and verified. */
   readonly verify: number
-  /** A client certificate was presented (on the connection or the session) and verified. */
+  /** The client connected over TLS, presented a certificate (on the connection or the session), and it was verified. */
   readonly verified: boolean
   /** PP2_SUBTYPE_SSL_VERSION, for example `TLSv1.3`. */
   readonly version?: string
@@ -181,7 +181,7 @@ function decodeSsl (bytes: Buffer, start: number, end: number): SslInfo {
     certConn,
     certSess,
     verify,
-    verified: (certConn || certSess) && verify === 0,
+    verified: (client & PP2_CLIENT_SSL) !== 0 && (certConn || certSess) && verify === 0,
     tlvs: []
   }
   const tlvs: RawTlv[] = []

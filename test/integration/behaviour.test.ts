@@ -212,3 +212,27 @@ describe('TLS at the broker behind a PROXY front', () => {
     assert.equal(stack.seen.length, 0)
   })
 })
+
+describe('a server that pauses sockets on connect', () => {
+  for (const proxyEnabled of [true, false]) {
+    test(`pauseOnConnect with PROXY ${proxyEnabled ? 'on' : 'off (hints on)'}: the first bytes are still read at once`, async (t) => {
+      const { Aedes } = await import('aedes')
+      const { proxyProtocol, withPlugins } = await import('../../src/index.js')
+      const broker = withPlugins(await Aedes.createBroker())
+      broker.use(proxyProtocol({ proxyEnabled, headerTimeout: 4000 }))
+      const server = net.createServer({ pauseOnConnect: true }, broker.handle)
+      server.listen(0, '127.0.0.1')
+      await once(server, 'listening')
+      t.after(async () => {
+        await new Promise<void>(resolve => server.close(() => resolve()))
+        await new Promise<void>(resolve => broker.close(() => resolve()))
+      })
+      const port = (server.address() as net.AddressInfo).port
+      const header = proxyEnabled ? encodeV1({ family: 'TCP4', source: { address: '203.0.113.7', port: 1 }, destination: { address: '198.51.100.1', port: 1883 } }) : Buffer.alloc(0)
+      const started = Date.now()
+      const result = await rawExchange(port, [Buffer.concat([header, connectPacket()])], { expectBytes: 4, waitMs: 3000 })
+      assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)
+      assert.ok(Date.now() - started < 1000, `CONNACK after ${Date.now() - started} ms`)
+    })
+  }
+})

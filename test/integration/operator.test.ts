@@ -74,6 +74,22 @@ describe('IP policies on the real address', () => {
     // the broker's own authenticate never ran for the denied client
     assert.equal(stack.seen.some(s => s.hook === 'authenticate' && s.clientId === 'denied'), false)
   })
+  test('assigning broker.authenticate after use() keeps the policy and the record around the new function', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, ipPolicy: { deny: ['127.0.0.2'] } } })
+    t.after(() => stack.close())
+    const calls: string[] = []
+    stack.broker.authenticate = (client, _u, password, done) => {
+      calls.push(client.id)
+      done(null, password?.toString() === 'ok')
+    }
+    const front = await startFront({ target: stack.port, header: 'v1' })
+    t.after(() => front.close())
+    assert.equal(await refusedWith(connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2', clientId: 'denied' })), 5)
+    assert.equal(await refusedWith(connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3', clientId: 'wrong', username: 'u', password: 'no' })), 5)
+    await endClient(await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3', clientId: 'right', username: 'u', password: 'ok' }))
+    assert.deepEqual(calls, ['wrong', 'right'], 'the new function runs, but not for the denied address')
+    assert.deepEqual(stack.proxy.unauthorizedClients().map(e => [e.clientId, e.reason]), [['wrong', 'bad user name or password'], ['denied', 'ip-denied']])
+  })
   test('allow: only listed client addresses connect (the proxy address does not count)', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, ipPolicy: { allow: ['127.0.0.3/32'] } } })
     t.after(() => stack.close())

@@ -192,11 +192,16 @@ describe('sslCnAsUsername', () => {
     { name: 'a certificate the proxy verified: the CN is the username', verify: 0, client: 0x07, option: true, expected: 'device-7' },
     { name: 'verification failed: the MQTT username stands', verify: 1, client: 0x07, option: true, expected: undefined },
     { name: 'no certificate: the MQTT username stands', verify: 0, client: 0x01, option: true, expected: undefined },
+    { name: 'certificate bits without PP2_CLIENT_SSL: the MQTT username stands', verify: 0, client: 0x06, option: true, expected: undefined },
     { name: 'off (the default): the MQTT username stands', verify: 0, client: 0x07, option: false, expected: undefined }
   ]
+  test('needs trustedProxies: a forged SSL TLV must not become a forged login', () => {
+    assert.throws(() => proxyProtocol({ proxyEnabled: true, sslCnAsUsername: true }), (err: unknown) =>
+      err instanceof OptionsError && err.issues.some(i => i.path === 'sslCnAsUsername'))
+  })
   for (const row of rows) {
     test(row.name, async (t) => {
-      const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, sslCnAsUsername: row.option } })
+      const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: [TRUSTED], sslCnAsUsername: row.option } })
       t.after(() => stack.close())
       const result = await rawExchange(stack.port, [Buffer.concat([header(row.verify, row.client), connectPacket()])], { expectBytes: 4, waitMs: 5000 })
       assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)

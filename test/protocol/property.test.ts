@@ -235,7 +235,7 @@ test('property: v2 encode -> parse round trip (addresses, ports, TLV sets, CRC32
     } else {
       assert.equal(tlvs.ssl?.client, ssl.client)
       assert.equal(tlvs.ssl?.verify, ssl.verify)
-      assert.equal(tlvs.ssl?.verified, (ssl.client & 0x06) !== 0 && ssl.verify === 0)
+      assert.equal(tlvs.ssl?.verified, (ssl.client & 0x01) !== 0 && (ssl.client & 0x06) !== 0 && ssl.verify === 0)
       assert.equal(tlvs.ssl?.version, ssl.version ?? undefined)
       assert.equal(tlvs.ssl?.cn, ssl.cn ?? undefined)
       assert.deepEqual(tlvs.ssl?.clientCert, ssl.cert === null ? undefined : Buffer.from(ssl.cert))

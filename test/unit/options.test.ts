@@ -114,6 +114,19 @@ describe('optionsFromEnv: optional mode and trusted proxies', () => {
       return true
     })
   })
+  const badEnv = [
+    { env: { MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT: '1.5' }, name: 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT' },
+    { env: { MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT: '-3' }, name: 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT' },
+    { env: { MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: ',' }, name: 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES' },
+    { env: { MQTT_IP_RATE_BURST: '5' }, name: 'MQTT_IP_RATE_BURST' },
+    { env: { MQTT_IP_RATE_LIMIT: 'fast' }, name: 'MQTT_IP_RATE_LIMIT' },
+    { env: { MQTT_WS_FORWARD_HEADERS_ENABLED: 'optional' }, name: 'MQTT_WS_FORWARD_HEADERS_ENABLED' }
+  ]
+  for (const row of badEnv) {
+    test(`${JSON.stringify(row.env)} fails naming ${row.name}`, () => {
+      assert.throws(() => optionsFromEnv(row.env), (err: unknown) => err instanceof OptionsError && err.issues[0]?.path === row.name)
+    })
+  }
   test('trustedProxies in code: addresses and CIDRs of both families; anything else is refused', () => {
     assert.doesNotThrow(() => resolveOptions({ trustedProxies: ['10.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8'] }))
     assert.throws(() => resolveOptions({ trustedProxies: [] }), OptionsError)
