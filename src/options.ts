@@ -90,29 +90,46 @@ export const OptionsSchema = z.strictObject({
   }).default({})
 })
 
-/** Settings that one listener may override. Unset means inherit the global value. */
+/**
+ * The settings that exist both globally and per listener. Globally, unset
+ * means the default; on a listener, unset means the global value.
+ */
 export interface ListenerOptions {
   /**
    * `true`: every connection must start with a header (TBMQ's `true`).
    * `false`: no header is read. `'optional'`: a header is used when present
    * and clients may also connect directly; allowed only with `trustedProxies`.
+   * @defaultValue false
    */
   proxyEnabled?: boolean | 'optional' | undefined
   /**
-   * Addresses and CIDR ranges of the proxies allowed to send a header. Unset:
-   * any peer may. A listener's list replaces the global one.
+   * Addresses and CIDR ranges of the proxies allowed to send a header; IPv4
+   * entries also match peers that Node reports as `::ffff:a.b.c.d`. A
+   * listener's list replaces the global one.
+   * @defaultValue unset: any peer may send a header
    */
   trustedProxies?: string[] | undefined
-  /** Milliseconds to wait for a complete header. */
+  /**
+   * Milliseconds to wait for a complete header before closing the connection.
+   * @defaultValue 5000
+   */
   headerTimeout?: number | undefined
-  /** Largest v2 header length field accepted. */
+  /**
+   * Largest v2 header length field accepted (bytes after the 16-byte prefix).
+   * @defaultValue 4096
+   */
   maxV2Length?: number | undefined
   /**
    * When the proxy verified a client certificate (SSL TLV), `authenticate`
-   * sees its CN as the username.
+   * sees its CN as the username. Needs `trustedProxies`.
+   * @defaultValue false
    */
   sslCnAsUsername?: boolean | undefined
-  /** Detect and explain PROXY misconfiguration (a header where PROXY is off). */
+  /**
+   * Watch listeners where PROXY is off for headers that should not be there,
+   * and say which setting to change.
+   * @defaultValue true
+   */
   hints?: boolean | undefined
 }
 
@@ -132,40 +149,7 @@ export interface WebSocketListenerOptions extends ListenerOptions {
  * What `proxyProtocol()` accepts. Per-listener settings that are left unset
  * inherit the global ones (TBMQ's `listener.{tcp,ssl,ws,wss}.proxy_enabled`).
  */
-export interface ProxyProtocolOptions {
-  /**
-   * Global switch, as in {@link ListenerOptions.proxyEnabled}.
-   * @defaultValue false
-   */
-  proxyEnabled?: boolean | 'optional' | undefined
-  /**
-   * Global list of trusted proxies (addresses and CIDR ranges). IPv4 entries
-   * also match peers that Node reports as `::ffff:a.b.c.d`.
-   * @defaultValue unset: any peer may send a header
-   */
-  trustedProxies?: string[] | undefined
-  /**
-   * Milliseconds to wait for a complete header before closing the connection.
-   * @defaultValue 5000
-   */
-  headerTimeout?: number | undefined
-  /**
-   * Largest v2 header length field accepted (bytes after the 16-byte prefix).
-   * @defaultValue 4096
-   */
-  maxV2Length?: number | undefined
-  /**
-   * Use the CN of a client certificate that the proxy verified as the MQTT
-   * username in `authenticate`.
-   * @defaultValue false
-   */
-  sslCnAsUsername?: boolean | undefined
-  /**
-   * Watch listeners where PROXY is off for headers that should not be there,
-   * and say which setting to change.
-   * @defaultValue true
-   */
-  hints?: boolean | undefined
+export interface ProxyProtocolOptions extends ListenerOptions {
   /** A pino-compatible logger. @defaultValue none (silent) */
   logger?: Logger | undefined
   /**

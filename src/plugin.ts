@@ -490,7 +490,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       })
       return client // set when the connection was handed over synchronously
     }
-    if (settings.mode === 'off' || listener === 'tcp') {
+    if (settings.mode === 'off') {
       this.#stats[listener].direct++
       return handle(stream, this.#request(stream, req, listener, undefined))
     }
