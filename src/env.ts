@@ -79,7 +79,7 @@ function readList (env: Env, name: string): string[] | undefined {
  * `MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES` and
  * `MQTT_{TCP,SSL,WS,WSS}_PROXY_PROTOCOL_TRUSTED_PROXIES`; TBMQ 2.4's
  * `MQTT_{WS,WSS}_FORWARD_HEADERS_ENABLED`; and this package's
- * `MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT`, `MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME`,
+ * `MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT`, `MQTT_PROXY_PROTOCOL_MAX_PENDING`, `MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME`,
  * `MQTT_PROXY_PROTOCOL_SYS_INTERVAL`, `MQTT_IP_ALLOW_LIST`, `MQTT_IP_DENY_LIST`,
  * `MQTT_IP_RATE_LIMIT` and `MQTT_IP_RATE_BURST`. Values are checked by
  * `proxyProtocol()` as options are (a fractional timeout fails there).
@@ -111,6 +111,8 @@ export function optionsFromEnv (env: Env = process.env): ProxyProtocolOptions {
   if (Object.keys(listeners).length > 0) options.listeners = listeners
   const timeout = readNumber(env, 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT', 'a whole number of milliseconds above 0', true)
   if (timeout !== undefined) options.headerTimeout = timeout
+  const pending = readNumber(env, 'MQTT_PROXY_PROTOCOL_MAX_PENDING', 'a whole number above 0', true)
+  if (pending !== undefined) options.maxPending = pending
   const cn = readBoolean(env, 'MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME')
   if (cn !== undefined) options.sslCnAsUsername = cn
   const sys = readNumber(env, 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL', 'a whole number of milliseconds above 0', true)

@@ -8,7 +8,7 @@ import { buildConnDetails, type ConnDetails, type SocketEndpoint } from './conn-
 import { connectClientId, misconfigurationHint } from './hints.js'
 import { connectionKey, listenerOf, takeOverConnections, type AttachableServer } from './listeners.js'
 import { LISTENER_NAMES, resolveOptions, type ListenerName, type ListenerSettings, type Logger, type ProxyProtocolOptions, type ResolvedOptions } from './options.js'
-import { admit, trustCheck, type TrustCheck } from './policy.js'
+import { admit, READ_PEERLESS, trustCheck, type TrustCheck } from './policy.js'
 import { ProxyProtocolError, type ProxyErrorCode } from './protocol/errors.js'
 import type { ProxyHeader } from './protocol/header.js'
 import { describeFirstBytes, readHeader, type ReadFailure } from './reader.js'
@@ -106,9 +106,12 @@ export interface ListenerStats {
   readonly local: number
   /** Connections handed over without a header (PROXY off, or optional mode). */
   readonly direct: number
-  /** Refused connections, by error code. */
+  /** Refused connections, by error code; probes are not among them. */
   readonly rejected: Readonly<Partial<Record<ProxyErrorCode, number>>>
-  /** Refused connections that never sent a byte (load-balancer probes), also counted in `rejected`. */
+  /**
+   * Connections that sent nothing at all before closing or timing out:
+   * load-balancer health checks, counted here and not in `rejected`.
+   */
   readonly probes: number
   /** Connections waiting for their first bytes or a complete header right now. */
   readonly pending: number
@@ -287,8 +290,9 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       tls: tlsOf(d),
       reason
     })
-    this.#logger?.warn({ clientId: entry.clientId, ip: entry.ipAddress, port: entry.port, listener: entry.listener, reason }, 'authentication failed')
-    if (this.listenerCount('unauthorized') > 0) this.emit('unauthorized', entry)
+    const logger = this.#logger
+    if (logger !== undefined) callUser(() => { logger.warn({ clientId: entry.clientId, ip: entry.ipAddress, port: entry.port, listener: entry.listener, reason }, 'authentication failed') })
+    if (this.listenerCount('unauthorized') > 0) callUser(() => { this.emit('unauthorized', entry) })
   }
 
   #publishSys (broker: Aedes, interval: number): void {
@@ -360,17 +364,15 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     let peer: SocketEndpoint | undefined
     const peerOf = (): SocketEndpoint => (peer ??= endpointOf(isSocket(socket) ? socket : {}))
     let trusted = true
+    // Reset before Node could read its peer address (HAProxy resets its
+    // health-check connections that fast): nothing to trust, but what it
+    // sent can still say it was a health check.
+    let peerless = false
     if (settings.trustedProxies !== undefined && settings.mode !== 'off') {
-      if (peerOf().address === '' && isSocket(socket)) {
-        // Reset before Node could read its peer address (HAProxy resets its
-        // health-check connections that fast): nothing to trust, nothing to
-        // serve, and no reason to log more than a probe.
-        this.#refuse(socket, listener, peerOf(), 'PROXY_ERR_CLOSED', 'connection reset before its peer address could be read', 0)
-        return
-      }
-      trusted = this.#trust[listener](peerOf().address)
+      if (peerOf().address === '' && isSocket(socket)) peerless = true
+      else trusted = this.#trust[listener](peerOf().address)
     }
-    const admission = admit(settings, trusted)
+    const admission = peerless ? READ_PEERLESS : admit(settings, trusted)
     if (admission.action === 'pass') {
       this.#stats[listener].direct++
       proceed(undefined)
@@ -382,15 +384,32 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       return
     }
     const stats = this.#stats[listener]
+    if (stats.pending >= settings.maxPending) {
+      this.#refuse(socket, listener, peerOf(), 'PROXY_ERR_TOO_MANY_PENDING',
+        `${settings.maxPending} connections are already waiting for their header on the ${listener} listener (maxPending)`, -1)
+      return
+    }
     stats.pending++
-    readHeader(socket, { headerTimeout: settings.headerTimeout, maxV2Length: settings.maxV2Length, absent: admission.absent, present: admission.present }, (err, header) => {
+    readHeader(socket, { headerTimeout: settings.headerTimeout, maxV2Length: settings.maxV2Length, absent: admission.absent, present: admission.present }, (err, header, ended) => {
       stats.pending--
       if (err !== null) {
         this.#reject(err, listener, peerOf()) // the socket is destroyed after this returns
         return
       }
+      if (peerless && header?.proxied !== false) {
+        // An address that cannot be checked against trustedProxies is never
+        // believed; the socket is gone anyway.
+        this.#refuse(socket, listener, peerOf(), 'PROXY_ERR_CLOSED', 'connection reset before its peer address could be read', isSocket(socket) ? socket.bytesRead : 1)
+        return
+      }
       if (header === undefined) stats.direct++
       else this.#accept(listener, peerOf, header)
+      // A health check (LOCAL, or a header and nothing after it) is counted
+      // and done: there is nothing to hand over.
+      if (ended === true || peerless) {
+        if (!socket.destroyed) socket.destroy()
+        return
+      }
       proceed(header)
     })
   }
@@ -446,14 +465,15 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     if (!header.proxied) stats.local++
     else if (header.version === 1) stats.proxied.v1++
     else stats.proxied.v2++
-    if (this.listenerCount('header') > 0) this.emit('header', { listener, peer: peerOf(), header })
+    if (this.listenerCount('header') > 0) callUser(() => { this.emit('header', { listener, peer: peerOf(), header }) })
   }
 
   #reject (err: ReadFailure, listener: ListenerName, peer: SocketEndpoint): void {
     const probe = err.bytesReceived === 0 && (err.code === 'PROXY_ERR_TIMEOUT' || err.code === 'PROXY_ERR_CLOSED')
     const stats = this.#stats[listener]
-    stats.rejected[err.code] = (stats.rejected[err.code] ?? 0) + 1
+    // A probe is a health check, not a refusal: counted apart.
     if (probe) stats.probes++
+    else stats.rejected[err.code] = (stats.rejected[err.code] ?? 0) + 1
     const clientId = err.head === undefined ? undefined : connectClientId(err.head)
     const started = err.head === undefined
       ? undefined
@@ -466,13 +486,14 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       ...(hint !== undefined ? { hint } : {}),
       ...(clientId !== undefined ? { clientId } : {})
     }
-    if (this.#logger !== undefined) {
+    const logger = this.#logger
+    if (logger !== undefined) {
       const record = { listener, peer: peer.address, peerPort: peer.port, code: err.code, ...(clientId !== undefined ? { clientId } : {}) }
-      if (probe) this.#logger.debug(record, 'PROXY protocol: empty connection closed (load-balancer probe)')
-      else if (hint !== undefined) this.#logger.error({ ...record, hint }, `PROXY protocol misconfiguration: ${hint}`)
-      else this.#logger.warn({ ...record, reason: err.message }, `PROXY protocol: connection refused: ${err.message}`)
+      if (probe) callUser(() => { logger.debug(record, 'PROXY protocol: empty connection closed (load-balancer probe)') })
+      else if (hint !== undefined) callUser(() => { logger.error({ ...record, hint }, `PROXY protocol misconfiguration: ${hint}`) })
+      else callUser(() => { logger.warn({ ...record, reason: err.message }, `PROXY protocol: connection refused: ${err.message}`) })
     }
-    if (this.listenerCount('rejected') > 0) this.emit('rejected', err, event)
+    if (this.listenerCount('rejected') > 0) callUser(() => { this.emit('rejected', err, event) })
   }
 
   #onHandle (stream: Connection, req: IncomingMessage | undefined): Client | undefined {
@@ -536,6 +557,20 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       return req
     }
     return { connDetails: details } as unknown as IncomingMessage
+  }
+}
+
+/**
+ * Runs a user's code (an event listener, the logger) about a connection the
+ * plugin is still handling. Whatever it throws is rethrown on the next tick,
+ * as an EventEmitter listener's exception would reach `uncaughtException`,
+ * but only after the plugin has handed the connection over or closed it.
+ */
+function callUser (fn: () => void): void {
+  try {
+    fn()
+  } catch (err) {
+    process.nextTick(() => { throw err })
   }
 }
 

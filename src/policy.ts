@@ -67,3 +67,9 @@ const READ_REQUIRED: Admission = { action: 'read', absent: 'fail', present: 'par
 const READ_OPTIONAL: Admission = { action: 'read', absent: 'pass', present: 'parse' }
 const READ_UNTRUSTED: Admission = { action: 'read', absent: 'pass', present: 'PROXY_ERR_UNTRUSTED' }
 const READ_OFF: Admission = { action: 'read', absent: 'pass', present: 'PROXY_ERR_UNEXPECTED_HEADER' }
+/**
+ * A peer whose address was gone before it could be checked (reset at once,
+ * as HAProxy's health checks are): its bytes are read only to tell a health
+ * check (LOCAL, or nothing) from anything else, never to believe an address.
+ */
+export const READ_PEERLESS: Admission = { action: 'read', absent: 'fail', present: 'parse' }

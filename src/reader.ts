@@ -2,6 +2,8 @@ import type { Duplex } from 'node:stream'
 import { ProxyProtocolError } from './protocol/errors.js'
 import type { ProxyHeader } from './protocol/header.js'
 import { parseHeader } from './protocol/parse.js'
+import { V1_MAX_LENGTH } from './protocol/v1.js'
+import { V2_SIGNATURE } from './protocol/v2.js'
 
 /** Bounds on one pending connection, and what a header's absence or presence means. */
 export interface ReadOptions {
@@ -29,8 +31,10 @@ export interface ReadOptions {
 }
 
 /** Spec 2.1 / 2.2: a v1 signature is `PROXY ` (6 bytes), a v2 one 12 bytes. */
-const V1_SIGNATURE_LENGTH = 6
-const V2_SIGNATURE_LENGTH = 12
+const V1_SIGNATURE = Buffer.from('PROXY ', 'latin1')
+const V2_SIGNATURE_BYTES = Buffer.from(V2_SIGNATURE)
+/** Spec 2.2: signature, ver/cmd, fam/proto, 16-bit length. */
+const V2_PREFIX_LENGTH = 16
 
 /** Why a read failed, beyond the error code: how much the peer had sent. */
 export interface ReadFailure extends ProxyProtocolError {
@@ -48,12 +52,30 @@ const HEAD_LENGTH = 512
 
 /**
  * Called once: with an error (the socket is already destroyed), or with the
- * header, or with `undefined` when the connection has none and that is allowed.
+ * header, or with `undefined` when the connection has none and that is
+ * allowed. `ended` is true when a complete header arrived and the peer then
+ * closed without sending a byte after it (a proxy's health check): the
+ * socket is destroyed and there is nothing to hand over.
  */
-export type ReadCallback = (err: ReadFailure | null, header?: ProxyHeader) => void
+export type ReadCallback = (err: ReadFailure | null, header?: ProxyHeader, ended?: boolean) => void
 
 function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer | undefined): ReadFailure {
   return Object.assign(err, head === undefined ? { bytesReceived } : { bytesReceived, head })
+}
+
+/**
+ * How the bytes after a header start: `signature` when they are a second
+ * PROXY signature (a client behind the proxy sending its own header),
+ * `maybe` while they are a strict prefix of one, `other` once they cannot be.
+ * No MQTT, TLS or HTTP stream starts with `PROXY ` or the v2 signature.
+ */
+function secondSignature (bytes: Uint8Array): 'signature' | 'maybe' | 'other' {
+  if (bytes.length === 0) return 'maybe'
+  const signature = bytes[0] === 0x50 ? V1_SIGNATURE : bytes[0] === 0x0d ? V2_SIGNATURE_BYTES : undefined
+  if (signature === undefined) return 'other'
+  const n = Math.min(bytes.length, signature.length)
+  for (let i = 1; i < n; i++) if (bytes[i] !== signature[i]) return 'other'
+  return n === signature.length ? 'signature' : 'maybe'
 }
 
 /**
@@ -62,21 +84,43 @@ function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer |
  * header put back (`unshift`), so the next consumer (aedes, Node's TLS or
  * HTTP server) reads the stream exactly as the client sent it.
  *
+ * Memory: a header that does not arrive whole is copied into one buffer of
+ * the header's own size (107 bytes for v1, 16 then `16 + len` for v2), so a
+ * pending peer holds about its header's size however the bytes are cut.
+ *
+ * After a header, the first bytes of the stream are looked at before it is
+ * handed over: a second PROXY signature there is a client behind the proxy
+ * trying to announce an address of its own, refused with
+ * `PROXY_ERR_INJECTED_HEADER`.
+ *
  * The callback runs once, synchronously from the socket event that decided
  * it: with the header, or with a `ProxyProtocolError`, after which the
  * socket is destroyed. Bounded by the header timeout and the size caps (107 bytes
  * for v1, `16 + maxV2Length` for v2, enforced by the parser).
  */
 export function readHeader (socket: Duplex, options: ReadOptions, callback: ReadCallback): void {
-  let buffered: Buffer | undefined
+  // A header that did not come whole: its bytes so far, in one buffer whose
+  // size is what the header needs at most (known exactly once a v2 length
+  // field has arrived).
+  let acc: Buffer | undefined
+  let filled = 0
   let received = 0
   let settled = false
+  // Set once a complete header has been parsed: the bytes after it, until
+  // they show whether they start a second header.
+  let parsed: ProxyHeader | undefined
+  let after: Buffer = EMPTY
 
   const passAbsent = options.absent === 'pass'
   const present = options.present ?? 'parse'
   const timer = setTimeout(() => {
-    // Nothing at all arrived and a header is optional: let the broker's own
-    // connect timeout deal with a slow client.
+    // The header came and nothing after it yet: hand over, and the broker's
+    // own connect timeout deals with a slow client.
+    if (parsed !== undefined) {
+      succeed(parsed, after)
+      return
+    }
+    // Nothing at all arrived and a header is optional: the same.
     if (passAbsent && received === 0) {
       succeed(undefined, EMPTY)
       return
@@ -96,13 +140,13 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
     socket.off('end', onEnd)
     socket.off('close', onClose)
     socket.off('error', onError)
+    acc = undefined
     return true
   }
 
-  function fail (err: ProxyProtocolError, data?: Buffer): void {
+  function fail (err: ProxyProtocolError, data?: Uint8Array): void {
     if (!settle()) return
-    buffered = undefined
-    pending = []
+    after = EMPTY
     // A late 'error' from the destroyed socket must not go unhandled.
     socket.on('error', ignore)
     try {
@@ -115,29 +159,44 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
 
   function succeed (header: ProxyHeader | undefined, rest: Buffer): void {
     if (!settle()) return
+    after = EMPTY
     socket.pause()
     if (rest.length > 0) socket.unshift(rest)
-    buffered = undefined
     callback(null, header)
   }
 
-  // Chunks of a header that did not come whole, and how many bytes the
-  // header needs at least before parsing again is worth it (known once a v2
-  // length field has arrived): a header trickled byte by byte is copied
-  // once, not once per byte.
-  let pending: Buffer[] = []
-  let needed = 0
-
-  function onData (chunk: Buffer | string): void {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk
-    received += bytes.length
-    if (buffered !== undefined && received < needed) {
-      pending.push(bytes)
-      return
+  /** The header came, and the peer left before sending anything after it. */
+  function ended (header: ProxyHeader): void {
+    if (!settle()) return
+    after = EMPTY
+    socket.on('error', ignore)
+    try {
+      callback(null, header, true)
+    } finally {
+      socket.destroy()
     }
-    // Most headers arrive whole in the first chunk: parse that in place.
-    const data = buffered === undefined ? bytes : Buffer.concat([buffered, ...pending, bytes])
-    pending = []
+  }
+
+  /** Looks at the bytes after a complete header: hand over, refuse, or wait. */
+  function guard (header: ProxyHeader, rest: Buffer): void {
+    const second = secondSignature(rest)
+    if (second === 'other') {
+      succeed(header, rest)
+    } else if (second === 'signature') {
+      fail(new ProxyProtocolError('PROXY_ERR_INJECTED_HEADER',
+        'a second PROXY header followed the proxy\'s: a client behind the proxy tried to announce its own address'))
+    } else {
+      parsed = header
+      // At most 11 bytes: a longer prefix is a signature or is not one.
+      after = rest.length === 0 ? EMPTY : Buffer.from(rest)
+    }
+  }
+
+  /**
+   * Decides on `data` (the bytes so far; `more` follow it in the same chunk).
+   * @returns true when the read is over.
+   */
+  function decide (data: Buffer, more: Buffer): boolean {
     let result
     try {
       result = parseHeader(data, options)
@@ -145,34 +204,92 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
       if (present !== 'parse') {
         // A signature followed by nonsense is still an attempt at a header.
         fail(new ProxyProtocolError(present, unexpectedMessage(present)))
-        return
+        return true
       }
-      fail(err instanceof ProxyProtocolError ? err : new ProxyProtocolError('PROXY_ERR_NOT_PROXY', String(err)))
-      return
+      if (err instanceof ProxyProtocolError) fail(err)
+      else fail(new ProxyProtocolError('PROXY_ERR_INTERNAL', `the parser failed unexpectedly: ${String(err)}`))
+      return true
     }
     if (result.status === 'absent') {
-      if (passAbsent) succeed(undefined, data)
-      else fail(new ProxyProtocolError('PROXY_ERR_NOT_PROXY', `connection does not start with a PROXY header but with ${describeFirstBytes(data)}`), data)
-      return
+      const all = more.length === 0 ? data : Buffer.concat([data, more])
+      if (passAbsent) succeed(undefined, all)
+      else fail(new ProxyProtocolError('PROXY_ERR_NOT_PROXY', `connection does not start with a PROXY header but with ${describeFirstBytes(all)}`), all)
+      return true
     }
     if (present !== 'parse') {
       // Decide on the signature alone: never parse what will not be believed.
-      const signature = data[0] === 0x50 ? V1_SIGNATURE_LENGTH : V2_SIGNATURE_LENGTH
+      const signature = data[0] === 0x50 ? V1_SIGNATURE.length : V2_SIGNATURE.length
       if (result.status === 'complete' || data.length >= signature) {
         fail(new ProxyProtocolError(present, unexpectedMessage(present)))
-        return
+        return true
       }
-    } else if (result.status === 'complete') {
-      succeed(result.header, data.subarray(result.length))
+      return false
+    }
+    if (result.status === 'complete') {
+      const rest = data.subarray(result.length)
+      guard(result.header, rest.length === 0 ? more : more.length === 0 ? rest : Buffer.concat([rest, more]))
+      return true
+    }
+    return false
+  }
+
+  /** The bytes a v2 header takes in all, from its validated 16-byte prefix. */
+  function v2Total (bytes: Uint8Array): number {
+    return V2_PREFIX_LENGTH + (((bytes[14] as number) << 8) | (bytes[15] as number))
+  }
+
+  /** Bytes the buffered header needs before parsing again is worth it. */
+  function needed (): number {
+    const a = acc as Buffer
+    // v1, or a v2 prefix up to its length field: every byte counts.
+    if (a[0] !== 0x0d || filled <= V2_PREFIX_LENGTH) return filled
+    return v2Total(a)
+  }
+
+  function onData (chunk: Buffer | string): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk
+    received += bytes.length
+    if (parsed !== undefined) {
+      // The header is in: only the first bytes after it are still looked at.
+      const header = parsed
+      parsed = undefined
+      guard(header, after.length === 0 ? bytes : Buffer.concat([after, bytes]))
       return
     }
-    // The parser's caps bound `data`: it throws before 107 (v1) or
-    // 16 + maxV2Length (v2) bytes without a complete header.
-    buffered = data
-    if (data[0] === 0x0d && data.length >= 16) needed = 16 + (((data[14] as number) << 8) | (data[15] as number))
+    if (acc === undefined) {
+      // Most headers arrive whole in the first chunk: parse that in place.
+      if (decide(bytes, EMPTY)) return
+      // The parser's caps bound what is incomplete: under 107 bytes for v1,
+      // under 16 + maxV2Length for v2.
+      const size = bytes[0] !== 0x0d
+        ? V1_MAX_LENGTH
+        : bytes.length < V2_PREFIX_LENGTH ? V2_PREFIX_LENGTH : v2Total(bytes)
+      acc = Buffer.allocUnsafe(size)
+      filled = bytes.copy(acc, 0)
+      return
+    }
+    let offset = 0
+    while (offset < bytes.length) {
+      let a = acc as Buffer
+      if (filled === a.length) {
+        // A v2 prefix is complete and validated: make room for the whole header.
+        const grown = Buffer.allocUnsafe(v2Total(a))
+        a.copy(grown, 0, 0, filled)
+        acc = a = grown
+      }
+      const n = bytes.copy(a, filled, offset, Math.min(bytes.length, offset + a.length - filled))
+      filled += n
+      offset += n
+      if (filled < needed()) continue
+      if (decide(a.subarray(0, filled), bytes.subarray(offset))) return
+    }
   }
 
   function onEnd (): void {
+    if (parsed !== undefined) {
+      ended(parsed)
+      return
+    }
     fail(new ProxyProtocolError('PROXY_ERR_CLOSED', received === 0
       ? 'connection closed before sending anything'
       : `connection closed after ${received} bytes, before a complete header`))
@@ -181,6 +298,10 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
   function onClose (): void { onEnd() }
 
   function onError (err: Error): void {
+    if (parsed !== undefined) {
+      ended(parsed)
+      return
+    }
     const code = (err as NodeJS.ErrnoException).code ?? err.message
     fail(new ProxyProtocolError('PROXY_ERR_CLOSED', `connection failed (${code}) after ${received} bytes, before a complete header`))
   }

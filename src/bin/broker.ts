@@ -28,6 +28,7 @@ const VARIABLES: Variable[] = [
   { name: 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES', default: '(any peer)', help: 'comma-separated addresses/CIDRs allowed to send a header' },
   ...LISTENER_NAMES.map(l => ({ name: `MQTT_${l.toUpperCase()}_PROXY_PROTOCOL_TRUSTED_PROXIES`, default: '(inherit)', help: `trusted proxies for the ${l} listener; replaces the global list` })),
   { name: 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT', default: '5000', help: 'milliseconds to wait for a complete PROXY header' },
+  { name: 'MQTT_PROXY_PROTOCOL_MAX_PENDING', default: '1000', help: 'connections per listener that may wait for their PROXY header at once' },
   { name: 'MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME', default: 'false', help: 'use the CN of a client certificate the proxy verified as the username' },
   { name: 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL', default: '(off)', help: 'publish PROXY counters and the client list under $SYS every this many ms' },
   { name: 'MQTT_WS_FORWARD_HEADERS_ENABLED', default: 'false', help: 'ws without PROXY: client address from X-Forwarded-For / X-Real-IP of trusted proxies' },

@@ -27,9 +27,12 @@ export const PROXY_ERROR_CODES = [
   'PROXY_ERR_TIMEOUT', // no complete header within headerTimeout
   'PROXY_ERR_CLOSED', // peer closed or reset the connection before a complete header
   'PROXY_ERR_NOT_ATTACHED', // PROXY is on for a TLS/WS listener whose server was not attached
+  'PROXY_ERR_TOO_MANY_PENDING', // the listener already has maxPending connections waiting for a header
+  'PROXY_ERR_INTERNAL', // a bug in this package, never a problem with the peer or the configuration
   // Policy
   'PROXY_ERR_UNTRUSTED', // peer outside trustedProxies (sent a header, or reached a required listener)
-  'PROXY_ERR_UNEXPECTED_HEADER' // a header arrived on a listener where PROXY is off
+  'PROXY_ERR_UNEXPECTED_HEADER', // a header arrived on a listener where PROXY is off
+  'PROXY_ERR_INJECTED_HEADER' // a second PROXY header followed the proxy's: a client behind it spoofing an address
 ] as const
 
 /** One of {@link PROXY_ERROR_CODES}. */

@@ -7,7 +7,7 @@ describe('resolveOptions', () => {
   test('defaults: PROXY off everywhere, 5 s timeout, 4096-byte v2 cap', () => {
     const r = resolveOptions({})
     for (const name of LISTENER_NAMES) {
-      assert.deepEqual(r[name], { mode: 'off', proxyEnabled: false, trustedProxies: undefined, headerTimeout: 5000, maxV2Length: 4096, sslCnAsUsername: false, hints: true, forwardedHeaders: false })
+      assert.deepEqual(r[name], { mode: 'off', proxyEnabled: false, trustedProxies: undefined, headerTimeout: 5000, maxV2Length: 4096, maxPending: 1000, sslCnAsUsername: false, hints: true, forwardedHeaders: false })
     }
   })
   test('unset listener settings inherit the global ones; set ones take precedence', () => {

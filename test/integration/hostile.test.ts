@@ -1,0 +1,197 @@
+// Hostile and odd peers: header injection behind the proxy, stalled peers
+// beyond maxPending, user listeners that throw, memory per pending peer.
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { once } from 'node:events'
+import { until } from '../helpers/wait.js'
+import { settledMemory } from '../helpers/memory.js'
+import { startStack } from '../helpers/stack.js'
+import { startFront } from '../helpers/front.js'
+import { connectClient, endClient } from '../helpers/client.js'
+import { CONNACK_ACCEPTED, connectPacket, rawExchange } from '../helpers/raw.js'
+import { encodeV1, encodeV2 } from '../helpers/encode.js'
+
+const PROXY_HEADER = encodeV2({ source: { address: '203.0.113.7', port: 40000 }, destination: { address: '198.51.100.1', port: 1883 } })
+const INJECTED_V1 = encodeV1({ family: 'TCP4', source: { address: '6.6.6.6', port: 6666 }, destination: { address: '198.51.100.1', port: 1883 } })
+const INJECTED_V2 = encodeV2({ source: { address: '6.6.6.6', port: 6666 }, destination: { address: '198.51.100.1', port: 1883 } })
+
+describe('a client behind the proxy that sends its own PROXY header', () => {
+  const cases: Array<{ name: string, chunks: Buffer[] }> = [
+    { name: 'v1 line in the same segment as the proxy\'s header', chunks: [Buffer.concat([PROXY_HEADER, INJECTED_V1, connectPacket()])] },
+    { name: 'v1 line in a later segment', chunks: [PROXY_HEADER, Buffer.concat([INJECTED_V1, connectPacket()])] },
+    { name: 'v1 line one byte at a time', chunks: [PROXY_HEADER, ...[...INJECTED_V1].map(b => Buffer.of(b))] },
+    { name: 'v2 header in a later segment', chunks: [PROXY_HEADER, Buffer.concat([INJECTED_V2, connectPacket()])] }
+  ]
+  for (const c of cases) {
+    test(`${c.name}: refused at once with PROXY_ERR_INJECTED_HEADER, never handed to aedes`, async (t) => {
+      const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: ['127.0.0.9'] } })
+      t.after(() => stack.close())
+      const started = Date.now()
+      const socket = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
+      socket.setNoDelay(true)
+      socket.on('error', () => {})
+      await once(socket, 'connect')
+      const closed = once(socket, 'close')
+      for (const chunk of c.chunks) {
+        if (socket.destroyed) break
+        socket.write(chunk)
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+      await closed
+      assert.ok(Date.now() - started < 2000, 'closed at once, not at a connect timeout')
+      await until(() => stack.rejected.length === 1)
+      assert.equal(stack.rejected[0]?.err.code, 'PROXY_ERR_INJECTED_HEADER')
+      assert.equal(stack.rejected[0]?.ev.probe, false)
+      assert.equal(stack.proxy.stats().tcp.rejected.PROXY_ERR_INJECTED_HEADER, 1)
+      assert.equal(stack.seen.length, 0, 'no hook saw the spoofed client')
+    })
+  }
+  test('a client whose first bytes merely start like a signature is served', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true } })
+    t.after(() => stack.close())
+    // MQTT CONNECT arrives in a later segment: the header waits for it, then hands over.
+    const result = await rawExchange(stack.port, [PROXY_HEADER, connectPacket('late-connect')], { expectBytes: 4 })
+    assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)
+    assert.equal(stack.seen[0]?.details?.ipAddress, '203.0.113.7')
+  })
+  test('a header and then a close (a health check) is counted, not refused', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true } })
+    t.after(() => stack.close())
+    const socket = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+    const closed = once(socket, 'close')
+    socket.end(encodeV2({ command: 'LOCAL' }))
+    await closed
+    await until(() => stack.proxy.stats().tcp.local === 1)
+    assert.deepEqual(stack.proxy.stats().tcp.rejected, {})
+    assert.equal(stack.rejected.length, 0)
+  })
+})
+
+describe('maxPending', () => {
+  test('beyond maxPending stalled peers, the next is refused at once with a code and a counter; the broker keeps serving', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, maxPending: 5, headerTimeout: 1500 } })
+    t.after(() => stack.close())
+    const front = await startFront({ target: stack.port, header: 'v2' })
+    t.after(() => front.close())
+    const stalled: net.Socket[] = []
+    t.after(() => { for (const s of stalled) s.destroy() })
+    for (let i = 0; i < 5; i++) {
+      const s = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
+      s.on('error', () => {})
+      await once(s, 'connect')
+      s.write('PROXY TCP4 ')
+      stalled.push(s)
+    }
+    await until(() => stack.proxy.stats().tcp.pending === 5)
+    const started = Date.now()
+    const extra = await rawExchange(stack.port, [encodeV2(), connectPacket()], { waitMs: 3000 })
+    assert.equal(extra.closed, true)
+    assert.ok(Date.now() - started < 1000, 'refused at once')
+    await until(() => stack.rejected.some(r => r.err.code === 'PROXY_ERR_TOO_MANY_PENDING'))
+    assert.equal(stack.proxy.stats().tcp.rejected.PROXY_ERR_TOO_MANY_PENDING, 1)
+    assert.equal(stack.proxy.stats().tcp.pending, 5, 'the refused one was never pending')
+    // Once the stalled ones time out, connections are read again.
+    await until(() => stack.proxy.stats().tcp.pending === 0, 5000)
+    const client = await connectClient({ listener: 'tcp', port: front.port })
+    await endClient(client)
+  })
+  test('the default is 1000 and it is per listener', async () => {
+    const { resolveOptions } = await import('../../src/options.js')
+    const r = resolveOptions({ proxyEnabled: true, listeners: { ws: { maxPending: 10 } } })
+    assert.equal(r.tcp.maxPending, 1000)
+    assert.equal(r.ws.maxPending, 10)
+  })
+})
+
+describe('user listeners that throw', () => {
+  async function withUncaught (run: (errors: unknown[]) => Promise<void>): Promise<void> {
+    const saved = process.listeners('uncaughtException')
+    process.removeAllListeners('uncaughtException')
+    const errors: unknown[] = []
+    process.on('uncaughtException', err => { errors.push(err) })
+    try {
+      await run(errors)
+    } finally {
+      process.removeAllListeners('uncaughtException')
+      for (const l of saved) process.on('uncaughtException', l)
+    }
+  }
+  test('a throwing \'header\' listener: the client is still served, and the error is rethrown', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true } })
+    t.after(() => stack.close())
+    stack.proxy.on('header', () => { throw new Error('listener bug') })
+    await withUncaught(async errors => {
+      const result = await rawExchange(stack.port, [Buffer.concat([PROXY_HEADER, connectPacket('after-throw')])], { expectBytes: 4 })
+      assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)
+      await until(() => errors.length === 1)
+      assert.match(String(errors[0]), /listener bug/)
+    })
+    assert.equal(stack.proxy.stats().tcp.pending, 0)
+  })
+  test('a throwing \'rejected\' listener and logger: the connection is closed, and the errors are rethrown', async (t) => {
+    const logger = { debug () {}, info () {}, warn () { throw new Error('logger bug') }, error () { throw new Error('logger bug') } }
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, logger } })
+    t.after(() => stack.close())
+    stack.proxy.on('rejected', () => { throw new Error('rejected bug') })
+    await withUncaught(async errors => {
+      const result = await rawExchange(stack.port, [Buffer.from('PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n')], { waitMs: 3000 })
+      assert.equal(result.closed, true)
+      await until(() => errors.length === 2)
+      assert.deepEqual(errors.map(e => (e as Error).message).sort(), ['logger bug', 'rejected bug'])
+    })
+  })
+  test('a throwing \'unauthorized\' listener: the client still gets its CONNACK refusal', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true }, authenticate: () => false })
+    t.after(() => stack.close())
+    stack.proxy.on('unauthorized', () => { throw new Error('unauthorized bug') })
+    await withUncaught(async errors => {
+      const result = await rawExchange(stack.port, [Buffer.concat([PROXY_HEADER, connectPacket('bad-login')])], { expectBytes: 4, waitMs: 3000 })
+      assert.equal(result.received[0], 0x20, 'a CONNACK came')
+      assert.notEqual(result.received[3], 0, 'refused')
+      await until(() => errors.length === 1)
+      assert.match(String(errors[0]), /unauthorized bug/)
+    })
+  })
+})
+
+describe('memory per pending peer', () => {
+  test('peers trickling a 4 KiB v2 header one byte per segment hold about the header\'s size each', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, headerTimeout: 60_000 } })
+    t.after(() => stack.close())
+    const header = encodeV2({ tlvs: [{ type: 0xe7, value: Buffer.alloc(4096 - 12 - 3 - 16, 0x61) }] })
+    assert.equal(header.length, 4096)
+    const peers = 60
+    const sockets: net.Socket[] = []
+    t.after(() => { for (const s of sockets) s.destroy() })
+    for (let i = 0; i < peers; i++) {
+      const s = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
+      s.setNoDelay(true)
+      s.on('error', () => {})
+      await once(s, 'connect')
+      sockets.push(s)
+    }
+    await until(() => stack.proxy.stats().tcp.pending === peers)
+    // Idle sockets first, so what is measured is what the bytes cost.
+    const before = await settledMemory()
+    const upTo = header.length - 1 // never complete: all stay pending
+    for (let at = 0; at < upTo; at += 1) {
+      for (const s of sockets) s.write(header.subarray(at, at + 1))
+      // let the broker read each byte as its own chunk
+      await new Promise(resolve => setImmediate(resolve))
+    }
+    await until(async () => {
+      await new Promise(resolve => setTimeout(resolve, 50))
+      return sockets.every(s => s.writableLength === 0)
+    }, 20_000)
+    await new Promise(resolve => setTimeout(resolve, 300))
+    const grown = (await settledMemory()) - before
+    assert.equal(stack.proxy.stats().tcp.pending, peers)
+    const perPeer = grown / peers
+    // A bare socket that received the same bytes grows by about 2.5 KiB
+    // (both ends are in this process); before the fix this was ~750 KiB.
+    assert.ok(perPeer < header.length + 6144, `a pending peer holds ${Math.round(perPeer)} bytes for a ${header.length}-byte header`)
+  })
+})
