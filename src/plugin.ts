@@ -12,6 +12,7 @@ import { admit, READ_PEERLESS, trustCheck, type TrustCheck } from './policy.js'
 import { ProxyProtocolError, type ProxyErrorCode } from './protocol/errors.js'
 import type { ProxyHeader } from './protocol/header.js'
 import { describeFirstBytes, readHeader, type ReadFailure } from './reader.js'
+import { escapeUnclean, printable } from './protocol/text.js'
 import { IpPolicy } from './ip-policy.js'
 import { UnauthorizedClients, type UnauthorizedClient } from './unauthorized.js'
 import './augment.js'
@@ -291,7 +292,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       reason
     })
     const logger = this.#logger
-    if (logger !== undefined) callUser(() => { logger.warn({ clientId: entry.clientId, ip: entry.ipAddress, port: entry.port, listener: entry.listener, reason }, 'authentication failed') })
+    if (logger !== undefined) callUser(() => { logger.warn({ clientId: logText(entry.clientId), ip: entry.ipAddress, port: entry.port, listener: entry.listener, reason: logText(reason, 256) }, 'authentication failed') })
     if (this.listenerCount('unauthorized') > 0) callUser(() => { this.emit('unauthorized', entry) })
   }
 
@@ -488,7 +489,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     }
     const logger = this.#logger
     if (logger !== undefined) {
-      const record = { listener, peer: peer.address, peerPort: peer.port, code: err.code, ...(clientId !== undefined ? { clientId } : {}) }
+      const record = { listener, peer: peer.address, peerPort: peer.port, code: err.code, ...(clientId !== undefined ? { clientId: logText(clientId) } : {}) }
       if (probe) callUser(() => { logger.debug(record, 'PROXY protocol: empty connection closed (load-balancer probe)') })
       else if (hint !== undefined) callUser(() => { logger.error({ ...record, hint }, `PROXY protocol misconfiguration: ${hint}`) })
       else callUser(() => { logger.warn({ ...record, reason: err.message }, `PROXY protocol: connection refused: ${err.message}`) })
@@ -574,9 +575,14 @@ function callUser (fn: () => void): void {
   }
 }
 
-/** A client id for a log line: JSON-quoted (control characters escaped) and at most 64 characters. */
+/** A peer's string as a log field: at most `max` characters, anything that is not clean text escaped. */
+function logText (text: string, max = 256): string {
+  return escapeUnclean(text, max)
+}
+
+/** A client id for a log line: JSON-quoted, at most 64 characters, anything that is not clean text escaped. */
 function quoted (clientId: string): string {
-  return JSON.stringify(clientId.length > 64 ? `${clientId.slice(0, 64)}…` : clientId)
+  return printable(clientId)
 }
 
 function tlsOf (d: ConnDetails | undefined): 'broker' | 'proxy' | false {

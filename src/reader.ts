@@ -161,7 +161,9 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
     if (!settle()) return
     after = EMPTY
     socket.pause()
-    if (rest.length > 0) socket.unshift(rest)
+    // The bytes after a header are a view of the chunk that carried it: a
+    // copy, so a consumer that keeps them does not keep the header's bytes.
+    if (rest.length > 0) socket.unshift(rest.buffer.byteLength > rest.length + 256 ? Buffer.from(rest) : rest)
     callback(null, header)
   }
 

@@ -1,5 +1,6 @@
 import { crc32c } from './crc32c.js'
 import { proxyError } from './errors.js'
+import { asciiValue, textValue } from './text.js'
 
 // Spec 2.2: TLV types. Wire names kept so they grep against the document.
 export const PP2_TYPE_ALPN = 0x01
@@ -37,6 +38,13 @@ const SSL_PREFIX_LENGTH = 5
 export const MAX_AUTHORITY_LENGTH = 255
 /** Spec 2.2.5: UNIQUE_ID is at most 128 bytes. */
 export const MAX_UNIQUE_ID_LENGTH = 128
+/**
+ * TLVs one header may carry, NOOP padding and SSL sub-TLVs included. Real
+ * senders use a handful (HAProxy at most about ten, AWS three); the bound
+ * keeps a header of thousands of empty TLVs from costing a walk and a
+ * record per TLV for the whole session.
+ */
+export const MAX_TLVS = 128
 
 /** One TLV as received. `value` is a copy, never a view of the socket buffer. */
 export interface RawTlv {
@@ -105,50 +113,15 @@ export interface TlvSet {
 /** The set of a header that carries no TLVs. Frozen and shared. */
 export const EMPTY_TLVS: TlvSet = Object.freeze({ raw: Object.freeze([]) as readonly RawTlv[] })
 
-// ignoreBOM: keep a leading U+FEFF, so `\uFEFFadmin` never reaches a hook as `admin`.
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-
-/** Printable US-ASCII only (0x20-0x7E). */
-function asciiValue (value: Buffer, what: string): string {
-  for (let i = 0; i < value.length; i++) {
-    const byte = value[i] as number
-    if (byte < 0x20 || byte > 0x7e) {
-      throw proxyError('PROXY_ERR_TLV_VALUE', `${what} has a byte 0x${byte.toString(16).padStart(2, '0')} outside printable US-ASCII`)
-    }
-  }
-  return value.toString('latin1')
-}
-
-/** Valid UTF-8 without C0, DEL or C1 control characters (no CRLF injection into logs). */
-function utf8Value (value: Buffer, what: string): string {
-  let printable = true
-  for (let i = 0; i < value.length; i++) {
-    const byte = value[i] as number
-    if (byte < 0x20 || byte > 0x7e) { printable = false; break }
-  }
-  // Printable US-ASCII is valid UTF-8 with no control character.
-  if (printable) return value.toString('latin1')
-  let text: string
-  try {
-    text = utf8.decode(value)
-  } catch {
-    throw proxyError('PROXY_ERR_TLV_VALUE', `${what} is not valid UTF-8`)
-  }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(text)) {
-    throw proxyError('PROXY_ERR_TLV_VALUE', `${what} contains a control character`)
-  }
-  return text
-}
-
 /**
  * Walks `bytes[start, end)` as a TLV list (spec 2.2): every TLV header and
  * value must fit, and the walk must end exactly at `end`.
  */
-function walk (bytes: Uint8Array, start: number, end: number, what: string,
+function walk (bytes: Uint8Array, start: number, end: number, what: string, budget: { left: number },
   visit: (type: number, valueStart: number, valueEnd: number) => void): void {
   let offset = start
   while (offset < end) {
+    if (--budget.left < 0) throw proxyError('PROXY_ERR_TLV', `more than ${MAX_TLVS} TLVs (SSL sub-TLVs and NOOP included)`)
     if (end - offset < TLV_HEADER_LENGTH) {
       throw proxyError('PROXY_ERR_TLV', `${what} has ${end - offset} trailing byte(s) at offset ${offset}, too short for a TLV`)
     }
@@ -164,7 +137,7 @@ function walk (bytes: Uint8Array, start: number, end: number, what: string,
   }
 }
 
-function decodeSsl (bytes: Buffer, start: number, end: number): SslInfo {
+function decodeSsl (bytes: Buffer, start: number, end: number, budget: { left: number }): SslInfo {
   if (end - start < SSL_PREFIX_LENGTH) {
     throw proxyError('PROXY_ERR_TLV_VALUE', `SSL TLV is ${end - start} byte(s), shorter than its 5-byte client/verify prefix`)
   }
@@ -184,33 +157,64 @@ function decodeSsl (bytes: Buffer, start: number, end: number): SslInfo {
     verified: (client & PP2_CLIENT_SSL) !== 0 && (certConn || certSess) && verify === 0,
     tlvs: []
   }
-  const tlvs: RawTlv[] = []
   let seen = 0
   // Sub-TLVs are read one level deep only: an SSL TLV inside the SSL TLV is
   // kept raw, never recursed into (Netty's GHSA-fx2c-96vj-985v was unbounded
   // recursion on exactly that).
-  walk(bytes, start + SSL_PREFIX_LENGTH, end, 'SSL sub-TLV', (type, vs, ve) => {
+  walk(bytes, start + SSL_PREFIX_LENGTH, end, 'SSL sub-TLV', budget, (type, vs, ve) => {
     const value = bytes.subarray(vs, ve)
-    tlvs.push({ type, value })
     if (type >= PP2_SUBTYPE_SSL_VERSION && type <= PP2_SUBTYPE_SSL_CLIENT_CERT) {
       const bit = 1 << (type - PP2_SUBTYPE_SSL_VERSION)
       if ((seen & bit) !== 0) throw proxyError('PROXY_ERR_TLV_VALUE', `SSL sub-TLV 0x${type.toString(16)} appears twice`)
       seen |= bit
     }
     switch (type) {
-      case PP2_SUBTYPE_SSL_VERSION: ssl.version = asciiValue(value, 'SSL_VERSION'); break
-      case PP2_SUBTYPE_SSL_CN: ssl.cn = utf8Value(value, 'SSL_CN'); break
-      case PP2_SUBTYPE_SSL_CIPHER: ssl.cipher = asciiValue(value, 'SSL_CIPHER'); break
-      case PP2_SUBTYPE_SSL_SIG_ALG: ssl.sigAlg = asciiValue(value, 'SSL_SIG_ALG'); break
-      case PP2_SUBTYPE_SSL_KEY_ALG: ssl.keyAlg = asciiValue(value, 'SSL_KEY_ALG'); break
-      case PP2_SUBTYPE_SSL_GROUP: ssl.group = asciiValue(value, 'SSL_GROUP'); break
-      case PP2_SUBTYPE_SSL_SIG_SCHEME: ssl.sigScheme = asciiValue(value, 'SSL_SIG_SCHEME'); break
+      case PP2_SUBTYPE_SSL_VERSION: setText(ssl, 'version', asciiValue(value, 'SSL_VERSION')); break
+      case PP2_SUBTYPE_SSL_CN: setText(ssl, 'cn', textValue(value, 'SSL_CN')); break
+      case PP2_SUBTYPE_SSL_CIPHER: setText(ssl, 'cipher', asciiValue(value, 'SSL_CIPHER')); break
+      case PP2_SUBTYPE_SSL_SIG_ALG: setText(ssl, 'sigAlg', asciiValue(value, 'SSL_SIG_ALG')); break
+      case PP2_SUBTYPE_SSL_KEY_ALG: setText(ssl, 'keyAlg', asciiValue(value, 'SSL_KEY_ALG')); break
+      case PP2_SUBTYPE_SSL_GROUP: setText(ssl, 'group', asciiValue(value, 'SSL_GROUP')); break
+      case PP2_SUBTYPE_SSL_SIG_SCHEME: setText(ssl, 'sigScheme', asciiValue(value, 'SSL_SIG_SCHEME')); break
       case PP2_SUBTYPE_SSL_CLIENT_CERT: ssl.clientCert = value; break
       default: break // unknown sub-types are tolerated (spec 2.2), unlike ranch
     }
   })
-  ssl.tlvs = tlvs
+  lazyTlvs(ssl, 'tlvs', bytes, start + SSL_PREFIX_LENGTH, end)
   return ssl
+}
+
+/** Sets a decoded string field only when the value was clean text. */
+function setText<T extends object, K extends keyof T> (target: T, key: K, text: string | undefined): void {
+  if (text !== undefined) (target as Record<K, unknown>)[key] = text
+}
+
+/**
+ * Makes `target[key]` the list of the TLVs in `bytes[start, end)` (already
+ * walked and validated), built when first read: a connected client keeps
+ * the header's bytes, not an object and a Buffer view per TLV it may never
+ * read. NOOP padding is left out of the top-level list (spec 2.2.4).
+ */
+function lazyTlvs (target: object, key: 'raw' | 'tlvs', bytes: Buffer, start: number, end: number): void {
+  let built: readonly RawTlv[] | undefined
+  Object.defineProperty(target, key, {
+    enumerable: true,
+    configurable: false,
+    get (): readonly RawTlv[] {
+      if (built === undefined) {
+        const list: RawTlv[] = []
+        for (let offset = start; offset < end;) {
+          const type = bytes[offset] as number
+          const valueStart = offset + TLV_HEADER_LENGTH
+          const valueEnd = valueStart + (((bytes[offset + 1] as number) << 8) | (bytes[offset + 2] as number))
+          if (key === 'tlvs' || type !== PP2_TYPE_NOOP) list.push({ type, value: bytes.subarray(valueStart, valueEnd) })
+          offset = valueEnd
+        }
+        built = Object.freeze(list)
+      }
+      return built
+    }
+  })
 }
 
 const VPCE_ID = /^[A-Za-z0-9-]*$/
@@ -242,14 +246,13 @@ export function parseTlvs (header: Uint8Array, start: number): TlvSet {
   const own = Buffer.allocUnsafe(end)
   own.set(header)
   const set: { -readonly [K in keyof TlvSet]: TlvSet[K] } = { raw: [] }
-  const raw: RawTlv[] = []
+  const budget = { left: MAX_TLVS }
   let seen = 0
   let crcAt = -1
-  walk(own, start, end, 'TLV', (type, vs, ve) => {
+  walk(own, start, end, 'TLV', budget, (type, vs, ve) => {
     if (type === PP2_TYPE_NOOP) return // spec 2.2.4: padding, ignored
     const length = ve - vs
     const value = own.subarray(vs, ve)
-    raw.push({ type, value })
     const bit = KNOWN_TYPE_BIT[type] ?? 0
     if (bit !== 0) {
       // One value per known type: a second AUTHORITY or SSL would let a
@@ -263,7 +266,7 @@ export function parseTlvs (header: Uint8Array, start: number): TlvSet {
         break
       case PP2_TYPE_AUTHORITY:
         if (length > MAX_AUTHORITY_LENGTH) throw proxyError('PROXY_ERR_TLV_VALUE', `AUTHORITY is ${length} bytes, more than ${MAX_AUTHORITY_LENGTH}`)
-        set.authority = utf8Value(value, 'AUTHORITY')
+        setText(set, 'authority', textValue(value, 'AUTHORITY'))
         break
       case PP2_TYPE_CRC32C:
         if (length !== 4) throw proxyError('PROXY_ERR_TLV_VALUE', `CRC32C TLV is ${length} bytes, not 4`)
@@ -274,10 +277,10 @@ export function parseTlvs (header: Uint8Array, start: number): TlvSet {
         set.uniqueId = value
         break
       case PP2_TYPE_SSL:
-        set.ssl = decodeSsl(own, vs, ve)
+        set.ssl = decodeSsl(own, vs, ve, budget)
         break
       case PP2_TYPE_NETNS:
-        set.netns = asciiValue(value, 'NETNS')
+        setText(set, 'netns', asciiValue(value, 'NETNS'))
         break
       // Application-specific range (spec 2.2.8): decoded only when the value
       // has the shape the cloud vendor documents; otherwise kept raw.
@@ -308,6 +311,6 @@ export function parseTlvs (header: Uint8Array, start: number): TlvSet {
     }
     set.crc32c = carried
   }
-  set.raw = raw
+  lazyTlvs(set, 'raw', own, start, end)
   return set
 }

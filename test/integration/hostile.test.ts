@@ -195,3 +195,47 @@ describe('memory per pending peer', () => {
     assert.ok(perPeer < header.length + 6144, `a pending peer holds ${Math.round(perPeer)} bytes for a ${header.length}-byte header`)
   })
 })
+
+describe('memory per connected client', () => {
+  async function connectRaw (port: number, header: Buffer, id: string): Promise<net.Socket> {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.9' })
+    s.on('error', () => {})
+    await once(s, 'connect')
+    const connack = once(s, 'data')
+    s.write(Buffer.concat([header, connectPacket(id)]))
+    const [data] = await connack as [Buffer]
+    assert.deepEqual(data.subarray(0, 4), CONNACK_ACCEPTED)
+    return s
+  }
+  test(`a header of more than ${128} TLVs is refused; one of 128 TLVs in 4 KiB keeps about the header's size per client`, async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true } })
+    t.after(() => stack.close())
+    const tooMany = encodeV2({ tlvs: Array.from({ length: 129 }, () => ({ type: 0xe5, value: '' })) })
+    const refused = await rawExchange(stack.port, [Buffer.concat([tooMany, connectPacket()])], { waitMs: 3000 })
+    assert.equal(refused.closed, true)
+    await until(() => stack.rejected.length === 1)
+    assert.equal(stack.rejected[0]?.err.code, 'PROXY_ERR_TLV')
+
+    const n = 100
+    const v1 = encodeV1({ family: 'TCP4', source: { address: '203.0.113.7', port: 40000 }, destination: { address: '198.51.100.1', port: 1883 } })
+    // 128 TLVs of 16 bytes, padded to a 4096-byte header with one more
+    const tlvs = Array.from({ length: 127 }, (_, i) => ({ type: 0xe0 + (i % 16), value: Buffer.alloc(13, i) }))
+    const used = 16 + 12 + 127 * 16
+    tlvs.push({ type: 0xe5, value: Buffer.alloc(4096 - used - 3, 0x61) })
+    const heavy = encodeV2({ source: { address: '203.0.113.8', port: 40000 }, destination: { address: '198.51.100.1', port: 1883 }, tlvs })
+    assert.equal(heavy.length, 4096)
+    const sockets: net.Socket[] = []
+    t.after(() => { for (const s of sockets) s.destroy() })
+    // warm the broker up first: its first clients cost more than the next ones
+    for (let i = 0; i < n; i++) sockets.push(await connectRaw(stack.port, v1, `warm-${i}`))
+    const m0 = await settledMemory()
+    for (let i = 0; i < n; i++) sockets.push(await connectRaw(stack.port, v1, `light-${i}`))
+    const m1 = await settledMemory()
+    for (let i = 0; i < n; i++) sockets.push(await connectRaw(stack.port, heavy, `heavy-${i}`))
+    const m2 = await settledMemory()
+    const light = (m1 - m0) / n
+    const extra = (m2 - m1) / n - light
+    // before the fix about 25 KiB; the measurement moves by a few KiB
+    assert.ok(extra < heavy.length + 4096, `a client with a 4096-byte header of 128 TLVs keeps ${Math.round(extra)} bytes more than a v1 client (${Math.round(light)})`)
+  })
+})

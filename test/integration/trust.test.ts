@@ -1,6 +1,7 @@
 // Trust and modes: no forged header is ever believed, no headerless client
 // gets a CONNACK where a header is required, on every listener kind.
 import { test, describe } from 'node:test'
+import mqttPacket from 'mqtt-packet'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
 import { until } from '../helpers/wait.js'
@@ -208,6 +209,36 @@ describe('sslCnAsUsername', () => {
       const seen = stack.seen.find(s => s.hook === 'authenticate')
       assert.equal(seen?.username, row.expected)
       assert.equal(seen?.details?.proxy?.tlvs.ssl?.cn, 'device-7')
+    })
+  }
+  // What HAProxy's send-proxy-v2-ssl-cn forwards for a certificate whose CN
+  // is a BMPString (UTF-16BE) or a T61String (Latin-1), and CNs that would
+  // print as another name: the verified client connects, with its MQTT
+  // username; the CN's bytes stay in ssl.tlvs.
+  const odd: Array<{ name: string, cn: Buffer }> = [
+    { name: 'a BMPString CN (UTF-16BE)', cn: Buffer.from('device-7', 'utf16le').swap16() },
+    { name: 'a T61String CN (Latin-1)', cn: Buffer.from('Gerät-7', 'latin1') },
+    { name: 'a CN with U+202E', cn: Buffer.from('device-\u202e7', 'utf8') },
+    { name: 'a CN with U+200B', cn: Buffer.from('device\u200b-7', 'utf8') }
+  ]
+  for (const row of odd) {
+    test(`${row.name}: the client is served and the MQTT username stands`, async (t) => {
+      const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: [TRUSTED], sslCnAsUsername: true } })
+      t.after(() => stack.close())
+      const h = encodeV2({
+        source: { address: '203.0.113.7', port: 50000 },
+        destination: { address: '198.51.100.1', port: 8883 },
+        tlvs: [sslTlv(0x07, 0, [{ type: 0x22, value: row.cn }])]
+      })
+      const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'odd-cn', keepalive: 0, username: 'mqtt-user' })
+      const result = await rawExchange(stack.port, [Buffer.concat([h, connect])], { expectBytes: 4, waitMs: 5000 })
+      assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)
+      const seen = stack.seen.find(s => s.hook === 'authenticate')
+      assert.equal(seen?.username, 'mqtt-user')
+      assert.equal(seen?.details?.proxy?.tlvs.ssl?.cn, undefined)
+      assert.equal(seen?.details?.proxy?.tlvs.ssl?.verified, true)
+      assert.deepEqual(seen?.details?.proxy?.tlvs.ssl?.tlvs.find(x => x.type === 0x22)?.value, row.cn)
+      assert.deepEqual(stack.rejected, [])
     })
   }
 })
