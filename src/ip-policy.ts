@@ -20,8 +20,11 @@ export type IpRefusal = 'ip-denied' | 'ip-not-allowed' | 'rate-limited'
 
 interface Bucket { tokens: number, at: number }
 
-/** Bound on the addresses tracked by the rate limiter (memory under a flood of sources). */
-const MAX_BUCKETS = 100_000
+/**
+ * Bound on the addresses tracked by the rate limiter (memory under a flood
+ * of sources): about 150 bytes each, so about 15 MB at the bound.
+ */
+export const MAX_BUCKETS = 100_000
 
 /**
  * Decides, from the real client address, whether a connection may go on to
@@ -34,8 +37,10 @@ export class IpPolicy {
   readonly #burst: number
   readonly #buckets = new Map<string, Bucket>()
   readonly #now: () => number
+  readonly #maxBuckets: number
 
-  constructor (options: IpPolicyOptions, now: () => number = Date.now) {
+  constructor (options: IpPolicyOptions, now: () => number = Date.now, maxBuckets = MAX_BUCKETS) {
+    this.#maxBuckets = maxBuckets
     this.#deny = options.deny === undefined ? undefined : trustCheck(options.deny)
     this.#allow = options.allow === undefined ? undefined : trustCheck(options.allow)
     this.#rate = options.rateLimit?.perSecond ?? 0
@@ -55,7 +60,9 @@ export class IpPolicy {
     const now = this.#now()
     let bucket = this.#buckets.get(address)
     if (bucket === undefined) {
-      if (this.#buckets.size >= MAX_BUCKETS) this.#prune(now)
+      // The map is in last-use order: the first address is the least recently
+      // used one, and dropping it is O(1), whatever the map holds.
+      if (this.#buckets.size >= this.#maxBuckets) this.#evictOldest()
       bucket = { tokens: this.#burst, at: now }
     } else {
       bucket.tokens = Math.min(this.#burst, bucket.tokens + ((now - bucket.at) / 1000) * this.#rate)
@@ -68,14 +75,9 @@ export class IpPolicy {
     return true
   }
 
-  /** Drops full buckets, then the least recently used, to stay under the bound. */
-  #prune (now: number): void {
-    for (const [address, bucket] of this.#buckets) {
-      if (bucket.tokens + ((now - bucket.at) / 1000) * this.#rate >= this.#burst) this.#buckets.delete(address)
-    }
-    for (const address of this.#buckets.keys()) {
-      if (this.#buckets.size < MAX_BUCKETS) break
-      this.#buckets.delete(address)
-    }
+  /** Forgets the least recently used address (a forgotten one starts again with a full bucket). */
+  #evictOldest (): void {
+    const oldest = this.#buckets.keys().next()
+    if (oldest.done !== true) this.#buckets.delete(oldest.value)
   }
 }

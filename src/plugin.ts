@@ -12,6 +12,7 @@ import { admit, READ_PEERLESS, trustCheck, type TrustCheck } from './policy.js'
 import { ProxyProtocolError, type ProxyErrorCode } from './protocol/errors.js'
 import type { ProxyHeader } from './protocol/header.js'
 import { describeFirstBytes, readHeader, type ReadFailure } from './reader.js'
+import { canonicalAddress } from './protocol/address.js'
 import { escapeUnclean, printable } from './protocol/text.js'
 import { IpPolicy } from './ip-policy.js'
 import { UnauthorizedClients, type UnauthorizedClient } from './unauthorized.js'
@@ -531,12 +532,16 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     const settings = this.settings[listener]
     if (!settings.forwardedHeaders || settings.mode !== 'off') return undefined
     if (!this.#trust[listener](socket.remoteAddress ?? '')) return undefined
+    // Canonical, as header addresses are: one client, one rate-limit bucket,
+    // however its proxy writes the address (`2001:DB8:0::1`, `::FFFF:10.1.2.3`).
     const xff = req.headers['x-forwarded-for']
     const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim()
-    if (first !== undefined && net.isIP(first) !== 0) return { header: 'x-forwarded-for', address: first }
+    const fromXff = first === undefined ? undefined : canonicalAddress(first)
+    if (fromXff !== undefined) return { header: 'x-forwarded-for', address: fromXff.address }
     const real = req.headers['x-real-ip']
     const value = (Array.isArray(real) ? real[0] : real)?.trim()
-    if (value !== undefined && net.isIP(value) !== 0) return { header: 'x-real-ip', address: value }
+    const fromReal = value === undefined ? undefined : canonicalAddress(value)
+    if (fromReal !== undefined) return { header: 'x-real-ip', address: fromReal.address }
     return undefined
   }
 

@@ -2,6 +2,7 @@ import type { ListenerName } from './options.js'
 
 /** One client whose authentication failed (TBMQ's "unauthorized clients"). */
 export interface UnauthorizedClient {
+  /** As sent, cut to 256 characters (then ending in `…`). */
   readonly clientId: string
   /** The real client address and port (from the PROXY header when there was one). */
   readonly ipAddress: string
@@ -17,6 +18,24 @@ export interface UnauthorizedClient {
   readonly time: number
   /** Failed attempts by this client id while it stayed in the list. */
   readonly attempts: number
+}
+
+/**
+ * Characters kept of a client id, user name or reason: MQTT allows 65535
+ * bytes each, and any client can fail a login. An entry then holds at most
+ * about 2 KiB, so the list at most `maxEntries` × 2 KiB (2 MiB by default).
+ */
+export const MAX_FIELD_LENGTH = 256
+
+/**
+ * `text` cut to {@link MAX_FIELD_LENGTH} characters with a `…` that says so,
+ * as a string of its own: a slice would keep the whole original alive.
+ */
+function bounded (text: string): string
+function bounded (text: string | undefined): string | undefined
+function bounded (text: string | undefined): string | undefined {
+  if (text === undefined || text.length <= MAX_FIELD_LENGTH) return text
+  return Buffer.from(`${text.slice(0, MAX_FIELD_LENGTH)}…`, 'utf8').toString('utf8')
 }
 
 /** Bounds of the list. */
@@ -44,10 +63,18 @@ export class UnauthorizedClients {
   record (attempt: Omit<UnauthorizedClient, 'time' | 'attempts'>): UnauthorizedClient {
     const now = this.#now()
     this.#expire(now)
-    const previous = this.#entries.get(attempt.clientId)
-    const entry: UnauthorizedClient = { ...attempt, time: now, attempts: (previous?.attempts ?? 0) + 1 }
-    this.#entries.delete(attempt.clientId) // keep the map in order of the latest attempt
-    this.#entries.set(attempt.clientId, entry)
+    const clientId = bounded(attempt.clientId)
+    const previous = this.#entries.get(clientId)
+    const entry: UnauthorizedClient = {
+      ...attempt,
+      clientId,
+      username: bounded(attempt.username),
+      reason: bounded(attempt.reason),
+      time: now,
+      attempts: (previous?.attempts ?? 0) + 1
+    }
+    this.#entries.delete(clientId) // keep the map in order of the latest attempt
+    this.#entries.set(clientId, entry)
     for (const key of this.#entries.keys()) {
       if (this.#entries.size <= this.#maxEntries) break
       this.#entries.delete(key)

@@ -160,3 +160,17 @@ export function parseIPv6 (text: string): Uint8Array | undefined {
   out.fill(0, 2 * gap, 2 * (gap + shift))
   return out
 }
+
+/**
+ * The canonical form of an IP address written as text (X-Forwarded-For, say):
+ * IPv4 as dotted decimal, IPv6 as RFC 5952 writes it (IPv4-mapped as
+ * `::ffff:a.b.c.d`), or `undefined` when the text is not exactly one
+ * address (a zone id, leading zeros, a port, anything else).
+ */
+export function canonicalAddress (text: string): { readonly address: string, readonly family: 4 | 6 } | undefined {
+  const v4 = parseIPv4(text)
+  if (v4 !== undefined) return { address: formatIPv4(v4, 0), family: 4 }
+  const v6 = parseIPv6(text)
+  if (v6 !== undefined) return { address: formatIPv6(v6, 0), family: 6 }
+  return undefined
+}

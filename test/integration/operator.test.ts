@@ -181,6 +181,28 @@ describe('WebSocket forwarded headers (PROXY off on the listener)', () => {
     assert.equal(d?.ipFamily, 6)
     assert.equal(d?.forwarded, 'x-real-ip')
   })
+  // One client, one address: however the proxy writes it, the address is
+  // canonical, so it gets one rate-limit bucket and one name in the logs.
+  const spellings: Array<{ sent: Record<string, string>, address: string, header: 'x-forwarded-for' | 'x-real-ip' }> = [
+    { sent: { 'X-Forwarded-For': '2001:DB8:0:0:0:0:0:1' }, address: '2001:db8::1', header: 'x-forwarded-for' },
+    { sent: { 'X-Forwarded-For': '::FFFF:10.1.2.3' }, address: '::ffff:10.1.2.3', header: 'x-forwarded-for' },
+    { sent: { 'X-Forwarded-For': '2001:db8:0:0:1:0:0:1, 10.0.0.1' }, address: '2001:db8::1:0:0:1', header: 'x-forwarded-for' },
+    { sent: { 'X-Forwarded-For': 'fe80::1%eth0', 'X-Real-IP': '203.0.113.9' }, address: '203.0.113.9', header: 'x-real-ip' },
+    { sent: { 'X-Forwarded-For': '010.1.2.3', 'X-Real-IP': '2001:0DB8::0005' }, address: '2001:db8::5', header: 'x-real-ip' }
+  ]
+  for (const row of spellings) {
+    test(`forwarded ${JSON.stringify(row.sent)} is the canonical ${row.address}`, async (t) => {
+      const stack = await startStack({ listener: 'ws', plugin: { trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: true } } } })
+      t.after(() => stack.close())
+      const front = await startFront({ target: stack.port, header: 'none' })
+      t.after(() => front.close())
+      const c = await wsClient(front.port, '127.0.0.2', row.sent)
+      c.end(true)
+      const d = stack.seen.find(s => s.hook === 'authenticate')?.details
+      assert.equal(d?.ipAddress, row.address)
+      assert.equal(d?.forwarded, row.header)
+    })
+  }
   test('from an untrusted peer the headers are ignored', async (t) => {
     const stack = await startStack({ listener: 'ws', plugin: { trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: true } } } })
     t.after(() => stack.close())

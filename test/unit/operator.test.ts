@@ -1,6 +1,9 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { IpPolicy, UnauthorizedClients } from '../../src/index.js'
+import { IpPolicy as IpPolicyClass } from '../../src/ip-policy.js'
+import { MAX_FIELD_LENGTH } from '../../src/unauthorized.js'
+import { settledMemory } from '../helpers/memory.js'
 
 describe('IpPolicy', () => {
   test('deny is checked before allow; allow lists who may connect', () => {
@@ -64,5 +67,33 @@ describe('UnauthorizedClients', () => {
     assert.equal(list.clear('zzz'), 0)
     assert.equal(list.clear(), 1)
     assert.deepEqual(list.list(), [])
+  })
+})
+
+describe('bounds under hostile input (issue 9)', () => {
+  test('IpPolicy: at its address bound, a new address evicts the least recently used one only', () => {
+    const p = new IpPolicyClass({ rateLimit: { perSecond: 1, burst: 1 } }, () => 0, 3)
+    for (const a of ['a', 'b', 'c']) assert.equal(p.check(a), undefined)
+    assert.equal(p.check('a'), 'rate-limited', 'a is remembered, and now the most recently used')
+    assert.equal(p.check('d'), undefined) // evicts b, the least recently used
+    assert.equal(p.check('c'), 'rate-limited', 'c is still remembered')
+    assert.equal(p.check('a'), 'rate-limited', 'a is still remembered')
+    assert.equal(p.check('b'), undefined, 'b was forgotten: a full bucket again')
+  })
+  test('UnauthorizedClients: 1,100 failed logins with 60,000-character ids and user names hold about 2 KiB each', async () => {
+    const list = new UnauthorizedClients()
+    const before = await settledMemory()
+    for (let i = 0; i < 1100; i++) {
+      const long = `${String(i).padStart(5, '0')}${'x'.repeat(60_000)}`
+      list.record({ clientId: long, ipAddress: '203.0.113.7', port: 5000, listener: 'tcp', username: `u${long}`, passwordProvided: true, tls: false, reason: `r${long}` })
+    }
+    const held = (await settledMemory()) - before
+    const entries = list.list()
+    assert.equal(entries.length, 1000)
+    assert.equal(entries[0]?.clientId.length, MAX_FIELD_LENGTH + 1)
+    assert.ok(entries[0]?.clientId.endsWith('…'))
+    assert.equal(entries[0]?.username?.length, MAX_FIELD_LENGTH + 1)
+    // before the bound: 122 MiB
+    assert.ok(held < 2.5 * 1024 * 1024, `the list holds ${held} bytes`)
   })
 })
