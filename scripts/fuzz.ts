@@ -43,6 +43,13 @@ const SEEDS: Buffer[] = [
   encodeV1({ family: 'UNKNOWN' }),
   encodeV2({ family: 'INET6', source: { address: '2001:db8::7', port: 1 }, destination: { address: '2001:db8::1', port: 8883 }, crc32c: true, tlvs: [{ type: TLV.ALPN, value: 'mqtt' }, { type: TLV.AUTHORITY, value: 'broker.example' }, { type: TLV.UNIQUE_ID, value: 'abc' }, sslTlv(7, 0, [{ type: 0x21, value: 'TLSv1.3' }, { type: 0x22, value: 'cn' }, { type: 0x28, value: Buffer.alloc(40, 1) }]), { type: TLV.AWS, value: Buffer.from('\x01vpce-1', 'latin1') }], noopPadding: 8 }),
   encodeV2({ family: 'UNIX', transport: 'STREAM' }),
+  // TLV counts around the bound of 128, and string TLVs in the encodings
+  // real senders use and hostile ones try (issue 9)
+  encodeV2({ tlvs: Array.from({ length: 127 }, () => ({ type: 0xe5, value: '' })) }),
+  encodeV2({ tlvs: Array.from({ length: 129 }, () => ({ type: TLV.NOOP, value: '' })) }),
+  encodeV2({ tlvs: [sslTlv(7, 0, [{ type: 0x22, value: Buffer.from('client-1', 'utf16le').swap16() }]), { type: TLV.AUTHORITY, value: Buffer.from('Gerät', 'latin1') }] }),
+  encodeV2({ tlvs: [sslTlv(7, 0, [{ type: 0x22, value: 'admin\u202e\u200bnimda' }]), { type: TLV.AUTHORITY, value: 'p\u0430ypal.example\ufeff' }] }),
+  encodeV2({ tlvs: [{ type: TLV.AUTHORITY, value: 'a.example\r\nX: 1' }, { type: TLV.NETNS, value: 'ns\u0000' }] }),
   encodeV2({ command: 'LOCAL', family: 'UNSPEC', transport: 'UNSPEC' })
 ]
 
@@ -61,6 +68,16 @@ export function fuzz (count: number, seed = 1): FuzzReport {
       outcome = result.status
       if (result.status === 'complete' && (result.length < 15 || result.length > input.length)) {
         failures.push({ input: input.toString('hex'), problem: `length ${result.length} outside the input (${input.length})` })
+      }
+      if (result.status === 'complete' && n % 8 === 0) {
+        // Drip: the reader parses what has arrived so far, so every strict
+        // prefix of a complete header must be `incomplete`, never a verdict.
+        const cut = next() % result.length
+        const early = parseHeader(input.subarray(0, cut), { maxV2Length: 4096 })
+        if (early.status !== 'incomplete') failures.push({ input: input.toString('hex'), problem: `prefix of ${cut} bytes gave ${early.status}` })
+        // Reading the decoded values must not throw either.
+        void result.header.tlvs.raw.length
+        void result.header.tlvs.ssl?.tlvs.length
       }
     } catch (err) {
       if (err instanceof ProxyProtocolError && CODES.has(err.code)) {

@@ -200,6 +200,11 @@ test(`HAProxy health checks with check-send-proxy${trusted === undefined ? '' : 
     assert.ok(h.peer.address === PROXY_SOURCE || h.peer.address === '', `check peer ${h.peer.address}`)
   }
   assert.deepEqual(events.rejected.filter(r => !r.ev.probe).map(r => `${r.err.code}: ${r.err.message}`), [])
+  // Issue 9: with or without a trusted list, a check is `local` (its LOCAL
+  // header was read) or a `probe`, never a refusal on the dashboard.
+  const stats = s.proxy.stats().tcp
+  assert.deepEqual(stats.rejected, {}, 'no health check is counted as a refusal')
+  assert.ok(stats.local >= 1, `checks counted as local: ${stats.local} (probes ${stats.probes})`)
   assert.equal(s.seen.length, 0, 'health checks never reach the MQTT hooks')
   const row = (await haproxyStats(hap.statsSocket)).find(r => r.pxname === 'be' && r.svname === 's1')
   assert.ok(row, 'show stat lists be/s1')
