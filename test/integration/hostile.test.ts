@@ -190,9 +190,11 @@ describe('memory per pending peer', () => {
     const grown = (await settledMemory()) - before
     assert.equal(stack.proxy.stats().tcp.pending, peers)
     const perPeer = grown / peers
-    // A bare socket that received the same bytes grows by about 2.5 KiB
-    // (both ends are in this process); before the fix this was ~750 KiB.
-    assert.ok(perPeer < header.length + 6144, `a pending peer holds ${Math.round(perPeer)} bytes for a ${header.length}-byte header`)
+    // Measured: about 5.4 KiB, of which a bare socket that received the
+    // same bytes is 2.4 KiB (both ends are in this process); before the fix
+    // ~790 KiB. Heap readings on a shared machine move by a few KiB a peer,
+    // so the bound leaves room for that and still catches a copy per chunk.
+    assert.ok(perPeer < 3 * header.length + 4096, `a pending peer holds ${Math.round(perPeer)} bytes for a ${header.length}-byte header`)
   })
 })
 
@@ -235,7 +237,8 @@ describe('memory per connected client', () => {
     const m2 = await settledMemory()
     const light = (m1 - m0) / n
     const extra = (m2 - m1) / n - light
-    // before the fix about 25 KiB; the measurement moves by a few KiB
-    assert.ok(extra < heavy.length + 4096, `a client with a 4096-byte header of 128 TLVs keeps ${Math.round(extra)} bytes more than a v1 client (${Math.round(light)})`)
+    // Measured: 4 to 6.5 KiB; before the fix 21 to 31 KiB. The reading
+    // moves by a few KiB a client on a shared machine.
+    assert.ok(extra < 2 * heavy.length + 4096, `a client with a 4096-byte header of 128 TLVs keeps ${Math.round(extra)} bytes more than a v1 client (${Math.round(light)})`)
   })
 })
