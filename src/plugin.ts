@@ -392,8 +392,18 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       return
     }
     stats.pending++
-    readHeader(socket, { headerTimeout: settings.headerTimeout, maxV2Length: settings.maxV2Length, absent: admission.absent, present: admission.present }, (err, header, ended) => {
-      stats.pending--
+    // A connection stops pending once its header is complete, even while
+    // the reader still looks at the first bytes after it: an idle client
+    // behind the proxy must not hold one of the maxPending places.
+    let pending = true
+    const done = (): void => {
+      if (pending) {
+        pending = false
+        stats.pending--
+      }
+    }
+    readHeader(socket, { headerTimeout: settings.headerTimeout, maxV2Length: settings.maxV2Length, absent: admission.absent, present: admission.present, onHeaderComplete: done }, (err, header, ended) => {
+      done()
       if (err !== null) {
         this.#reject(err, listener, peerOf()) // the socket is destroyed after this returns
         return

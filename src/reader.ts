@@ -28,6 +28,12 @@ export interface ReadOptions {
    * @defaultValue 'parse'
    */
   readonly present?: 'parse' | 'PROXY_ERR_UNEXPECTED_HEADER' | 'PROXY_ERR_UNTRUSTED'
+  /**
+   * Called once when a complete header has arrived and the reader only waits
+   * for the first bytes after it (to refuse a second header): from then on
+   * the connection is no longer pending a header.
+   */
+  readonly onHeaderComplete?: () => void
 }
 
 /** Spec 2.1 / 2.2: a v1 signature is `PROXY ` (6 bytes), a v2 one 12 bytes. */
@@ -188,6 +194,7 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
       fail(new ProxyProtocolError('PROXY_ERR_INJECTED_HEADER',
         'a second PROXY header followed the proxy\'s: a client behind the proxy tried to announce its own address'))
     } else {
+      if (parsed === undefined) options.onHeaderComplete?.()
       parsed = header
       // At most 11 bytes: a longer prefix is a signature or is not one.
       after = rest.length === 0 ? EMPTY : Buffer.from(rest)

@@ -90,7 +90,8 @@ export class UnauthorizedClients {
 
   /** Removes one client id, or everything. @returns how many entries were removed. */
   clear (clientId?: string): number {
-    if (clientId !== undefined) return this.#entries.delete(clientId) ? 1 : 0
+    // An id longer than the list keeps is stored cut; either form finds it.
+    if (clientId !== undefined) return this.#entries.delete(clientId) || this.#entries.delete(bounded(clientId)) ? 1 : 0
     const n = this.#entries.size
     this.#entries.clear()
     return n

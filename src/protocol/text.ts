@@ -95,11 +95,15 @@ export function asciiValue (value: Uint8Array, what: string): string | undefined
 export function escapeUnclean (text: string, max = 256): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text
   if (isCleanText(cut)) return cut
+  const escape = (ch: string): string => ch.split('').map(c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')
   let out = ''
-  for (const ch of cut) {
-    out += ch === '…' || isCleanText(ch) ? ch : ch.split('').map(c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')
-  }
-  return out
+  for (const ch of cut) out += ch === '…' || isCleanText(ch) ? ch : escape(ch)
+  if (isCleanText(out)) return out
+  // Each character is clean but the whole is not (mixed scripts, not NFC):
+  // everything outside US-ASCII is escaped, so it cannot pass for another name.
+  let ascii = ''
+  for (const ch of out) ascii += ch === '…' || ch.charCodeAt(0) < 0x80 ? ch : escape(ch)
+  return ascii
 }
 
 /** `text` for a hint or a message: quoted, at most `max` characters, escaped as {@link escapeUnclean}. */

@@ -98,6 +98,23 @@ describe('maxPending', () => {
     const client = await connectClient({ listener: 'tcp', port: front.port })
     await endClient(client)
   })
+  test('a header followed by nothing yet does not hold a place: idle clients behind the proxy cannot fill maxPending', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, maxPending: 2 } })
+    t.after(() => stack.close())
+    const idle: net.Socket[] = []
+    t.after(() => { for (const s of idle) s.destroy() })
+    for (let i = 0; i < 3; i++) {
+      const s = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
+      s.on('error', () => {})
+      await once(s, 'connect')
+      s.write(PROXY_HEADER)
+      idle.push(s)
+    }
+    await until(() => stack.proxy.stats().tcp.proxied.v2 === 0 && stack.proxy.stats().tcp.pending === 0)
+    const result = await rawExchange(stack.port, [Buffer.concat([PROXY_HEADER, connectPacket('served')])], { expectBytes: 4 })
+    assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)
+    assert.deepEqual(stack.proxy.stats().tcp.rejected, {})
+  })
   test('the default is 1000 and it is per listener', async () => {
     const { resolveOptions } = await import('../../src/options.js')
     const r = resolveOptions({ proxyEnabled: true, listeners: { ws: { maxPending: 10 } } })

@@ -93,6 +93,10 @@ describe('bounds under hostile input (issue 9)', () => {
     assert.equal(entries[0]?.clientId.length, MAX_FIELD_LENGTH + 1)
     assert.ok(entries[0]?.clientId.endsWith('…'))
     assert.equal(entries[0]?.username?.length, MAX_FIELD_LENGTH + 1)
+    // an id stored cut is still found by the id as sent
+    const long = `00000${'x'.repeat(60_000)}`
+    list.record({ clientId: long, ipAddress: '203.0.113.7', port: 5000, listener: 'tcp', username: undefined, passwordProvided: false, tls: false, reason: 'r' })
+    assert.equal(list.clear(long), 1)
     // before the bound: 122 MiB
     assert.ok(held < 2.5 * 1024 * 1024, `the list holds ${held} bytes`)
   })
