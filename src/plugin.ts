@@ -489,7 +489,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     const clientId = err.head === undefined ? undefined : connectClientId(err.head)
     const started = err.head === undefined
       ? undefined
-      : clientId !== undefined ? `an MQTT CONNECT from client ${quoted(clientId)}` : describeFirstBytes(err.head)
+      : clientId !== undefined ? `an MQTT CONNECT from client ${printable(clientId)}` : describeFirstBytes(err.head)
     const hint = misconfigurationHint(err.code, listener, started)
     const event: RejectedEvent = {
       listener,
@@ -593,11 +593,6 @@ function callUser (fn: () => void): void {
 /** A peer's string as a log field: at most `max` characters, anything that is not clean text escaped. */
 function logText (text: string, max = 256): string {
   return escapeUnclean(text, max)
-}
-
-/** A client id for a log line: JSON-quoted, at most 64 characters, anything that is not clean text escaped. */
-function quoted (clientId: string): string {
-  return printable(clientId)
 }
 
 function tlsOf (d: ConnDetails | undefined): 'broker' | 'proxy' | false {

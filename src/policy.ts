@@ -72,4 +72,4 @@ const READ_OFF: Admission = { action: 'read', absent: 'pass', present: 'PROXY_ER
  * as HAProxy's health checks are): its bytes are read only to tell a health
  * check (LOCAL, or nothing) from anything else, never to believe an address.
  */
-export const READ_PEERLESS: Admission = { action: 'read', absent: 'fail', present: 'parse' }
+export const READ_PEERLESS: Admission = READ_REQUIRED

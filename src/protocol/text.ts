@@ -20,7 +20,7 @@ import { proxyError } from './errors.js'
  *   `PROXY_ERR_TLV_VALUE`, as EMQX refuses it.
  */
 const CONTROL_C1 = /[\u0080-\u009f]/
-const NOT_CLEAN = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u
+const NOT_CLEAN = /[\p{Cc}\p{Default_Ignorable_Code_Point}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u
 const LATIN = /\p{Script=Latin}/u
 const GREEK = /\p{Script=Greek}/u
 const CYRILLIC = /\p{Script=Cyrillic}/u
@@ -50,7 +50,7 @@ function refuseControlBytes (value: Uint8Array, what: string): void {
 
 /** True when `text` may be shown and compared as a name (see above). */
 export function isCleanText (text: string): boolean {
-  if (NOT_CLEAN.test(text) || CONTROL_C1.test(text) || /[\u0000-\u001f\u007f]/.test(text)) return false
+  if (NOT_CLEAN.test(text)) return false
   if (text.normalize('NFC') !== text) return false
   const scripts = (LATIN.test(text) ? 1 : 0) + (GREEK.test(text) ? 1 : 0) + (CYRILLIC.test(text) ? 1 : 0)
   return scripts <= 1

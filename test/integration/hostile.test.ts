@@ -70,21 +70,27 @@ describe('a client behind the proxy that sends its own PROXY header', () => {
   })
 })
 
+/** Opens `n` connections from the trusted proxy's address, each sending `bytes` and then nothing. */
+async function openStalled (t: { after: (fn: () => void) => void }, port: number, n: number, bytes: Buffer | string): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = []
+  t.after(() => { for (const s of sockets) s.destroy() })
+  for (let i = 0; i < n; i++) {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.9' })
+    s.on('error', () => {})
+    await once(s, 'connect')
+    s.write(bytes)
+    sockets.push(s)
+  }
+  return sockets
+}
+
 describe('maxPending', () => {
   test('beyond maxPending stalled peers, the next is refused at once with a code and a counter; the broker keeps serving', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, maxPending: 5, headerTimeout: 1500 } })
     t.after(() => stack.close())
     const front = await startFront({ target: stack.port, header: 'v2' })
     t.after(() => front.close())
-    const stalled: net.Socket[] = []
-    t.after(() => { for (const s of stalled) s.destroy() })
-    for (let i = 0; i < 5; i++) {
-      const s = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
-      s.on('error', () => {})
-      await once(s, 'connect')
-      s.write('PROXY TCP4 ')
-      stalled.push(s)
-    }
+    await openStalled(t, stack.port, 5, 'PROXY TCP4 ')
     await until(() => stack.proxy.stats().tcp.pending === 5)
     const started = Date.now()
     const extra = await rawExchange(stack.port, [encodeV2(), connectPacket()], { waitMs: 3000 })
@@ -101,15 +107,7 @@ describe('maxPending', () => {
   test('a header followed by nothing yet does not hold a place: idle clients behind the proxy cannot fill maxPending', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, maxPending: 2 } })
     t.after(() => stack.close())
-    const idle: net.Socket[] = []
-    t.after(() => { for (const s of idle) s.destroy() })
-    for (let i = 0; i < 3; i++) {
-      const s = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
-      s.on('error', () => {})
-      await once(s, 'connect')
-      s.write(PROXY_HEADER)
-      idle.push(s)
-    }
+    await openStalled(t, stack.port, 3, PROXY_HEADER)
     await until(() => stack.proxy.stats().tcp.proxied.v2 === 0 && stack.proxy.stats().tcp.pending === 0)
     const result = await rawExchange(stack.port, [Buffer.concat([PROXY_HEADER, connectPacket('served')])], { expectBytes: 4 })
     assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)
