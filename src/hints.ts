@@ -39,3 +39,13 @@ export function misconfigurationHint (code: ProxyErrorCode, listener: ListenerNa
   }
   return undefined
 }
+
+/** What the first bytes of a connection look like, for a misconfiguration hint. */
+export function describeFirstBytes (data: Uint8Array): string {
+  const first = data[0] as number
+  if (first === 0x10) return 'an MQTT CONNECT packet (0x10)'
+  if (first === 0x16) return 'a TLS handshake (0x16)'
+  const text = Buffer.from(data.subarray(0, 8)).toString('latin1')
+  if (/^(GET|POST|PUT|HEAD|OPTIONS|DELETE|PATCH|CONNECT|TRACE) /.test(text)) return `an HTTP request ("${text.split(' ')[0] as string}")`
+  return `byte 0x${first.toString(16).padStart(2, '0')}`
+}

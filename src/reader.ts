@@ -1,9 +1,7 @@
 import type { Duplex } from 'node:stream'
 import { ProxyProtocolError } from './protocol/errors.js'
-import type { ProxyHeader } from './protocol/header.js'
-import { parseHeader } from './protocol/parse.js'
-import { V1_MAX_LENGTH } from './protocol/v1.js'
-import { V2_SIGNATURE } from './protocol/v2.js'
+import type { ParseResult, ProxyHeader } from './protocol/header.js'
+import { parseHeader, signatureAt } from './protocol/parse.js'
 
 /** Bounds on one pending connection, and what a header's absence or presence means. */
 export interface ReadOptions {
@@ -36,12 +34,6 @@ export interface ReadOptions {
   readonly onHeaderComplete?: () => void
 }
 
-/** Spec 2.1 / 2.2: a v1 signature is `PROXY ` (6 bytes), a v2 one 12 bytes. */
-const V1_SIGNATURE = Buffer.from('PROXY ', 'latin1')
-const V2_SIGNATURE_BYTES = Buffer.from(V2_SIGNATURE)
-/** Spec 2.2: signature, ver/cmd, fam/proto, 16-bit length. */
-const V2_PREFIX_LENGTH = 16
-
 /** Why a read failed, beyond the error code: how much the peer had sent. */
 export interface ReadFailure extends ProxyProtocolError {
   /** Bytes received before the failure; 0 for an empty probe (connect, then nothing). */
@@ -70,21 +62,6 @@ function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer |
 }
 
 /**
- * How the bytes after a header start: `signature` when they are a second
- * PROXY signature (a client behind the proxy sending its own header),
- * `maybe` while they are a strict prefix of one, `other` once they cannot be.
- * No MQTT, TLS or HTTP stream starts with `PROXY ` or the v2 signature.
- */
-function secondSignature (bytes: Uint8Array): 'signature' | 'maybe' | 'other' {
-  if (bytes.length === 0) return 'maybe'
-  const signature = bytes[0] === 0x50 ? V1_SIGNATURE : bytes[0] === 0x0d ? V2_SIGNATURE_BYTES : undefined
-  if (signature === undefined) return 'other'
-  const n = Math.min(bytes.length, signature.length)
-  for (let i = 1; i < n; i++) if (bytes[i] !== signature[i]) return 'other'
-  return n === signature.length ? 'signature' : 'maybe'
-}
-
-/**
  * Reads one PROXY header from the start of `socket`, across any number of
  * `data` events, and hands the socket back paused with every byte after the
  * header put back (`unshift`), so the next consumer (aedes, Node's TLS or
@@ -110,6 +87,8 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
   // field has arrived).
   let acc: Buffer | undefined
   let filled = 0
+  // What the parser last said it needs before another look is worth it.
+  let needed = 0
   let received = 0
   let settled = false
   // Set once a complete header has been parsed: the bytes after it, until
@@ -187,8 +166,8 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
 
   /** Looks at the bytes after a complete header: hand over, refuse, or wait. */
   function guard (header: ProxyHeader, rest: Buffer): void {
-    const second = secondSignature(rest)
-    if (second === 'other') {
+    const second = signatureAt(rest)
+    if (second === 'none') {
       succeed(header, rest)
     } else if (second === 'signature') {
       fail(new ProxyProtocolError('PROXY_ERR_INJECTED_HEADER',
@@ -206,7 +185,7 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
    * @returns true when the read is over.
    */
   function decide (data: Buffer, more: Buffer): boolean {
-    let result
+    let result: ParseResult
     try {
       result = parseHeader(data, options)
     } catch (err) {
@@ -222,16 +201,16 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
     if (result.status === 'absent') {
       const all = more.length === 0 ? data : Buffer.concat([data, more])
       if (passAbsent) succeed(undefined, all)
-      else fail(new ProxyProtocolError('PROXY_ERR_NOT_PROXY', `connection does not start with a PROXY header but with ${describeFirstBytes(all)}`), all)
+      else fail(new ProxyProtocolError('PROXY_ERR_NOT_PROXY', `connection does not start with a PROXY header (first byte 0x${(all[0] as number).toString(16).padStart(2, '0')})`), all)
       return true
     }
     if (present !== 'parse') {
       // Decide on the signature alone: never parse what will not be believed.
-      const signature = data[0] === 0x50 ? V1_SIGNATURE.length : V2_SIGNATURE.length
-      if (result.status === 'complete' || data.length >= signature) {
+      if (result.status === 'complete' || signatureAt(data) === 'signature') {
         fail(new ProxyProtocolError(present, unexpectedMessage(present)))
         return true
       }
+      needed = result.needed
       return false
     }
     if (result.status === 'complete') {
@@ -239,20 +218,16 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
       guard(result.header, rest.length === 0 ? more : more.length === 0 ? rest : Buffer.concat([rest, more]))
       return true
     }
+    needed = result.needed
+    if (acc === undefined || acc.length < result.capacity) {
+      // The parser says how much this header takes (107 bytes for v1, 16 for
+      // a v2 prefix, 16 + len once its length field is in): one buffer of
+      // that size holds it, however the bytes are cut.
+      const grown = Buffer.allocUnsafe(result.capacity)
+      filled = data.copy(grown, 0)
+      acc = grown
+    }
     return false
-  }
-
-  /** The bytes a v2 header takes in all, from its validated 16-byte prefix. */
-  function v2Total (bytes: Uint8Array): number {
-    return V2_PREFIX_LENGTH + (((bytes[14] as number) << 8) | (bytes[15] as number))
-  }
-
-  /** Bytes the buffered header needs before parsing again is worth it. */
-  function needed (): number {
-    const a = acc as Buffer
-    // v1, or a v2 prefix up to its length field: every byte counts.
-    if (a[0] !== 0x0d || filled <= V2_PREFIX_LENGTH) return filled
-    return v2Total(a)
   }
 
   function onData (chunk: Buffer | string): void {
@@ -265,31 +240,23 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
       guard(header, after.length === 0 ? bytes : Buffer.concat([after, bytes]))
       return
     }
+    // Most headers arrive whole in the first chunk: parse that in place.
     if (acc === undefined) {
-      // Most headers arrive whole in the first chunk: parse that in place.
-      if (decide(bytes, EMPTY)) return
-      // The parser's caps bound what is incomplete: under 107 bytes for v1,
-      // under 16 + maxV2Length for v2.
-      const size = bytes[0] !== 0x0d
-        ? V1_MAX_LENGTH
-        : bytes.length < V2_PREFIX_LENGTH ? V2_PREFIX_LENGTH : v2Total(bytes)
-      acc = Buffer.allocUnsafe(size)
-      filled = bytes.copy(acc, 0)
+      decide(bytes, EMPTY)
       return
     }
     let offset = 0
     while (offset < bytes.length) {
-      let a = acc as Buffer
-      if (filled === a.length) {
-        // A v2 prefix is complete and validated: make room for the whole header.
-        const grown = Buffer.allocUnsafe(v2Total(a))
-        a.copy(grown, 0, 0, filled)
-        acc = a = grown
-      }
+      const a: Buffer = acc
       const n = bytes.copy(a, filled, offset, Math.min(bytes.length, offset + a.length - filled))
+      if (n === 0) {
+        // The parser asked for more than the room it gave: a bug, never the peer's fault.
+        fail(new ProxyProtocolError('PROXY_ERR_INTERNAL', `the parser needs ${needed} bytes but gave room for ${a.length}`))
+        return
+      }
       filled += n
       offset += n
-      if (filled < needed()) continue
+      if (filled < needed) continue
       if (decide(a.subarray(0, filled), bytes.subarray(offset))) return
     }
   }
@@ -332,14 +299,4 @@ function unexpectedMessage (code: 'PROXY_ERR_UNEXPECTED_HEADER' | 'PROXY_ERR_UNT
   return code === 'PROXY_ERR_UNTRUSTED'
     ? 'a PROXY header from a peer that is not in trustedProxies'
     : 'a PROXY header arrived on a listener where PROXY protocol is off'
-}
-
-/** What the first bytes of a connection look like, for a misconfiguration hint. */
-export function describeFirstBytes (data: Uint8Array): string {
-  const first = data[0] as number
-  if (first === 0x10) return 'an MQTT CONNECT packet (0x10)'
-  if (first === 0x16) return 'a TLS handshake (0x16)'
-  const text = Buffer.from(data.subarray(0, 8)).toString('latin1')
-  if (/^(GET|POST|PUT|HEAD|OPTIONS|DELETE|PATCH|CONNECT|TRACE) /.test(text)) return `an HTTP request ("${text.split(' ')[0] as string}")`
-  return `byte 0x${first.toString(16).padStart(2, '0')}`
 }

@@ -58,6 +58,21 @@ export interface ParseLimits {
 
 /** The outcome of looking at the first bytes of a connection. */
 export type ParseResult =
-  | { readonly status: 'incomplete' }
+  | {
+    readonly status: 'incomplete'
+    /**
+     * The buffer must hold at least this many bytes (from the start of the
+     * header) before parsing again can give another answer: the next byte
+     * while fixed fields are still being checked one by one, the whole
+     * `16 + len` once a v2 length field has arrived.
+     */
+    readonly needed: number
+    /**
+     * Bytes worth buffering for this header now: 107 for v1 (spec 2.1), 16
+     * for a v2 prefix whose length field has not arrived, `16 + len` after.
+     * A reader that sizes its buffer to this holds no more than the header.
+     */
+    readonly capacity: number
+  }
   | { readonly status: 'absent' }
   | { readonly status: 'complete', readonly header: ProxyHeader, readonly length: number }

@@ -19,6 +19,11 @@ function startsWith (buf: Uint8Array, prefix: Uint8Array): boolean {
 }
 
 
+/** Every byte of a v1 line is checked as it arrives: parse again at the next one. */
+function incomplete (length: number): ParseResult {
+  return { status: 'incomplete', needed: length + 1, capacity: V1_MAX_LENGTH }
+}
+
 /** Spec 2.1: ports are 0..65535 in decimal without leading zeros. */
 function port (text: string, which: string): number {
   let value = text.length > 0 && text.length <= 5 && !(text.length > 1 && text.charCodeAt(0) === 0x30) ? 0 : -1
@@ -56,7 +61,7 @@ export function parseV1 (buf: Uint8Array): ParseResult {
     if (byte === CR) {
       // The LF must still fit within the 107 bytes.
       if (i + 1 >= V1_MAX_LENGTH) break
-      if (i + 1 >= buf.length) return { status: 'incomplete' }
+      if (i + 1 >= buf.length) return incomplete(buf.length)
       if (buf[i + 1] !== LF) throw proxyError('PROXY_ERR_V1_CRLF', 'v1 CR is not followed by LF')
       end = i
       break
@@ -70,7 +75,7 @@ export function parseV1 (buf: Uint8Array): ParseResult {
     if (buf.length >= V1_MAX_LENGTH || scan === V1_MAX_LENGTH) {
       throw proxyError('PROXY_ERR_V1_TOO_LONG', `v1 line has no CRLF within ${V1_MAX_LENGTH} bytes`)
     }
-    return { status: 'incomplete' }
+    return incomplete(buf.length)
   }
   const line = Buffer.from(buf.buffer, buf.byteOffset + V1_SIGNATURE.length + 1, end - V1_SIGNATURE.length - 1).toString('latin1')
   return { status: 'complete', header: parseV1Fields(line), length: end + 2 }

@@ -45,13 +45,14 @@ export function parseV2 (buf: Uint8Array, maxV2Length: number): ParseResult {
   if (buf.length > 13 && VALID_FAMILY_BYTES[buf[13] as number] !== true) {
     throw proxyError('PROXY_ERR_V2_FAMILY', `v2 family/transport byte 0x${(buf[13] as number).toString(16).padStart(2, '0')} is not one the spec allows`)
   }
-  if (buf.length < V2_FIXED_LENGTH) return { status: 'incomplete' }
+  // Every fixed byte is checked as it arrives: parse again at the next one.
+  if (buf.length < V2_FIXED_LENGTH) return { status: 'incomplete', needed: buf.length + 1, capacity: V2_FIXED_LENGTH }
   const length = ((buf[14] as number) << 8) | (buf[15] as number)
   if (length > maxV2Length) {
     throw proxyError('PROXY_ERR_V2_TOO_LONG', `v2 length ${length} is above the limit of ${maxV2Length}`)
   }
   const total = V2_FIXED_LENGTH + length
-  if (buf.length < total) return { status: 'incomplete' }
+  if (buf.length < total) return { status: 'incomplete', needed: total, capacity: total }
   return { status: 'complete', header: parseV2Body(buf, total), length: total }
 }
 

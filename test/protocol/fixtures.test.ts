@@ -9,6 +9,7 @@ import {
   HAPROXY_TLV_VECTOR, HAPROXY_TLV_VECTOR_HEADER_LENGTH, HAPROXY_V1_UNKNOWN_SHORT, MQTT_CONNECT,
   NGINX_MIXED_FAMILY_V1, SPEC_V1_TCP4_EXAMPLE, SPEC_V1_TCP4_MAX, SPEC_V1_TCP6_MAX, V1_UNKNOWN_LONG
 } from '../helpers/fixtures.js'
+import { assertIncomplete } from '../helpers/incomplete.js'
 
 interface Fixture {
   readonly name: string
@@ -162,7 +163,7 @@ for (const fx of fixtures) {
       } catch (err) {
         return assert.fail(`prefix of ${k} bytes threw ${String(err)}`)
       }
-      assert.deepEqual(result, { status: 'incomplete' }, `prefix of ${k} bytes`)
+      assertIncomplete(result, k, fx.header.length, `prefix of ${k} bytes`)
     }
   })
 
@@ -175,7 +176,7 @@ for (const fx of fixtures) {
       // What a reader holds after a first chunk of k bytes, and after the rest arrives.
       const first = parseHeader(stream.subarray(0, k))
       if (k < fx.header.length) {
-        assert.deepEqual(first, { status: 'incomplete' }, `first chunk of ${k} bytes`)
+        assertIncomplete(first, k, fx.header.length, `first chunk of ${k} bytes`)
       } else {
         assert.deepEqual(first, whole, `first chunk of ${k} bytes`)
       }
@@ -218,6 +219,6 @@ test('fixture nginx mixed-family v1 line (nginx#1609) is rejected: TCP6 with an 
 test('fixture nginx mixed-family v1 line: prefixes before the CRLF are incomplete, never an error', () => {
   const crlf = NGINX_MIXED_FAMILY_V1.indexOf('\r\n')
   for (let k = 0; k <= crlf; k++) {
-    assert.deepEqual(parseHeader(NGINX_MIXED_FAMILY_V1.subarray(0, k)), { status: 'incomplete' }, `prefix ${k}`)
+    assertIncomplete(parseHeader(NGINX_MIXED_FAMILY_V1.subarray(0, k)), k, undefined, `prefix ${k}`)
   }
 })

@@ -5,6 +5,7 @@ import { parseHeader, ProxyProtocolError, V1_MAX_LENGTH, type ProxyErrorCode, ty
 import { encodeV1 } from '../helpers/encode.js'
 import { MQTT_CONNECT } from '../helpers/fixtures.js'
 
+
 const line = (text: string): Buffer => Buffer.from(text, 'latin1')
 
 /** Parses `header` + MQTT CONNECT; checks `length` and that the rest is the payload. */
@@ -196,7 +197,7 @@ const incomplete: ReadonlyArray<{ name: string, input: string }> = [
 
 for (const row of incomplete) {
   test(`v1 waits on ${row.name}`, () => {
-    assert.deepEqual(parseHeader(line(row.input)), { status: 'incomplete' })
+    assert.deepEqual(parseHeader(line(row.input)), { status: 'incomplete', needed: row.input.length + 1, capacity: row.input.length === 0 ? 1 : V1_MAX_LENGTH })
   })
 }
 

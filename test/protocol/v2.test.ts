@@ -7,6 +7,7 @@ import {
 } from '../../src/protocol/index.js'
 import { encodeV2, TLV, tlvBytes, V2_SIG, v2Raw, type EncodeV2Options } from '../helpers/encode.js'
 import { MQTT_CONNECT } from '../helpers/fixtures.js'
+import { assertIncomplete } from '../helpers/incomplete.js'
 
 /** Parses `header` + MQTT CONNECT; checks `length` and that the rest is the payload. */
 function parseComplete (header: Buffer, limits?: ParseLimits): ProxyHeader {
@@ -312,7 +313,7 @@ const sample = (options: EncodeV2Options): Buffer => encodeV2({ source: SRC4, de
 test('v2 waits for every prefix of a header, up to 16 + len - 1 bytes', () => {
   for (const header of [sample({}), sample({ tlvs: SOME_TLVS, crc32c: true, noopPadding: 5 }), v2Raw(0x20, 0x00)]) {
     for (let k = 0; k < header.length; k++) {
-      assert.deepEqual(parseHeader(header.subarray(0, k)), { status: 'incomplete' }, `prefix ${k} of ${header.length}`)
+      assertIncomplete(parseHeader(header.subarray(0, k)), k, header.length, `prefix ${k} of ${header.length}`)
     }
   }
 })
@@ -320,5 +321,15 @@ test('v2 waits for every prefix of a header, up to 16 + len - 1 bytes', () => {
 test('v2 does not parse the address block before all of len has arrived', () => {
   // len says 12 + a 4-byte TLV; the address block is there, the TLV is not.
   const header = sample({ tlvs: [{ type: 0xe5, value: 'x' }] })
-  assert.deepEqual(parseHeader(header.subarray(0, 16 + 12)), { status: 'incomplete' })
+  assert.deepEqual(parseHeader(header.subarray(0, 16 + 12)), { status: 'incomplete', needed: header.length, capacity: header.length })
+})
+
+test('v2 says what it needs: the next byte of the fixed prefix, then all of 16 + len', () => {
+  const header = sample({ tlvs: [{ type: 0xe5, value: 'xyz' }] })
+  for (let k = 1; k < 16; k++) {
+    assert.deepEqual(parseHeader(header.subarray(0, k)), { status: 'incomplete', needed: k + 1, capacity: 16 }, `prefix ${k}`)
+  }
+  for (let k = 16; k < header.length; k++) {
+    assert.deepEqual(parseHeader(header.subarray(0, k)), { status: 'incomplete', needed: header.length, capacity: header.length }, `prefix ${k}`)
+  }
 })

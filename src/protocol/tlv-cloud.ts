@@ -1,0 +1,49 @@
+import { PP2_SUBTYPE_AWS_VPCE_ID, PP2_SUBTYPE_AZURE_PRIVATEENDPOINT_LINKID, PP2_TYPE_AWS, PP2_TYPE_AZURE, PP2_TYPE_GCP } from './tlv-types.js'
+
+/** What cloud load balancers put in the application-specific range (spec 2.2.8). */
+export interface CloudTlvs {
+  /** AWS 0xEA subtype 0x01: VPC endpoint id. */
+  readonly awsVpceId?: string
+  /** Azure 0xEE subtype 0x01: private endpoint link id. */
+  readonly azureLinkId?: number
+  /** Google Cloud 0xE0: Private Service Connect connection id. */
+  readonly gcpPscConnectionId?: bigint
+}
+
+const VPCE_ID = /^[A-Za-z0-9-]*$/
+
+/** Whether `type` is one of the cloud vendors' TLVs decoded here. */
+export function isCloudTlv (type: number): boolean {
+  return type === PP2_TYPE_AWS || type === PP2_TYPE_AZURE || type === PP2_TYPE_GCP
+}
+
+/**
+ * Decodes one cloud vendor TLV into `set`, only when the value has the shape
+ * the vendor documents and the field is not set yet (the first one wins);
+ * otherwise the TLV stays raw only. Vendors reuse these numbers for other
+ * subtypes, so a value of another shape is never an error.
+ */
+export function decodeCloud (set: { -readonly [K in keyof CloudTlvs]: CloudTlvs[K] }, type: number, value: Buffer): void {
+  const length = value.length
+  switch (type) {
+    case PP2_TYPE_AWS:
+      // AWS NLB: subtype 0x01 + the VPC endpoint id as ASCII.
+      if (length >= 1 && value[0] === PP2_SUBTYPE_AWS_VPCE_ID && set.awsVpceId === undefined) {
+        const id = value.subarray(1).toString('latin1')
+        if (VPCE_ID.test(id)) set.awsVpceId = id
+      }
+      break
+    case PP2_TYPE_AZURE:
+      // Azure Private Link: subtype 0x01 + uint32 link id, little-endian.
+      if (length === 5 && value[0] === PP2_SUBTYPE_AZURE_PRIVATEENDPOINT_LINKID && set.azureLinkId === undefined) {
+        set.azureLinkId = value.readUInt32LE(1)
+      }
+      break
+    case PP2_TYPE_GCP:
+      // Google Private Service Connect: 8-byte connection id, big-endian.
+      if (length === 8 && set.gcpPscConnectionId === undefined) set.gcpPscConnectionId = value.readBigUInt64BE(0)
+      break
+    default:
+      break
+  }
+}
