@@ -2,8 +2,8 @@
 // followed by an MQTT CONNECT in the same buffer, as a receiver's first read
 // sees them) and the headers the connection benchmarks put on the wire.
 import mqttPacket from 'mqtt-packet'
-import { encodeV1, encodeV2, sslTlv, TLV } from '../test/helpers/encode.js'
-import { AWS_NLB_VPCE_EXAMPLE } from '../test/helpers/fixtures.js'
+import { encodeV1, encodeV2, sslTlv, TLV } from '../support/encode.js'
+import { AWS_NLB_VPCE_EXAMPLE } from '../support/fixtures.js'
 
 /** MQTT 3.1.1 CONNECT, clean session, empty client id (aedes assigns one). */
 export const CONNECT: Buffer = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: '', keepalive: 60 })

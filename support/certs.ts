@@ -1,0 +1,66 @@
+// Test certificates made with the openssl CLI when first asked for (a CA, a
+// server certificate for 127.0.0.1/localhost/::1 and a client certificate),
+// so nothing expires in the repository. Used by the tests and the benchmarks.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export interface TestCerts {
+  readonly dir: string
+  readonly ca: Buffer
+  readonly serverKey: Buffer
+  readonly serverCert: Buffer
+  readonly clientKey: Buffer
+  readonly clientCert: Buffer
+  readonly caKeyPath: string
+  readonly caPath: string
+  readonly serverKeyPath: string
+  readonly serverCertPath: string
+  readonly clientKeyPath: string
+  readonly clientCertPath: string
+  /** server key and certificate concatenated (HAProxy's crt format) */
+  readonly serverPemPath: string
+  /** client key and certificate concatenated */
+  readonly clientPemPath: string
+}
+
+let cached: TestCerts | undefined
+
+function openssl (dir: string, args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+/** Makes (once per process) a CA, a server and a client certificate. */
+export function testCerts (clientCn = 'client-1'): TestCerts {
+  if (cached !== undefined) return cached
+  const dir = mkdtempSync(join(tmpdir(), 'aedes-pp-certs-'))
+  process.once('exit', () => { rmSync(dir, { recursive: true, force: true }) })
+  openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=aedes-proxy-protocol test CA'])
+  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n')
+  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'])
+  openssl(dir, ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext'])
+  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n')
+  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', `/CN=${clientCn}`])
+  openssl(dir, ['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2', '-extfile', 'client.ext'])
+  const read = (name: string): Buffer => readFileSync(join(dir, name))
+  writeFileSync(join(dir, 'server.pem'), Buffer.concat([read('server.crt'), read('server.key')]))
+  writeFileSync(join(dir, 'client.pem'), Buffer.concat([read('client.crt'), read('client.key')]))
+  cached = {
+    dir,
+    ca: read('ca.crt'),
+    serverKey: read('server.key'),
+    serverCert: read('server.crt'),
+    clientKey: read('client.key'),
+    clientCert: read('client.crt'),
+    caKeyPath: join(dir, 'ca.key'),
+    caPath: join(dir, 'ca.crt'),
+    serverKeyPath: join(dir, 'server.key'),
+    serverCertPath: join(dir, 'server.crt'),
+    clientKeyPath: join(dir, 'client.key'),
+    clientCertPath: join(dir, 'client.crt'),
+    serverPemPath: join(dir, 'server.pem'),
+    clientPemPath: join(dir, 'client.pem')
+  }
+  return cached
+}
