@@ -2,15 +2,18 @@
 // fresh project that installs the packed tarball from disk (its dependencies
 // from the npm registry), compiles the examples and a type test against it,
 // runs it on loopback and runs its bin. Needs dist/ built (`npm test` builds
-// first). The steps live in scripts/pack-check.ts (`npm run check:package`).
+// first). The steps live in scripts/pack-check/, run together by
+// scripts/pack-check.ts (`npm run check:package`).
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import path from 'node:path'
-import {
-  EXAMPLES, REQUIRED_FILES, binHelp, checkFileList, checkShippedContents, createScratch, describeRun, entryTargets,
-  makeTempDir, pack, readManifest, removeDir, runAttw, runPublint, smokeScratch, typecheckScratch,
-  type Manifest, type Packed
-} from '../scripts/pack-check.js'
+import { checkShippedContents } from '../scripts/pack-check/contents.js'
+import { runAttw, runPublint } from '../scripts/pack-check/lint.js'
+import { entryTargets, readManifest, type Manifest } from '../scripts/pack-check/manifest.js'
+import { REQUIRED_FILES, checkFileList, pack, type Packed } from '../scripts/pack-check/pack.js'
+import { makeTempDir, removeDir } from '../scripts/pack-check/paths.js'
+import { describeRun } from '../scripts/pack-check/run.js'
+import { EXAMPLES, binHelp, createScratch, smokeScratch, typecheckScratch } from '../scripts/pack-check/scratch.js'
 
 const manifest: Manifest = readManifest()
 let packDir: string | undefined

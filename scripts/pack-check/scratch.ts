@@ -1,0 +1,79 @@
+// Steps 4-7: a fresh project that installs the packed tarball (its
+// dependencies from the npm registry), compiles the repo's examples and a
+// type test against it, runs a smoke test with plain node, and runs the
+// installed bin. The project's files are real files in ./scratch/:
+// project/ (package.json, the tsconfigs) is copied as it is, usage.ts is
+// copied, smoke.ts is copied with its types stripped (as smoke.js).
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
+import { root } from './paths.js'
+import { describeRun, npm, run, type RunResult } from './run.js'
+import type { SmokeResult } from './scratch/smoke-result.js'
+
+export type { SmokeResult } from './scratch/smoke-result.js'
+
+/** The sources of the scratch project. */
+export const SCRATCH_SOURCES = fileURLToPath(new URL('./scratch/', import.meta.url))
+const PROJECT = path.join(SCRATCH_SOURCES, 'project')
+
+export const EXAMPLES = ['tcp.ts', 'tls.ts', 'ws.ts', 'wss.ts']
+
+/** The compiler settings a user may have (project/tsconfig*.json); all must accept the package. */
+export const SCRATCH_TSCONFIGS: readonly string[] = readdirSync(PROJECT).filter(f => /^tsconfig(\..+)?\.json$/.test(f)).sort()
+
+export const SCRATCH_DEPENDENCIES = ['aedes@^1', 'typescript@~5.9', '@types/node@^20', 'ws@^8', '@types/ws@^8']
+
+/** TypeScript source → JavaScript for plain node: types removed, imports kept as written. */
+function stripTypes (file: string): string {
+  const out = ts.transpileModule(readFileSync(file, 'utf8'), {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true }
+  })
+  const errors = (out.diagnostics ?? []).map(d => ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+  if (errors.length > 0) throw new Error(`${file}: ${errors.join('; ')}`)
+  return out.outputText
+}
+
+/**
+ * Writes the scratch project (package.json, tsconfigs, the repo's examples,
+ * the type test, the smoke script) and installs the tarball into it from the
+ * npm registry. Throws with npm's output when the install fails.
+ */
+export async function createScratch (dir: string, tarball: string, repo = root): Promise<void> {
+  mkdirSync(path.join(dir, 'examples'), { recursive: true })
+  for (const file of readdirSync(PROJECT)) copyFileSync(path.join(PROJECT, file), path.join(dir, file))
+  for (const example of EXAMPLES) copyFileSync(path.join(repo, 'examples', example), path.join(dir, 'examples', example))
+  copyFileSync(path.join(SCRATCH_SOURCES, 'usage.ts'), path.join(dir, 'usage.ts'))
+  writeFileSync(path.join(dir, 'smoke.js'), stripTypes(path.join(SCRATCH_SOURCES, 'smoke.ts')))
+  const r = await run(npm, ['install', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error', tarball, ...SCRATCH_DEPENDENCIES], { cwd: dir, timeoutMs: 150_000 })
+  if (r.code !== 0) throw new Error(describeRun('npm install in the scratch project', r))
+  if (!existsSync(path.join(dir, 'node_modules', 'aedes-proxy-protocol', 'package.json'))) throw new Error(`the tarball was not installed into ${dir}/node_modules`)
+}
+
+/** `tsc -p <config>` in the scratch project, for each config; the failures. */
+export async function typecheckScratch (dir: string): Promise<string[]> {
+  const tsc = path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc')
+  const results = await Promise.all(SCRATCH_TSCONFIGS.map(async config => {
+    const r = await run(process.execPath, [tsc, '-p', config, '--pretty', 'false'], { cwd: dir, timeoutMs: 90_000 })
+    return r.code === 0 ? undefined : describeRun(`tsc -p ${config}`, r)
+  }))
+  return results.filter((r): r is string => r !== undefined)
+}
+
+/** `node smoke.js` in the scratch project, and the JSON line it printed last. */
+export async function smokeScratch (dir: string): Promise<{ result: RunResult, smoke: SmokeResult | undefined }> {
+  const result = await run(process.execPath, ['smoke.js'], { cwd: dir, timeoutMs: 20_000 })
+  const line = result.stdout.trim().split('\n').pop() ?? ''
+  let smoke: SmokeResult | undefined
+  try { smoke = JSON.parse(line) as SmokeResult } catch { smoke = undefined }
+  return { result, smoke }
+}
+
+/** The installed bin, run as a user would (through its shebang). */
+export async function binHelp (dir: string, name = 'aedes-proxy-protocol'): Promise<RunResult> {
+  const bin = path.join(dir, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name)
+  return await run(bin, ['--help'], { cwd: dir, timeoutMs: 15_000 })
+}
