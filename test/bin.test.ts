@@ -1,15 +1,13 @@
 // The ready-to-run broker (`npm start`), as a user runs it: a separate
 // process configured from the environment with TBMQ's names.
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { createInterface } from 'node:readline'
 import type net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { startFront, v2HeaderFor } from './helpers/front.js'
 import { connectClient, endClient } from './helpers/client.js'
 import { testCerts } from './helpers/certs.js'
+import { spawnProgram, type Spawned } from './helpers/spawn.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const LOOPBACK = {
@@ -19,25 +17,9 @@ const LOOPBACK = {
   LISTENER_WSS_BIND_ADDRESS: '127.0.0.1', LISTENER_WSS_BIND_PORT: '0'
 }
 
-function start (env: Record<string, string>, args: string[] = []): { child: ChildProcess, lines: string[], waitFor: (p: (l: string) => boolean) => Promise<string> } {
-  const child = spawn(process.execPath, ['dist/bin/broker.js', ...args], { cwd: root, env: { ...process.env, ...LOOPBACK, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  const lines: string[] = []
-  const waiters: Array<[(l: string) => boolean, (l: string) => void]> = []
-  const onLine = (line: string): void => {
-    lines.push(line)
-    for (const w of [...waiters]) if (w[0](line)) { waiters.splice(waiters.indexOf(w), 1); w[1](line) }
-  }
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', onLine)
-  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', onLine)
-  const waitFor = async (p: (l: string) => boolean): Promise<string> => {
-    const found = lines.find(p)
-    if (found !== undefined) return found
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`expected line not printed; output:\n${lines.join('\n')}`)), 15_000)
-      waiters.push([p, l => { clearTimeout(timer); resolve(l) }])
-    })
-  }
-  return { child, lines, waitFor }
+/** `node dist/bin/broker.js` on loopback ports; stopped in t.after. */
+function start (t: TestContext, env: Record<string, string>, args: string[] = []): Spawned {
+  return spawnProgram(process.execPath, ['dist/bin/broker.js', ...args], { cwd: root, env: { ...process.env, ...LOOPBACK, ...env }, label: 'npm start', t })
 }
 
 function portOf (line: string): number {
@@ -45,10 +27,9 @@ function portOf (line: string): number {
 }
 
 test('npm start: default listeners tcp and ws, PROXY from MQTT_PROXY_PROTOCOL_ENABLED, real address in the log, clean exit', async (t) => {
-  const broker = start({ MQTT_PROXY_PROTOCOL_ENABLED: 'true', MQTT_WS_PROXY_PROTOCOL_ENABLED: 'false' })
-  t.after(() => { if (broker.child.exitCode === null) broker.child.kill('SIGKILL') })
-  const tcpLine = await broker.waitFor(l => l.startsWith('tcp listener on '))
-  const wsLine = await broker.waitFor(l => l.startsWith('ws listener on '))
+  const broker = start(t, { MQTT_PROXY_PROTOCOL_ENABLED: 'true', MQTT_WS_PROXY_PROTOCOL_ENABLED: 'false' })
+  const tcpLine = await broker.waitFor(/^tcp listener on /, 15_000)
+  const wsLine = await broker.waitFor(/^ws listener on /, 15_000)
   assert.match(tcpLine, /PROXY protocol required$/)
   assert.match(wsLine, /PROXY protocol off$/)
   assert.equal(broker.lines.some(l => /^(ssl|wss) listener/.test(l)), false)
@@ -57,47 +38,44 @@ test('npm start: default listeners tcp and ws, PROXY from MQTT_PROXY_PROTOCOL_EN
   const front = await startFront({ target: portOf(tcpLine), header: (c: net.Socket) => { ports.push(c.remotePort as number); return v2HeaderFor(c) } })
   t.after(() => front.close())
   const client = await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2', clientId: 'bin-tcp' })
-  const connect = JSON.parse(await broker.waitFor(l => l.includes('"event":"connect"') && l.includes('bin-tcp'))) as Record<string, unknown>
+  const connect = JSON.parse(await broker.waitFor(l => l.includes('"event":"connect"') && l.includes('bin-tcp'), 15_000)) as Record<string, unknown>
   assert.equal(connect.ip, '127.0.0.2')
   assert.equal(connect.port, ports[0])
   assert.equal(connect.via, '127.0.0.9')
   await endClient(client)
 
   const direct = await connectClient({ listener: 'ws', port: portOf(wsLine), localAddress: '127.0.0.4', clientId: 'bin-ws' })
-  const wsConnect = JSON.parse(await broker.waitFor(l => l.includes('"event":"connect"') && l.includes('bin-ws'))) as Record<string, unknown>
+  const wsConnect = JSON.parse(await broker.waitFor(l => l.includes('"event":"connect"') && l.includes('bin-ws'), 15_000)) as Record<string, unknown>
   assert.equal(wsConnect.ip, '127.0.0.4')
   await endClient(direct)
 
-  broker.child.kill('SIGTERM')
-  const [code] = await once(broker.child, 'exit') as [number | null]
+  const { code } = await broker.stop('SIGTERM')
   assert.equal(code, 0)
 })
 
 test('npm start: ssl and wss listeners with certificates from LISTENER_*_PEM_*', async (t) => {
   const certs = testCerts()
-  const broker = start({
+  const broker = start(t, {
     LISTENER_TCP_ENABLED: 'false', LISTENER_WS_ENABLED: 'false',
     LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_PEM_CERT: certs.serverCertPath, LISTENER_SSL_PEM_KEY: certs.serverKeyPath,
     LISTENER_WSS_ENABLED: 'true', LISTENER_WSS_PEM_CERT: certs.serverCertPath, LISTENER_WSS_PEM_KEY: certs.serverKeyPath,
     MQTT_SSL_PROXY_PROTOCOL_ENABLED: 'yes'
   })
-  t.after(() => { if (broker.child.exitCode === null) broker.child.kill('SIGKILL') })
-  const sslLine = await broker.waitFor(l => l.startsWith('ssl listener on '))
-  const wssLine = await broker.waitFor(l => l.startsWith('wss listener on '))
+  const sslLine = await broker.waitFor(/^ssl listener on /, 15_000)
+  const wssLine = await broker.waitFor(/^wss listener on /, 15_000)
   assert.match(sslLine, /PROXY protocol required$/)
   assert.match(wssLine, /PROXY protocol off$/)
   const front = await startFront({ target: portOf(sslLine), header: 'v1' })
   t.after(() => front.close())
   const client = await connectClient({ listener: 'ssl', port: front.port, localAddress: '127.0.0.2', clientId: 'bin-ssl' })
-  const connect = JSON.parse(await broker.waitFor(l => l.includes('bin-ssl'))) as Record<string, unknown>
+  const connect = JSON.parse(await broker.waitFor('bin-ssl', 15_000)) as Record<string, unknown>
   assert.equal(connect.ip, '127.0.0.2')
   await endClient(client)
   const wss = await connectClient({ listener: 'wss', port: portOf(wssLine), localAddress: '127.0.0.5', clientId: 'bin-wss' })
-  const wssConnect = JSON.parse(await broker.waitFor(l => l.includes('bin-wss'))) as Record<string, unknown>
+  const wssConnect = JSON.parse(await broker.waitFor('bin-wss', 15_000)) as Record<string, unknown>
   assert.equal(wssConnect.ip, '127.0.0.5')
   await endClient(wss)
-  broker.child.kill('SIGINT')
-  const [code] = await once(broker.child, 'exit') as [number | null]
+  const { code } = await broker.stop('SIGINT')
   assert.equal(code, 0)
 })
 
@@ -108,18 +86,18 @@ const failures = [
   { name: 'a bad port', env: { LISTENER_TCP_BIND_PORT: '99999' }, message: /LISTENER_TCP_BIND_PORT/ }
 ]
 for (const row of failures) {
-  test(`npm start fails at start-up on ${row.name}, naming the variable`, async () => {
-    const broker = start(row.env)
-    const [code] = await once(broker.child, 'exit') as [number | null]
+  test(`npm start fails at start-up on ${row.name}, naming the variable`, async (t) => {
+    const broker = start(t, row.env)
+    const { code } = await broker.done
     assert.equal(code, 1)
     assert.match(broker.lines.join('\n'), row.message)
     assert.equal(broker.lines.some(l => / listener on /.test(l)), false, 'nothing was bound')
   })
 }
 
-test('--help lists every variable with its default', async () => {
-  const broker = start({}, ['--help'])
-  const [code] = await once(broker.child, 'exit') as [number | null]
+test('--help lists every variable with its default', async (t) => {
+  const broker = start(t, {}, ['--help'])
+  const { code } = await broker.done
   assert.equal(code, 0)
   const text = broker.lines.join('\n')
   for (const name of ['MQTT_PROXY_PROTOCOL_ENABLED', 'MQTT_WSS_PROXY_PROTOCOL_ENABLED', 'LISTENER_TCP_BIND_PORT', 'LISTENER_SSL_PEM_KEY_PASSWORD', 'LISTENER_WS_ENABLED']) {

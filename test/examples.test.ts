@@ -1,53 +1,33 @@
 // Runs each example as a user would (a separate process via tsx), puts a
 // PROXY-speaking front before it, and connects a real MQTT.js client.
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { createInterface } from 'node:readline'
 import type net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { startFront, v1HeaderFor, v2HeaderFor } from './helpers/front.js'
 import { connectClient, endClient } from './helpers/client.js'
 import { testCerts } from './helpers/certs.js'
+import { spawnProgram, type Spawned } from './helpers/spawn.js'
 import type { ListenerName } from '../src/index.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
 interface Running {
-  readonly child: ChildProcess
+  readonly program: Spawned
   readonly port: number
-  readonly lines: string[]
-  waitFor (predicate: (line: string) => boolean): Promise<string>
 }
 
-async function runExample (file: string, env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `examples/${file}`], {
+/** `node --import tsx examples/<file>` on 127.0.0.1:0, stopped in t.after; resolves on its listener line. */
+async function runExample (t: TestContext, file: string, env: Record<string, string>): Promise<Running> {
+  const program = spawnProgram(process.execPath, ['--import', 'tsx', `examples/${file}`], {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
+    label: `example ${file}`,
+    t
   })
-  const lines: string[] = []
-  const waiters: Array<{ predicate: (l: string) => boolean, resolve: (l: string) => void }> = []
-  const onLine = (line: string): void => {
-    lines.push(line)
-    for (const w of [...waiters]) {
-      if (w.predicate(line)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(line) }
-    }
-  }
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', onLine)
-  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', onLine)
-  const waitFor = async (predicate: (line: string) => boolean): Promise<string> => {
-    const found = lines.find(predicate)
-    if (found !== undefined) return found
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`example ${file} did not print the expected line; output:\n${lines.join('\n')}`)), 20_000)
-      waiters.push({ predicate, resolve: l => { clearTimeout(timer); resolve(l) } })
-    })
-  }
-  const ready = await waitFor(l => / listener on /.test(l))
+  const ready = await program.waitFor(/ listener on /, 20_000)
   const port = Number(/:(\d+),/.exec(ready)?.[1])
-  return { child, port, lines, waitFor }
+  return { program, port }
 }
 
 const certs = testCerts()
@@ -60,8 +40,7 @@ const rows: Array<{ file: string, listener: ListenerName, env: Record<string, st
 
 for (const row of rows) {
   test(`examples/${row.file}: a client behind a PROXY front is seen with its own address`, async (t) => {
-    const example = await runExample(row.file, row.env)
-    t.after(() => { if (example.child.exitCode === null) example.child.kill('SIGKILL') })
+    const example = await runExample(t, row.file, row.env)
     for (const version of ['v1', 'v2'] as const) {
       const accepted: number[] = []
       const front = await startFront({
@@ -71,7 +50,7 @@ for (const row of rows) {
       })
       const clientId = `example-${row.listener}-${version}`
       const client = await connectClient({ listener: row.listener, port: front.port, localAddress: '127.0.0.2', clientId, clientCert: row.listener === 'ssl' })
-      const line = await example.waitFor(l => l.includes(`"clientId":"${clientId}"`))
+      const line = await example.program.waitFor(`"clientId":"${clientId}"`, 20_000)
       const logged = JSON.parse(line) as { ip: string, port: number, certCn?: string }
       assert.equal(logged.ip, '127.0.0.2')
       assert.equal(logged.port, accepted[0])
@@ -79,8 +58,7 @@ for (const row of rows) {
       await endClient(client)
       await front.close()
     }
-    example.child.kill('SIGTERM')
-    const [code] = await once(example.child, 'exit') as [number | null]
+    const { code } = await example.program.stop('SIGTERM')
     assert.equal(code, 0)
   })
 }

@@ -1,14 +1,14 @@
 // Real programs in front of the broker (HAProxy, nginx, mosquitto clients):
 // finding them, skipping or failing when they are missing, and running them
 // in the foreground from a temporary directory, on loopback only, so a test
-// can stop exactly the process it started.
-import { spawn, type ChildProcess } from 'node:child_process'
+// can stop exactly the process it started (spawned with ./spawn.ts).
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnProgram } from './spawn.js'
 import { until } from './wait.js'
 
 /** Where sbin programs live even when PATH (a non-root shell's) leaves them out. */
@@ -144,30 +144,11 @@ const OUTPUT_CAP = 64 * 1024
  * stops exactly this PID.
  */
 export async function runProgram (bin: string, args: string[], dir: string, ready: readonly Endpoint[] | (() => Promise<boolean>), timeoutMs: number, label: string, logFile?: string): Promise<RunningProgram> {
-  const child: ChildProcess = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  const collect = (chunk: Buffer): void => { if (output.length < OUTPUT_CAP) output += chunk.toString('utf8') }
-  child.stdout?.on('data', collect)
-  child.stderr?.on('data', collect)
-  let exited = false
-  let exitCode: number | null = null
-  let exitSignal: NodeJS.Signals | null = null
-  const exit = new Promise<void>(resolve => {
-    child.once('exit', (code, signal) => { exited = true; exitCode = code; exitSignal = signal; resolve() })
-  })
-  let spawnError: Error | undefined
-  child.once('error', err => { spawnError = err })
-
-  const pid = child.pid
+  const program = spawnProgram(bin, args, { cwd: dir, label, maxOutput: OUTPUT_CAP })
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {
     stopping ??= (async () => {
-      if (!exited && pid !== undefined) {
-        try { process.kill(pid, 'SIGTERM') } catch {}
-        const killTimer = setTimeout(() => { try { process.kill(pid, 'SIGKILL') } catch {} }, 5000)
-        await exit
-        clearTimeout(killTimer)
-      }
+      await program.stop('SIGTERM', 5000)
       rmSync(dir, { recursive: true, force: true })
     })()
     await stopping
@@ -186,10 +167,10 @@ export async function runProgram (bin: string, args: string[], dir: string, read
         try { log = `\n--- ${logFile} ---\n${readFileSync(logFile, 'utf8')}` } catch {}
       }
       await stop()
-      throw new Error(`${label} ${why}\n--- ${bin} ${args.join(' ')} output ---\n${output}${log}`)
+      throw new Error(`${label} ${why}\n--- ${bin} ${args.join(' ')} output ---\n${program.output()}${log}`)
     }
-    if (spawnError !== undefined || pid === undefined) await fail(`could not start: ${spawnError?.message ?? 'no pid'}`)
-    if (exited) await fail(`exited during startup (code ${String(exitCode)}, signal ${String(exitSignal)})`)
+    if (program.error !== undefined || program.pid === undefined) await fail(`could not start: ${program.error?.message ?? 'no pid'}`)
+    if (program.exited) await fail(`exited during startup (code ${String(program.exitCode)}, signal ${String(program.exitSignal)})`)
     if (Date.now() > deadline) await fail(`did not ${describe()} within ${timeoutMs} ms`)
     let progress: boolean
     if (typeof ready === 'function') {
@@ -201,7 +182,7 @@ export async function runProgram (bin: string, args: string[], dir: string, read
     }
     if (!progress) await new Promise(resolve => setTimeout(resolve, 50))
   }
-  return { pid: pid as number, dir, output: () => output, stop }
+  return { pid: program.pid as number, dir, output: program.output, stop }
 }
 
 /**

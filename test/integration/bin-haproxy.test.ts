@@ -4,13 +4,11 @@
 // unauthorized-clients list.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { createInterface } from 'node:readline'
 import type net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { connectClient, endClient } from '../helpers/client.js'
-import { freePort, startTestHaproxy, until } from '../helpers/programs.js'
+import { freePort, startTestHaproxy } from '../helpers/programs.js'
+import { spawnProgram } from '../helpers/spawn.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -22,7 +20,7 @@ async function getJson (port: number, path: string, method = 'GET'): Promise<unk
 
 test('npm start behind HAProxy send-proxy-v2: real address in the log, the session list and the unauthorized list', async (t) => {
   const [mqttPort, adminPort] = [await freePort(), await freePort()]
-  const child = spawn(process.execPath, ['dist/bin/broker.js'], {
+  const broker = spawnProgram(process.execPath, ['dist/bin/broker.js'], {
     cwd: root,
     env: {
       ...process.env,
@@ -35,13 +33,11 @@ test('npm start behind HAProxy send-proxy-v2: real address in the log, the sessi
       MQTT_AUTH_PASSWORD: 'secret',
       ADMIN_BIND_PORT: String(adminPort)
     },
-    stdio: ['ignore', 'pipe', 'pipe']
+    label: 'npm start',
+    t
   })
-  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  const lines: string[] = []
-  createInterface({ input: child.stdout }).on('line', l => lines.push(l))
-  createInterface({ input: child.stderr }).on('line', l => lines.push(l))
-  await until(() => lines.some(l => l.startsWith('admin endpoint on')), 15_000, 'the broker to start')
+  const lines = broker.lines
+  await broker.waitFor(/^admin endpoint on/, 15_000, 'the admin endpoint line (the broker started)')
   assert.ok(lines.includes(`tcp listener on 127.0.0.1:${mqttPort}, PROXY protocol required from 127.0.0.9`), lines.join('\n'))
 
   const fe = await freePort()
@@ -54,8 +50,7 @@ test('npm start behind HAProxy send-proxy-v2: real address in the log, the sessi
   // A good client, bound to 127.0.0.2: its port is the one the OS gave it.
   const good = await connectClient({ listener: 'tcp', port: fe, localAddress: '127.0.0.2', clientId: 'meter-1', username: 'device', password: 'secret' })
   const goodPort = (good.stream as net.Socket).localPort
-  await until(() => lines.some(l => l.includes('"event":"connect"') && l.includes('meter-1')), 5000, 'the connect log line')
-  const logged = JSON.parse(lines.find(l => l.includes('"event":"connect"') && l.includes('meter-1')) as string) as Record<string, unknown>
+  const logged = JSON.parse(await broker.waitFor(l => l.includes('"event":"connect"') && l.includes('meter-1'), 5000, 'the connect log line')) as Record<string, unknown>
   assert.equal(logged.ip, '127.0.0.2')
   assert.equal(logged.port, goodPort)
   assert.equal(logged.via, '127.0.0.9')
@@ -80,7 +75,6 @@ test('npm start behind HAProxy send-proxy-v2: real address in the log, the sessi
   assert.ok((stats.tcp?.proxied.v2 ?? 0) >= 2)
 
   await endClient(good)
-  child.kill('SIGTERM')
-  const [code] = await once(child, 'exit') as [number | null]
+  const { code } = await broker.stop('SIGTERM')
   assert.equal(code, 0)
 })

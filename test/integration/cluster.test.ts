@@ -9,16 +9,15 @@
 // process is stopped by PID in t.after.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import type net from 'node:net'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { MqttClient } from 'mqtt'
 import { connectClient, endClient } from '../helpers/client.js'
 import { freePort, haproxyStats, requireProgram, startHaproxy, until } from '../helpers/programs.js'
 import { redisCommand, startRedis } from '../helpers/redis.js'
+import { spawnProgram } from '../helpers/spawn.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const PROXY_SOURCE = '127.0.0.9'
@@ -66,39 +65,19 @@ async function startNode (id: string, redisPort: number, onStop: (stop: () => Pr
   const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', PORT: '0', NODE_ID: id, REDIS_PORT: String(redisPort) }
   delete env.REDIS_URL
   delete env.REDIS_HOST
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/cluster/broker.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  const pid = child.pid
-  let exited = false
-  const exit = new Promise<void>(resolve => { child.once('exit', () => { exited = true; resolve() }) })
-  child.once('error', () => { exited = true })
-  const stop = async (): Promise<void> => {
-    if (!exited && pid !== undefined) {
-      try { process.kill(pid, 'SIGTERM') } catch {}
-      const killTimer = setTimeout(() => { try { process.kill(pid, 'SIGKILL') } catch {} }, 5000)
-      await exit
-      clearTimeout(killTimer)
-    }
-  }
+  const program = spawnProgram(process.execPath, ['--import', 'tsx', 'examples/cluster/broker.ts'], { cwd: root, env, label: `node ${id}` })
+  const stop = async (): Promise<void> => { await program.stop('SIGTERM', 5000) }
   onStop(stop)
-  const lines: string[] = []
-  createInterface({ input: child.stdout }).on('line', line => lines.push(line))
-  createInterface({ input: child.stderr }).on('line', line => lines.push(line))
+  const lines = program.lines
   const ready = /^node (\S+): tcp listener on 127\.0\.0\.1:(\d+), PROXY protocol required/
-  try {
-    await until(() => {
-      if (exited) throw new Error('exited during startup')
-      return lines.some(l => ready.test(l))
-    }, 20_000, `node ${id} printing its ready line`)
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; output:\n${lines.join('\n')}`)
-  }
-  const match = ready.exec(lines.find(l => ready.test(l)) as string) as RegExpExecArray
+  const readyLine = await program.waitFor(ready, 20_000, 'its ready line')
+  const match = ready.exec(readyLine) as RegExpExecArray
   assert.equal(match[1], id, 'the ready line names the node')
   const clientLines = (): ClientLine[] => lines
     .filter(l => l.startsWith('{'))
     .map(l => JSON.parse(l) as ClientLine | { event: string })
     .filter((l): l is ClientLine => l.event === 'connect' || l.event === 'disconnect')
-  return { id, pid: pid as number, port: Number(match[2]), lines, clientLines, stop }
+  return { id, pid: program.pid as number, port: Number(match[2]), lines, clientLines, stop }
 }
 
 /**

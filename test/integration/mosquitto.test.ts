@@ -3,46 +3,13 @@
 // client the test did not write. HAProxy connects to the broker from
 // 127.0.0.9 (`source`). mosquitto_sub binds its socket to 127.0.0.3 (-A);
 // mosquitto_pub is left to the OS, so it comes from 127.0.0.1. Every process
-// is stopped by PID in t.after.
-import { test, type TestContext } from 'node:test'
+// is stopped by PID in t.after (test/helpers/spawn.ts).
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { startStack } from '../helpers/stack.js'
 import { freePort, haproxyStats, requireProgram, startHaproxy, until } from '../helpers/programs.js'
-
-interface Finished {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Runs a program, killed by PID in t.after if still running; resolves on exit. */
-function runProgram (t: TestContext, bin: string, args: readonly string[]): { readonly done: Promise<Finished>, readonly pid: number | undefined } {
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8') })
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
-  let exited = false
-  const done = new Promise<Finished>(resolve => {
-    child.once('error', err => { exited = true; resolve({ code: null, signal: null, stdout, stderr: `${stderr}${String(err)}` }) })
-    child.once('exit', (code, signal) => {
-      exited = true
-      // Let the pipes drain before reporting the output.
-      child.stdout.once('close', () => resolve({ code, signal, stdout, stderr }))
-      if (child.stdout.closed) resolve({ code, signal, stdout, stderr })
-    })
-  })
-  t.after(async () => {
-    if (!exited && child.pid !== undefined) {
-      try { process.kill(child.pid, 'SIGKILL') } catch {}
-    }
-    await done
-  })
-  return { done, pid: child.pid }
-}
+import { spawnProgram } from '../helpers/spawn.js'
 
 test('mosquitto_pub → HAProxy send-proxy-v2 → aedes → mosquitto_sub: the message arrives and the hooks see the clients', async (t) => {
   const haproxy = requireProgram(t, 'haproxy', 'haproxy')
@@ -84,9 +51,9 @@ test('mosquitto_pub → HAProxy send-proxy-v2 → aedes → mosquitto_sub: the m
   const payload = `hello from mosquitto_pub ${suffix}`
   const subId = `mosq-sub-${suffix}`
   const pubId = `mosq-pub-${suffix}`
-  const subscriber = runProgram(t, sub, ['-h', '127.0.0.1', '-p', String(fe), '-A', '127.0.0.3', '-i', subId, '-t', topic, '-q', '1', '-C', '1', '-W', '10'])
+  const subscriber = spawnProgram(sub, ['-h', '127.0.0.1', '-p', String(fe), '-A', '127.0.0.3', '-i', subId, '-t', topic, '-q', '1', '-C', '1', '-W', '10'], { t })
   await until(() => subscribed.has(subId), 5000, 'mosquitto_sub subscribed')
-  const publisher = runProgram(t, pub, ['-h', '127.0.0.1', '-p', String(fe), '-i', pubId, '-t', topic, '-q', '1', '-m', payload])
+  const publisher = spawnProgram(pub, ['-h', '127.0.0.1', '-p', String(fe), '-i', pubId, '-t', topic, '-q', '1', '-m', payload], { t })
   const published = await publisher.done
   assert.equal(published.code, 0, `mosquitto_pub failed: ${published.stderr}`)
   const received = await subscriber.done
