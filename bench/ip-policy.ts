@@ -1,7 +1,8 @@
 // The per-IP rate limiter at its address bound: what check() costs for an
 // address it has not seen, once it tracks 100,000 others (issue 9, item 7).
 // Run: node --import tsx bench/ip-policy.ts
-import { IpPolicy, MAX_BUCKETS } from '../src/ip-policy.js'
+import { IpPolicy } from '../src/operator/ip-policy.js'
+import { MAX_BUCKETS } from '../src/operator/rate-limit.js'
 
 const policy = new IpPolicy({ rateLimit: { perSecond: 0.1, burst: 2 } })
 const address = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`

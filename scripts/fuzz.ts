@@ -7,7 +7,8 @@
 //   npm run fuzz                 # 1,000,000 inputs
 //   npm run fuzz -- 5000000 42   # count and seed
 import { pathToFileURL } from 'node:url'
-import { PROXY_ERROR_CODES, ProxyProtocolError, parseHeader } from '../src/protocol/index.js'
+import { PROXY_ERROR_CODES, ProxyProtocolError } from '../src/protocol/errors.js'
+import { parseHeader } from '../src/protocol/parse.js'
 import { encodeV1, encodeV2, sslTlv, TLV } from '../support/encode.js'
 import { AWS_NLB_HEALTH_CHECK_CAPTURE, AWS_NLB_VPCE_CAPTURE, HAPROXY_TLV_VECTOR, NGINX_MIXED_FAMILY_V1, V1_UNKNOWN_LONG } from '../support/fixtures.js'
 

@@ -1,5 +1,9 @@
-import type { PeerCertificate } from 'node:tls'
-import type { ListenerName } from './options.js'
+import type { IncomingMessage } from 'node:http'
+import net from 'node:net'
+import tls from 'node:tls'
+import type { AddressMatcher } from './cidr.js'
+import type { ListenerName, ListenerSettings } from './options.js'
+import { canonicalAddress } from './protocol/address.js'
 import type { ProxyHeader } from './protocol/header.js'
 
 /** An address and port as Node reports them for a socket. */
@@ -30,7 +34,7 @@ export interface ConnDetails {
   /** TLS at this server: the client certificate verified against the server's CA. */
   readonly certAuthorized?: boolean
   /** TLS at this server: the client certificate, when one was sent. */
-  readonly cert?: PeerCertificate
+  readonly cert?: tls.PeerCertificate
   /** The listener the connection came in on. */
   readonly listener: ListenerName
   /** The immediate TCP peer: the proxy when a header was read, otherwise the client. */
@@ -41,55 +45,63 @@ export interface ConnDetails {
   readonly forwarded?: 'x-forwarded-for' | 'x-real-ip'
 }
 
-/** The socket facts `buildConnDetails` reads. */
-export interface SocketFacts {
-  readonly remoteAddress?: string | undefined
-  readonly remotePort?: number | undefined
-  readonly remoteFamily?: string | undefined
-  readonly localAddress?: string | undefined
-  readonly localPort?: number | undefined
+/** No peer: a stream that is not a socket, or a socket already closed. */
+const NO_PEER: SocketEndpoint = Object.freeze({ address: '', port: 0, family: 0 })
+
+/**
+ * The peer of a socket, read once (each property is a `getpeername` call).
+ * A closed socket forgets its peer, so read it while the connection is open.
+ */
+export function peerOf (socket: unknown): SocketEndpoint {
+  if (!(socket instanceof net.Socket)) return NO_PEER
+  const address = socket.remoteAddress
+  if (address === undefined) return NO_PEER
+  const reported = socket.remoteFamily
+  const family = reported === 'IPv4' ? 4 : reported === 'IPv6' ? 6 : address.includes(':') ? 6 : 4
+  return { address, port: socket.remotePort ?? 0, family }
 }
 
-function familyOf (address: string | undefined, reported?: string): 0 | 4 | 6 {
-  if (reported === 'IPv4') return 4
-  if (reported === 'IPv6') return 6
-  if (address === undefined || address === '') return 0
-  return address.includes(':') ? 6 : 4
+/** How one connection came in, as the intake and the registry know it. */
+export interface Arrival {
+  readonly listener: ListenerName
+  /** The header read on the raw socket, if any. */
+  readonly header: ProxyHeader | undefined
+  /** The peer, when the intake already read it. */
+  readonly peer: SocketEndpoint | undefined
 }
 
-/** Builds `connDetails` for one connection. */
-export function buildConnDetails (
-  listener: ListenerName,
-  socket: SocketFacts,
-  header: ProxyHeader | undefined,
-  tls: { readonly authorized: boolean, readonly cert: PeerCertificate | undefined } | undefined,
-  isWebsocket: boolean,
-  forwarded?: { readonly header: 'x-forwarded-for' | 'x-real-ip', readonly address: string }
-): ConnDetails {
-  // Read now, while the connection is open: a closed socket forgets its peer.
-  const peer: SocketEndpoint = {
-    address: socket.remoteAddress ?? '',
-    port: socket.remotePort ?? 0,
-    family: familyOf(socket.remoteAddress, socket.remoteFamily)
-  }
+/**
+ * Builds `connDetails` for the stream aedes receives (and the HTTP request of
+ * a WebSocket), reading the peer at most once.
+ */
+export function connDetailsFor (stream: unknown, req: IncomingMessage | undefined, arrival: Arrival,
+  settings: ListenerSettings, trusted: AddressMatcher): ConnDetails {
+  const socket = req?.socket ?? stream
+  const peer = arrival.peer ?? peerOf(socket)
+  const header = arrival.header
   const real = header?.proxied === true
+  const local = socket instanceof net.Socket ? socket : undefined
   const details: { -readonly [K in keyof ConnDetails]: ConnDetails[K] } = {
     ipAddress: real ? header.source.address : peer.address,
     port: real ? header.source.port : peer.port,
     ipFamily: real ? (header.family === 'INET' ? 4 : 6) : peer.family,
-    serverIpAddress: real ? header.destination.address : socket.localAddress ?? '',
-    serverPort: real ? header.destination.port : socket.localPort ?? 0,
+    serverIpAddress: real ? header.destination.address : local?.localAddress ?? '',
+    serverPort: real ? header.destination.port : local?.localPort ?? 0,
     isProxy: header === undefined ? 0 : header.version,
-    isTls: tls !== undefined,
-    isWebsocket,
-    listener,
+    isTls: socket instanceof tls.TLSSocket,
+    isWebsocket: req !== undefined,
+    listener: arrival.listener,
     peer
   }
-  if (tls !== undefined) {
-    details.certAuthorized = tls.authorized
-    if (tls.cert !== undefined) details.cert = tls.cert
+  if (socket instanceof tls.TLSSocket) {
+    details.certAuthorized = socket.authorized
+    const cert = socket.getPeerCertificate()
+    if (cert !== null && Object.keys(cert).length > 0) details.cert = cert
   }
   if (header !== undefined) details.proxy = header
+  const forwarded = req !== undefined && header === undefined && settings.forwardedHeaders && settings.mode === 'off' && trusted(peer.address)
+    ? forwardedAddress(req)
+    : undefined
   if (forwarded !== undefined) {
     details.ipAddress = forwarded.address
     details.port = 0
@@ -97,4 +109,23 @@ export function buildConnDetails (
     details.forwarded = forwarded.header
   }
   return details
+}
+
+/**
+ * TBMQ's forwarded-header rule (ws/wss where PROXY is off, from a trusted
+ * proxy only): the leftmost X-Forwarded-For entry, else X-Real-IP; a value
+ * that is not exactly one IP address is ignored. Canonical, as header
+ * addresses are: one client, one rate-limit bucket, however its proxy writes
+ * the address (`2001:DB8:0::1`, `::FFFF:10.1.2.3`).
+ */
+function forwardedAddress (req: IncomingMessage): { header: 'x-forwarded-for' | 'x-real-ip', address: string } | undefined {
+  const xff = req.headers['x-forwarded-for']
+  const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim()
+  const fromXff = first === undefined ? undefined : canonicalAddress(first)
+  if (fromXff !== undefined) return { header: 'x-forwarded-for', address: fromXff.address }
+  const real = req.headers['x-real-ip']
+  const value = (Array.isArray(real) ? real[0] : real)?.trim()
+  const fromReal = value === undefined ? undefined : canonicalAddress(value)
+  if (fromReal !== undefined) return { header: 'x-real-ip', address: fromReal.address }
+  return undefined
 }

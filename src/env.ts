@@ -1,4 +1,6 @@
-import { LISTENER_NAMES, OptionsError, isTrustedProxyEntry, type ListenerName, type ProxyProtocolOptions } from './options.js'
+import { OptionsError } from './errors.js'
+import type { IpPolicyOptions } from './operator/ip-policy.js'
+import { LISTENER_NAMES, isAddressRange, type ListenerName, type ProxyProtocolOptions } from './options.js'
 
 /** TBMQ's variable names (thingsboard-mqtt-broker.yml, `listener.*.proxy_enabled`). */
 export const ENV_GLOBAL = 'MQTT_PROXY_PROTOCOL_ENABLED'
@@ -16,8 +18,8 @@ export function listenerTrustedEnvName (listener: ListenerName): string {
 type Env = Readonly<Record<string, string | undefined>>
 
 function invalid (name: string, raw: string, accepted: string): never {
-  const message = `${name}=${JSON.stringify(raw)} ${accepted}`
-  throw new OptionsError(`aedes-proxy-protocol: ${message}`, [{ path: name, message }])
+  const message = `${JSON.stringify(raw)} ${accepted}`
+  throw new OptionsError(`${name}=${message}`, [{ path: name, message }])
 }
 
 // Spring's StringToBooleanConverter, which reads TBMQ's settings: trimmed,
@@ -52,7 +54,7 @@ function readEnabled (env: Env, name: string): boolean | 'optional' | undefined 
 }
 
 /** A number above 0 (a whole one when `integer`). */
-function readNumber (env: Env, name: string, what: string, integer: boolean): number | undefined {
+export function readNumber (env: Env, name: string, what: string, integer: boolean): number | undefined {
   const raw = env[name]
   if (raw === undefined || raw.trim() === '') return undefined
   const value = Number(raw.trim())
@@ -61,12 +63,12 @@ function readNumber (env: Env, name: string, what: string, integer: boolean): nu
 }
 
 /** A comma- or space-separated list of addresses and CIDR ranges. */
-function readList (env: Env, name: string): string[] | undefined {
+export function readList (env: Env, name: string): string[] | undefined {
   const raw = env[name]
   if (raw === undefined || raw.trim() === '') return undefined
   const entries = raw.split(/[\s,]+/).filter(e => e !== '')
   if (entries.length === 0) invalid(name, raw, 'lists no address: give addresses or CIDR ranges, or leave it empty')
-  const bad = entries.find(e => !isTrustedProxyEntry(e))
+  const bad = entries.find(e => !isAddressRange(e))
   if (bad !== undefined) invalid(name, raw, `has "${bad}", which is not an IPv4 or IPv6 address or CIDR range (example: 10.0.0.0/8,fd00::/8)`)
   return entries
 }
@@ -79,9 +81,8 @@ function readList (env: Env, name: string): string[] | undefined {
  * `MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES` and
  * `MQTT_{TCP,SSL,WS,WSS}_PROXY_PROTOCOL_TRUSTED_PROXIES`; TBMQ 2.4's
  * `MQTT_{WS,WSS}_FORWARD_HEADERS_ENABLED`; and this package's
- * `MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT`, `MQTT_PROXY_PROTOCOL_MAX_PENDING`, `MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME`,
- * `MQTT_PROXY_PROTOCOL_SYS_INTERVAL`, `MQTT_IP_ALLOW_LIST`, `MQTT_IP_DENY_LIST`,
- * `MQTT_IP_RATE_LIMIT` and `MQTT_IP_RATE_BURST`. Values are checked by
+ * `MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT`, `MQTT_PROXY_PROTOCOL_MAX_PENDING` and
+ * `MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME`. Values are checked by
  * `proxyProtocol()` as options are (a fractional timeout fails there).
  *
  * @throws OptionsError naming the variable and the values it accepts.
@@ -115,19 +116,32 @@ export function optionsFromEnv (env: Env = process.env): ProxyProtocolOptions {
   if (pending !== undefined) options.maxPending = pending
   const cn = readBoolean(env, 'MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME')
   if (cn !== undefined) options.sslCnAsUsername = cn
+  return options
+}
+
+/**
+ * The operator plugins' settings from the environment: `MQTT_IP_ALLOW_LIST`,
+ * `MQTT_IP_DENY_LIST`, `MQTT_IP_RATE_LIMIT` and `MQTT_IP_RATE_BURST` (the IP
+ * policy, undefined when none is set), and `MQTT_PROXY_PROTOCOL_SYS_INTERVAL`
+ * (the sessions plugin's `$SYS` interval).
+ *
+ * @throws OptionsError naming the variable and the values it accepts.
+ */
+export function operatorOptionsFromEnv (env: Env = process.env): { ipPolicy?: IpPolicyOptions, sysInterval?: number } {
+  const result: { ipPolicy?: IpPolicyOptions, sysInterval?: number } = {}
   const sys = readNumber(env, 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL', 'a whole number of milliseconds above 0', true)
-  if (sys !== undefined) options.sysInterval = sys
+  if (sys !== undefined) result.sysInterval = sys
   const allow = readList(env, 'MQTT_IP_ALLOW_LIST')
   const deny = readList(env, 'MQTT_IP_DENY_LIST')
   const rate = readNumber(env, 'MQTT_IP_RATE_LIMIT', 'a number of connections per second above 0', false)
   const burst = readNumber(env, 'MQTT_IP_RATE_BURST', 'a whole number above 0', true)
   if (burst !== undefined && rate === undefined) invalid('MQTT_IP_RATE_BURST', env.MQTT_IP_RATE_BURST as string, 'is set without MQTT_IP_RATE_LIMIT, the rate it is the burst of')
   if (allow !== undefined || deny !== undefined || rate !== undefined) {
-    options.ipPolicy = {
+    result.ipPolicy = {
       ...(allow !== undefined ? { allow } : {}),
       ...(deny !== undefined ? { deny } : {}),
       ...(rate !== undefined ? { rateLimit: { perSecond: rate, ...(burst !== undefined ? { burst } : {}) } } : {})
     }
   }
-  return options
+  return result
 }

@@ -1,7 +1,10 @@
+// Every sentence the plugin says to an operator about a refused connection:
+// what is misconfigured and which setting to change.
 import mqttPacket from 'mqtt-packet'
 import { listenerEnvName } from './env.js'
 import type { ListenerName } from './options.js'
 import type { ProxyErrorCode } from './protocol/errors.js'
+import { printable } from './protocol/text.js'
 
 /**
  * The client id of an MQTT CONNECT at the start of `bytes`, read with
@@ -15,6 +18,24 @@ export function connectClientId (bytes: Buffer): string | undefined {
   parser.on('error', () => {})
   try { parser.parse(bytes) } catch { return undefined }
   return clientId
+}
+
+/** What the first bytes of a connection look like, for a misconfiguration hint. */
+export function describeFirstBytes (data: Uint8Array): string {
+  const first = data[0] as number
+  if (first === 0x10) return 'an MQTT CONNECT packet (0x10)'
+  if (first === 0x16) return 'a TLS handshake (0x16)'
+  const text = Buffer.from(data.subarray(0, 8)).toString('latin1')
+  if (/^(GET|POST|PUT|HEAD|OPTIONS|DELETE|PATCH|CONNECT|TRACE) /.test(text)) return `an HTTP request ("${text.split(' ')[0] as string}")`
+  return `byte 0x${first.toString(16).padStart(2, '0')}`
+}
+
+/** How a connection that is not PROXY started, and the client id when it was an MQTT CONNECT. */
+export function describeStart (head: Buffer): { started: string, clientId?: string } {
+  const clientId = connectClientId(head)
+  return clientId !== undefined
+    ? { started: `an MQTT CONNECT from client ${printable(clientId)}`, clientId }
+    : { started: describeFirstBytes(head) }
 }
 
 /**
@@ -40,12 +61,18 @@ export function misconfigurationHint (code: ProxyErrorCode, listener: ListenerNa
   return undefined
 }
 
-/** What the first bytes of a connection look like, for a misconfiguration hint. */
-export function describeFirstBytes (data: Uint8Array): string {
-  const first = data[0] as number
-  if (first === 0x10) return 'an MQTT CONNECT packet (0x10)'
-  if (first === 0x16) return 'a TLS handshake (0x16)'
-  const text = Buffer.from(data.subarray(0, 8)).toString('latin1')
-  if (/^(GET|POST|PUT|HEAD|OPTIONS|DELETE|PATCH|CONNECT|TRACE) /.test(text)) return `an HTTP request ("${text.split(' ')[0] as string}")`
-  return `byte 0x${first.toString(16).padStart(2, '0')}`
+/** The messages of refusals the intake decides itself, before or without the reader. */
+export const refusalMessage = {
+  untrusted: (address: string, listener: ListenerName): string =>
+    `${address} is not in trustedProxies for the ${listener} listener, which requires a PROXY header`,
+  tooManyPending: (maxPending: number, listener: ListenerName): string =>
+    `${maxPending} connections are already waiting for their header on the ${listener} listener (maxPending)`,
+  peerless: (): string => 'connection reset before its peer address could be read',
+  notAttached: (listener: ListenerName): string =>
+    `PROXY protocol is on for the ${listener} listener but its server was not attached: call attach(server) on the ${listener === 'ssl' ? 'tls' : listener === 'ws' ? 'http' : 'https'} server`,
+  /** A header where it may not come: refused on its signature, unparsed. */
+  unexpected: (code: 'PROXY_ERR_UNEXPECTED_HEADER' | 'PROXY_ERR_UNTRUSTED'): string =>
+    code === 'PROXY_ERR_UNTRUSTED'
+      ? 'a PROXY header from a peer that is not in trustedProxies'
+      : 'a PROXY header arrived on a listener where PROXY protocol is off'
 }

@@ -1,15 +1,37 @@
+// The public contract of aedes-proxy-protocol, and nothing more.
 import './augment.js'
 
-export { proxyProtocol, withPlugins, ProxyProtocol } from './plugin.js'
-export type { AedesPlugin, PluggableAedes, ConnectionEvent, HeaderEvent, RejectedEvent, ProxyProtocolEvents, ListenerStats, Session } from './plugin.js'
-export { resolveOptions, isTrustedProxyEntry, OptionsError, LISTENER_NAMES, DEFAULT_HEADER_TIMEOUT } from './options.js'
+// The PROXY plugin, and the `use()` aedes does not have.
+export { proxyProtocol } from './plugin.js'
+export type { ProxyProtocol, ProxyHandle } from './plugin.js'
+export { withPlugins } from './use.js'
+export type { AedesPlugin, PluggableAedes } from './use.js'
+
+// The operator plugins: each reads `client.connDetails` only.
+export { ipPolicy } from './operator/ip-policy.js'
+export type { IpPolicy, IpPolicyOptions, IpRefusal } from './operator/ip-policy.js'
+export type { RateLimit, RateLimitStore } from './operator/rate-limit.js'
+export { unauthorizedClients } from './operator/unauthorized.js'
+export type { UnauthorizedClients, UnauthorizedClientsOptions, UnauthorizedClientsEvents } from './operator/unauthorized.js'
+export type { UnauthorizedClient, UnauthorizedAttempt, UnauthorizedStore } from './operator/unauthorized-store.js'
+export { sessions } from './operator/sessions.js'
+export type { Sessions, SessionsOptions, Session, SessionStore, CounterSource } from './operator/sessions.js'
+export type { TlsAt } from './operator/tls-of.js'
+export type { MaybePromise } from './auth-chain.js'
+
+// Options, events and what the broker sees.
 export type { ProxyProtocolOptions, ListenerOptions, WebSocketListenerOptions, ListenerSettings, ListenerName, ResolvedOptions, Logger, ProxyMode } from './options.js'
-export { trustCheck, type TrustCheck } from './policy.js'
-export { optionsFromEnv, listenerEnvName, listenerTrustedEnvName, readBoolean, ENV_GLOBAL, ENV_TRUSTED } from './env.js'
+export type { ConnectionEvent, HeaderEvent, RejectedEvent, ProxyProtocolEvents } from './events.js'
+export type { ListenerStats } from './stats.js'
 export type { ConnDetails, SocketEndpoint } from './conn-details.js'
-export { readHeader } from './reader.js'
-export type { ReadOptions, ReadCallback, ReadFailure } from './reader.js'
 export type { AttachableServer } from './listeners.js'
-export * from './protocol/index.js'
-export { IpPolicy, type IpPolicyOptions, type IpRefusal } from './ip-policy.js'
-export { UnauthorizedClients, type UnauthorizedClient, type UnauthorizedClientsOptions } from './unauthorized.js'
+
+// Errors.
+export { ProxyProtocolError, PROXY_ERROR_CODES, type ProxyErrorCode } from './protocol/errors.js'
+export { OptionsError, UsageError, type OptionsIssue } from './errors.js'
+
+// The pure parser and the wire's TLV numbers.
+export { parseHeader } from './protocol/parse.js'
+export type { Endpoint, ParseLimits, ParseResult, ProxyHeader, ProxiedHeader, UnproxiedHeader } from './protocol/header.js'
+export type { RawTlv, SslInfo, CloudTlvs, TlvSet } from './protocol/tlv.js'
+export * from './protocol/tlv-types.js'

@@ -2,12 +2,13 @@ import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
-import type { ListenerName } from './options.js'
+import { UsageError } from './errors.js'
+import { LISTENER_NAMES, type ListenerName } from './options.js'
 
 /** A server whose connections can carry a PROXY header. */
 export type AttachableServer = net.Server | tls.Server | http.Server | https.Server
 
-type ConnectionListener = (this: AttachableServer, socket: net.Socket) => void
+type Listener = (this: unknown, ...args: unknown[]) => void
 
 /**
  * The listener a server serves, from its class: https is wss, tls is ssl,
@@ -21,41 +22,56 @@ export function listenerOf (server: AttachableServer): ListenerName {
   return 'tcp'
 }
 
+/** Checks what `attach()` was given, loudly. */
+export function checkAttachable (server: unknown, listener: unknown): asserts server is AttachableServer {
+  if (!(server instanceof net.Server)) {
+    throw new UsageError(`attach() needs a net, tls, http or https server, got ${server === null ? 'null' : typeof server === 'object' ? `an object (${Object.getPrototypeOf(server)?.constructor?.name ?? 'no class'})` : typeof server}`)
+  }
+  if (listener !== undefined && !(LISTENER_NAMES as readonly unknown[]).includes(listener)) {
+    throw new UsageError(`attach(server, { listener }) takes one of ${LISTENER_NAMES.join(', ')}, got ${JSON.stringify(listener)}`)
+  }
+}
+
 /**
- * Takes over a server's `'connection'` event: `onConnection` gets each raw
- * TCP socket first and calls `handOver` once its header has been read, which
- * runs the server's own listeners (Node's TLS handshake, HTTP parser, or
- * aedes) on the socket, with the bytes after the header still unread.
+ * Takes over a server's connections: `onConnection` gets each raw TCP socket
+ * first and calls `handOver` once its header has been read, which runs the
+ * server's own `'connection'` listeners (Node's TLS handshake, HTTP parser,
+ * or aedes) on the socket, with the bytes after the header still unread.
+ *
+ * `swap` replaces a listener when it is called (the broker's unwrapped
+ * `handle`, given to the server before the plugin was installed, becomes the
+ * plugin's); it applies to `'connection'` and, on a TLS server, to
+ * `'secureConnection'`.
  *
  * @returns a function that restores the server's listeners.
  */
 export function takeOverConnections (
   server: AttachableServer,
-  onConnection: (socket: net.Socket, handOver: () => void) => void
+  onConnection: (socket: net.Socket, handOver: () => void) => void,
+  swap: (listener: Listener) => Listener
 ): () => void {
-  const original = server.listeners('connection') as ConnectionListener[]
+  const original = server.listeners('connection') as Listener[]
   server.removeAllListeners('connection')
+  const plainHttp = server instanceof http.Server && !(server instanceof https.Server)
   function interceptor (socket: net.Socket): void {
     onConnection(socket, () => {
-      for (const listener of original) listener.call(server, socket)
+      for (const listener of original) swap(listener).call(server, socket)
       // Node's HTTP server reads the socket through `data` events once it has
       // it, and a socket we paused would wait for a resume that never comes.
-      if (server instanceof http.Server && !(server instanceof https.Server)) socket.resume()
+      if (plainHttp) socket.resume()
     })
   }
   server.on('connection', interceptor)
+  const secure = server instanceof tls.Server && !(server instanceof https.Server) ? server.listeners('secureConnection') as Listener[] : []
+  const wrappers = secure.map(listener => function (this: unknown, ...args: unknown[]): void { swap(listener).apply(this, args) })
+  if (secure.length > 0) {
+    server.removeAllListeners('secureConnection')
+    for (const w of wrappers) server.on('secureConnection', w)
+  }
   return () => {
     server.off('connection', interceptor)
     for (const listener of original) server.on('connection', listener)
+    for (const w of wrappers) server.off('secureConnection', w)
+    for (const listener of secure) server.on('secureConnection', listener)
   }
-}
-
-/**
- * Key of a TCP connection by its endpoints. A TLSSocket reports the same
- * endpoints as the raw socket under it, so this is how a TLS connection is
- * matched with the header read on its raw socket, through public API only.
- */
-export function connectionKey (socket: { remoteAddress?: string | undefined, remotePort?: number | undefined, localAddress?: string | undefined, localPort?: number | undefined }): string | undefined {
-  if (socket.remoteAddress === undefined || socket.remotePort === undefined) return undefined
-  return `${socket.remoteAddress}|${socket.remotePort}|${socket.localAddress ?? ''}|${socket.localPort ?? 0}`
 }

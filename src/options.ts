@@ -1,7 +1,6 @@
 import { z } from 'zod'
-import type { IpPolicyOptions } from './ip-policy.js'
+import { OptionsError, parseOptions, type OptionsIssue } from './errors.js'
 import { DEFAULT_MAX_V2_LENGTH } from './protocol/v2.js'
-import type { UnauthorizedClientsOptions } from './unauthorized.js'
 
 /** The four kinds of MQTT listener, named as TBMQ names them. */
 export const LISTENER_NAMES = ['tcp', 'ssl', 'ws', 'wss'] as const
@@ -20,21 +19,21 @@ export const DEFAULT_MAX_PENDING = 1000
 /** The smallest v2 cap that still holds a UNIX address block (spec 2.2: 216 bytes). */
 const MIN_V2_LENGTH = 216
 
-const headerTimeout = z.int().min(1, { error: 'headerTimeout is in milliseconds and must be at least 1' })
-  .max(600_000, { error: 'headerTimeout must be at most 600000 ms' })
-const maxPending = z.int().min(1, { error: 'maxPending must be at least 1' })
-  .max(1_000_000, { error: 'maxPending must be at most 1000000' })
-const maxV2Length = z.int().min(MIN_V2_LENGTH, { error: `maxV2Length must be at least ${MIN_V2_LENGTH} (a UNIX address block)` })
-  .max(65_535, { error: 'maxV2Length must be at most 65535 (the v2 length field is 16 bits)' })
+const headerTimeout = z.int().min(1, { error: 'must be at least 1 (milliseconds)' })
+  .max(600_000, { error: 'must be at most 600000 (milliseconds)' })
+const maxPending = z.int().min(1, { error: 'must be at least 1' })
+  .max(1_000_000, { error: 'must be at most 1000000' })
+const maxV2Length = z.int().min(MIN_V2_LENGTH, { error: `must be at least ${MIN_V2_LENGTH} (a UNIX address block)` })
+  .max(65_535, { error: 'must be at most 65535 (the v2 length field is 16 bits)' })
 
 /** An IPv4 or IPv6 address, or a CIDR range of either. */
-const Endpoint = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'expected an IPv4 or IPv6 address or CIDR range, like 10.0.0.0/8 or fd00::/8' })
+export const AddressRange = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'must be an IPv4 or IPv6 address or CIDR range, like 10.0.0.0/8 or fd00::/8' })
 /** True when `text` is an IPv4/IPv6 address or CIDR range `trustedProxies` accepts. */
-export function isTrustedProxyEntry (text: string): boolean {
-  return Endpoint.safeParse(text).success
+export function isAddressRange (text: string): boolean {
+  return AddressRange.safeParse(text).success
 }
-const TrustedProxies = z.array(Endpoint).min(1, { error: 'list at least one proxy address or range (leave trustedProxies unset to accept headers from any peer)' })
-const ProxyEnabled = z.union([z.boolean(), z.literal('optional')], { error: "expected true, false or 'optional'" })
+const TrustedProxies = z.array(AddressRange).min(1, { error: 'must list at least one proxy address or range (leave trustedProxies unset to accept headers from any peer)' })
+const ProxyEnabled = z.union([z.boolean(), z.literal('optional')], { error: "must be true, false or 'optional'" })
 
 /** A pino-compatible logger: only these four methods are used. */
 export interface Logger {
@@ -48,7 +47,7 @@ const LoggerSchema = z.custom<Logger>(value => {
   if (typeof value !== 'object' || value === null) return false
   const v = value as Record<string, unknown>
   return ['debug', 'info', 'warn', 'error'].every(m => typeof v[m] === 'function')
-}, { error: 'expected a pino-compatible logger with debug, info, warn and error methods' })
+}, { error: 'must be a pino-compatible logger with debug, info, warn and error methods' })
 
 const ListenerSchema = z.strictObject({
   proxyEnabled: ProxyEnabled.optional(),
@@ -63,25 +62,8 @@ const WebSocketListenerSchema = ListenerSchema.extend({
   forwardedHeaders: z.boolean().optional()
 })
 
-const IpPolicySchema = z.strictObject({
-  allow: z.array(Endpoint).optional(),
-  deny: z.array(Endpoint).optional(),
-  rateLimit: z.strictObject({
-    perSecond: z.number().positive({ error: 'rateLimit.perSecond must be above 0' }),
-    burst: z.int().min(1, { error: 'rateLimit.burst must be at least 1' }).optional()
-  }).optional()
-})
-
-const UnauthorizedSchema = z.union([
-  z.literal(false),
-  z.strictObject({
-    maxEntries: z.int().min(1).optional(),
-    maxAge: z.int().min(1).optional()
-  })
-], { error: 'expected false or { maxEntries?, maxAge? }' })
-
 /** The plugin's options; every key is checked, unknown keys are errors. */
-export const OptionsSchema = z.strictObject({
+const OptionsSchema = z.strictObject({
   proxyEnabled: ProxyEnabled.default(false),
   trustedProxies: TrustedProxies.optional(),
   headerTimeout: headerTimeout.default(DEFAULT_HEADER_TIMEOUT),
@@ -90,9 +72,6 @@ export const OptionsSchema = z.strictObject({
   sslCnAsUsername: z.boolean().default(false),
   hints: z.boolean().default(true),
   logger: LoggerSchema.optional(),
-  ipPolicy: IpPolicySchema.optional(),
-  unauthorizedClients: UnauthorizedSchema.default({}),
-  sysInterval: z.int().min(1000, { error: 'sysInterval is in milliseconds and must be at least 1000' }).optional(),
   listeners: z.strictObject({
     tcp: ListenerSchema.optional(),
     ssl: ListenerSchema.optional(),
@@ -169,22 +148,6 @@ export interface WebSocketListenerOptions extends ListenerOptions {
 export interface ProxyProtocolOptions extends ListenerOptions {
   /** A pino-compatible logger. @defaultValue none (silent) */
   logger?: Logger | undefined
-  /**
-   * Allow/deny lists and a per-address rate limit on the real client address.
-   * A refused client gets CONNACK "not authorized" and an unauthorized-clients entry.
-   * @defaultValue none
-   */
-  ipPolicy?: IpPolicyOptions | undefined
-  /**
-   * Bounds of the failed-authentication list, or `false` to keep none.
-   * @defaultValue `{ maxEntries: 1000, maxAge: 86400000 }`
-   */
-  unauthorizedClients?: false | UnauthorizedClientsOptions | undefined
-  /**
-   * Publish the counters and the client list under `$SYS/<broker id>/proxy-protocol/`
-   * every this many milliseconds. @defaultValue off
-   */
-  sysInterval?: number | undefined
   /** Per-listener overrides; an unset field inherits the global value. */
   listeners?: {
     tcp?: ListenerOptions | undefined
@@ -216,9 +179,6 @@ export interface ListenerSettings {
 /** Options after validation and defaults. */
 export interface ResolvedOptions extends Readonly<Record<ListenerName, ListenerSettings>> {
   readonly logger: Logger | undefined
-  readonly ipPolicy: IpPolicyOptions | undefined
-  readonly unauthorizedClients: false | UnauthorizedClientsOptions
-  readonly sysInterval: number | undefined
 }
 
 // Compile-time check that the hand-written input type and the schema agree,
@@ -229,17 +189,14 @@ const _schemaMatches: (x: SchemaInput) => ProxyProtocolOptions = x => x
 void _inputMatches
 void _schemaMatches
 
-/** Invalid options, thrown before anything listens. */
-export class OptionsError extends Error {
-  override readonly name = 'OptionsError'
-  readonly code = 'PROXY_ERR_OPTIONS'
-  /** One entry per problem: where (`path`) and what (`message`). */
-  readonly issues: ReadonlyArray<{ readonly path: string, readonly message: string }>
+/** Every option name, for "did you mean". */
+const KNOWN_KEYS = [...Object.keys(OptionsSchema.shape), ...Object.keys(WebSocketListenerSchema.shape), ...LISTENER_NAMES]
 
-  constructor (message: string, issues: ReadonlyArray<{ readonly path: string, readonly message: string }>) {
-    super(message)
-    this.issues = issues
-  }
+/** Options that were the PROXY plugin's and are operator plugins of their own now. */
+const MOVED: Readonly<Record<string, string>> = {
+  ipPolicy: 'the IP policy is a plugin of its own: broker.use(ipPolicy({ allow, deny, rateLimit }))',
+  unauthorizedClients: 'the unauthorized-clients list is a plugin of its own: broker.use(unauthorizedClients({ maxEntries, maxAge }))',
+  sysInterval: 'sessions and $SYS are a plugin of their own: broker.use(sessions({ sysInterval, counters: proxy }))'
 }
 
 /**
@@ -247,16 +204,8 @@ export class OptionsError extends Error {
  * @throws OptionsError naming every bad key.
  */
 export function resolveOptions (input: unknown = {}): ResolvedOptions {
-  const result = OptionsSchema.safeParse(input)
-  if (!result.success) {
-    const issues = result.error.issues.map(issue => ({
-      path: issue.path.map(String).join('.') || '(options)',
-      message: issue.message
-    }))
-    throw new OptionsError(`aedes-proxy-protocol: invalid options:\n${z.prettifyError(result.error)}`, issues)
-  }
-  const o = result.data
-  const issues: Array<{ path: string, message: string }> = []
+  const o = parseOptions(OptionsSchema, input, 'proxyProtocol() options', KNOWN_KEYS, MOVED)
+  const issues: OptionsIssue[] = []
   const resolve = (name: ListenerName): ListenerSettings => {
     const own: z.output<typeof WebSocketListenerSchema> = o.listeners[name] ?? {}
     const enabled = own.proxyEnabled ?? o.proxyEnabled
@@ -268,13 +217,13 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
       // header would become a forged login.
       issues.push({
         path: own.sslCnAsUsername !== undefined ? `listeners.${name}.sslCnAsUsername` : 'sslCnAsUsername',
-        message: `sslCnAsUsername on the ${name} listener needs trustedProxies, so that only known proxies can vouch for a certificate`
+        message: `on the ${name} listener needs trustedProxies, so that only known proxies can vouch for a certificate`
       })
     }
     if (forwardedHeaders && trustedProxies === undefined) {
       issues.push({
         path: `listeners.${name}.forwardedHeaders`,
-        message: `forwardedHeaders on the ${name} listener needs trustedProxies, so that only known proxies can set X-Forwarded-For`
+        message: `on the ${name} listener needs trustedProxies, so that only known proxies can set X-Forwarded-For`
       })
     }
     if (enabled === 'optional' && trustedProxies === undefined) {
@@ -282,7 +231,7 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
       // when the peers allowed to send a header are known.
       issues.push({
         path: own.proxyEnabled !== undefined ? `listeners.${name}.proxyEnabled` : 'proxyEnabled',
-        message: `'optional' PROXY protocol on the ${name} listener needs trustedProxies, so that only known proxies can announce a client address`
+        message: `'optional' on the ${name} listener needs trustedProxies, so that only known proxies can announce a client address`
       })
     }
     return Object.freeze({
@@ -302,13 +251,8 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
     ssl: resolve('ssl'),
     ws: resolve('ws'),
     wss: resolve('wss'),
-    logger: o.logger,
-    ipPolicy: o.ipPolicy,
-    unauthorizedClients: o.unauthorizedClients,
-    sysInterval: o.sysInterval
+    logger: o.logger
   }
-  if (issues.length > 0) {
-    throw new OptionsError(`aedes-proxy-protocol: invalid options:\n${issues.map(i => `✖ ${i.message}\n  → at ${i.path}`).join('\n')}`, issues)
-  }
+  if (issues.length > 0) throw OptionsError.of('proxyProtocol() options', issues)
   return Object.freeze(resolved)
 }

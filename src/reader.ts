@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream'
+import { refusalMessage } from './hints.js'
 import { ProxyProtocolError } from './protocol/errors.js'
 import type { ParseResult, ProxyHeader } from './protocol/header.js'
 import { parseHeader, signatureAt } from './protocol/parse.js'
@@ -191,7 +192,7 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
     } catch (err) {
       if (present !== 'parse') {
         // A signature followed by nonsense is still an attempt at a header.
-        fail(new ProxyProtocolError(present, unexpectedMessage(present)))
+        fail(new ProxyProtocolError(present, refusalMessage.unexpected(present)))
         return true
       }
       if (err instanceof ProxyProtocolError) fail(err)
@@ -207,7 +208,7 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
     if (present !== 'parse') {
       // Decide on the signature alone: never parse what will not be believed.
       if (result.status === 'complete' || signatureAt(data) === 'signature') {
-        fail(new ProxyProtocolError(present, unexpectedMessage(present)))
+        fail(new ProxyProtocolError(present, refusalMessage.unexpected(present)))
         return true
       }
       needed = result.needed
@@ -294,9 +295,3 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
 function ignore (): void {}
 
 const EMPTY = Buffer.alloc(0)
-
-function unexpectedMessage (code: 'PROXY_ERR_UNEXPECTED_HEADER' | 'PROXY_ERR_UNTRUSTED'): string {
-  return code === 'PROXY_ERR_UNTRUSTED'
-    ? 'a PROXY header from a peer that is not in trustedProxies'
-    : 'a PROXY header arrived on a listener where PROXY protocol is off'
-}

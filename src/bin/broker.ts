@@ -6,12 +6,15 @@ import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
-import { Aedes } from 'aedes'
-import { pino } from 'pino'
-import { WebSocketServer, createWebSocketStream } from 'ws'
-import { optionsFromEnv, readBoolean } from '../env.js'
-import { LISTENER_NAMES, OptionsError, type ListenerName } from '../options.js'
-import { proxyProtocol, withPlugins } from '../plugin.js'
+import { Aedes, type Client } from 'aedes'
+import { operatorOptionsFromEnv, optionsFromEnv, readBoolean } from '../env.js'
+import { OptionsError, PREFIX } from '../errors.js'
+import { ipPolicy } from '../operator/ip-policy.js'
+import { sessions } from '../operator/sessions.js'
+import { unauthorizedClients } from '../operator/unauthorized.js'
+import { LISTENER_NAMES, type ListenerName } from '../options.js'
+import { proxyProtocol } from '../plugin.js'
+import { withPlugins } from '../use.js'
 
 interface Variable { readonly name: string, readonly default: string, readonly help: string }
 
@@ -75,6 +78,20 @@ function usage (): string {
 
 class StartupError extends Error {}
 
+/**
+ * The broker's own dependencies (pino, ws) are optional peer dependencies
+ * of the library: a library user does not install them; `npm start` in this
+ * repository and `npm install aedes-proxy-protocol pino ws` do.
+ */
+async function load<T> (name: string): Promise<T> {
+  try {
+    return await import(name) as T
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err
+    throw new StartupError(`the ready-to-run broker needs the ${name} package: npm install aedes-proxy-protocol aedes pino ws`)
+  }
+}
+
 function env (name: string): string | undefined {
   const value = process.env[name]
   return value === undefined || value.trim() === '' ? undefined : value.trim()
@@ -113,8 +130,11 @@ async function main (): Promise<void> {
   }
   const level = env('LOG_LEVEL') ?? 'info'
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new StartupError(`LOG_LEVEL=${JSON.stringify(level)} is not one of debug, info, warn, error`)
+  const { pino } = await load<typeof import('pino')>('pino')
+  const { WebSocketServer, createWebSocketStream } = await load<typeof import('ws')>('ws')
   const logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime })
   const options = { ...optionsFromEnv(), logger }
+  const operator = operatorOptionsFromEnv()
   const authUser = env('MQTT_AUTH_USERNAME')
   const authPassword = env('MQTT_AUTH_PASSWORD')
   if ((authUser === undefined) !== (authPassword === undefined)) {
@@ -140,6 +160,10 @@ async function main (): Promise<void> {
     }
   }))
   const proxy = broker.use(proxyProtocol(options))
+  // The operator plugins, each on its own; the IP policy only when configured.
+  if (operator.ipPolicy !== undefined) broker.use(ipPolicy(operator.ipPolicy))
+  const unauthorized = broker.use(unauthorizedClients({ logger }))
+  const clients = broker.use(sessions({ sysInterval: operator.sysInterval, counters: proxy }))
   const servers: Array<{ name: ListenerName, server: net.Server, host: string, port: number }> = []
   for (const l of plan) {
     let server: net.Server
@@ -158,11 +182,11 @@ async function main (): Promise<void> {
     servers.push({ name: l.name, server, host: l.host, port: l.port })
   }
 
-  broker.on('client', client => {
+  broker.on('client', (client: Client) => {
     const d = client.connDetails
     logger.info({ event: 'connect', clientId: client.id, ip: d?.ipAddress, port: d?.port, listener: d?.listener, proxy: d?.isProxy, via: d?.peer.address }, 'client connected')
   })
-  broker.on('clientDisconnect', client => {
+  broker.on('clientDisconnect', (client: Client) => {
     const d = client.connDetails
     logger.info({ event: 'disconnect', clientId: client.id, ip: d?.ipAddress, port: d?.port, listener: d?.listener }, 'client disconnected')
   })
@@ -175,9 +199,10 @@ async function main (): Promise<void> {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
       }
       const path = (req.url ?? '/').split('?')[0]
-      if (req.method === 'GET' && path === '/clients') send(200, proxy.sessions())
-      else if (req.method === 'GET' && path === '/unauthorized') send(200, proxy.unauthorizedClients())
-      else if (req.method === 'DELETE' && path === '/unauthorized') send(200, { removed: proxy.clearUnauthorizedClients() })
+      const fail = (err: unknown): void => { send(500, { error: String(err) }) }
+      if (req.method === 'GET' && path === '/clients') clients.list().then(list => { send(200, list) }, fail)
+      else if (req.method === 'GET' && path === '/unauthorized') unauthorized.list().then(list => { send(200, list) }, fail)
+      else if (req.method === 'DELETE' && path === '/unauthorized') unauthorized.clear().then(removed => { send(200, { removed }) }, fail)
       else if (req.method === 'GET' && path === '/stats') send(200, proxy.stats())
       else send(404, { error: 'GET /clients, GET /unauthorized, DELETE /unauthorized, GET /stats' })
     })
@@ -213,7 +238,7 @@ async function main (): Promise<void> {
 
 main().catch((err: unknown) => {
   if (err instanceof StartupError || err instanceof OptionsError) {
-    console.error(`aedes-proxy-protocol: ${err.message.replace(/^aedes-proxy-protocol: /, '')}`)
+    console.error(`${PREFIX}${err.message.replace(PREFIX, '')}`)
   } else {
     console.error(err)
   }

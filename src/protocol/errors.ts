@@ -47,7 +47,7 @@ export class ProxyProtocolError extends Error {
   readonly code: ProxyErrorCode
 
   constructor (code: ProxyErrorCode, message: string) {
-    super(`proxy-protocol: ${message}`)
+    super(`aedes-proxy-protocol: ${message}`)
     this.code = code
   }
 }

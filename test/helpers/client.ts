@@ -3,7 +3,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt'
-import type { ListenerName } from '../../src/index.js'
+import type { ListenerName } from '../../src/options.js'
 import { testCerts } from './certs.js'
 
 export interface ConnectOptions {

@@ -7,8 +7,16 @@ import tls from 'node:tls'
 import { once } from 'node:events'
 import { Aedes, type Client } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
-import { proxyProtocol, withPlugins, type ConnDetails, type ListenerName, type ProxyProtocol, type ProxyProtocolError, type ProxyProtocolOptions, type RejectedEvent } from '../../src/index.js'
+import { proxyProtocol, type ProxyProtocol } from '../../src/plugin.js'
+import { withPlugins } from '../../src/use.js'
+import type { ConnDetails } from '../../src/conn-details.js'
+import type { ListenerName, ProxyProtocolOptions } from '../../src/options.js'
+import type { ProxyProtocolError } from '../../src/protocol/errors.js'
+import type { RejectedEvent } from '../../src/events.js'
 import { testCerts } from './certs.js'
+import { ipPolicy, type IpPolicyOptions } from '../../src/operator/ip-policy.js'
+import { sessions, type Sessions, type SessionsOptions } from '../../src/operator/sessions.js'
+import { unauthorizedClients, type UnauthorizedClients } from '../../src/operator/unauthorized.js'
 
 export interface Seen {
   readonly hook: 'preConnect' | 'authenticate'
@@ -25,6 +33,10 @@ export interface Rejection {
 export interface Stack {
   readonly broker: Aedes
   readonly proxy: ProxyProtocol
+  /** the unauthorized-clients plugin, installed on every stack */
+  readonly unauthorized: UnauthorizedClients
+  /** the sessions plugin, installed on every stack with the proxy's counters */
+  readonly sessions: Sessions
   readonly port: number
   readonly seen: Seen[]
   /** every 'rejected' event of the plugin, in order */
@@ -36,9 +48,13 @@ export interface Stack {
 export interface StackOptions {
   readonly listener: ListenerName
   readonly plugin: ProxyProtocolOptions
+  /** install the IP policy plugin with these options */
+  readonly ipPolicy?: IpPolicyOptions
+  /** options of the sessions plugin (the proxy's counters are added) */
+  readonly sessions?: Omit<SessionsOptions, 'counters'>
   /** require and verify client certificates on ssl/wss */
   readonly mtls?: boolean
-  /** attach the server to the plugin (default true for ssl/ws/wss, false for tcp) */
+  /** attach the server to the plugin (default true) */
   readonly attach?: boolean
   /** address to listen on (default 127.0.0.1; '::ffff:127.0.0.1' gives IPv4-mapped peers) */
   readonly host?: string
@@ -59,6 +75,9 @@ export async function startStack (options: StackOptions): Promise<Stack> {
     }
   }))
   const proxy = broker.use(proxyProtocol(options.plugin))
+  if (options.ipPolicy !== undefined) broker.use(ipPolicy(options.ipPolicy))
+  const unauthorized = broker.use(unauthorizedClients())
+  const sessionList = broker.use(sessions({ ...options.sessions, counters: proxy }))
   const rejected: Rejection[] = []
   proxy.on('rejected', (err, ev) => rejected.push({ err, ev }))
   const certs = testCerts()
@@ -88,7 +107,7 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       break
     }
   }
-  if (options.attach ?? options.listener !== 'tcp') proxy.attach(server)
+  if (options.attach ?? true) proxy.attach(server)
   const sockets = new Set<net.Socket>()
   server.on('connection', (s: net.Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
   server.listen(0, options.host ?? '127.0.0.1')
@@ -97,6 +116,8 @@ export async function startStack (options: StackOptions): Promise<Stack> {
   return {
     broker,
     proxy,
+    unauthorized,
+    sessions: sessionList,
     port,
     seen,
     rejected,

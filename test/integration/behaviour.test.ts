@@ -10,7 +10,7 @@ import { startStack } from '../helpers/stack.js'
 import { connectClient, endClient } from '../helpers/client.js'
 import { CONNACK_ACCEPTED, connectPacket, rawExchange } from '../helpers/raw.js'
 import { encodeV1, encodeV2, TLV } from '../helpers/encode.js'
-import { LISTENER_NAMES } from '../../src/index.js'
+import { LISTENER_NAMES } from '../../src/options.js'
 import { startFront } from '../helpers/front.js'
 
 

@@ -11,7 +11,8 @@ import { startFront } from '../helpers/front.js'
 import { connectClient, endClient } from '../helpers/client.js'
 import { connectPacket } from '../helpers/raw.js'
 import { encodeV2, TLV } from '../helpers/encode.js'
-import type { ListenerName, ProxyErrorCode } from '../../src/index.js'
+import type { ListenerName } from '../../src/options.js'
+import type { ProxyErrorCode } from '../../src/protocol/errors.js'
 import type { MqttClient } from 'mqtt'
 
 

@@ -161,7 +161,7 @@ describe('user listeners that throw', () => {
   test('a throwing \'unauthorized\' listener: the client still gets its CONNACK refusal', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true }, authenticate: () => false })
     t.after(() => stack.close())
-    stack.proxy.on('unauthorized', () => { throw new Error('unauthorized bug') })
+    stack.unauthorized.on('unauthorized', () => { throw new Error('unauthorized bug') })
     await withUncaught(async errors => {
       const result = await rawExchange(stack.port, [Buffer.concat([PROXY_HEADER, connectPacket('bad-login')])], { expectBytes: 4, waitMs: 3000 })
       assert.equal(result.received[0], 0x20, 'a CONNACK came')

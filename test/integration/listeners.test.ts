@@ -8,7 +8,7 @@ import net from 'node:net'
 import { startStack } from '../helpers/stack.js'
 import { startFront, v1HeaderFor as frontV1, v2HeaderFor as frontV2, type Delivery } from '../helpers/front.js'
 import { connectClient, endClient } from '../helpers/client.js'
-import { LISTENER_NAMES } from '../../src/index.js'
+import { LISTENER_NAMES } from '../../src/options.js'
 
 const versions = ['v1', 'v2'] as const
 const deliveries: Delivery[] = ['alone', 'with-first-chunk', 'trickle']

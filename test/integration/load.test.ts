@@ -13,7 +13,8 @@ import type { MqttClient } from 'mqtt'
 import { connectClient } from '../helpers/client.js'
 import { freePort, haproxyStats, requireProgram, startHaproxy, until } from '../helpers/programs.js'
 import { startStack } from '../helpers/stack.js'
-import type { ProxyProtocolError, RejectedEvent } from '../../src/index.js'
+import type { ProxyProtocolError } from '../../src/protocol/errors.js'
+import type { RejectedEvent } from '../../src/events.js'
 
 const CLIENTS = 300
 const FIRST_ADDRESS = 10

@@ -7,7 +7,9 @@ import mqtt from 'mqtt'
 import { startStack } from '../helpers/stack.js'
 import { startFront, v1HeaderFor, v2HeaderFor } from '../helpers/front.js'
 import { connectClient, endClient } from '../helpers/client.js'
-import { proxyProtocol, OptionsError, type UnauthorizedClient } from '../../src/index.js'
+import { proxyProtocol } from '../../src/plugin.js'
+import { OptionsError } from '../../src/errors.js'
+import type { UnauthorizedClient } from '../../src/operator/unauthorized-store.js'
 
 async function refusedWith (promise: Promise<unknown>): Promise<number | string | undefined> {
   try {
@@ -23,14 +25,14 @@ describe('unauthorized clients', () => {
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true }, authenticate: (_c, _u, password) => password?.toString() === 'right' })
     t.after(() => stack.close())
     const events: UnauthorizedClient[] = []
-    stack.proxy.on('unauthorized', e => events.push(e))
+    stack.unauthorized.on('unauthorized', e => events.push(e))
     const ports: number[] = []
     const front = await startFront({ target: stack.port, header: (c: net.Socket) => { ports.push(c.remotePort as number); return v2HeaderFor(c) } })
     t.after(() => front.close())
     assert.equal(await refusedWith(connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2', clientId: 'intruder', username: 'bob', password: 'wrong' })), 5)
     const ok = await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3', clientId: 'fine', username: 'bob', password: 'right' })
     await endClient(ok)
-    const list = stack.proxy.unauthorizedClients()
+    const list = (await stack.unauthorized.list())
     assert.equal(list.length, 1)
     const entry = list[0]
     assert.equal(entry?.clientId, 'intruder')
@@ -42,8 +44,8 @@ describe('unauthorized clients', () => {
     assert.equal(entry?.listener, 'tcp')
     assert.match(entry?.reason ?? '', /bad user name or password|not authorized/)
     assert.deepEqual(events, list)
-    assert.equal(stack.proxy.clearUnauthorizedClients(), 1)
-    assert.deepEqual(stack.proxy.unauthorizedClients(), [])
+    assert.equal(await stack.unauthorized.clear(), 1)
+    assert.deepEqual((await stack.unauthorized.list()), [])
   })
   test('TLS at the broker is recorded as such', async (t) => {
     const stack = await startStack({ listener: 'ssl', plugin: { proxyEnabled: true }, authenticate: () => false })
@@ -51,7 +53,7 @@ describe('unauthorized clients', () => {
     const front = await startFront({ target: stack.port, header: 'v1' })
     t.after(() => front.close())
     await refusedWith(connectClient({ listener: 'ssl', port: front.port, clientId: 'tls-intruder' }))
-    const entry = stack.proxy.unauthorizedClients()[0]
+    const entry = (await stack.unauthorized.list())[0]
     assert.equal(entry?.tls, 'broker')
     assert.equal(entry?.passwordProvided, false)
     assert.equal(entry?.ipAddress, '127.0.0.2')
@@ -60,14 +62,14 @@ describe('unauthorized clients', () => {
 
 describe('IP policies on the real address', () => {
   test('deny: the client behind the proxy gets CONNACK "not authorized" and an unauthorized entry; others connect', async (t) => {
-    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, ipPolicy: { deny: ['127.0.0.2'] } } })
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true }, ipPolicy: { deny: ['127.0.0.2'] } })
     t.after(() => stack.close())
     const front = await startFront({ target: stack.port, header: 'v1' })
     t.after(() => front.close())
     assert.equal(await refusedWith(connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2', clientId: 'denied' })), 5)
     const ok = await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3', clientId: 'allowed' })
     await endClient(ok)
-    const entry = stack.proxy.unauthorizedClients()[0]
+    const entry = (await stack.unauthorized.list())[0]
     assert.equal(entry?.clientId, 'denied')
     assert.equal(entry?.reason, 'ip-denied')
     assert.equal(entry?.ipAddress, '127.0.0.2')
@@ -75,7 +77,7 @@ describe('IP policies on the real address', () => {
     assert.equal(stack.seen.some(s => s.hook === 'authenticate' && s.clientId === 'denied'), false)
   })
   test('assigning broker.authenticate after use() keeps the policy and the record around the new function', async (t) => {
-    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, ipPolicy: { deny: ['127.0.0.2'] } } })
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true }, ipPolicy: { deny: ['127.0.0.2'] } })
     t.after(() => stack.close())
     const calls: string[] = []
     stack.broker.authenticate = (client, _u, password, done) => {
@@ -88,41 +90,41 @@ describe('IP policies on the real address', () => {
     assert.equal(await refusedWith(connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3', clientId: 'wrong', username: 'u', password: 'no' })), 5)
     await endClient(await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3', clientId: 'right', username: 'u', password: 'ok' }))
     assert.deepEqual(calls, ['wrong', 'right'], 'the new function runs, but not for the denied address')
-    assert.deepEqual(stack.proxy.unauthorizedClients().map(e => [e.clientId, e.reason]), [['wrong', 'bad user name or password'], ['denied', 'ip-denied']])
+    assert.deepEqual((await stack.unauthorized.list()).map(e => [e.clientId, e.reason]), [['wrong', 'bad user name or password'], ['denied', 'ip-denied']])
   })
   test('allow: only listed client addresses connect (the proxy address does not count)', async (t) => {
-    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, ipPolicy: { allow: ['127.0.0.3/32'] } } })
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true }, ipPolicy: { allow: ['127.0.0.3/32'] } })
     t.after(() => stack.close())
     const front = await startFront({ target: stack.port, header: 'v2' })
     t.after(() => front.close())
     assert.equal(await refusedWith(connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2' })), 5)
     const ok = await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3' })
     await endClient(ok)
-    assert.equal(stack.proxy.unauthorizedClients()[0]?.reason, 'ip-not-allowed')
+    assert.equal((await stack.unauthorized.list())[0]?.reason, 'ip-not-allowed')
   })
   test('rate limit per real address: the burst connects, the next is refused, another address is not affected', async (t) => {
-    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, ipPolicy: { rateLimit: { perSecond: 0.1, burst: 2 } } } })
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true }, ipPolicy: { rateLimit: { perSecond: 0.1, burst: 2 } } })
     t.after(() => stack.close())
     const front = await startFront({ target: stack.port, header: 'v2' })
     t.after(() => front.close())
     for (let i = 0; i < 2; i++) await endClient(await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2' }))
     assert.equal(await refusedWith(connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2', clientId: 'too-fast' })), 5)
     await endClient(await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3' }))
-    assert.equal(stack.proxy.unauthorizedClients()[0]?.reason, 'rate-limited')
-    assert.equal(stack.proxy.unauthorizedClients()[0]?.clientId, 'too-fast')
+    assert.equal((await stack.unauthorized.list())[0]?.reason, 'rate-limited')
+    assert.equal((await stack.unauthorized.list())[0]?.clientId, 'too-fast')
   })
 })
 
 describe('sessions and $SYS', () => {
   test('sessions() lists connected clients with their real address; $SYS carries the counters and the list', async (t) => {
-    const stack = await startStack({ listener: 'ws', plugin: { proxyEnabled: true, sysInterval: 1000 } })
+    const stack = await startStack({ listener: 'ws', plugin: { proxyEnabled: true }, sessions: { sysInterval: 1000 } })
     t.after(() => stack.close())
     const ports: number[] = []
     const front = await startFront({ target: stack.port, header: (c: net.Socket) => { ports.push(c.remotePort as number); return v1HeaderFor(c) } })
     t.after(() => front.close())
     const a = await connectClient({ listener: 'ws', port: front.port, localAddress: '127.0.0.2', clientId: 'watcher' })
     t.after(() => endClient(a))
-    const sessions = stack.proxy.sessions()
+    const sessions = (await stack.sessions.list())
     assert.equal(sessions.length, 1)
     assert.equal(sessions[0]?.clientId, 'watcher')
     assert.equal(sessions[0]?.ipAddress, '127.0.0.2')
@@ -146,7 +148,7 @@ describe('sessions and $SYS', () => {
 
     await endClient(a)
     await new Promise(resolve => setTimeout(resolve, 50))
-    assert.deepEqual(stack.proxy.sessions(), [])
+    assert.deepEqual((await stack.sessions.list()), [])
   })
 })
 

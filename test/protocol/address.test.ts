@@ -1,7 +1,8 @@
 // Address text: RFC 5952 output, strict spec 2.1 input (PROXY-NOTES.md 1.2).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { formatIPv4, formatIPv6, parseHeader, parseIPv4, parseIPv6 } from '../../src/protocol/index.js'
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../src/protocol/address.js'
+import { parseHeader } from '../../src/protocol/parse.js'
 import { encodeV2, ipv6Bytes } from '../helpers/encode.js'
 
 /** 16 bytes from eight hex groups, written out in full (independent of both parsers). */

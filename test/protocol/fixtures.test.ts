@@ -2,7 +2,10 @@
 // and each valid one survives being split at every byte offset.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { crc32c, parseHeader, ProxyProtocolError, type ProxyHeader } from '../../src/protocol/index.js'
+import { crc32c } from '../../src/protocol/crc32c.js'
+import { parseHeader } from '../../src/protocol/parse.js'
+import { ProxyProtocolError } from '../../src/protocol/errors.js'
+import type { ProxyHeader } from '../../src/protocol/header.js'
 import { TLV } from '../helpers/encode.js'
 import {
   AWS_NLB_HEALTH_CHECK_CAPTURE, AWS_NLB_HEALTH_CHECK_ENCODED, AWS_NLB_VPCE_CAPTURE, AWS_NLB_VPCE_EXAMPLE,

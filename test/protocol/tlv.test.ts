@@ -1,7 +1,10 @@
 // v2 TLVs (spec 2.2, 2.2.1-2.2.8), one row per rule of PROXY-NOTES.md 1.4.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { crc32c, parseHeader, ProxyProtocolError, type ProxyErrorCode, type TlvSet } from '../../src/protocol/index.js'
+import { crc32c } from '../../src/protocol/crc32c.js'
+import { parseHeader } from '../../src/protocol/parse.js'
+import { ProxyProtocolError, type ProxyErrorCode } from '../../src/protocol/errors.js'
+import type { TlvSet } from '../../src/protocol/tlv.js'
 import { MAX_TLVS } from '../../src/protocol/tlv.js'
 import { encodeV2, signCrc32c, sslTlv, TLV, tlvBytes, v2Raw, type Tlv } from '../helpers/encode.js'
 import { MQTT_CONNECT } from '../helpers/fixtures.js'

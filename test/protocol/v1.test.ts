@@ -1,7 +1,10 @@
 // PROXY v1 (spec 2.1), one row per rule of PROXY-NOTES.md 1.2.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseHeader, ProxyProtocolError, V1_MAX_LENGTH, type ProxyErrorCode, type ProxyHeader } from '../../src/protocol/index.js'
+import { parseHeader } from '../../src/protocol/parse.js'
+import { ProxyProtocolError, type ProxyErrorCode } from '../../src/protocol/errors.js'
+import { V1_MAX_LENGTH } from '../../src/protocol/v1.js'
+import type { ProxyHeader } from '../../src/protocol/header.js'
 import { encodeV1 } from '../helpers/encode.js'
 import { MQTT_CONNECT } from '../helpers/fixtures.js'
 

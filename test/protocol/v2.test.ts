@@ -1,10 +1,10 @@
 // PROXY v2 (spec 2.2), one row per rule of PROXY-NOTES.md 1.3.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import {
-  DEFAULT_MAX_V2_LENGTH, parseHeader, ProxyProtocolError, V2_SIGNATURE,
-  type ParseLimits, type ProxyErrorCode, type ProxyHeader
-} from '../../src/protocol/index.js'
+import { DEFAULT_MAX_V2_LENGTH, V2_SIGNATURE } from '../../src/protocol/v2.js'
+import { parseHeader } from '../../src/protocol/parse.js'
+import { ProxyProtocolError, type ProxyErrorCode } from '../../src/protocol/errors.js'
+import type { ParseLimits, ProxyHeader } from '../../src/protocol/header.js'
 import { encodeV2, TLV, tlvBytes, V2_SIG, v2Raw, type EncodeV2Options } from '../helpers/encode.js'
 import { MQTT_CONNECT } from '../helpers/fixtures.js'
 import { assertIncomplete } from '../helpers/incomplete.js'

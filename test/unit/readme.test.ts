@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { PROXY_ERROR_CODES } from '../../src/index.js'
+import { PROXY_ERROR_CODES } from '../../src/protocol/errors.js'
 import { misconfigurationHint } from '../../src/hints.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))

@@ -6,8 +6,9 @@
 import net from 'node:net'
 import { Aedes, type Client } from 'aedes'
 import {
-  proxyProtocol, withPlugins, parseHeader, ProxyProtocol, ProxyProtocolError, PROXY_ERROR_CODES,
-  type ConnDetails, type ProxyHeader, type ProxyProtocolOptions, type ListenerName
+  proxyProtocol, withPlugins, parseHeader, ipPolicy, unauthorizedClients, sessions, ProxyProtocolError, PROXY_ERROR_CODES, PP2_TYPE_AWS,
+  type ConnDetails, type ProxyHeader, type ProxyProtocolOptions, type ListenerName, type ProxyProtocol, type ProxyHandle,
+  type UnauthorizedClient, type Session, type IpRefusal, type MaybePromise
 } from 'aedes-proxy-protocol'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
@@ -63,5 +64,21 @@ export async function start (port: number): Promise<net.Server> {
   proxyProtocol({ listeners: { mqtts: {} } })
   // @ts-expect-error there is no such event
   proxy.on('nonsense', () => {})
-  return net.createServer(broker.handle).listen(port, '127.0.0.1')
+  // The operator plugins, each its own broker.use line.
+  broker.use(ipPolicy({ deny: ['203.0.113.0/24'], rateLimit: { perSecond: 5 } }))
+  const unauthorized = broker.use(unauthorizedClients({ maxEntries: 100 }))
+  unauthorized.on('unauthorized', (entry) => { expectType<Equal<typeof entry, UnauthorizedClient>>() })
+  const list: Promise<Session[]> = broker.use(sessions({ sysInterval: 10_000, counters: proxy })).list()
+  void list
+  const refusal: MaybePromise<IpRefusal | undefined> = ipPolicy({ allow: ['10.0.0.0/8'] }).check('10.0.0.1')
+  void refusal
+  // @ts-expect-error ipPolicy is a plugin of its own, not a PROXY option
+  proxyProtocol({ ipPolicy: { deny: ['10.0.0.1'] } })
+  const handle: ProxyHandle = proxy.handle
+  void handle
+  const aws: number = PP2_TYPE_AWS
+  void aws
+  const server = net.createServer(broker.handle)
+  proxy.attach(server)
+  return server.listen(port, '127.0.0.1')
 }

@@ -1,31 +1,7 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { IpPolicy, UnauthorizedClients } from '../../src/index.js'
-import { IpPolicy as IpPolicyClass } from '../../src/ip-policy.js'
-import { MAX_FIELD_LENGTH } from '../../src/unauthorized.js'
+import { MAX_FIELD_LENGTH, MemoryUnauthorizedStore as UnauthorizedClients } from '../../src/operator/unauthorized-store.js'
 import { settledMemory } from '../helpers/memory.js'
-
-describe('IpPolicy', () => {
-  test('deny is checked before allow; allow lists who may connect', () => {
-    const p = new IpPolicy({ allow: ['10.0.0.0/8'], deny: ['10.0.0.66'] })
-    assert.equal(p.check('10.1.2.3'), undefined)
-    assert.equal(p.check('::ffff:10.1.2.3'), undefined)
-    assert.equal(p.check('10.0.0.66'), 'ip-denied')
-    assert.equal(p.check('192.0.2.1'), 'ip-not-allowed')
-  })
-  test('token bucket per address: burst, then the rate; other addresses unaffected', () => {
-    let now = 1_000_000
-    const p = new IpPolicy({ rateLimit: { perSecond: 2, burst: 3 } }, () => now)
-    assert.deepEqual([p.check('a'), p.check('a'), p.check('a'), p.check('a')], [undefined, undefined, undefined, 'rate-limited'])
-    assert.equal(p.check('b'), undefined)
-    now += 499
-    assert.equal(p.check('a'), 'rate-limited')
-    now += 1
-    assert.equal(p.check('a'), undefined, 'one token after 500 ms at 2/s')
-    now += 10_000
-    assert.deepEqual([p.check('a'), p.check('a'), p.check('a'), p.check('a')], [undefined, undefined, undefined, 'rate-limited'], 'refills only up to the burst')
-  })
-})
 
 describe('UnauthorizedClients', () => {
   const attempt = (clientId: string, reason = 'bad user name or password') => ({
@@ -71,15 +47,6 @@ describe('UnauthorizedClients', () => {
 })
 
 describe('bounds under hostile input (issue 9)', () => {
-  test('IpPolicy: at its address bound, a new address evicts the least recently used one only', () => {
-    const p = new IpPolicyClass({ rateLimit: { perSecond: 1, burst: 1 } }, () => 0, 3)
-    for (const a of ['a', 'b', 'c']) assert.equal(p.check(a), undefined)
-    assert.equal(p.check('a'), 'rate-limited', 'a is remembered, and now the most recently used')
-    assert.equal(p.check('d'), undefined) // evicts b, the least recently used
-    assert.equal(p.check('c'), 'rate-limited', 'c is still remembered')
-    assert.equal(p.check('a'), 'rate-limited', 'a is still remembered')
-    assert.equal(p.check('b'), undefined, 'b was forgotten: a full bucket again')
-  })
   test('UnauthorizedClients: 1,100 failed logins with 60,000-character ids and user names hold about 2 KiB each', async () => {
     const list = new UnauthorizedClients()
     const before = await settledMemory()

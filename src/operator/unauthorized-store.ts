@@ -1,4 +1,6 @@
-import type { ListenerName } from './options.js'
+import type { MaybePromise } from '../auth-chain.js'
+import type { ListenerName } from '../options.js'
+import type { TlsAt } from './tls-of.js'
 
 /** One client whose authentication failed (TBMQ's "unauthorized clients"). */
 export interface UnauthorizedClient {
@@ -11,7 +13,7 @@ export interface UnauthorizedClient {
   readonly username: string | undefined
   readonly passwordProvided: boolean
   /** TLS was used: terminated here (`broker`), at the proxy (`proxy`, from the SSL TLV), or not at all. */
-  readonly tls: 'broker' | 'proxy' | false
+  readonly tls: TlsAt
   /** Why: the error message of `authenticate`, or `ip-denied`, `ip-not-allowed`, `rate-limited`. */
   readonly reason: string
   /** When the latest failed attempt happened (ms since the epoch). */
@@ -38,29 +40,46 @@ function bounded (text: string | undefined): string | undefined {
   return Buffer.from(`${text.slice(0, MAX_FIELD_LENGTH)}…`, 'utf8').toString('utf8')
 }
 
-/** Bounds of the list. */
-export interface UnauthorizedClientsOptions {
+/** One failed attempt, as the plugin reports it to the store. */
+export type UnauthorizedAttempt = Omit<UnauthorizedClient, 'time' | 'attempts'>
+
+/**
+ * Where the unauthorized-clients list is kept. The default keeps it in this
+ * process; a shared one (Redis) gives brokers behind one load balancer one
+ * list. A store bounds what it keeps.
+ */
+export interface UnauthorizedStore {
+  /** Records a failed attempt and returns the entry as stored. */
+  record (attempt: UnauthorizedAttempt): MaybePromise<UnauthorizedClient>
+  /** The entries, newest first. */
+  list (): MaybePromise<UnauthorizedClient[]>
+  /** Removes one client id's entry, or all. @returns how many entries went. */
+  clear (clientId?: string): MaybePromise<number>
+}
+
+/** Bounds of the in-memory list. */
+export interface MemoryUnauthorizedStoreOptions {
   /** @defaultValue 1000 */
   maxEntries?: number | undefined
   /** Milliseconds an entry is kept after its latest attempt. @defaultValue 86400000 (a day) */
   maxAge?: number | undefined
 }
 
-/** The failed authentications, one entry per client id, bounded in size and age. */
-export class UnauthorizedClients {
+/** The failed authentications in this process, one entry per client id, bounded in size and age. */
+export class MemoryUnauthorizedStore implements UnauthorizedStore {
   readonly #entries = new Map<string, UnauthorizedClient>()
   readonly #maxEntries: number
   readonly #maxAge: number
   readonly #now: () => number
 
-  constructor (options: UnauthorizedClientsOptions = {}, now: () => number = Date.now) {
+  constructor (options: MemoryUnauthorizedStoreOptions = {}, now: () => number = Date.now) {
     this.#maxEntries = options.maxEntries ?? 1000
     this.#maxAge = options.maxAge ?? 86_400_000
     this.#now = now
   }
 
   /** Records a failed attempt and returns the entry as stored. */
-  record (attempt: Omit<UnauthorizedClient, 'time' | 'attempts'>): UnauthorizedClient {
+  record (attempt: UnauthorizedAttempt): UnauthorizedClient {
     const now = this.#now()
     this.#expire(now)
     const clientId = bounded(attempt.clientId)

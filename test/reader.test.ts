@@ -3,12 +3,14 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
-import { parseHeader, readHeader, type ProxyHeader, type ReadFailure } from '../../src/index.js'
+import { parseHeader } from '../src/protocol/parse.js'
+import { readHeader, type ReadFailure } from '../src/reader.js'
+import type { ProxyHeader } from '../src/protocol/header.js'
 import {
   AWS_NLB_HEALTH_CHECK_ENCODED, AWS_NLB_VPCE_CAPTURE, HAPROXY_TLV_VECTOR, HAPROXY_TLV_VECTOR_HEADER_LENGTH,
   HAPROXY_V1_UNKNOWN_SHORT, MQTT_CONNECT, SPEC_V1_TCP6_MAX, V1_UNKNOWN_LONG
-} from '../helpers/fixtures.js'
-import { encodeV1, encodeV2 } from '../helpers/encode.js'
+} from './helpers/fixtures.js'
+import { encodeV1, encodeV2 } from './helpers/encode.js'
 
 const OPTIONS = { headerTimeout: 5000, maxV2Length: 4096 }
 

@@ -1,0 +1,102 @@
+import type { Aedes, AuthenticateError, AuthenticateHandler, Client } from 'aedes'
+
+/** A value now, or later. Stores that live elsewhere (Redis) answer later. */
+export type MaybePromise<T> = T | Promise<T>
+
+/** Decides before the broker's authenticate whether a client may try at all: a reason to refuse, or undefined. */
+export type AuthGate = (client: Client) => MaybePromise<string | undefined>
+/** Gives the user name the broker's authenticate sees. */
+export type UsernameMapper = (client: Client, username: string | undefined) => string | undefined
+/** One refused login: by a gate (its reason) or by the broker's authenticate. */
+export interface AuthFailure {
+  readonly client: Client
+  readonly username: string | undefined
+  readonly password: Buffer | undefined
+  readonly reason: string
+}
+/** Told of every refused login, before the client gets its CONNACK. */
+export type AuthObserver = (failure: AuthFailure) => MaybePromise<void>
+
+/** The steps around one broker's `authenticate`, in a fixed order whatever the order of `use()`. */
+export interface AuthChain {
+  gate (fn: AuthGate): void
+  username (fn: UsernameMapper): void
+  failed (fn: AuthObserver): void
+}
+
+const CHAIN = Symbol.for('aedes-proxy-protocol.auth-chain')
+
+function rethrowLater (err: unknown): void {
+  process.nextTick(() => { throw err })
+}
+
+/** Runs the observers; a throwing one is rethrown on the next tick, after the client has its answer. */
+async function tell (observers: readonly AuthObserver[], failure: AuthFailure): Promise<void> {
+  for (const observe of observers) {
+    try {
+      await observe(failure)
+    } catch (err) {
+      rethrowLater(err)
+    }
+  }
+}
+
+/**
+ * The authenticate chain of `broker`, put in place on first use: gates
+ * (the IP policy) run first and refuse with CONNACK return code 5; then the
+ * user name is mapped (CN as username); then the broker's own authenticate
+ * runs; observers (the unauthorized-clients list) hear of every refusal.
+ * Assigning `broker.authenticate = fn` later, as aedes code often does,
+ * replaces only the broker's own function: the property's setter keeps the
+ * chain around it.
+ */
+export function authChain (broker: Aedes): AuthChain {
+  const b = broker as Aedes & { [CHAIN]?: AuthChain }
+  const existing = b[CHAIN]
+  if (existing !== undefined) return existing
+  const gates: AuthGate[] = []
+  const mappers: UsernameMapper[] = []
+  const observers: AuthObserver[] = []
+  let authenticate: AuthenticateHandler = broker.authenticate
+  const run = async (client: Client, username: string | undefined, password: Buffer | undefined): Promise<{ err: AuthenticateError | null, success: boolean | null }> => {
+    for (const gate of gates) {
+      let reason: string | undefined
+      try {
+        reason = await gate(client)
+      } catch (err) {
+        // A gate that cannot decide (its store is gone) refuses: fail closed.
+        reason = `policy unavailable: ${(err as Error).message}`
+      }
+      if (reason !== undefined) {
+        await tell(observers, { client, username, password, reason })
+        // aedes answers with CONNACK return code 5, "not authorized".
+        return { err: Object.assign(new Error(`not authorized: ${reason}`), { returnCode: 5 as const }), success: false }
+      }
+    }
+    let user = username
+    for (const map of mappers) user = map(client, user)
+    const { err, success } = await new Promise<{ err: AuthenticateError | null, success: boolean | null }>(resolve => {
+      authenticate.call(broker, client, user, password as Buffer, (e, s) => { resolve({ err: e, success: s }) })
+    })
+    if (err !== null || success !== true) {
+      await tell(observers, { client, username: user, password, reason: err?.message ?? 'bad user name or password' })
+    }
+    return { err, success }
+  }
+  const wrapped: AuthenticateHandler = (client, username, password, done) => {
+    run(client, username, password).then(r => { done(r.err, r.success) }, rethrowLater)
+  }
+  Object.defineProperty(broker, 'authenticate', {
+    get: () => wrapped,
+    set: (fn: AuthenticateHandler) => { authenticate = fn },
+    configurable: true,
+    enumerable: true
+  })
+  const chain: AuthChain = {
+    gate: fn => { gates.push(fn) },
+    username: fn => { mappers.push(fn) },
+    failed: fn => { observers.push(fn) }
+  }
+  Object.defineProperty(broker, CHAIN, { value: chain })
+  return chain
+}

@@ -1,0 +1,32 @@
+import net from 'node:net'
+
+/** Whether an address is on a list of addresses and CIDR ranges. */
+export type AddressMatcher = (address: string) => boolean
+
+/** Matches every address: an unset trusted list, where any peer may send a header. */
+export const MATCH_ANY: AddressMatcher = () => true
+
+/**
+ * A matcher for a list of IPv4/IPv6 addresses and CIDR ranges (already
+ * validated), built on `node:net`'s BlockList. An address that Node reports
+ * as IPv4-mapped IPv6 (`::ffff:10.0.0.1`, what a dual-stack listener sees)
+ * matches an IPv4 entry, and the reverse (LavinMQ issue 2070 is this bug).
+ * Shared by the trusted-proxy list and the IP policy's allow and deny lists.
+ */
+export function addressMatcher (entries: readonly string[]): AddressMatcher {
+  const list = new net.BlockList()
+  for (const entry of entries) {
+    const slash = entry.indexOf('/')
+    const address = slash < 0 ? entry : entry.slice(0, slash)
+    const type = net.isIPv4(address) ? 'ipv4' : 'ipv6'
+    if (slash < 0) list.addAddress(address, type)
+    else list.addSubnet(address, Number(entry.slice(slash + 1)), type)
+  }
+  return (address: string): boolean => {
+    if (net.isIPv4(address)) return list.check(address, 'ipv4') || list.check(`::ffff:${address}`, 'ipv6')
+    if (!net.isIPv6(address)) return false
+    if (list.check(address, 'ipv6')) return true
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+    return mapped !== null && list.check(mapped[1] as string, 'ipv4')
+  }
+}

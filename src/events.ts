@@ -1,0 +1,35 @@
+import type { SocketEndpoint } from './conn-details.js'
+import type { ListenerName } from './options.js'
+import type { ProxyProtocolError } from './protocol/errors.js'
+import type { ProxyHeader } from './protocol/header.js'
+
+/** Facts about a connection the plugin accepted or refused. */
+export interface ConnectionEvent {
+  readonly listener: ListenerName
+  /** The immediate TCP peer (the proxy, or whoever connected). */
+  readonly peer: SocketEndpoint
+}
+
+/** Emitted as `'header'` for every header accepted. */
+export interface HeaderEvent extends ConnectionEvent {
+  readonly header: ProxyHeader
+}
+
+/** Emitted as `'rejected'` for every connection refused. */
+export interface RejectedEvent extends ConnectionEvent {
+  /**
+   * The peer connected and sent nothing at all before closing or timing out:
+   * a load balancer's TCP probe rather than a broken client.
+   */
+  readonly probe: boolean
+  /** What is probably misconfigured, and which setting to change. */
+  readonly hint?: string
+  /** For a direct MQTT client on a listener that requires a header: its client id. */
+  readonly clientId?: string
+}
+
+/** The events of the PROXY plugin, for `proxy.on(...)`. */
+export interface ProxyProtocolEvents {
+  header: [event: HeaderEvent]
+  rejected: [error: ProxyProtocolError, event: RejectedEvent]
+}

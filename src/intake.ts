@@ -1,0 +1,140 @@
+import net from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { AddressMatcher } from './cidr.js'
+import { peerOf, type SocketEndpoint } from './conn-details.js'
+import type { HeaderEvent, RejectedEvent } from './events.js'
+import { describeStart, misconfigurationHint, refusalMessage } from './hints.js'
+import type { ListenerName, Logger, ResolvedOptions } from './options.js'
+import { ProxyProtocolError, type ProxyErrorCode } from './protocol/errors.js'
+import type { ProxyHeader } from './protocol/header.js'
+import { readHeader, type ReadFailure, type ReadOptions } from './reader.js'
+import type { Stats } from './stats.js'
+import { PEERLESS, verdictFor, type Verdict } from './trust.js'
+import { callUser, logText } from './user-code.js'
+
+/** What the intake of one plugin instance works with. */
+export interface IntakeContext {
+  readonly settings: ResolvedOptions
+  readonly trusted: Readonly<Record<ListenerName, AddressMatcher>>
+  readonly stats: Stats
+  readonly logger: Logger | undefined
+  /** Emits `'header'` (only called when someone listens). */
+  readonly onHeader: ((event: HeaderEvent) => void) | undefined
+  /** Emits `'rejected'` (only called when someone listens). */
+  readonly onRejected: ((err: ProxyProtocolError, event: RejectedEvent) => void) | undefined
+}
+
+/** Called for a connection to keep, with its header (if any) and its peer (when it was read). */
+export type Proceed = (header: ProxyHeader | undefined, peer: SocketEndpoint | undefined) => void
+
+function readOptions (verdict: Verdict): Pick<ReadOptions, 'absent' | 'present'> {
+  switch (verdict.verb) {
+    case 'REQUIRE': return { absent: 'fail', present: 'parse' }
+    case 'USE': return { absent: 'pass', present: 'parse' }
+    case 'REJECT': return { absent: 'pass', present: verdict.code }
+    default: throw new Error(`no read for ${verdict.verb}`)
+  }
+}
+
+/**
+ * One new raw socket: trust decides, the reader collects the header, and the
+ * connection is handed over (`proceed`) or refused and reported here.
+ */
+export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerName, proceed: Proceed): void {
+  const settings = ctx.settings[listener]
+  // The peer is read only when needed (a trust check, a refusal, a 'header'
+  // listener): getpeername is a measurable part of a connection.
+  let peer: SocketEndpoint | undefined
+  const peerNow = (): SocketEndpoint => (peer ??= peerOf(socket))
+  let verdict: Verdict
+  // Reset before Node could read its peer address (HAProxy resets its
+  // health-check connections that fast): nothing to trust, but what it sent
+  // can still say it was a health check.
+  let peerless = false
+  if (settings.trustedProxies === undefined || settings.mode === 'off') {
+    verdict = verdictFor(settings, true)
+  } else if (peerNow().address === '' && socket instanceof net.Socket) {
+    peerless = true
+    verdict = PEERLESS
+  } else {
+    verdict = verdictFor(settings, ctx.trusted[listener](peerNow().address))
+  }
+  if (verdict.verb === 'IGNORE') {
+    ctx.stats.direct(listener)
+    proceed(undefined, peer)
+    return
+  }
+  if (verdict.verb === 'REFUSE') {
+    refuse(ctx, socket, listener, peerNow(), 'PROXY_ERR_UNTRUSTED', refusalMessage.untrusted(peerNow().address, listener), -1)
+    return
+  }
+  if (ctx.stats.pending(listener) >= settings.maxPending) {
+    refuse(ctx, socket, listener, peerNow(), 'PROXY_ERR_TOO_MANY_PENDING', refusalMessage.tooManyPending(settings.maxPending, listener), -1)
+    return
+  }
+  // A connection stops pending once its header is complete, even while the
+  // reader still looks at the first bytes after it: an idle client behind
+  // the proxy must not hold one of the maxPending places.
+  const done = ctx.stats.startPending(listener)
+  const options: ReadOptions = { headerTimeout: settings.headerTimeout, maxV2Length: settings.maxV2Length, ...readOptions(verdict), onHeaderComplete: done }
+  readHeader(socket, options, (err, header, ended) => {
+    done()
+    if (err !== null) {
+      report(ctx, err, listener, peerNow()) // the socket is destroyed after this returns
+      return
+    }
+    if (peerless && header?.proxied !== false) {
+      // An address that cannot be checked against trustedProxies is never
+      // believed; the socket is gone anyway.
+      refuse(ctx, socket, listener, peerNow(), 'PROXY_ERR_CLOSED', refusalMessage.peerless(), socket instanceof net.Socket ? socket.bytesRead : 1)
+      return
+    }
+    if (header === undefined) {
+      ctx.stats.direct(listener)
+    } else {
+      ctx.stats.accepted(listener, header)
+      const onHeader = ctx.onHeader
+      if (onHeader !== undefined) callUser(() => { onHeader({ listener, peer: peerNow(), header }) })
+    }
+    // A health check (LOCAL, or a header and nothing after it) is counted
+    // and done: there is nothing to hand over.
+    if (ended === true || peerless) {
+      if (!socket.destroyed) socket.destroy()
+      return
+    }
+    proceed(header, peer)
+  })
+}
+
+/** Closes a connection without reading from it, and reports why. */
+export function refuse (ctx: IntakeContext, socket: Duplex, listener: ListenerName, peer: SocketEndpoint, code: ProxyErrorCode, message: string, bytesReceived: number): void {
+  socket.on('error', () => {})
+  socket.destroy()
+  report(ctx, Object.assign(new ProxyProtocolError(code, message), { bytesReceived }), listener, peer)
+}
+
+/** The one place a refusal is counted, logged and emitted. */
+function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, peer: SocketEndpoint): void {
+  const probe = err.bytesReceived === 0 && (err.code === 'PROXY_ERR_TIMEOUT' || err.code === 'PROXY_ERR_CLOSED')
+  // A probe is a health check, not a refusal: counted apart.
+  ctx.stats.refused(listener, err.code, probe)
+  const start = err.head === undefined ? undefined : describeStart(err.head)
+  const clientId = start?.clientId
+  const hint = misconfigurationHint(err.code, listener, start?.started)
+  const event: RejectedEvent = {
+    listener,
+    peer,
+    probe,
+    ...(hint !== undefined ? { hint } : {}),
+    ...(clientId !== undefined ? { clientId } : {})
+  }
+  const logger = ctx.logger
+  if (logger !== undefined) {
+    const record = { listener, peer: peer.address, peerPort: peer.port, code: err.code, ...(clientId !== undefined ? { clientId: logText(clientId) } : {}) }
+    if (probe) callUser(() => { logger.debug(record, 'PROXY protocol: empty connection closed (load-balancer probe)') })
+    else if (hint !== undefined) callUser(() => { logger.error({ ...record, hint }, `PROXY protocol misconfiguration: ${hint}`) })
+    else callUser(() => { logger.warn({ ...record, reason: err.message }, `PROXY protocol: connection refused: ${err.message}`) })
+  }
+  const onRejected = ctx.onRejected
+  if (onRejected !== undefined) callUser(() => { onRejected(err, event) })
+}

@@ -1,0 +1,178 @@
+import type { Aedes, Client } from 'aedes'
+import { z } from 'zod'
+import type { MaybePromise } from '../auth-chain.js'
+import type { SocketEndpoint } from '../conn-details.js'
+import { parseOptions, UsageError } from '../errors.js'
+import { LISTENER_NAMES, type ListenerName } from '../options.js'
+import type { ListenerStats } from '../stats.js'
+import type { AedesPlugin } from '../use.js'
+import { tlsOf, type TlsAt } from './tls-of.js'
+
+/** A connected client, as {@link Sessions.list} lists it. */
+export interface Session {
+  readonly clientId: string
+  /** The real client address and port. */
+  readonly ipAddress: string
+  readonly port: number
+  readonly ipFamily: 0 | 4 | 6
+  readonly listener: ListenerName | undefined
+  /** 0 without a PROXY header, else its version. */
+  readonly isProxy: 0 | 1 | 2
+  /** The address came from a PROXY header (not LOCAL / UNKNOWN), or from X-Forwarded-For / X-Real-IP. */
+  readonly proxied: boolean
+  /** The immediate TCP peer (the load balancer when proxied). */
+  readonly peer: SocketEndpoint | undefined
+  readonly serverIpAddress: string
+  readonly serverPort: number
+  /** TLS terminated here (`broker`), at the proxy (`proxy`, SSL TLV), or none. */
+  readonly tls: TlsAt
+  readonly websocket: boolean
+  /** When the broker accepted the client (ms since the epoch). */
+  readonly connectedAt: number
+}
+
+/**
+ * Where the session list is kept. The default keeps it in this process; a
+ * shared one (Redis) lists every broker's clients.
+ */
+export interface SessionStore {
+  /** A client connected; `key` names this one connection. */
+  add (key: string, session: Session): MaybePromise<void>
+  /** The connection `key` is gone. */
+  remove (key: string): MaybePromise<void>
+  /** The connected clients, oldest connection first. */
+  list (): MaybePromise<Session[]>
+}
+
+/** The session list in this process. Bounded by the broker's own connections. */
+export class MemorySessionStore implements SessionStore {
+  readonly #sessions = new Map<string, Session>()
+  add (key: string, session: Session): void { this.#sessions.set(key, session) }
+  remove (key: string): void { this.#sessions.delete(key) }
+  list (): Session[] { return [...this.#sessions.values()] }
+}
+
+/** Anything with the PROXY plugin's counters: the plugin itself. */
+export interface CounterSource {
+  stats (): Readonly<Record<ListenerName, ListenerStats>>
+}
+
+/** Options of the sessions plugin. */
+export interface SessionsOptions {
+  /**
+   * Publish the client list (and the counters of `counters`) under
+   * `$SYS/<broker id>/proxy-protocol/` every this many milliseconds (at least 1000).
+   * @defaultValue off
+   */
+  sysInterval?: number | undefined
+  /** Counters to publish with the list, per listener: pass the PROXY plugin. @defaultValue none */
+  counters?: CounterSource | undefined
+  /** Where the list is kept. @defaultValue in this process */
+  store?: SessionStore | undefined
+}
+
+const Schema = z.strictObject({
+  sysInterval: z.int().min(1000, { error: 'must be at least 1000 (milliseconds)' }).optional(),
+  counters: z.custom<CounterSource>(v => typeof (v as { stats?: unknown } | null)?.stats === 'function', { error: 'must have a stats() method, like the PROXY plugin' }).optional(),
+  store: z.custom<SessionStore>(v => ['add', 'remove', 'list'].every(m => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
+    { error: 'must be a store with add, remove and list methods' }).optional()
+})
+const KNOWN = ['sysInterval', 'counters', 'store']
+
+const INSTALLED = Symbol.for('aedes-proxy-protocol.sessions')
+
+function sessionOf (client: Client, connectedAt: number): Session {
+  const d = client.connDetails ?? undefined
+  return {
+    clientId: client.id,
+    ipAddress: d?.ipAddress ?? '',
+    port: d?.port ?? 0,
+    ipFamily: d?.ipFamily ?? 0,
+    listener: d?.listener,
+    isProxy: d?.isProxy ?? 0,
+    proxied: d?.proxy?.proxied === true || d?.forwarded !== undefined,
+    peer: d?.peer,
+    serverIpAddress: d?.serverIpAddress ?? '',
+    serverPort: d?.serverPort ?? 0,
+    tls: tlsOf(d),
+    websocket: d?.isWebsocket ?? false,
+    connectedAt
+  }
+}
+
+/**
+ * The connected clients with their real addresses, from `client.connDetails`
+ * and the broker's `client` / `clientDisconnect` events; optionally published
+ * under `$SYS` the way aedes-stats does. Who may subscribe to `$SYS` is the
+ * broker's `authorizeSubscribe`'s decision.
+ */
+export class Sessions implements AedesPlugin<Sessions> {
+  readonly #store: SessionStore
+  readonly #sysInterval: number | undefined
+  readonly #counters: CounterSource | undefined
+  readonly #keys = new WeakMap<Client, string>()
+  #next = 0
+
+  /** @throws OptionsError naming every bad key. */
+  constructor (options: SessionsOptions = {}) {
+    const o = parseOptions(Schema, options, 'sessions() options', KNOWN)
+    this.#store = o.store ?? new MemorySessionStore()
+    this.#sysInterval = o.sysInterval
+    this.#counters = o.counters
+  }
+
+  /** The connected clients, oldest connection first. */
+  async list (): Promise<Session[]> {
+    return await this.#store.list()
+  }
+
+  /** Called by `broker.use()`. @throws UsageError when a session list is already installed on the broker. */
+  install (broker: Aedes): this {
+    const b = broker as Aedes & { [INSTALLED]?: true }
+    if (b[INSTALLED] === true) throw new UsageError('a session list is already installed on this broker')
+    Object.defineProperty(broker, INSTALLED, { value: true })
+    broker.on('client', client => {
+      const key = `${++this.#next}`
+      this.#keys.set(client, key)
+      void this.#store.add(key, sessionOf(client, Date.now()))
+    })
+    broker.on('clientDisconnect', client => {
+      const key = this.#keys.get(client)
+      if (key === undefined) return
+      this.#keys.delete(client)
+      void this.#store.remove(key)
+    })
+    if (this.#sysInterval !== undefined) this.#publishSys(broker, this.#sysInterval)
+    return this
+  }
+
+  #publishSys (broker: Aedes, interval: number): void {
+    const prefix = `$SYS/${broker.id}/proxy-protocol`
+    const publish = (topic: string, payload: string): void => {
+      broker.publish({ cmd: 'publish', topic: `${prefix}/${topic}`, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {})
+    }
+    const timer = setInterval(() => {
+      const stats = this.#counters?.stats()
+      if (stats !== undefined) {
+        for (const name of LISTENER_NAMES) {
+          const l = stats[name]
+          publish(`${name}/proxied`, String(l.proxied.v1 + l.proxied.v2))
+          publish(`${name}/local`, String(l.local))
+          publish(`${name}/direct`, String(l.direct))
+          publish(`${name}/rejected`, String(Object.values(l.rejected).reduce((a, b) => a + b, 0)))
+        }
+      }
+      this.list().then(list => { publish('clients', JSON.stringify(list)) }, () => {})
+    }, interval)
+    timer.unref()
+    broker.once('closed', () => { clearInterval(timer) })
+  }
+}
+
+/**
+ * Creates the sessions plugin: `const sessions = broker.use(sessions({ sysInterval: 10000, counters: proxy }))`.
+ * @throws OptionsError naming every bad key.
+ */
+export function sessions (options: SessionsOptions = {}): Sessions {
+  return new Sessions(options)
+}

@@ -1,0 +1,101 @@
+import { EventEmitter } from 'node:events'
+import type { Aedes } from 'aedes'
+import { z } from 'zod'
+import { authChain, type AuthFailure } from '../auth-chain.js'
+import { parseOptions, UsageError } from '../errors.js'
+import type { Logger } from '../options.js'
+import type { AedesPlugin } from '../use.js'
+import { callUser, logText } from '../user-code.js'
+import { tlsOf } from './tls-of.js'
+import { MemoryUnauthorizedStore, type UnauthorizedClient, type UnauthorizedStore } from './unauthorized-store.js'
+
+/** Options of the unauthorized-clients plugin. */
+export interface UnauthorizedClientsOptions {
+  /** Entries kept by the default store. @defaultValue 1000 */
+  maxEntries?: number | undefined
+  /** Milliseconds the default store keeps an entry after its latest attempt. @defaultValue 86400000 (a day) */
+  maxAge?: number | undefined
+  /** Where the list is kept. @defaultValue in this process, bounded by `maxEntries` and `maxAge` */
+  store?: UnauthorizedStore | undefined
+  /** A pino-compatible logger: one `warn` line per failed login. @defaultValue none */
+  logger?: Logger | undefined
+}
+
+const Schema = z.strictObject({
+  maxEntries: z.int().min(1, { error: 'must be at least 1' }).optional(),
+  maxAge: z.int().min(1, { error: 'must be at least 1 (milliseconds)' }).optional(),
+  store: z.custom<UnauthorizedStore>(v => ['record', 'list', 'clear'].every(m => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
+    { error: 'must be a store with record, list and clear methods' }).optional(),
+  logger: z.custom<Logger>(v => typeof (v as { warn?: unknown } | null)?.warn === 'function', { error: 'must be a pino-compatible logger' }).optional()
+})
+const KNOWN = ['maxEntries', 'maxAge', 'store', 'logger']
+
+/** The events of the unauthorized-clients plugin. */
+export interface UnauthorizedClientsEvents {
+  unauthorized: [entry: UnauthorizedClient]
+}
+
+const INSTALLED = Symbol.for('aedes-proxy-protocol.unauthorized-clients')
+
+/**
+ * TBMQ's unauthorized clients: every refused login (the broker's
+ * `authenticate`, or a gate such as the IP policy) with the real client
+ * address from `client.connDetails`, one entry per client id. Emits
+ * `'unauthorized'` for each, after it is stored.
+ */
+export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents> implements AedesPlugin<UnauthorizedClients> {
+  readonly #store: UnauthorizedStore
+  readonly #logger: Logger | undefined
+
+  /** @throws OptionsError naming every bad key. */
+  constructor (options: UnauthorizedClientsOptions = {}) {
+    super()
+    const o = parseOptions(Schema, options, 'unauthorizedClients() options', KNOWN)
+    this.#store = o.store ?? new MemoryUnauthorizedStore({ maxEntries: o.maxEntries, maxAge: o.maxAge })
+    this.#logger = o.logger
+  }
+
+  /** The failed authentications, newest first. */
+  async list (): Promise<UnauthorizedClient[]> {
+    return await this.#store.list()
+  }
+
+  /** Forgets one client id's failed authentications, or all. @returns how many entries went. */
+  async clear (clientId?: string): Promise<number> {
+    return await this.#store.clear(clientId)
+  }
+
+  /** Called by `broker.use()`. @throws UsageError when the list is already installed on the broker. */
+  install (broker: Aedes): this {
+    const b = broker as Aedes & { [INSTALLED]?: true }
+    if (b[INSTALLED] === true) throw new UsageError('an unauthorized-clients list is already installed on this broker')
+    Object.defineProperty(broker, INSTALLED, { value: true })
+    authChain(broker).failed(async failure => { await this.#record(failure) })
+    return this
+  }
+
+  async #record ({ client, username, password, reason }: AuthFailure): Promise<void> {
+    const d = client.connDetails
+    const entry = await this.#store.record({
+      clientId: client.id,
+      ipAddress: d?.ipAddress ?? '',
+      port: d?.port ?? 0,
+      listener: d?.listener,
+      username,
+      passwordProvided: password !== undefined && password !== null,
+      tls: tlsOf(d),
+      reason
+    })
+    const logger = this.#logger
+    if (logger !== undefined) callUser(() => { logger.warn({ clientId: logText(entry.clientId), ip: entry.ipAddress, port: entry.port, listener: entry.listener, reason: logText(reason, 256) }, 'authentication failed') })
+    if (this.listenerCount('unauthorized') > 0) callUser(() => { this.emit('unauthorized', entry) })
+  }
+}
+
+/**
+ * Creates the unauthorized-clients plugin: `const unauthorized = broker.use(unauthorizedClients())`.
+ * @throws OptionsError naming every bad key.
+ */
+export function unauthorizedClients (options: UnauthorizedClientsOptions = {}): UnauthorizedClients {
+  return new UnauthorizedClients(options)
+}

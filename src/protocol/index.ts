@@ -1,8 +1,0 @@
-export { parseHeader } from './parse.js'
-export type { Endpoint, ParseLimits, ParseResult, ProxyHeader, ProxiedHeader, UnproxiedHeader } from './header.js'
-export { ProxyProtocolError, PROXY_ERROR_CODES, type ProxyErrorCode } from './errors.js'
-export type { RawTlv, SslInfo, TlvSet } from './tlv.js'
-export { crc32c } from './crc32c.js'
-export { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './address.js'
-export { V1_MAX_LENGTH } from './v1.js'
-export { DEFAULT_MAX_V2_LENGTH, V2_SIGNATURE } from './v2.js'

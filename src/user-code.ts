@@ -1,0 +1,20 @@
+import { escapeUnclean } from './protocol/text.js'
+
+/**
+ * Runs a user's code (an event listener, the logger) about a connection the
+ * plugin is still handling. Whatever it throws is rethrown on the next tick,
+ * as an EventEmitter listener's exception would reach `uncaughtException`,
+ * but only after the plugin has handed the connection over or closed it.
+ */
+export function callUser (fn: () => void): void {
+  try {
+    fn()
+  } catch (err) {
+    process.nextTick(() => { throw err })
+  }
+}
+
+/** A peer's string as a log field: at most `max` characters, anything that is not clean text escaped. */
+export function logText (text: string, max = 256): string {
+  return escapeUnclean(text, max)
+}

@@ -1,0 +1,86 @@
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import { OptionsError } from '../src/errors.js'
+import { operatorOptionsFromEnv, optionsFromEnv, listenerEnvName } from '../src/env.js'
+import { resolveOptions, LISTENER_NAMES } from '../src/options.js'
+
+describe('optionsFromEnv (TBMQ variable names)', () => {
+  test('TBMQ documentation example: global on, tcp off, ssl empty inherits', () => {
+    const r = resolveOptions(optionsFromEnv({
+      MQTT_PROXY_PROTOCOL_ENABLED: 'true',
+      MQTT_TCP_PROXY_PROTOCOL_ENABLED: 'false',
+      MQTT_SSL_PROXY_PROTOCOL_ENABLED: ''
+    }))
+    assert.equal(r.tcp.proxyEnabled, false)
+    assert.equal(r.ssl.proxyEnabled, true)
+    assert.equal(r.ws.proxyEnabled, true)
+    assert.equal(r.wss.proxyEnabled, true)
+  })
+  test('nothing set: all off', () => {
+    const r = resolveOptions(optionsFromEnv({}))
+    assert.deepEqual(LISTENER_NAMES.map(n => r[n].proxyEnabled), [false, false, false, false])
+  })
+  const spellings = [
+    ['true', true], ['TRUE', true], [' yes ', true], ['on', true], ['1', true],
+    ['false', false], ['False', false], ['no', false], ['OFF', false], ['0', false]
+  ] as const
+  for (const [text, value] of spellings) {
+    test(`accepts ${JSON.stringify(text)} as ${value}, as Spring does`, () => {
+      assert.equal(resolveOptions(optionsFromEnv({ MQTT_WS_PROXY_PROTOCOL_ENABLED: text })).ws.proxyEnabled, value)
+    })
+  }
+  for (const name of ['MQTT_PROXY_PROTOCOL_ENABLED', ...LISTENER_NAMES.map(listenerEnvName)]) {
+    test(`a bad ${name} fails naming the variable and the accepted values`, () => {
+      assert.throws(() => optionsFromEnv({ [name]: 'maybe' }), (err: unknown) => {
+        assert.ok(err instanceof OptionsError)
+        assert.match(err.message, new RegExp(name))
+        assert.match(err.message, /true\/false/)
+        assert.equal(err.issues[0]?.path, name)
+        return true
+      })
+    })
+  }
+})
+
+describe('optionsFromEnv: optional mode and trusted proxies', () => {
+  test('optional with a global trusted list; a listener list replaces it', () => {
+    const r = resolveOptions(optionsFromEnv({
+      MQTT_PROXY_PROTOCOL_ENABLED: 'optional',
+      MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1',
+      MQTT_WS_PROXY_PROTOCOL_TRUSTED_PROXIES: 'fd00::/8',
+      MQTT_SSL_PROXY_PROTOCOL_ENABLED: 'true'
+    }))
+    assert.equal(r.tcp.mode, 'optional')
+    assert.deepEqual(r.tcp.trustedProxies, ['10.0.0.0/8', '192.0.2.1'])
+    assert.deepEqual(r.ws.trustedProxies, ['fd00::/8'])
+    assert.equal(r.ssl.mode, 'required')
+  })
+  test('optional without a trusted list fails, naming the setting', () => {
+    assert.throws(() => resolveOptions(optionsFromEnv({ MQTT_TCP_PROXY_PROTOCOL_ENABLED: 'optional' })), (err: unknown) => {
+      assert.ok(err instanceof OptionsError)
+      assert.equal(err.issues[0]?.path, 'listeners.tcp.proxyEnabled')
+      return true
+    })
+  })
+  test('a bad list entry fails naming the variable and the entry', () => {
+    assert.throws(() => optionsFromEnv({ MQTT_SSL_PROXY_PROTOCOL_TRUSTED_PROXIES: '10.0.0.0/8,lb.internal' }), (err: unknown) => {
+      assert.ok(err instanceof OptionsError)
+      assert.match(err.message, /MQTT_SSL_PROXY_PROTOCOL_TRUSTED_PROXIES/)
+      assert.match(err.message, /"lb.internal"/)
+      return true
+    })
+  })
+  const badEnv = [
+    { env: { MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT: '1.5' }, name: 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT' },
+    { env: { MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT: '-3' }, name: 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT' },
+    { env: { MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: ',' }, name: 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES' },
+    { env: { MQTT_IP_RATE_BURST: '5' }, name: 'MQTT_IP_RATE_BURST' },
+    { env: { MQTT_IP_RATE_LIMIT: 'fast' }, name: 'MQTT_IP_RATE_LIMIT' },
+    { env: { MQTT_WS_FORWARD_HEADERS_ENABLED: 'optional' }, name: 'MQTT_WS_FORWARD_HEADERS_ENABLED' }
+  ]
+  for (const row of badEnv) {
+    test(`${JSON.stringify(row.env)} fails naming ${row.name}`, () => {
+      assert.throws(() => { optionsFromEnv(row.env); operatorOptionsFromEnv(row.env) }, (err: unknown) => err instanceof OptionsError && err.issues[0]?.path === row.name)
+    })
+  }
+})

@@ -1,0 +1,35 @@
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import { Aedes } from 'aedes'
+import { proxyProtocol } from '../src/plugin.js'
+import { withPlugins } from '../src/use.js'
+
+describe('withPlugins / broker.use', () => {
+  test('gives an existing broker a use() that installs the plugin and returns it', async () => {
+    const broker = await Aedes.createBroker()
+    try {
+      const original = broker.handle
+      const pluggable = withPlugins(broker)
+      assert.equal(pluggable, broker)
+      const proxy = pluggable.use(proxyProtocol({ proxyEnabled: true }))
+      assert.equal(proxy.listener('tcp').proxyEnabled, true)
+      assert.notEqual(broker.handle, original, 'broker.handle is wrapped')
+      assert.equal(Object.keys(broker).includes('use'), false, 'use is not enumerable')
+      assert.throws(() => pluggable.use(proxyProtocol()), /already installed/)
+    } finally {
+      await new Promise<void>(resolve => broker.close(() => resolve()))
+    }
+  })
+  test('one plugin instance cannot serve two brokers', async () => {
+    const a = withPlugins(await Aedes.createBroker())
+    const b = withPlugins(await Aedes.createBroker())
+    try {
+      const plugin = proxyProtocol()
+      a.use(plugin)
+      assert.throws(() => b.use(plugin), /another broker/)
+    } finally {
+      await new Promise<void>(resolve => a.close(() => resolve()))
+      await new Promise<void>(resolve => b.close(() => resolve()))
+    }
+  })
+})
