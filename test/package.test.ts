@@ -13,7 +13,7 @@ import { entryTargets, readManifest, type Manifest } from '../scripts/pack-check
 import { REQUIRED_FILES, checkFileList, pack, type Packed } from '../scripts/pack-check/pack.js'
 import { makeTempDir, removeDir } from '../scripts/pack-check/paths.js'
 import { describeRun } from '../scripts/pack-check/run.js'
-import { EXAMPLES, binHelp, createScratch, smokeScratch, typecheckScratch } from '../scripts/pack-check/scratch.js'
+import { EXAMPLES, binHelp, binWithoutPeers, createScratch, runtimeDependencies, smokeScratch, typecheckScratch } from '../scripts/pack-check/scratch.js'
 
 const manifest: Manifest = readManifest()
 let packDir: string | undefined
@@ -109,6 +109,16 @@ describe('npm package', { timeout: 180_000 }, () => {
       const r = await binHelp(scratchDir)
       assert.equal(r.code, 0, describeRun('aedes-proxy-protocol --help', r))
       assert.match(r.stdout, /MQTT_PROXY_PROTOCOL_ENABLED/)
+    })
+
+    test('the installed library brings no logger: pino and ws are the ready-to-run broker\'s, installed on demand', async () => {
+      assert.ok(scratchDir !== undefined)
+      const deps = await runtimeDependencies(scratchDir)
+      assert.deepEqual(deps.loggers, [], 'npm ls --omit=dev lists no logger')
+      assert.deepEqual(deps.own, ['aedes', 'mqtt-packet', 'zod'], 'the library\'s own runtime dependencies (aedes: its peer)')
+      const r = await binWithoutPeers(scratchDir)
+      assert.equal(r.code, 1, describeRun('aedes-proxy-protocol without pino', r))
+      assert.match(r.stderr, /^aedes-proxy-protocol: the ready-to-run broker needs the pino package: npm install aedes-proxy-protocol aedes pino ws\n$/)
     })
   })
 })

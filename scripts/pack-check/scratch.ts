@@ -9,7 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { root } from './paths.js'
-import { describeRun, npm, run, type RunResult } from './run.js'
+import { cleanEnv, describeRun, npm, run, type RunResult } from './run.js'
 import type { SmokeResult } from './scratch/smoke-result.js'
 
 export type { SmokeResult } from './scratch/smoke-result.js'
@@ -76,4 +76,35 @@ export async function smokeScratch (dir: string): Promise<{ result: RunResult, s
 export async function binHelp (dir: string, name = 'aedes-proxy-protocol'): Promise<RunResult> {
   const bin = path.join(dir, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name)
   return await run(bin, ['--help'], { cwd: dir, timeoutMs: 15_000 })
+}
+
+/** Loggers a library user should never get without asking. */
+const LOGGERS = ['pino', 'winston', 'bunyan', 'log4js']
+
+/**
+ * What the installed library brings at run time (`npm ls --omit=dev`): its
+ * own dependencies, and any logger anywhere in the production tree. The
+ * ready-to-run broker's pino and ws are optional peer dependencies, so
+ * neither may be among them.
+ */
+export async function runtimeDependencies (dir: string, name = 'aedes-proxy-protocol'): Promise<{ own: string[], loggers: string[] }> {
+  const r = await run(npm, ['ls', '--omit=dev', '--all', '--json', '--loglevel=error'], { cwd: dir, timeoutMs: 60_000 })
+  interface Tree { dependencies?: Record<string, Tree> }
+  let tree: Tree
+  try { tree = JSON.parse(r.stdout) as Tree } catch { throw new Error(describeRun('npm ls --omit=dev', r)) }
+  const loggers = new Set<string>()
+  const walk = (t: Tree): void => {
+    for (const [dep, sub] of Object.entries(t.dependencies ?? {})) {
+      if (LOGGERS.includes(dep)) loggers.add(dep)
+      walk(sub)
+    }
+  }
+  walk(tree)
+  return { own: Object.keys(tree.dependencies?.[name]?.dependencies ?? {}).sort(), loggers: [...loggers].sort() }
+}
+
+/** The installed bin started without its optional peer dependencies: it must say what to install. */
+export async function binWithoutPeers (dir: string, name = 'aedes-proxy-protocol'): Promise<RunResult> {
+  const bin = path.join(dir, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name)
+  return await run(bin, [], { cwd: dir, timeoutMs: 15_000, env: { ...cleanEnv(), LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0', LISTENER_WS_ENABLED: 'false' } })
 }

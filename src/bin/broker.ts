@@ -79,9 +79,10 @@ function usage (): string {
 class StartupError extends Error {}
 
 /**
- * The broker's own dependencies (pino, ws) are optional peer dependencies
- * of the library: a library user does not install them; `npm start` in this
- * repository and `npm install aedes-proxy-protocol pino ws` do.
+ * The broker's own dependencies (pino, ws) are not the library's: a library
+ * user does not get a logger they did not ask for. `npm ci` in this
+ * repository installs them (devDependencies), and so does
+ * `npm install aedes-proxy-protocol aedes pino ws` for the installed bin.
  */
 async function load<T> (name: string): Promise<T> {
   try {
