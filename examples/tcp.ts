@@ -24,6 +24,7 @@ proxy.on('rejected', (err, { peer, probe }) => {
 })
 
 const server = net.createServer(broker.handle) // the usual aedes line, unchanged
+proxy.attach(server) // read the header before aedes sees a byte
 server.listen(port, host, () => {
   const address = server.address() as net.AddressInfo
   console.log(`tcp listener on ${address.address}:${address.port}, PROXY protocol required`)

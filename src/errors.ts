@@ -70,7 +70,10 @@ export function nearest (key: string, known: readonly string[]): string | undefi
   let best: string | undefined
   let bestDistance = Infinity
   for (const candidate of known) {
-    const d = candidate.toLowerCase() === key.toLowerCase() ? 0 : distance(key, candidate)
+    const a = key.toLowerCase()
+    const b = candidate.toLowerCase()
+    // The same word in another case, or one starting with the other (`denyList`, `deny`).
+    const d = a === b ? 0 : Math.min(a.length, b.length) >= 4 && (a.startsWith(b) || b.startsWith(a)) ? 1 : distance(key, candidate)
     if (d < bestDistance) {
       best = candidate
       bestDistance = d

@@ -197,7 +197,9 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
  * ```ts
  * const broker = withPlugins(await Aedes.createBroker({ authenticate }))
  * const proxy = broker.use(proxyProtocol({ proxyEnabled: true, trustedProxies: ['10.0.0.0/8'] }))
- * proxy.attach(net.createServer(broker.handle)).listen(1883)
+ * const server = net.createServer(broker.handle)
+ * proxy.attach(server)
+ * server.listen(1883)
  * ```
  *
  * @throws OptionsError naming every bad key.

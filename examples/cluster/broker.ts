@@ -75,6 +75,7 @@ broker.on('client', client => { console.log(JSON.stringify({ event: 'connect', .
 broker.on('clientDisconnect', client => { console.log(JSON.stringify({ event: 'disconnect', ...describe(client) })) })
 
 const server = net.createServer(broker.handle) // the usual aedes line, unchanged
+proxy.attach(server) // read the header before aedes sees a byte
 server.listen(port, host, () => {
   const address = server.address() as net.AddressInfo
   console.log(`node ${nodeId}: tcp listener on ${address.address}:${address.port}, PROXY protocol required, state in redis ${where}`)

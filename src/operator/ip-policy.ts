@@ -5,6 +5,7 @@ import { addressMatcher, type AddressMatcher } from '../cidr.js'
 import { parseOptions, UsageError } from '../errors.js'
 import { AddressRange } from '../options.js'
 import type { AedesPlugin } from '../use.js'
+import { clientAddress } from './client-address.js'
 import { MAX_BUCKETS, MemoryRateLimitStore, type RateLimit, type RateLimitStore } from './rate-limit.js'
 
 /** Allow and deny lists and a per-address connection rate, on the real client address. */
@@ -43,10 +44,11 @@ const INSTALLED = Symbol.for('aedes-proxy-protocol.ip-policy')
 
 /**
  * The IP policy plugin: before the broker's `authenticate`, the real client
- * address (`client.connDetails.ipAddress`) is checked against the deny and
- * allow lists and its rate limit. A refused client gets CONNACK return code
- * 5, "not authorized", and the unauthorized-clients list (when installed)
- * records why. A client without `connDetails` is not checked.
+ * address (`client.connDetails.ipAddress`, or the socket's peer on a broker
+ * without the PROXY plugin) is checked against the deny and allow lists and
+ * its rate limit. A refused client gets CONNACK return code 5, "not
+ * authorized", and the unauthorized-clients list (when installed) records
+ * why. A client with no address at all is not checked.
  */
 export class IpPolicy implements AedesPlugin<IpPolicy> {
   readonly #deny: AddressMatcher | undefined
@@ -87,8 +89,8 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
     if (b[INSTALLED] === true) throw new UsageError('an IP policy is already installed on this broker')
     Object.defineProperty(broker, INSTALLED, { value: true })
     authChain(broker).gate(client => {
-      const d = client.connDetails
-      return d == null ? undefined : this.check(d.ipAddress)
+      const { ipAddress } = clientAddress(client)
+      return ipAddress === '' ? undefined : this.check(ipAddress)
     })
     return this
   }

@@ -6,6 +6,7 @@ import { parseOptions, UsageError } from '../errors.js'
 import { LISTENER_NAMES, type ListenerName } from '../options.js'
 import type { ListenerStats } from '../stats.js'
 import type { AedesPlugin } from '../use.js'
+import { clientAddress } from './client-address.js'
 import { tlsOf, type TlsAt } from './tls-of.js'
 
 /** A connected client, as {@link Sessions.list} lists it. */
@@ -83,10 +84,11 @@ const INSTALLED = Symbol.for('aedes-proxy-protocol.sessions')
 
 function sessionOf (client: Client, connectedAt: number): Session {
   const d = client.connDetails ?? undefined
+  const { ipAddress, port } = clientAddress(client)
   return {
     clientId: client.id,
-    ipAddress: d?.ipAddress ?? '',
-    port: d?.port ?? 0,
+    ipAddress,
+    port,
     ipFamily: d?.ipFamily ?? 0,
     listener: d?.listener,
     isProxy: d?.isProxy ?? 0,

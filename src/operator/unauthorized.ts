@@ -6,6 +6,7 @@ import { parseOptions, UsageError } from '../errors.js'
 import type { Logger } from '../options.js'
 import type { AedesPlugin } from '../use.js'
 import { callUser, logText } from '../user-code.js'
+import { clientAddress } from './client-address.js'
 import { tlsOf } from './tls-of.js'
 import { MemoryUnauthorizedStore, type UnauthorizedClient, type UnauthorizedStore } from './unauthorized-store.js'
 
@@ -76,10 +77,11 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
 
   async #record ({ client, username, password, reason }: AuthFailure): Promise<void> {
     const d = client.connDetails
+    const { ipAddress, port } = clientAddress(client)
     const entry = await this.#store.record({
       clientId: client.id,
-      ipAddress: d?.ipAddress ?? '',
-      port: d?.port ?? 0,
+      ipAddress,
+      port,
       listener: d?.listener,
       username,
       passwordProvided: password !== undefined && password !== null,

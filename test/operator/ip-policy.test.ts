@@ -35,3 +35,26 @@ describe('bounds under hostile input (issue 9)', () => {
     assert.equal(p.check('b'), undefined, 'b was forgotten: a full bucket again')
   })
 })
+
+describe('installed alone on a plain aedes broker', () => {
+  test('no PROXY plugin: the socket address is checked, a denied client gets CONNACK 5, others connect', async (t) => {
+    const { startPlainBroker, outcome } = await import('../helpers/plain-broker.js')
+    const { connectClient } = await import('../helpers/client.js')
+    const { ipPolicy } = await import('../../src/operator/ip-policy.js')
+    const plain = await startPlainBroker({}, broker => { broker.use(ipPolicy({ deny: ['127.0.0.2'] })) })
+    t.after(() => plain.close())
+    assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.2' })), 5)
+    assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.3' })), 'connected')
+  })
+  test('a second IP policy on one broker is a coded usage error', async (t) => {
+    const { startPlainBroker } = await import('../helpers/plain-broker.js')
+    const { ipPolicy } = await import('../../src/operator/ip-policy.js')
+    const plain = await startPlainBroker({}, broker => { broker.use(ipPolicy({})) })
+    t.after(() => plain.close())
+    assert.throws(() => plain.broker.use(ipPolicy({})), (err: unknown) => err instanceof TypeError && (err as { code?: string }).code === 'PROXY_ERR_USAGE')
+  })
+  test('options in plain words: a bad rate names its path and echoes the value', () => {
+    assert.throws(() => new IpPolicy({ rateLimit: { perSecond: -1 } }), /rateLimit\.perSecond: must be above 0 \(attempts per second\) \(got -1\)/)
+    assert.throws(() => new IpPolicy({ denyList: ['10.0.0.1'] } as never), /denyList: is not an option: did you mean `deny`\?/)
+  })
+})

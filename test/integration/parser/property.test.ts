@@ -5,11 +5,11 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SocketAddress } from 'node:net'
 import fc from 'fast-check'
-import { parseHeader } from '../../src/protocol/parse.js'
-import { ProxyProtocolError } from '../../src/protocol/errors.js'
-import type { ParseResult } from '../../src/protocol/header.js'
-import { encodeV1, encodeV2, ipv6Bytes, sslTlv, TLV, V2_SIG, type Tlv } from '../helpers/encode.js'
-import { assertIncomplete } from '../helpers/incomplete.js'
+import { parseHeader } from '../../../src/protocol/parse.js'
+import { ProxyProtocolError } from '../../../src/protocol/errors.js'
+import type { ParseResult } from '../../../src/protocol/header.js'
+import { encodeV1, encodeV2, ipv6Bytes, sslTlv, TLV, V2_SIG, type Tlv } from '../../helpers/encode.js'
+import { assertIncomplete } from '../../helpers/incomplete.js'
 
 const RUNS = 1000
 

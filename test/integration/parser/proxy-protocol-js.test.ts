@@ -10,10 +10,10 @@ import {
   Command, INETProtocol, IPv4Address, IPv4ProxyAddress, IPv6Address, IPv6ProxyAddress, Peer, TransportProtocol,
   UnspecProxyAddress, V1ProxyProtocol, V1ProxyProtocolParseError, V2ProxyProtocol, type IPv4AddressTuple, type IPv6AddressTuple
 } from 'proxy-protocol-js'
-import { parseHeader } from '../../src/protocol/parse.js'
-import type { ProxyHeader } from '../../src/protocol/header.js'
-import { encodeV1, encodeV2, ipv4Bytes, ipv6Bytes, TLV } from '../helpers/encode.js'
-import { AWS_NLB_VPCE_CAPTURE, HAPROXY_TLV_VECTOR, HAPROXY_TLV_VECTOR_HEADER_LENGTH, MQTT_CONNECT } from '../helpers/fixtures.js'
+import { parseHeader } from '../../../src/protocol/parse.js'
+import type { ProxyHeader } from '../../../src/protocol/header.js'
+import { encodeV1, encodeV2, ipv4Bytes, ipv6Bytes, TLV } from '../../helpers/encode.js'
+import { AWS_NLB_VPCE_CAPTURE, HAPROXY_TLV_VECTOR, HAPROXY_TLV_VECTOR_HEADER_LENGTH, MQTT_CONNECT } from '../../helpers/fixtures.js'
 
 function parseComplete (input: Uint8Array): { header: ProxyHeader, length: number } {
   const result = parseHeader(input)

@@ -7,13 +7,13 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import path from 'node:path'
-import { checkShippedContents } from '../scripts/pack-check/contents.js'
-import { runAttw, runPublint } from '../scripts/pack-check/lint.js'
-import { entryTargets, readManifest, type Manifest } from '../scripts/pack-check/manifest.js'
-import { REQUIRED_FILES, checkFileList, pack, type Packed } from '../scripts/pack-check/pack.js'
-import { makeTempDir, removeDir } from '../scripts/pack-check/paths.js'
-import { describeRun } from '../scripts/pack-check/run.js'
-import { EXAMPLES, binHelp, binWithoutPeers, createScratch, runtimeDependencies, smokeScratch, typecheckScratch } from '../scripts/pack-check/scratch.js'
+import { checkShippedContents } from '../../scripts/pack-check/contents.js'
+import { runAttw, runPublint } from '../../scripts/pack-check/lint.js'
+import { entryTargets, readManifest, type Manifest } from '../../scripts/pack-check/manifest.js'
+import { REQUIRED_FILES, checkFileList, pack, type Packed } from '../../scripts/pack-check/pack.js'
+import { makeTempDir, removeDir } from '../../scripts/pack-check/paths.js'
+import { describeRun } from '../../scripts/pack-check/run.js'
+import { EXAMPLES, binHelp, binWithoutPeers, createScratch, runtimeDependencies, smokeScratch, typecheckScratch } from '../../scripts/pack-check/scratch.js'
 
 const manifest: Manifest = readManifest()
 let packDir: string | undefined

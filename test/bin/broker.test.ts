@@ -4,12 +4,12 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { startFront, v2HeaderFor } from './helpers/front.js'
-import { connectClient, endClient } from './helpers/client.js'
-import { testCerts } from './helpers/certs.js'
-import { spawnProgram, type Spawned } from './helpers/spawn.js'
+import { startFront, v2HeaderFor } from '../helpers/front.js'
+import { connectClient, endClient } from '../helpers/client.js'
+import { testCerts } from '../helpers/certs.js'
+import { spawnProgram, type Spawned } from '../helpers/spawn.js'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
+const root = fileURLToPath(new URL('../..', import.meta.url))
 const LOOPBACK = {
   LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0',
   LISTENER_SSL_BIND_ADDRESS: '127.0.0.1', LISTENER_SSL_BIND_PORT: '0',

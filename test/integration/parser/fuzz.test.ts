@@ -1,7 +1,7 @@
 // The CI-sized run of scripts/fuzz.ts (`npm run fuzz` runs a million).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { fuzz } from '../../scripts/fuzz.js'
+import { fuzz } from '../../../scripts/fuzz.js'
 
 test('50,000 fuzzed inputs: only results or coded errors, no slow parse', () => {
   const report = fuzz(50_000, 20261127)

@@ -4,13 +4,13 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { startFront, v1HeaderFor, v2HeaderFor } from './helpers/front.js'
-import { connectClient, endClient } from './helpers/client.js'
-import { testCerts } from './helpers/certs.js'
-import { spawnProgram, type Spawned } from './helpers/spawn.js'
-import type { ListenerName } from '../src/index.js'
+import { startFront, v1HeaderFor, v2HeaderFor } from '../helpers/front.js'
+import { connectClient, endClient } from '../helpers/client.js'
+import { testCerts } from '../helpers/certs.js'
+import { spawnProgram, type Spawned } from '../helpers/spawn.js'
+import type { ListenerName } from '../../src/index.js'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
+const root = fileURLToPath(new URL('../..', import.meta.url))
 
 interface Running {
   readonly program: Spawned

@@ -1,0 +1,64 @@
+// The public contract. It imports the package by name, so it checks the
+// published declarations and code in dist/, augmentation included: the type
+// tests below are checked by `tsc` in `npm test`, the runtime test is run.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Client } from 'aedes'
+import * as pkg from 'aedes-proxy-protocol'
+import { proxyProtocol, withPlugins, type ConnDetails, type ProxyHeader, type ProxyProtocolOptions } from 'aedes-proxy-protocol'
+import { Aedes } from 'aedes'
+import { PP2_TYPE_AWS, PP2_TYPE_SSL } from '../src/protocol/tlv-types.js'
+
+test('the package exports the plugin factories, withPlugins, optionsFromEnv, the errors, the PP2_* constants and parseHeader, nothing else', () => {
+  const names = Object.keys(pkg).sort()
+  const constants = names.filter(n => n.startsWith('PP2_'))
+  assert.deepEqual(names.filter(n => !n.startsWith('PP2_')), [
+    'OptionsError', 'PROXY_ERROR_CODES', 'ProxyProtocolError', 'UsageError',
+    'ipPolicy', 'optionsFromEnv', 'parseHeader', 'proxyProtocol', 'sessions', 'unauthorizedClients', 'withPlugins'
+  ])
+  assert.ok(constants.length >= 20, `${constants.length} PP2_* constants`)
+  assert.equal(pkg.PP2_TYPE_AWS, PP2_TYPE_AWS)
+  assert.equal(pkg.PP2_TYPE_SSL, PP2_TYPE_SSL)
+})
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
+function expectType<T extends true> (): T | undefined { return undefined }
+
+// The augmentation: client.connDetails is the plugin's type, optional.
+declare const client: Client
+expectType<Equal<typeof client.connDetails, ConnDetails | null | undefined>>()
+
+// The header narrows on `proxied`: addresses exist only on a proxied header.
+export function narrow (header: ProxyHeader): void {
+  if (header.proxied) {
+    const port: number = header.source.port
+    void port
+  } else {
+    // @ts-expect-error a header that is not proxied has no source address
+    const port: number = header.source.port
+    void port
+  }
+}
+
+// Options: the input type users write.
+const ok: ProxyProtocolOptions = { proxyEnabled: true, listeners: { tcp: { proxyEnabled: false }, ssl: {} } }
+void ok
+export function typos (): void {
+  // @ts-expect-error proxyEnabled is a boolean
+  proxyProtocol({ proxyEnabled: 'yes' })
+  // @ts-expect-error there is no listener called mqtts
+  proxyProtocol({ listeners: { mqtts: {} } })
+}
+
+// broker.use returns the plugin, typed.
+export async function useIt (): Promise<void> {
+  const broker = withPlugins(await Aedes.createBroker())
+  const proxy = broker.use(proxyProtocol({ proxyEnabled: true }))
+  proxy.on('rejected', (err, event) => {
+    const code: `PROXY_ERR_${string}` = err.code
+    const probe: boolean = event.probe
+    void code; void probe
+  })
+  // @ts-expect-error there is no such event
+  proxy.on('nonsense', () => {})
+}

@@ -1,0 +1,74 @@
+// The code layout the architecture promises (DESIGN.md, "one way through"),
+// kept true: small files, no import cycles, a test tree that mirrors src/.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+function files (dir: string, ext = '.ts'): string[] {
+  const out: string[] = []
+  for (const name of readdirSync(path.join(root, dir))) {
+    const rel = path.join(dir, name)
+    if (statSync(path.join(root, rel)).isDirectory()) out.push(...files(rel, ext))
+    else if (name.endsWith(ext)) out.push(rel)
+  }
+  return out.sort()
+}
+
+/** Relative imports of a file, `import type` and re-exports included. */
+function importsOf (file: string): string[] {
+  const text = readFileSync(path.join(root, file), 'utf8')
+  const found: string[] = []
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'|(?:^|\n)\s*import\s+'(\.[^']+)'/g)) {
+    const spec = (m[1] ?? m[2]) as string
+    found.push(path.normalize(path.join(path.dirname(file), spec.replace(/\.js$/, '.ts'))))
+  }
+  return found
+}
+
+test('no file under src/ is over 300 lines; plugin.ts is at most 250', () => {
+  for (const file of files('src')) {
+    const lines = readFileSync(path.join(root, file), 'utf8').split('\n').length - 1
+    assert.ok(lines <= (file === 'src/plugin.ts' ? 250 : 300), `${file} has ${lines} lines`)
+  }
+})
+
+test('no import cycle under src/, type-only imports included', () => {
+  const graph = new Map(files('src').map(f => [f, importsOf(f)]))
+  const state = new Map<string, 'visiting' | 'done'>()
+  const visit = (file: string, trail: string[]): void => {
+    if (state.get(file) === 'done') return
+    if (state.get(file) === 'visiting') assert.fail(`import cycle: ${[...trail.slice(trail.indexOf(file)), file].join(' -> ')}`)
+    state.set(file, 'visiting')
+    for (const dep of graph.get(file) ?? []) {
+      assert.ok(graph.has(dep), `${file} imports ${dep}, which does not exist`)
+      visit(dep, [...trail, file])
+    }
+    state.set(file, 'done')
+  }
+  for (const file of graph.keys()) visit(file, [])
+})
+
+test('protocol/ is pure: it imports only itself, and knows no sockets or timers', () => {
+  for (const file of files('src/protocol')) {
+    for (const dep of importsOf(file)) assert.ok(dep.startsWith('src/protocol/'), `${file} imports ${dep}`)
+    assert.doesNotMatch(readFileSync(path.join(root, file), 'utf8'), /from 'node:(net|tls|http|https|stream|timers)'/, `${file} knows sockets or timers`)
+  }
+})
+
+test('test/ mirrors src/: every test outside integration/ and helpers/ is named after a src file', () => {
+  for (const file of files('test')) {
+    if (file.startsWith('test/integration/') || file.startsWith('test/helpers/')) continue
+    const source = file.replace(/^test\//, 'src/').replace(/\.test\.ts$/, '.ts')
+    assert.ok(statSync(path.join(root, source), { throwIfNoEntry: false })?.isFile() === true, `${file} has no ${source}`)
+  }
+})
+
+test('nothing under scripts/ or bench/ imports test/', () => {
+  for (const file of [...files('scripts'), ...files('bench')]) {
+    for (const dep of importsOf(file)) assert.ok(!dep.startsWith('test/'), `${file} imports ${dep}`)
+  }
+})

@@ -1,0 +1,45 @@
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import { ipPolicy } from '../../src/operator/ip-policy.js'
+import { unauthorizedClients } from '../../src/operator/unauthorized.js'
+import type { UnauthorizedClient } from '../../src/operator/unauthorized-store.js'
+import { connectClient } from '../helpers/client.js'
+import { outcome, startPlainBroker } from '../helpers/plain-broker.js'
+
+describe('unauthorized clients, installed alone on a plain aedes broker', () => {
+  test('a wrong password is recorded with the socket address, emitted, listed and cleared', async (t) => {
+    let list: ReturnType<typeof unauthorizedClients> | undefined
+    const plain = await startPlainBroker({
+      authenticate: (_c, _u, password, done) => { done(null, password?.toString() === 'right') }
+    }, broker => { list = broker.use(unauthorizedClients({ maxEntries: 10 })) })
+    t.after(() => plain.close())
+    assert.ok(list !== undefined)
+    const events: UnauthorizedClient[] = []
+    list.on('unauthorized', e => events.push(e))
+    assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.4', clientId: 'plain-intruder', username: 'u', password: 'wrong' })), 5)
+    assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.4', clientId: 'plain-fine', username: 'u', password: 'right' })), 'connected')
+    const entries = await list.list()
+    assert.deepEqual(entries.map(e => [e.clientId, e.ipAddress, e.username, e.reason, e.tls]), [['plain-intruder', '127.0.0.4', 'u', 'bad user name or password', false]])
+    assert.ok((entries[0]?.port ?? 0) > 0, 'the socket\'s port')
+    assert.deepEqual(events, entries)
+    assert.equal(await list.clear(), 1)
+    assert.deepEqual(await list.list(), [])
+  })
+  for (const order of ['ipPolicy first', 'unauthorizedClients first'] as const) {
+    test(`an IP-policy refusal is recorded whatever the order of use() (${order})`, async (t) => {
+      let list: ReturnType<typeof unauthorizedClients> | undefined
+      const plain = await startPlainBroker({}, broker => {
+        if (order === 'ipPolicy first') broker.use(ipPolicy({ deny: ['127.0.0.5'] }))
+        list = broker.use(unauthorizedClients())
+        if (order !== 'ipPolicy first') broker.use(ipPolicy({ deny: ['127.0.0.5'] }))
+      })
+      t.after(() => plain.close())
+      assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.5', clientId: 'denied' })), 5)
+      assert.deepEqual((await list?.list())?.map(e => [e.clientId, e.reason]), [['denied', 'ip-denied']])
+    })
+  }
+  test('options in plain words', () => {
+    assert.throws(() => unauthorizedClients({ maxEntrys: 5 } as never), /maxEntrys: is not an option: did you mean `maxEntries`\?/)
+    assert.throws(() => unauthorizedClients({ maxAge: 0 }), /maxAge: must be at least 1 \(milliseconds\) \(got 0\)/)
+  })
+})
