@@ -38,7 +38,6 @@ const live = new Set<Child>()
 /** Every child started, by pid (to name their CPU profiles). */
 export const childNames = new Map<number, string>()
 
-
 export interface ExitInfo { readonly code: number | null, readonly signal: NodeJS.Signals | null }
 
 export class Child {

@@ -119,7 +119,7 @@ export function renderMarkdown (r: Results, svgName: string): string {
     `Packages: ${Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '')
   out.push('Each broker and each parser runs in its own process on 127.0.0.1; variants alternate (A B C, B C A, …) within one run. ' +
     'Values are medians over the repetitions with (min–max); ratios are taken per repetition against the baseline measured next to it, then the median. ' +
-    `Broker CPU is the broker process's own \`process.cpuUsage()\` (user + system) from before the first connection until the broker has closed the last one.`, '')
+    'Broker CPU is the broker process\'s own `process.cpuUsage()` (user + system) from before the first connection until the broker has closed the last one.', '')
   out.push(`![benchmark ratios](${svgName})`, '')
 
   out.push('## Targets', '')
@@ -225,7 +225,7 @@ export function renderMarkdown (r: Results, svgName: string): string {
     for (const n of m.notes) out.push(`- ${n}`)
     out.push('')
   }
-  out.push(`Reproduce: \`npm run bench\` (full) or \`npm run bench:quick\`; raw numbers in the JSON file next to this one.`, '')
+  out.push('Reproduce: `npm run bench` (full) or `npm run bench:quick`; raw numbers in the JSON file next to this one.', '')
   return out.join('\n')
 }
 

@@ -47,7 +47,7 @@ export function misconfigurationHint (code: ProxyErrorCode, listener: ListenerNa
   const env = listenerEnvName(listener)
   if (code === 'PROXY_ERR_UNEXPECTED_HEADER') {
     return `the ${listener} listener received a PROXY protocol header but PROXY protocol is off there: ` +
-      `the load balancer sends it (send-proxy / send-proxy-v2 / proxy_protocol on), so either turn it on for this listener ` +
+      'the load balancer sends it (send-proxy / send-proxy-v2 / proxy_protocol on), so either turn it on for this listener ' +
       `(listeners.${listener}.proxyEnabled: true, or ${env}=true) or stop the load balancer from sending it`
   }
   if (code === 'PROXY_ERR_NOT_PROXY') {

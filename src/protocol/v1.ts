@@ -18,7 +18,6 @@ function startsWith (buf: Uint8Array, prefix: Uint8Array): boolean {
   return true
 }
 
-
 /** Every byte of a v1 line is checked as it arrives: parse again at the next one. */
 function incomplete (length: number): ParseResult {
   return { status: 'incomplete', needed: length + 1, capacity: V1_MAX_LENGTH }

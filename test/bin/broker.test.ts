@@ -11,10 +11,14 @@ import { spawnProgram, type Spawned } from '../helpers/spawn.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const LOOPBACK = {
-  LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0',
-  LISTENER_SSL_BIND_ADDRESS: '127.0.0.1', LISTENER_SSL_BIND_PORT: '0',
-  LISTENER_WS_BIND_ADDRESS: '127.0.0.1', LISTENER_WS_BIND_PORT: '0',
-  LISTENER_WSS_BIND_ADDRESS: '127.0.0.1', LISTENER_WSS_BIND_PORT: '0'
+  LISTENER_TCP_BIND_ADDRESS: '127.0.0.1',
+  LISTENER_TCP_BIND_PORT: '0',
+  LISTENER_SSL_BIND_ADDRESS: '127.0.0.1',
+  LISTENER_SSL_BIND_PORT: '0',
+  LISTENER_WS_BIND_ADDRESS: '127.0.0.1',
+  LISTENER_WS_BIND_PORT: '0',
+  LISTENER_WSS_BIND_ADDRESS: '127.0.0.1',
+  LISTENER_WSS_BIND_PORT: '0'
 }
 
 /** `node dist/bin/broker.js` on loopback ports; stopped in t.after. */
@@ -56,9 +60,14 @@ test('npm start: default listeners tcp and ws, PROXY from MQTT_PROXY_PROTOCOL_EN
 test('npm start: ssl and wss listeners with certificates from LISTENER_*_PEM_*', async (t) => {
   const certs = testCerts()
   const broker = start(t, {
-    LISTENER_TCP_ENABLED: 'false', LISTENER_WS_ENABLED: 'false',
-    LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_PEM_CERT: certs.serverCertPath, LISTENER_SSL_PEM_KEY: certs.serverKeyPath,
-    LISTENER_WSS_ENABLED: 'true', LISTENER_WSS_PEM_CERT: certs.serverCertPath, LISTENER_WSS_PEM_KEY: certs.serverKeyPath,
+    LISTENER_TCP_ENABLED: 'false',
+    LISTENER_WS_ENABLED: 'false',
+    LISTENER_SSL_ENABLED: 'true',
+    LISTENER_SSL_PEM_CERT: certs.serverCertPath,
+    LISTENER_SSL_PEM_KEY: certs.serverKeyPath,
+    LISTENER_WSS_ENABLED: 'true',
+    LISTENER_WSS_PEM_CERT: certs.serverCertPath,
+    LISTENER_WSS_PEM_KEY: certs.serverKeyPath,
     MQTT_SSL_PROXY_PROTOCOL_ENABLED: 'yes'
   })
   const sslLine = await broker.waitFor(/^ssl listener on /, 15_000)

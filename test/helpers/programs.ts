@@ -322,4 +322,3 @@ export async function startTestHaproxy (t: TestContext, parts: HaproxyParts): Pr
   t.after(() => program.stop())
   return { program, statsSocket }
 }
-

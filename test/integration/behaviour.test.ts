@@ -13,8 +13,6 @@ import { encodeV1, encodeV2, TLV } from '../helpers/encode.js'
 import { LISTENER_NAMES } from '../../src/options.js'
 import { startFront } from '../helpers/front.js'
 
-
-
 describe('a client without a header on a listener that requires one', () => {
   for (const listener of LISTENER_NAMES) {
     test(`${listener}: is closed before any hook runs, with PROXY_ERR_NOT_PROXY`, async (t) => {

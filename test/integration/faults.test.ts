@@ -15,7 +15,6 @@ import type { ListenerName } from '../../src/options.js'
 import type { ProxyErrorCode } from '../../src/protocol/errors.js'
 import type { MqttClient } from 'mqtt'
 
-
 async function roundTrip (client: MqttClient, topic: string): Promise<void> {
   const got = new Promise<string>(resolve => client.once('message', (_t, payload) => resolve(payload.toString())))
   await client.subscribeAsync(topic)

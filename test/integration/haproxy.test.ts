@@ -179,46 +179,46 @@ describe('HAProxy mode tcp passthrough (send-proxy-v2) to every listener kind', 
 })
 
 for (const trusted of [undefined, [PROXY_SOURCE]]) {
-test(`HAProxy health checks with check-send-proxy${trusted === undefined ? '' : ', trustedProxies set'}: LOCAL headers, no refusals, server UP`, async (t) => {
-  const s = await stack(t, trusted === undefined ? proxyOn('tcp') : { listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: trusted } })
-  const events = collect(s)
-  const fe = await freePort()
-  const hap = await haproxy(t, {
-    frontend: [`bind 127.0.0.1:${fe}`],
-    server: `server s1 127.0.0.1:${s.port} check send-proxy-v2 check-send-proxy inter 200ms source ${PROXY_SOURCE}`
+  test(`HAProxy health checks with check-send-proxy${trusted === undefined ? '' : ', trustedProxies set'}: LOCAL headers, no refusals, server UP`, async (t) => {
+    const s = await stack(t, trusted === undefined ? proxyOn('tcp') : { listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: trusted } })
+    const events = collect(s)
+    const fe = await freePort()
+    const hap = await haproxy(t, {
+      frontend: [`bind 127.0.0.1:${fe}`],
+      server: `server s1 127.0.0.1:${s.port} check send-proxy-v2 check-send-proxy inter 200ms source ${PROXY_SOURCE}`
+    })
+    if (hap === undefined) return
+    const local = (): HeaderEvent[] => events.headers.filter(h => h.header.command === 'LOCAL')
+    // A check reset before Node read its peer address can only be judged a
+    // probe when a trusted list is set (there is no address to check).
+    const probes = (): number => events.rejected.filter(r => r.ev.probe).length
+    await until(() => local().length + (trusted === undefined ? 0 : probes()) >= 5, 5000, 'five health checks')
+    for (const h of local()) {
+      assert.equal(h.listener, 'tcp')
+      assert.equal(h.header.version, 2)
+      assert.equal(h.header.proxied, false)
+      // HAProxy resets a check connection right after the header, often before
+      // Node's accept callback runs; getpeername then fails (ENOTCONN) and Node
+      // reports no remote address at all, even to a plain net.Server.
+      assert.ok(h.peer.address === PROXY_SOURCE || h.peer.address === '', `check peer ${h.peer.address}`)
+    }
+    assert.deepEqual(events.rejected.filter(r => !r.ev.probe).map(r => `${r.err.code}: ${r.err.message}`), [])
+    // Issue 9: with or without a trusted list, a check is `local` (its LOCAL
+    // header was read) or a `probe`, never a refusal on the dashboard.
+    const stats = s.proxy.stats().tcp
+    assert.deepEqual(stats.rejected, {}, 'no health check is counted as a refusal')
+    assert.ok(stats.local >= 1, `checks counted as local: ${stats.local} (probes ${stats.probes})`)
+    assert.equal(s.seen.length, 0, 'health checks never reach the MQTT hooks')
+    const row = (await haproxyStats(hap.statsSocket)).find(r => r.pxname === 'be' && r.svname === 's1')
+    assert.ok(row, 'show stat lists be/s1')
+    assert.equal(row.status, 'UP')
+    assert.match(row.check_status ?? '', /^L4OK/)
+    assert.equal(row.chkfail, '0')
+    // The broker still serves real clients through the same HAProxy.
+    const c = await connectVia(t, 'tcp', fe)
+    assert.equal(authenticateDetails(s, c.client.options.clientId as string).ipAddress, CLIENT_ADDRESS)
+    await endClient(c.client)
   })
-  if (hap === undefined) return
-  const local = (): HeaderEvent[] => events.headers.filter(h => h.header.command === 'LOCAL')
-  // A check reset before Node read its peer address can only be judged a
-  // probe when a trusted list is set (there is no address to check).
-  const probes = (): number => events.rejected.filter(r => r.ev.probe).length
-  await until(() => local().length + (trusted === undefined ? 0 : probes()) >= 5, 5000, 'five health checks')
-  for (const h of local()) {
-    assert.equal(h.listener, 'tcp')
-    assert.equal(h.header.version, 2)
-    assert.equal(h.header.proxied, false)
-    // HAProxy resets a check connection right after the header, often before
-    // Node's accept callback runs; getpeername then fails (ENOTCONN) and Node
-    // reports no remote address at all, even to a plain net.Server.
-    assert.ok(h.peer.address === PROXY_SOURCE || h.peer.address === '', `check peer ${h.peer.address}`)
-  }
-  assert.deepEqual(events.rejected.filter(r => !r.ev.probe).map(r => `${r.err.code}: ${r.err.message}`), [])
-  // Issue 9: with or without a trusted list, a check is `local` (its LOCAL
-  // header was read) or a `probe`, never a refusal on the dashboard.
-  const stats = s.proxy.stats().tcp
-  assert.deepEqual(stats.rejected, {}, 'no health check is counted as a refusal')
-  assert.ok(stats.local >= 1, `checks counted as local: ${stats.local} (probes ${stats.probes})`)
-  assert.equal(s.seen.length, 0, 'health checks never reach the MQTT hooks')
-  const row = (await haproxyStats(hap.statsSocket)).find(r => r.pxname === 'be' && r.svname === 's1')
-  assert.ok(row, 'show stat lists be/s1')
-  assert.equal(row.status, 'UP')
-  assert.match(row.check_status ?? '', /^L4OK/)
-  assert.equal(row.chkfail, '0')
-  // The broker still serves real clients through the same HAProxy.
-  const c = await connectVia(t, 'tcp', fe)
-  assert.equal(authenticateDetails(s, c.client.options.clientId as string).ipAddress, CLIENT_ADDRESS)
-  await endClient(c.client)
-})
 }
 
 describe('HAProxy with an IPv6 frontend on ::1', () => {

@@ -17,8 +17,6 @@ import { proxyProtocol } from '../../src/plugin.js'
 const TRUSTED = '127.0.0.9'
 const UNTRUSTED = '127.0.0.8'
 
-
-
 /** A front that announces a forged client address, 203.0.113.66:6666. */
 function forged (c: net.Socket): Buffer {
   void c

@@ -8,7 +8,6 @@ import type { ProxyHeader } from '../../src/protocol/header.js'
 import { encodeV1 } from '../helpers/encode.js'
 import { MQTT_CONNECT } from '../helpers/fixtures.js'
 
-
 const line = (text: string): Buffer => Buffer.from(text, 'latin1')
 
 /** Parses `header` + MQTT CONNECT; checks `length` and that the rest is the payload. */
