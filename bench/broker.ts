@@ -136,6 +136,7 @@ function onProbeConnection (socket: net.Socket): void {
   const p = probe
   if (p === undefined) return
   p.connections++
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with apply(this) below, then put back as it was
   const emit = socket.emit
   socket.emit = function (this: net.Socket, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'data') {

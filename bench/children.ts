@@ -89,7 +89,7 @@ export class Child {
         clearTimeout(timer)
         reject(new Error(`${name} exited before it was ready (code ${String(info.code)}): ${child.lastStderr()}`))
       })
-    }).catch(async (err: unknown) => { child.kill(); throw err })
+    }).catch((err: unknown) => { child.kill(); throw err })
     return { child, ready }
   }
 
@@ -106,7 +106,7 @@ export class Child {
         this.#pending.delete(id)
         reject(new Error(`${this.name}: '${cmd}' got no answer within ${timeoutMs} ms`))
       }, timeoutMs)
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer })
+      this.#pending.set(id, { resolve, reject, timer })
       this.proc.send({ id, cmd, ...args })
     })
   }

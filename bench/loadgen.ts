@@ -244,7 +244,7 @@ export async function openIdle (port: number, count: number, concurrency: number
       s.on('error', () => { clearTimeout(timer); resolve() })
       s.once('connect', () => { clearTimeout(timer); openedAt[i] = performance.now(); opened++; resolve() })
       const closed = (): void => {
-        if (!destroying && Number.isNaN(closedAt[i] as number) && !Number.isNaN(openedAt[i] as number)) closedAt[i] = performance.now()
+        if (!destroying && Number.isNaN(closedAt[i]) && !Number.isNaN(openedAt[i])) closedAt[i] = performance.now()
       }
       s.once('end', closed)
       s.once('close', closed)

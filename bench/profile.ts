@@ -55,7 +55,7 @@ export function summarizeProfile (file: string, top = 15, label = basename(file)
   const lines = [`${label}: ${(busy / 1000).toFixed(0)} ms busy (${basename(file)})`]
   lines.push('  by area:')
   for (const [a, us] of [...byArea].sort((x, y) => y[1] - x[1]).slice(0, 10)) lines.push(`    ${pct(us)}  ${a}`)
-  const ours = [...byFn].filter(([k]) => /build\.tmp\/|^\S+  dist\//.test(k)).sort((x, y) => y[1] - x[1]).slice(0, 10)
+  const ours = [...byFn].filter(([k]) => /build\.tmp\/|^\S+ {2}dist\//.test(k)).sort((x, y) => y[1] - x[1]).slice(0, 10)
   if (ours.length > 0) {
     lines.push('  top plugin functions by self time:')
     for (const [k, us] of ours) lines.push(`    ${pct(us)}  ${k}`)

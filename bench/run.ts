@@ -40,7 +40,7 @@ const { values } = parseArgs({
   }
 })
 
-const config: Config = CONFIGS[values.quick === true ? 'quick' : 'full']
+const config: Config = CONFIGS[values.quick ? 'quick' : 'full']
 const SECTIONS = ['parse', 'connections', 'throughput', 'idle'] as const
 const only = new Set((values.only ?? SECTIONS.join(',')).split(',').map(s => s.trim()))
 for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section ${s}`)
@@ -48,7 +48,7 @@ const outName = values.out ?? (config.mode === 'quick' ? 'quick' : 'latest')
 const RESULTS_DIR = join(BENCH_DIR, 'results')
 const PROFILE_DIR = join(RESULTS_DIR, 'profiles.tmp')
 mkdirSync(RESULTS_DIR, { recursive: true })
-const profiling = values.profile === true
+const profiling = values.profile
 if (profiling) {
   rmSync(PROFILE_DIR, { recursive: true, force: true })
   mkdirSync(PROFILE_DIR, { recursive: true })
@@ -118,7 +118,7 @@ const results: Results = {
 
 /** Compiles src/ with tsc (as `npm run build` does) into a private folder the children load. */
 function buildPlugin (): void {
-  if (values['no-build'] === true) {
+  if (values['no-build']) {
     results.meta.notes.push('--no-build: plugin loaded from an existing build, not compiled from src/ for this run')
     return
   }

@@ -95,7 +95,8 @@ export function connDetailsFor (stream: unknown, req: IncomingMessage | undefine
   }
   if (socket instanceof tls.TLSSocket) {
     details.certAuthorized = socket.authorized
-    const cert = socket.getPeerCertificate()
+    // null once the socket is destroyed (Node's docs), which @types/node leaves out
+    const cert = socket.getPeerCertificate() as tls.PeerCertificate | null
     if (cert !== null && Object.keys(cert).length > 0) details.cert = cert
   }
   if (header !== undefined) details.proxy = header

@@ -25,7 +25,7 @@ export function listenerOf (server: AttachableServer): ListenerName {
 /** Checks what `attach()` was given, loudly. */
 export function checkAttachable (server: unknown, listener: unknown): asserts server is AttachableServer {
   if (!(server instanceof net.Server)) {
-    throw new UsageError(`attach() needs a net, tls, http or https server, got ${server === null ? 'null' : typeof server === 'object' ? `an object (${Object.getPrototypeOf(server)?.constructor?.name ?? 'no class'})` : typeof server}`)
+    throw new UsageError(`attach() needs a net, tls, http or https server, got ${server === null ? 'null' : typeof server === 'object' ? `an object (${(Object.getPrototypeOf(server) as { constructor?: { name: string } } | null)?.constructor?.name ?? 'no class'})` : typeof server}`)
   }
   if (listener !== undefined && !(LISTENER_NAMES as readonly unknown[]).includes(listener)) {
     throw new UsageError(`attach(server, { listener }) takes one of ${LISTENER_NAMES.join(', ')}, got ${JSON.stringify(listener)}`)

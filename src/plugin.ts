@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage } from 'node:http'
-import type net from 'node:net'
 import tls from 'node:tls'
 import type { Aedes, Client, Connection } from 'aedes'
 import { authChain } from './auth-chain.js'
@@ -60,14 +59,17 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     const s = this.settings
     const matcher = (list: readonly string[] | undefined): AddressMatcher => list === undefined ? MATCH_ANY : addressMatcher(list)
     this.#trusted = { tcp: matcher(s.tcp.trustedProxies), ssl: matcher(s.ssl.trustedProxies), ws: matcher(s.ws.trustedProxies), wss: matcher(s.wss.trustedProxies) }
-    const self = this
+    // The intake's getters have a `this` of their own: they reach the plugin through these.
+    const listened = (event: 'header' | 'rejected'): boolean => this.listenerCount(event) > 0
+    const onHeader = (event: HeaderEvent): void => { this.emit('header', event) }
+    const onRejected = (err: ProxyProtocolError, event: RejectedEvent): void => { this.emit('rejected', err, event) }
     this.#intake = {
       settings: s,
       trusted: this.#trusted,
       stats: this.#stats,
       logger: s.logger,
-      get onHeader () { return self.listenerCount('header') > 0 ? (event: HeaderEvent) => { self.emit('header', event) } : undefined },
-      get onRejected () { return self.listenerCount('rejected') > 0 ? (err: ProxyProtocolError, event: RejectedEvent) => { self.emit('rejected', err, event) } : undefined }
+      get onHeader () { return listened('header') ? onHeader : undefined },
+      get onRejected () { return listened('rejected') ? onRejected : undefined }
     }
   }
 
@@ -127,7 +129,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     const detach = (): void => {
       restore()
       this.#detach.delete(server)
-      delete (s as { [ATTACHED]?: ProxyProtocol })[ATTACHED]
+      Reflect.deleteProperty(s, ATTACHED)
     }
     this.#detach.set(server, detach)
     return detach
@@ -161,13 +163,13 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     }
     if (listener === 'tcp' && req === undefined) {
       let client: Client | undefined
-      intake(this.#intake, stream as net.Socket, 'tcp', (header, peer) => {
+      intake(this.#intake, stream, 'tcp', (header, peer) => {
         client = handle(stream, this.#request(stream, undefined, { listener: 'tcp', header, peer }))
       })
       return client // set when the connection was handed over synchronously
     }
     const socket = req?.socket ?? stream
-    refuse(this.#intake, stream as net.Socket, listener, peerOf(socket), 'PROXY_ERR_NOT_ATTACHED', refusalMessage.notAttached(listener), -1)
+    refuse(this.#intake, stream, listener, peerOf(socket), 'PROXY_ERR_NOT_ATTACHED', refusalMessage.notAttached(listener), -1)
     return undefined
   }
 

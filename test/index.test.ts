@@ -25,7 +25,7 @@ type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B 
 function expectType<T extends true> (): T | undefined { return undefined }
 
 // The augmentation: client.connDetails is the plugin's type, optional.
-declare const client: Client
+export declare const client: Client
 expectType<Equal<typeof client.connDetails, ConnDetails | null | undefined>>()
 
 // The header narrows on `proxied`: addresses exist only on a proxied header.
@@ -35,7 +35,7 @@ export function narrow (header: ProxyHeader): void {
     void port
   } else {
     // @ts-expect-error a header that is not proxied has no source address
-    const port: number = header.source.port
+    const port: number = header.source.port // eslint-disable-line @typescript-eslint/no-unsafe-assignment -- the error @ts-expect-error asserts has no type
     void port
   }
 }

@@ -91,7 +91,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     // broker.close() disconnects the clients and closes the bus; the
     // persistence has its own connection to Redis.
     broker.close(() => {
-      persistence.destroy().finally(() => process.exit(0))
+      void persistence.destroy().finally(() => process.exit(0))
     })
   })
 }

@@ -9,7 +9,7 @@ import { describeRun, run, type RunResult } from './run.js'
 /** publint on the tarball, strict (warnings are errors) and with suggestions: every message. */
 export async function runPublint (tarball: string): Promise<string[]> {
   const buf = readFileSync(tarball)
-  const data = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer
+  const data = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
   const { messages, pkg } = await publint({ pack: { tarball: data }, strict: true, level: 'suggestion' })
   return messages.map(m => `publint ${m.type} ${m.code}: ${formatMessage(m, pkg, { color: false }) ?? m.code}`)
 }

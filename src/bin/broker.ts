@@ -156,7 +156,7 @@ async function main (): Promise<void> {
   const broker = withPlugins(await Aedes.createBroker({
     authenticate (_client, username, password, done) {
       if (authUser === undefined) { done(null, true); return }
-      const ok = username === authUser && password !== undefined && password !== null && password.toString() === authPassword
+      const ok = username === authUser && password != null && password.toString() === authPassword
       done(ok ? null : Object.assign(new Error('bad user name or password'), { returnCode: 4 }), ok)
     }
   }))

@@ -84,7 +84,7 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
       port,
       listener: d?.listener,
       username,
-      passwordProvided: password !== undefined && password !== null,
+      passwordProvided: password != null,
       tls: tlsOf(d),
       reason
     })

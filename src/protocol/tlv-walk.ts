@@ -45,8 +45,8 @@ export function walk (bytes: Uint8Array, start: number, end: number, what: strin
 }
 
 /** Sets a decoded string field only when the value was clean text. */
-export function setText<T extends object, K extends keyof T> (target: T, key: K, text: string | undefined): void {
-  if (text !== undefined) (target as Record<K, unknown>)[key] = text
+export function setText<T extends object> (target: T, key: keyof T, text: string | undefined): void {
+  if (text !== undefined) (target as Record<keyof T, unknown>)[key] = text
 }
 
 /**

@@ -37,7 +37,7 @@ export interface TlvSet extends CloudTlvs {
 }
 
 /** The set of a header that carries no TLVs. Frozen and shared. */
-export const EMPTY_TLVS: TlvSet = Object.freeze({ raw: Object.freeze([]) as readonly RawTlv[] })
+export const EMPTY_TLVS: TlvSet = Object.freeze({ raw: Object.freeze([]) })
 
 /** The TLV types of which a header may carry one only, as bits. */
 const KNOWN_TYPE_BIT: Readonly<Record<number, number>> = {

@@ -9,7 +9,6 @@ import { delimiter, join } from 'node:path'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnProgram } from './spawn.js'
-import { until } from './wait.js'
 
 /** Where sbin programs live even when PATH (a non-root shell's) leaves them out. */
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
@@ -68,9 +67,9 @@ export interface RunningProgram {
   /** the temporary directory holding the config and anything the program writes */
   readonly dir: string
   /** stdout and stderr so far (capped) */
-  output (): string
+  readonly output: () => string
   /** Sends SIGTERM to this PID only, waits for exit (SIGKILL after 5 s); idempotent. */
-  stop (): Promise<void>
+  readonly stop: () => Promise<void>
 }
 
 export interface StartOptions {

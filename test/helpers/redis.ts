@@ -13,9 +13,9 @@ export interface RunningRedis {
   readonly host: '127.0.0.1'
   readonly port: number
   /** stdout and stderr so far (capped) */
-  output (): string
+  readonly output: () => string
   /** SIGTERM to this PID only, waits for exit (SIGKILL after 5 s); idempotent. */
-  stop (): Promise<void>
+  readonly stop: () => Promise<void>
 }
 
 /**

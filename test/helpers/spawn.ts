@@ -43,7 +43,7 @@ export interface Spawned {
   /** Every line so far, stdout and stderr, in the order they arrived (the live array). */
   readonly lines: string[]
   /** stdout and stderr so far, as text. */
-  output (): string
+  readonly output: () => string
   /** true once the process has exited (or could not be spawned) */
   readonly exited: boolean
   readonly exitCode: number | null

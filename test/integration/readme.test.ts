@@ -35,7 +35,7 @@ test('every variable of the ready-to-run broker is documented', () => {
     const listenerForm = name.replace(/^MQTT_(TCP|SSL|WS|WSS)_/, 'MQTT_{TCP,SSL,WS,WSS}_')
     const suffix = /^LISTENER_(TCP|SSL|WS|WSS)_/.exec(name) !== null ? name.replace(/^LISTENER_[A-Z]+/, '') : undefined
     const documented = readme.includes(name) || readme.includes(listenerForm) ||
-      (suffix !== undefined && readme.includes(`${name.replace(suffix, '')}`) && readme.includes(suffix))
+      (suffix !== undefined && readme.includes(name.replace(suffix, '')) && readme.includes(suffix))
     assert.ok(documented, `${name} is not in the README`)
   }
 })

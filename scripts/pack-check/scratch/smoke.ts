@@ -34,7 +34,7 @@ const body = Buffer.concat([
   Buffer.from([0x00, clientId.length]), clientId
 ])
 const connect = Buffer.concat([Buffer.from([0x10, body.length]), body])
-const header = Buffer.from('PROXY TCP4 203.0.113.7 127.0.0.1 40001 ' + port + '\r\n')
+const header = Buffer.from(`PROXY TCP4 203.0.113.7 127.0.0.1 40001 ${port}\r\n`)
 const connack = await new Promise<number[]>((resolve, reject) => {
   const socket = net.connect(port, '127.0.0.1', () => socket.write(Buffer.concat([header, connect])))
   const timer = setTimeout(() => { socket.destroy(); reject(new Error('no CONNACK within 5 s')) }, 5000)
