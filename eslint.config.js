@@ -44,8 +44,10 @@ export default defineConfig(
   {
     files: ['**/*.ts'],
     rules: {
-      // Numbers (ports, counts, byte lengths) read plainly in messages.
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // Numbers (ports, counts, byte lengths) read plainly in messages; the rest as strictTypeChecked has it.
+      '@typescript-eslint/restrict-template-expressions': ['error', {
+        allowNumber: true, allowAny: false, allowBoolean: false, allowNever: false, allowNullish: false, allowRegExp: false
+      }],
       // node:test's test() and describe() return promises the runner awaits itself.
       '@typescript-eslint/no-floating-promises': ['error', {
         allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }]

@@ -25,7 +25,7 @@ describe('optionsFromEnv (TBMQ variable names)', () => {
     ['false', false], ['False', false], ['no', false], ['OFF', false], ['0', false]
   ] as const
   for (const [text, value] of spellings) {
-    test(`accepts ${JSON.stringify(text)} as ${value}, as Spring does`, () => {
+    test(`accepts ${JSON.stringify(text)} as ${String(value)}, as Spring does`, () => {
       assert.equal(resolveOptions(optionsFromEnv({ MQTT_WS_PROXY_PROTOCOL_ENABLED: text })).ws.proxyEnabled, value)
     })
   }

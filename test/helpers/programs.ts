@@ -101,7 +101,7 @@ export function assertLoopbackOnly (config: string): void {
     if (m[1] !== '127') throw new Error(`config uses a non-loopback address ${m[0]}`)
   }
   for (const m of config.matchAll(BRACKETED_IPV6)) {
-    if (net.isIPv6(m[1] as string) && m[1] !== '::1') throw new Error(`config uses a non-loopback address [${m[1]}]`)
+    if (net.isIPv6(m[1] as string) && m[1] !== '::1') throw new Error(`config uses a non-loopback address [${String(m[1])}]`)
   }
 }
 

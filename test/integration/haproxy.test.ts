@@ -311,7 +311,7 @@ describe('HAProxy proxy-v2-options authority,unique-id,crc32c', () => {
     assert.ok(tlvs)
     assert.equal(tlvs.authority, undefined)
     assert.equal(typeof tlvs.crc32c, 'number')
-    assert.ok(tlvs.uniqueId?.toString('latin1').startsWith(`${CLIENT_ADDRESS}:${c.localPort}_127.0.0.1:${fe}_`), `unique id ${tlvs.uniqueId?.toString('latin1')}`)
+    assert.ok(tlvs.uniqueId?.toString('latin1').startsWith(`${CLIENT_ADDRESS}:${c.localPort}_127.0.0.1:${fe}_`), `unique id ${String(tlvs.uniqueId?.toString('latin1'))}`)
     await endClient(c.client)
   })
 })

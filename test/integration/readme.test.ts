@@ -23,7 +23,7 @@ test('the troubleshooting table quotes the hints word for word', () => {
     misconfigurationHint('PROXY_ERR_NOT_ATTACHED', 'ssl', undefined)
   ]
   for (const hint of hints) {
-    assert.ok(hint !== undefined && readme.includes(`\`${hint}\``), `README lacks: ${hint}`)
+    assert.ok(hint !== undefined && readme.includes(`\`${hint}\``), `README lacks: ${String(hint)}`)
   }
 })
 
