@@ -76,7 +76,14 @@ export function authChain (broker: Aedes): AuthChain {
     let user = username
     for (const map of mappers) user = map(client, user)
     const { err, success } = await new Promise<{ err: AuthenticateError | null, success: boolean | null }>(resolve => {
-      authenticate.call(broker, client, user, password as Buffer, (e, s) => { resolve({ err: e, success: s }) })
+      try {
+        authenticate.call(broker, client, user, password as Buffer, (e, s) => { resolve({ err: e, success: s }) })
+      } catch (thrown) {
+        // The client gets its refusal, then the exception goes on as an
+        // uncaught one would (a second resolve is a no-op).
+        resolve({ err: Object.assign(new Error('authenticate threw'), { returnCode: 5 as const }), success: false })
+        rethrowLater(thrown)
+      }
     })
     if (err !== null || success !== true) {
       await tell(observers, { client, username: user, password, reason: err?.message ?? 'bad user name or password' })

@@ -109,28 +109,45 @@ function pathText (path: readonly PropertyKey[]): string {
 /** zod's own wording, which a schema that says something better replaces. */
 const ZOD_DEFAULT = /^(Invalid|Too (small|big)|Unrecognized|expected )/
 
+/** What zod keeps of a schema, as far as finding the keys of an object at a path needs. */
+interface SchemaNode { readonly _zod: { readonly def: { readonly innerType?: SchemaNode, readonly shape?: Readonly<Record<string, SchemaNode>> } } }
+
+/** The keys the object schema at `path` knows, through optional and default wrappers. */
+export function keysAt (schema: unknown, path: readonly PropertyKey[]): string[] {
+  let node = schema as SchemaNode | undefined
+  const unwrap = (): void => { while (node?._zod.def.innerType !== undefined) node = node._zod.def.innerType }
+  unwrap()
+  for (const key of path) {
+    node = typeof key === 'string' ? node?._zod.def.shape?.[key] : undefined
+    unwrap()
+  }
+  return Object.keys(node?._zod.def.shape ?? {})
+}
+
+/** Says more about an unknown key than "did you mean" can (a key that lives elsewhere), or nothing. */
+export type ExplainKey = (path: readonly string[], key: string) => string | undefined
+
 /**
  * Validates `input` with `schema`, or throws an OptionsError in plain words:
  * each issue names its path (`listeners.tcp.headerTimeout`, `trustedProxies[1]`),
- * echoes the value given, and an unknown key gets "did you mean" when a
- * known one is close. `moved` names keys that belong to another plugin now.
+ * echoes the value given, and an unknown key gets "did you mean" when a key
+ * known at that level is close, or what `explain` says about it.
  */
-export function parseOptions<S extends z.ZodType> (schema: S, input: unknown, what: string, known: readonly string[],
-  moved: Readonly<Record<string, string>> = {}): z.output<S> {
+export function parseOptions<S extends z.ZodType> (schema: S, input: unknown, what: string, explain?: ExplainKey): z.output<S> {
   const result = schema.safeParse(input)
   if (result.success) return result.data
   const issues: OptionsIssue[] = []
   for (const issue of result.error.issues) {
     if (issue.code === 'unrecognized_keys') {
+      const known = keysAt(schema, issue.path)
       for (const key of issue.keys) {
-        const path = pathText([...issue.path, key])
-        const elsewhere = moved[key]
-        const near = elsewhere === undefined ? nearest(key, known) : undefined
+        const said = explain?.(issue.path.map(String), key)
+        const near = said === undefined ? nearest(key, known) : undefined
         issues.push({
-          path,
-          message: elsewhere !== undefined
-            ? `is not an option of ${what}: ${elsewhere}`
-            : `is not an option${near !== undefined ? `: did you mean \`${near}\`?` : ` (known: ${known.join(', ')})`}`
+          path: pathText([...issue.path, key]),
+          message: said !== undefined
+            ? `is not an option here: ${said}`
+            : `is not an option${near !== undefined ? `: did you mean \`${near}\`?` : ` (known here: ${known.join(', ')})`}`
         })
       }
       continue

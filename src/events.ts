@@ -1,7 +1,7 @@
 import type { SocketEndpoint } from './conn-details.js'
 import type { ListenerName } from './options.js'
-import type { ProxyProtocolError } from './protocol/errors.js'
 import type { ProxyHeader } from './protocol/header.js'
+import type { ReadFailure } from './reader.js'
 
 /** Facts about a connection the plugin accepted or refused. */
 export interface ConnectionEvent {
@@ -31,5 +31,6 @@ export interface RejectedEvent extends ConnectionEvent {
 /** The events of the PROXY plugin, for `proxy.on(...)`. */
 export interface ProxyProtocolEvents {
   header: [event: HeaderEvent]
-  rejected: [error: ProxyProtocolError, event: RejectedEvent]
+  /** `error` is a ProxyProtocolError that also says how many bytes the peer sent (and, for PROXY_ERR_NOT_PROXY, its first bytes). */
+  rejected: [error: ReadFailure, event: RejectedEvent]
 }

@@ -18,12 +18,13 @@ export type { UnauthorizedClients, UnauthorizedClientsOptions, UnauthorizedClien
 export type { UnauthorizedClient, UnauthorizedAttempt, UnauthorizedStore } from './operator/unauthorized-store.js'
 export { sessions } from './operator/sessions.js'
 export type { Sessions, SessionsOptions, Session, SessionStore, CounterSource } from './operator/sessions.js'
-export type { TlsAt } from './operator/tls-of.js'
+export type { TlsAt, ClientAddress } from './operator/client-address.js'
 export type { MaybePromise } from './auth-chain.js'
 
 // Options, events and what the broker sees.
 export type { ProxyProtocolOptions, ListenerOptions, WebSocketListenerOptions, ListenerSettings, ListenerName, ResolvedOptions, Logger, ProxyMode } from './options.js'
 export type { ConnectionEvent, HeaderEvent, RejectedEvent, ProxyProtocolEvents } from './events.js'
+export type { ReadFailure } from './reader.js'
 export type { ListenerStats } from './stats.js'
 export type { ConnDetails, SocketEndpoint } from './conn-details.js'
 export type { AttachableServer } from './listeners.js'

@@ -21,7 +21,7 @@ export interface IntakeContext {
   /** Emits `'header'` (only called when someone listens). */
   readonly onHeader: ((event: HeaderEvent) => void) | undefined
   /** Emits `'rejected'` (only called when someone listens). */
-  readonly onRejected: ((err: ProxyProtocolError, event: RejectedEvent) => void) | undefined
+  readonly onRejected: ((err: ReadFailure, event: RejectedEvent) => void) | undefined
 }
 
 /** Called for a connection to keep, with its header (if any) and its peer (when it was read). */

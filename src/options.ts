@@ -189,14 +189,26 @@ const _schemaMatches: (x: SchemaInput) => ProxyProtocolOptions = x => x
 void _inputMatches
 void _schemaMatches
 
-/** Every option name, for "did you mean". */
-const KNOWN_KEYS = [...Object.keys(OptionsSchema.shape), ...Object.keys(WebSocketListenerSchema.shape), ...LISTENER_NAMES]
-
 /** Options that were the PROXY plugin's and are operator plugins of their own now. */
 const MOVED: Readonly<Record<string, string>> = {
   ipPolicy: 'the IP policy is a plugin of its own: broker.use(ipPolicy({ allow, deny, rateLimit }))',
   unauthorizedClients: 'the unauthorized-clients list is a plugin of its own: broker.use(unauthorizedClients({ maxEntries, maxAge }))',
   sysInterval: 'sessions and $SYS are a plugin of their own: broker.use(sessions({ sysInterval, counters: proxy }))'
+}
+const GLOBAL_ONLY = new Set(['logger', 'listeners', ...Object.keys(MOVED)])
+
+/** An unknown key that is a known one in the wrong place. */
+function explainKey (path: readonly string[], key: string): string | undefined {
+  if (path.length === 0) {
+    if (key in MOVED) return MOVED[key]
+    if ((LISTENER_NAMES as readonly string[]).includes(key)) return `listener settings go under listeners: did you mean \`listeners.${key}\`?`
+    return undefined
+  }
+  if (path[0] === 'listeners' && path.length === 2) {
+    if (key === 'forwardedHeaders') return 'forwardedHeaders exists on the ws and wss listeners only'
+    if (GLOBAL_ONLY.has(key)) return `${key} is a global option, not a listener's`
+  }
+  return undefined
 }
 
 /**
@@ -204,7 +216,7 @@ const MOVED: Readonly<Record<string, string>> = {
  * @throws OptionsError naming every bad key.
  */
 export function resolveOptions (input: unknown = {}): ResolvedOptions {
-  const o = parseOptions(OptionsSchema, input, 'proxyProtocol() options', KNOWN_KEYS, MOVED)
+  const o = parseOptions(OptionsSchema, input, 'proxyProtocol() options', explainKey)
   const issues: OptionsIssue[] = []
   const resolve = (name: ListenerName): ListenerSettings => {
     const own: z.output<typeof WebSocketListenerSchema> = o.listeners[name] ?? {}

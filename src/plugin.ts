@@ -7,7 +7,7 @@ import { addressMatcher, MATCH_ANY, type AddressMatcher } from './cidr.js'
 import { connDetailsFor, peerOf, type Arrival, type ConnDetails } from './conn-details.js'
 import { Connections } from './connections.js'
 import { UsageError } from './errors.js'
-import type { ProxyProtocolError } from './protocol/errors.js'
+import type { ReadFailure } from './reader.js'
 import type { HeaderEvent, ProxyProtocolEvents, RejectedEvent } from './events.js'
 import { refusalMessage } from './hints.js'
 import { intake, refuse, type IntakeContext } from './intake.js'
@@ -48,7 +48,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
   readonly #connections = new Connections()
   readonly #trusted: Readonly<Record<ListenerName, AddressMatcher>>
   readonly #intake: IntakeContext
-  readonly #detach = new WeakMap<object, () => void>()
+  readonly #detach = new WeakMap<object, { readonly listener: ListenerName, readonly detach: () => void }>()
   /** A server's own listener that is aedes' unwrapped handle runs this instead. */
   readonly #asHandle: Listener = (socket: unknown) => { this.#onHandle(socket as Connection, undefined) }
 
@@ -62,7 +62,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     // The intake's getters have a `this` of their own: they reach the plugin through these.
     const listened = (event: 'header' | 'rejected'): boolean => this.listenerCount(event) > 0
     const onHeader = (event: HeaderEvent): void => { this.emit('header', event) }
-    const onRejected = (err: ProxyProtocolError, event: RejectedEvent): void => { this.emit('rejected', err, event) }
+    const onRejected = (err: ReadFailure, event: RejectedEvent): void => { this.emit('rejected', err, event) }
     this.#intake = {
       settings: s,
       trusted: this.#trusted,
@@ -71,6 +71,11 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       get onHeader () { return listened('header') ? onHeader : undefined },
       get onRejected () { return listened('rejected') ? onRejected : undefined }
     }
+    // Failed logins moved to the unauthorized-clients plugin: say so to code
+    // that still listens for them here, rather than never calling it.
+    ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'unauthorized') throw new UsageError("'unauthorized' is the unauthorized-clients plugin's event now: broker.use(unauthorizedClients()).on('unauthorized', ...)")
+    })
   }
 
   /**
@@ -105,12 +110,15 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
    */
   attach (server: AttachableServer, options: { listener?: ListenerName } = {}): () => void {
     checkAttachable(server, options.listener)
+    const listener = options.listener ?? listenerOf(server)
     const previous = this.#detach.get(server)
-    if (previous !== undefined) return previous
+    if (previous !== undefined) {
+      if (previous.listener !== listener) throw new UsageError(`this server is already attached as the ${previous.listener} listener, not ${listener}`)
+      return previous.detach
+    }
     const s = server as AttachableServer & { [ATTACHED]?: ProxyProtocol }
     if (s[ATTACHED] !== undefined) throw new UsageError('this server is already attached to another proxyProtocol() instance')
     Object.defineProperty(server, ATTACHED, { value: this, configurable: true })
-    const listener = options.listener ?? listenerOf(server)
     const settings = this.settings[listener]
     const swap = (fn: Listener): Listener => fn === this.#aedesHandle ? this.#asHandle : fn
     const read = settings.mode !== 'off' || settings.hints
@@ -131,7 +139,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       this.#detach.delete(server)
       Reflect.deleteProperty(s, ATTACHED)
     }
-    this.#detach.set(server, detach)
+    this.#detach.set(server, { listener, detach })
     return detach
   }
 

@@ -3,6 +3,7 @@ import { refusalMessage } from './hints.js'
 import { ProxyProtocolError } from './protocol/errors.js'
 import type { ParseResult, ProxyHeader } from './protocol/header.js'
 import { parseHeader, signatureAt } from './protocol/parse.js'
+import { V2_SIGNATURE } from './protocol/v2.js'
 
 /** Bounds on one pending connection, and what a header's absence or presence means. */
 export interface ReadOptions {
@@ -66,11 +67,8 @@ function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer |
  * Reads one PROXY header from the start of `socket`, across any number of
  * `data` events, and hands the socket back paused with every byte after the
  * header put back (`unshift`), so the next consumer (aedes, Node's TLS or
- * HTTP server) reads the stream exactly as the client sent it.
- *
- * Memory: a header that does not arrive whole is copied into one buffer of
- * the header's own size (107 bytes for v1, 16 then `16 + len` for v2), so a
- * pending peer holds about its header's size however the bytes are cut.
+ * HTTP server) reads the stream exactly as the client sent it. A header cut
+ * into pieces is held in one buffer of its own size (see `wait`).
  *
  * After a header, the first bytes of the stream are looked at before it is
  * handed over: a second PROXY signature there is a client behind the proxy
@@ -83,9 +81,7 @@ function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer |
  * for v1, `16 + maxV2Length` for v2, enforced by the parser).
  */
 export function readHeader (socket: Duplex, options: ReadOptions, callback: ReadCallback): void {
-  // A header that did not come whole: its bytes so far, in one buffer whose
-  // size is what the header needs at most (known exactly once a v2 length
-  // field has arrived).
+  // A header that did not come whole: its bytes so far.
   let acc: Buffer | undefined
   let filled = 0
   // What the parser last said it needs before another look is worth it.
@@ -186,45 +182,49 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
    * @returns true when the read is over.
    */
   function decide (data: Buffer, more: Buffer): boolean {
+    if (present !== 'parse') {
+      // Decide on the signature alone: never parse what will not be believed.
+      const signature = signatureAt(data)
+      if (signature === 'none') return absent(data, more)
+      if (signature === 'partial') return wait(data.length + 1, V2_SIGNATURE.length, data)
+      fail(new ProxyProtocolError(present, refusalMessage.unexpected(present)))
+      return true
+    }
     let result: ParseResult
     try {
       result = parseHeader(data, options)
     } catch (err) {
-      if (present !== 'parse') {
-        // A signature followed by nonsense is still an attempt at a header.
-        fail(new ProxyProtocolError(present, refusalMessage.unexpected(present)))
-        return true
-      }
-      if (err instanceof ProxyProtocolError) fail(err)
-      else fail(new ProxyProtocolError('PROXY_ERR_INTERNAL', `the parser failed unexpectedly: ${String(err)}`))
+      // A parser bug is never reported as the peer's or the operator's fault.
+      fail(err instanceof ProxyProtocolError ? err : new ProxyProtocolError('PROXY_ERR_INTERNAL', `the parser failed unexpectedly: ${String(err)}`))
       return true
     }
-    if (result.status === 'absent') {
-      const all = more.length === 0 ? data : Buffer.concat([data, more])
-      if (passAbsent) succeed(undefined, all)
-      else fail(new ProxyProtocolError('PROXY_ERR_NOT_PROXY', `connection does not start with a PROXY header (first byte 0x${(all[0] as number).toString(16).padStart(2, '0')})`), all)
-      return true
-    }
-    if (present !== 'parse') {
-      // Decide on the signature alone: never parse what will not be believed.
-      if (result.status === 'complete' || signatureAt(data) === 'signature') {
-        fail(new ProxyProtocolError(present, refusalMessage.unexpected(present)))
-        return true
-      }
-      needed = result.needed
-      return false
-    }
+    if (result.status === 'absent') return absent(data, more)
     if (result.status === 'complete') {
       const rest = data.subarray(result.length)
       guard(result.header, rest.length === 0 ? more : more.length === 0 ? rest : Buffer.concat([rest, more]))
       return true
     }
-    needed = result.needed
-    if (acc === undefined || acc.length < result.capacity) {
-      // The parser says how much this header takes (107 bytes for v1, 16 for
-      // a v2 prefix, 16 + len once its length field is in): one buffer of
-      // that size holds it, however the bytes are cut.
-      const grown = Buffer.allocUnsafe(result.capacity)
+    return wait(result.needed, result.capacity, data)
+  }
+
+  /** No header: hand the bytes over, or refuse where one is required. */
+  function absent (data: Buffer, more: Buffer): true {
+    const all = more.length === 0 ? data : Buffer.concat([data, more])
+    if (passAbsent) succeed(undefined, all)
+    else fail(new ProxyProtocolError('PROXY_ERR_NOT_PROXY', `connection does not start with a PROXY header (first byte 0x${(all[0] as number).toString(16).padStart(2, '0')})`), all)
+    return true
+  }
+
+  /**
+   * More bytes are needed: `needed` in all before another look, in a buffer
+   * of `capacity` (what the parser says this header takes: 107 bytes for
+   * v1, 16 for a v2 prefix, 16 + len once its length field is in), so a
+   * pending peer holds no more than its header however the bytes are cut.
+   */
+  function wait (need: number, capacity: number, data: Buffer): false {
+    needed = need
+    if (acc === undefined || acc.length < capacity) {
+      const grown = Buffer.allocUnsafe(capacity)
       filled = data.copy(grown, 0)
       acc = grown
     }

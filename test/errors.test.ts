@@ -56,3 +56,13 @@ test('values are shown short', () => {
   assert.equal(show(undefined), 'nothing')
   assert.equal(show([1]), 'a list')
 })
+
+test('a known key in the wrong place says where it belongs; suggestions come from the keys known at that level', () => {
+  assert.deepEqual(issues({ tcp: { proxyEnabled: true } }), [{ path: 'tcp', message: 'is not an option here: listener settings go under listeners: did you mean `listeners.tcp`?' }])
+  assert.deepEqual(issues({ listeners: { tcp: { forwardedHeaders: true } } }), [{ path: 'listeners.tcp.forwardedHeaders', message: 'is not an option here: forwardedHeaders exists on the ws and wss listeners only' }])
+  assert.deepEqual(issues({ listeners: { ssl: { logger: console } } }), [{ path: 'listeners.ssl.logger', message: 'is not an option here: logger is a global option, not a listener\'s' }])
+  const [unknown] = issues({ bananas: 1 })
+  assert.equal(unknown?.path, 'bananas')
+  assert.match(unknown?.message ?? '', /^is not an option \(known here: proxyEnabled, trustedProxies, .*listeners\)$/)
+  assert.doesNotMatch(unknown?.message ?? '', /forwardedHeaders/, 'only the keys of this level')
+})

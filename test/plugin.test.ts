@@ -66,6 +66,37 @@ describe('wiring in any order', () => {
   })
 })
 
+describe('a plain TCP server left unattached, PROXY on: the header is read through broker.handle', () => {
+  for (const header of ['v1', 'v2'] as const) {
+    for (const delivery of ['with-first-chunk', 'trickle'] as const) {
+      test(`${header}, ${delivery}`, async (t) => {
+        const seen: string[] = []
+        const broker = await withBroker(t, seen)
+        const proxy = broker.use(proxyProtocol({ proxyEnabled: true }))
+        const server = net.createServer(broker.handle)
+        const port = await listen(server)
+        t.after(() => new Promise<void>(resolve => server.close(() => { resolve() })))
+        const front = await startFront({ target: port, header, delivery })
+        t.after(() => front.close())
+        await endClient(await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.9' }))
+        assert.deepEqual(seen, ['127.0.0.9'])
+        assert.equal(proxy.stats().tcp.proxied[header], 1)
+      })
+    }
+  }
+  test('a direct client is refused with PROXY_ERR_NOT_PROXY and its client id', async (t) => {
+    const broker = await withBroker(t)
+    const proxy = broker.use(proxyProtocol({ proxyEnabled: true }))
+    const refused: Array<{ code: string, clientId: string | undefined }> = []
+    proxy.on('rejected', (err, event) => refused.push({ code: err.code, clientId: event.clientId }))
+    const server = net.createServer(broker.handle)
+    const port = await listen(server)
+    t.after(() => new Promise<void>(resolve => server.close(() => { resolve() })))
+    await assert.rejects(connectClient({ listener: 'tcp', port, clientId: 'direct-one' }))
+    assert.deepEqual(refused, [{ code: 'PROXY_ERR_NOT_PROXY', clientId: 'direct-one' }])
+  })
+})
+
 describe('misuse is loud', () => {
   test('attach({}) and attach(server, { listener: typo }) are coded TypeErrors', async (t) => {
     const broker = await withBroker(t)
@@ -89,6 +120,19 @@ describe('misuse is loud', () => {
     await endClient(await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.8' }))
     assert.deepEqual(seen, ['127.0.0.8'])
     assert.deepEqual(proxy.stats().tcp.rejected, {})
+  })
+  test('attaching one server again as another listener is a coded error', async (t) => {
+    const broker = await withBroker(t)
+    const proxy = broker.use(proxyProtocol({ proxyEnabled: true }))
+    const server = net.createServer(broker.handle)
+    proxy.attach(server)
+    assert.throws(() => proxy.attach(server, { listener: 'ws' }), usageError(/already attached as the tcp listener, not ws/))
+  })
+  test("listening for 'unauthorized' on the PROXY plugin says where the event went", async (t) => {
+    const broker = await withBroker(t)
+    const proxy = broker.use(proxyProtocol({}))
+    assert.throws(() => (proxy as unknown as { on: (e: string, f: () => void) => void }).on('unauthorized', () => {}), usageError(/broker\.use\(unauthorizedClients\(\)\)\.on\('unauthorized'/))
+    assert.equal(proxy.listenerCount('rejected'), 0)
   })
   test('one server, two plugin instances: a coded error', async (t) => {
     const a = await withBroker(t)

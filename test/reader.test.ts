@@ -153,3 +153,42 @@ describe('failures end the stream once, with a code and the byte count', () => {
     assert.equal(stream.destroyed, false)
   })
 })
+
+describe('a header where it may not come (REJECT) is refused on its signature, however it is cut', () => {
+  const cases = [
+    { name: 'v1', bytes: encodeV1({ family: 'TCP4', source: { address: '192.0.2.1', port: 5000 }, destination: { address: '192.0.2.2', port: 1883 } }) },
+    { name: 'v2', bytes: encodeV2({ source: { address: '192.0.2.1', port: 5000 }, destination: { address: '192.0.2.2', port: 1883 } }) }
+  ]
+  for (const { name, bytes } of cases) {
+    for (const present of ['PROXY_ERR_UNEXPECTED_HEADER', 'PROXY_ERR_UNTRUSTED'] as const) {
+      test(`${name}, ${present}: split at every offset, the connection is refused and nothing is handed over`, () => {
+        for (let k = 1; k < bytes.length; k++) {
+          const socket = new PassThrough()
+          let outcome: string | undefined
+          readHeader(socket, { headerTimeout: 1000, maxV2Length: 4096, absent: 'pass', present }, (err, header) => {
+            outcome = err === null ? `handed over (${header === undefined ? 'no header' : 'a header'})` : err.code
+          })
+          socket.write(bytes.subarray(0, k))
+          socket.write(bytes.subarray(k))
+          assert.equal(outcome, present, `split at ${k}`)
+        }
+      })
+    }
+  }
+  test('first bytes that only look like a signature for a while are handed over whole', () => {
+    for (const text of ['PUT / HTTP/1.1\r\n\r\n', 'POST /mqtt HTTP/1.1\r\n\r\n', 'PATCH / HTTP/1.1\r\n\r\n']) {
+      const bytes = Buffer.from(text)
+      for (let k = 1; k < bytes.length; k++) {
+        const socket = new PassThrough()
+        let outcome: string | undefined
+        readHeader(socket, { headerTimeout: 1000, maxV2Length: 4096, absent: 'pass', present: 'PROXY_ERR_UNEXPECTED_HEADER' }, (err) => {
+          outcome = err === null ? 'handed over' : err.code
+        })
+        socket.write(bytes.subarray(0, k))
+        socket.write(bytes.subarray(k))
+        assert.equal(outcome, 'handed over', `${text.split(' ')[0] ?? ''} split at ${k}`)
+        assert.deepEqual(socket.read(), bytes, 'every byte, in order')
+      }
+    }
+  })
+})

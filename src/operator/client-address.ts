@@ -1,5 +1,17 @@
 import net from 'node:net'
+import tls from 'node:tls'
 import type { Client } from 'aedes'
+
+/** Where TLS was: terminated here (`broker`), at the proxy (`proxy`, from the SSL TLV), or nowhere. */
+export type TlsAt = 'broker' | 'proxy' | false
+
+/** A client's real address, as the operator plugins see it. */
+export interface ClientAddress {
+  readonly ipAddress: string
+  readonly port: number
+  readonly ipFamily: 0 | 4 | 6
+  readonly tls: TlsAt
+}
 
 /**
  * The client's real address: `client.connDetails` when a plugin set it (this
@@ -7,11 +19,16 @@ import type { Client } from 'aedes'
  * otherwise the socket's own peer, so an operator plugin also works installed
  * alone on a plain aedes broker.
  */
-export function clientAddress (client: Client): { readonly ipAddress: string, readonly port: number } {
+export function clientAddress (client: Client): ClientAddress {
   const d = client.connDetails
-  if (d != null) return { ipAddress: d.ipAddress, port: d.port }
+  if (d != null) {
+    const at: TlsAt = d.isTls ? 'broker' : d.proxy?.tlvs.ssl?.clientSsl === true ? 'proxy' : false
+    return { ipAddress: d.ipAddress, port: d.port, ipFamily: d.ipFamily, tls: at }
+  }
   const c = client as Client & { conn?: unknown, req?: { socket?: unknown } }
   const socket = c.req?.socket ?? c.conn
-  if (socket instanceof net.Socket) return { ipAddress: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
-  return { ipAddress: '', port: 0 }
+  if (!(socket instanceof net.Socket)) return { ipAddress: '', port: 0, ipFamily: 0, tls: false }
+  const ipAddress = socket.remoteAddress ?? ''
+  const family = net.isIP(ipAddress)
+  return { ipAddress, port: socket.remotePort ?? 0, ipFamily: family === 4 || family === 6 ? family : 0, tls: socket instanceof tls.TLSSocket ? 'broker' : false }
 }

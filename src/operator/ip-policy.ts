@@ -38,7 +38,6 @@ const Schema = z.strictObject({
   store: z.custom<RateLimitStore>(v => typeof (v as { consume?: unknown } | null)?.consume === 'function',
     { error: 'must be a rate-limit store with a consume(key, limit) method' }).optional()
 })
-const KNOWN = ['allow', 'deny', 'rateLimit', 'perSecond', 'burst', 'store']
 
 const INSTALLED = Symbol.for('aedes-proxy-protocol.ip-policy')
 
@@ -48,7 +47,7 @@ const INSTALLED = Symbol.for('aedes-proxy-protocol.ip-policy')
  * without the PROXY plugin) is checked against the deny and allow lists and
  * its rate limit. A refused client gets CONNACK return code 5, "not
  * authorized", and the unauthorized-clients list (when installed) records
- * why. A client with no address at all is not checked.
+ * why. With a rate limit, each call of `check()` counts as one attempt.
  */
 export class IpPolicy implements AedesPlugin<IpPolicy> {
   readonly #deny: AddressMatcher | undefined
@@ -62,7 +61,7 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
    * @throws OptionsError naming every bad key.
    */
   constructor (options: IpPolicyOptions = {}, now: () => number = Date.now, maxBuckets = MAX_BUCKETS) {
-    const o = parseOptions(Schema, options, 'ipPolicy() options', KNOWN)
+    const o = parseOptions(Schema, options, 'ipPolicy() options')
     this.#deny = o.deny === undefined ? undefined : addressMatcher(o.deny)
     this.#allow = o.allow === undefined ? undefined : addressMatcher(o.allow)
     this.#limit = o.rateLimit === undefined ? undefined : { perSecond: o.rateLimit.perSecond, burst: o.rateLimit.burst ?? Math.ceil(o.rateLimit.perSecond) }
@@ -88,10 +87,9 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
     const b = broker as Aedes & { [INSTALLED]?: true }
     if (b[INSTALLED] === true) throw new UsageError('an IP policy is already installed on this broker')
     Object.defineProperty(broker, INSTALLED, { value: true })
-    authChain(broker).gate(client => {
-      const { ipAddress } = clientAddress(client)
-      return ipAddress === '' ? undefined : this.check(ipAddress)
-    })
+    // A client with no address at all (a stream that is not a socket) is
+    // checked as '': no deny entry matches it, and an allow list refuses it.
+    authChain(broker).gate(client => this.check(clientAddress(client).ipAddress))
     return this
   }
 }

@@ -3,11 +3,11 @@ import { z } from 'zod'
 import type { MaybePromise } from '../auth-chain.js'
 import type { SocketEndpoint } from '../conn-details.js'
 import { parseOptions, UsageError } from '../errors.js'
-import { LISTENER_NAMES, type ListenerName } from '../options.js'
+import { LISTENER_NAMES, type ListenerName, type Logger } from '../options.js'
 import type { ListenerStats } from '../stats.js'
 import type { AedesPlugin } from '../use.js'
-import { clientAddress } from './client-address.js'
-import { tlsOf, type TlsAt } from './tls-of.js'
+import { clientAddress, type TlsAt } from './client-address.js'
+import { detached, storeFailed } from './store-failure.js'
 
 /** A connected client, as {@link Sessions.list} lists it. */
 export interface Session {
@@ -70,33 +70,35 @@ export interface SessionsOptions {
   counters?: CounterSource | undefined
   /** Where the list is kept. @defaultValue in this process */
   store?: SessionStore | undefined
+  /** A pino-compatible logger: a store that fails is logged at error level, never thrown. @defaultValue none */
+  logger?: Logger | undefined
 }
 
 const Schema = z.strictObject({
   sysInterval: z.int().min(1000, { error: 'must be at least 1000 (milliseconds)' }).optional(),
   counters: z.custom<CounterSource>(v => typeof (v as { stats?: unknown } | null)?.stats === 'function', { error: 'must have a stats() method, like the PROXY plugin' }).optional(),
   store: z.custom<SessionStore>(v => ['add', 'remove', 'list'].every(m => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
-    { error: 'must be a store with add, remove and list methods' }).optional()
+    { error: 'must be a store with add, remove and list methods' }).optional(),
+  logger: z.custom<Logger>(v => typeof (v as { error?: unknown } | null)?.error === 'function', { error: 'must be a pino-compatible logger' }).optional()
 })
-const KNOWN = ['sysInterval', 'counters', 'store']
 
 const INSTALLED = Symbol.for('aedes-proxy-protocol.sessions')
 
 function sessionOf (client: Client, connectedAt: number): Session {
   const d = client.connDetails ?? undefined
-  const { ipAddress, port } = clientAddress(client)
+  const { ipAddress, port, ipFamily, tls } = clientAddress(client)
   return {
     clientId: client.id,
     ipAddress,
     port,
-    ipFamily: d?.ipFamily ?? 0,
+    ipFamily,
     listener: d?.listener,
     isProxy: d?.isProxy ?? 0,
     proxied: d?.proxy?.proxied === true || d?.forwarded !== undefined,
     peer: d?.peer,
     serverIpAddress: d?.serverIpAddress ?? '',
     serverPort: d?.serverPort ?? 0,
-    tls: tlsOf(d),
+    tls,
     websocket: d?.isWebsocket ?? false,
     connectedAt
   }
@@ -112,15 +114,17 @@ export class Sessions implements AedesPlugin<Sessions> {
   readonly #store: SessionStore
   readonly #sysInterval: number | undefined
   readonly #counters: CounterSource | undefined
+  readonly #logger: Logger | undefined
   readonly #keys = new WeakMap<Client, string>()
   #next = 0
 
   /** @throws OptionsError naming every bad key. */
   constructor (options: SessionsOptions = {}) {
-    const o = parseOptions(Schema, options, 'sessions() options', KNOWN)
+    const o = parseOptions(Schema, options, 'sessions() options')
     this.#store = o.store ?? new MemorySessionStore()
     this.#sysInterval = o.sysInterval
     this.#counters = o.counters
+    this.#logger = o.logger
   }
 
   /** The connected clients, oldest connection first. */
@@ -136,13 +140,13 @@ export class Sessions implements AedesPlugin<Sessions> {
     broker.on('client', client => {
       const key = `${++this.#next}`
       this.#keys.set(client, key)
-      void this.#store.add(key, sessionOf(client, Date.now()))
+      detached('sessions: adding a client', this.#logger, () => this.#store.add(key, sessionOf(client, Date.now())))
     })
     broker.on('clientDisconnect', client => {
       const key = this.#keys.get(client)
       if (key === undefined) return
       this.#keys.delete(client)
-      void this.#store.remove(key)
+      detached('sessions: removing a client', this.#logger, () => this.#store.remove(key))
     })
     if (this.#sysInterval !== undefined) this.#publishSys(broker, this.#sysInterval)
     return this
@@ -164,7 +168,7 @@ export class Sessions implements AedesPlugin<Sessions> {
           publish(`${name}/rejected`, String(Object.values(l.rejected).reduce((a, b) => a + b, 0)))
         }
       }
-      this.list().then(list => { publish('clients', JSON.stringify(list)) }, () => {})
+      this.list().then(list => { publish('clients', JSON.stringify(list)) }, (err: unknown) => { storeFailed('sessions: listing for $SYS', this.#logger, err) })
     }, interval)
     timer.unref()
     broker.once('closed', () => { clearInterval(timer) })

@@ -1,6 +1,6 @@
 import type { MaybePromise } from '../auth-chain.js'
 import type { ListenerName } from '../options.js'
-import type { TlsAt } from './tls-of.js'
+import type { TlsAt } from './client-address.js'
 
 /** One client whose authentication failed (TBMQ's "unauthorized clients"). */
 export interface UnauthorizedClient {

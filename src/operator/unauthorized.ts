@@ -7,7 +7,7 @@ import type { Logger } from '../options.js'
 import type { AedesPlugin } from '../use.js'
 import { callUser, logText } from '../user-code.js'
 import { clientAddress } from './client-address.js'
-import { tlsOf } from './tls-of.js'
+import { storeFailed } from './store-failure.js'
 import { MemoryUnauthorizedStore, type UnauthorizedClient, type UnauthorizedStore } from './unauthorized-store.js'
 
 /** Options of the unauthorized-clients plugin. */
@@ -29,7 +29,6 @@ const Schema = z.strictObject({
     { error: 'must be a store with record, list and clear methods' }).optional(),
   logger: z.custom<Logger>(v => typeof (v as { warn?: unknown } | null)?.warn === 'function', { error: 'must be a pino-compatible logger' }).optional()
 })
-const KNOWN = ['maxEntries', 'maxAge', 'store', 'logger']
 
 /** The events of the unauthorized-clients plugin. */
 export interface UnauthorizedClientsEvents {
@@ -51,7 +50,7 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
   /** @throws OptionsError naming every bad key. */
   constructor (options: UnauthorizedClientsOptions = {}) {
     super()
-    const o = parseOptions(Schema, options, 'unauthorizedClients() options', KNOWN)
+    const o = parseOptions(Schema, options, 'unauthorizedClients() options')
     this.#store = o.store ?? new MemoryUnauthorizedStore({ maxEntries: o.maxEntries, maxAge: o.maxAge })
     this.#logger = o.logger
   }
@@ -77,17 +76,24 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
 
   async #record ({ client, username, password, reason }: AuthFailure): Promise<void> {
     const d = client.connDetails
-    const { ipAddress, port } = clientAddress(client)
-    const entry = await this.#store.record({
-      clientId: client.id,
-      ipAddress,
-      port,
-      listener: d?.listener,
-      username,
-      passwordProvided: password != null,
-      tls: tlsOf(d),
-      reason
-    })
+    const { ipAddress, port, tls } = clientAddress(client)
+    let entry: UnauthorizedClient
+    try {
+      entry = await this.#store.record({
+        clientId: client.id,
+        ipAddress,
+        port,
+        listener: d?.listener,
+        username,
+        passwordProvided: password != null,
+        tls,
+        reason
+      })
+    } catch (err) {
+      // A store outage loses this entry, never the broker.
+      storeFailed('unauthorized clients: recording a failed login', this.#logger, err)
+      return
+    }
     const logger = this.#logger
     if (logger !== undefined) callUser(() => { logger.warn({ clientId: logText(entry.clientId), ip: entry.ipAddress, port: entry.port, listener: entry.listener, reason: logText(reason, 256) }, 'authentication failed') })
     if (this.listenerCount('unauthorized') > 0) callUser(() => { this.emit('unauthorized', entry) })

@@ -11,7 +11,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 const readme = readFileSync(`${root}README.md`, 'utf8')
 
 test('every error code is in the README table', () => {
-  for (const code of [...PROXY_ERROR_CODES, 'PROXY_ERR_OPTIONS']) {
+  for (const code of [...PROXY_ERROR_CODES, 'PROXY_ERR_OPTIONS', 'PROXY_ERR_USAGE']) {
     assert.match(readme, new RegExp(`\\| \`${code}\` \\|`), code)
   }
 })

@@ -14,7 +14,7 @@ describe('sessions, installed alone on a plain aedes broker', () => {
     const client = await connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.6', clientId: 'plain-watcher' })
     t.after(() => endClient(client))
     const now = await list.list()
-    assert.deepEqual(now.map(s => [s.clientId, s.ipAddress, s.isProxy, s.proxied]), [['plain-watcher', '127.0.0.6', 0, false]])
+    assert.deepEqual(now.map(s => [s.clientId, s.ipAddress, s.ipFamily, s.tls, s.isProxy, s.proxied]), [['plain-watcher', '127.0.0.6', 4, false, 0, false]])
     let published: string | undefined
     client.on('message', (topic, payload) => { if (topic.endsWith('/proxy-protocol/clients')) published = payload.toString() })
     await client.subscribeAsync('$SYS/+/proxy-protocol/clients')

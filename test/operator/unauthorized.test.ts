@@ -43,3 +43,40 @@ describe('unauthorized clients, installed alone on a plain aedes broker', () => 
     assert.throws(() => unauthorizedClients({ maxAge: 0 }), /maxAge: must be at least 1 \(milliseconds\) \(got 0\)/)
   })
 })
+
+describe('a store that fails', () => {
+  test('the failed login still gets its CONNACK refusal, the failure is logged, the broker keeps serving', async (t) => {
+    const lines: string[] = []
+    const log = (obj: object, msg?: string): void => { lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`) }
+    const store = {
+      record: async () => { await Promise.resolve(); throw new Error('redis down') },
+      list: () => [],
+      clear: () => 0
+    }
+    const plain = await startPlainBroker({
+      authenticate: (_c, _u, password, done) => { done(null, password?.toString() === 'right') }
+    }, broker => { broker.use(unauthorizedClients({ store, logger: { debug: log, info: log, warn: log, error: log } })) })
+    t.after(() => plain.close())
+    assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.4', username: 'u', password: 'wrong' })), 5)
+    assert.deepEqual(lines, ['unauthorized clients: recording a failed login: the store failed {"err":"redis down"}'])
+    assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.4', username: 'u', password: 'right' })), 'connected')
+  })
+  test('an authenticate that throws: the client is refused, the exception goes on to uncaughtException', async (t) => {
+    const plain = await startPlainBroker({
+      authenticate: () => { throw new Error('authenticate bug') }
+    }, broker => { broker.use(unauthorizedClients()) })
+    t.after(() => plain.close())
+    const saved = process.listeners('uncaughtException')
+    process.removeAllListeners('uncaughtException')
+    const errors: unknown[] = []
+    process.on('uncaughtException', err => { errors.push(err) })
+    try {
+      assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.4' })), 5)
+      await new Promise(resolve => setImmediate(resolve))
+    } finally {
+      process.removeAllListeners('uncaughtException')
+      for (const l of saved) process.on('uncaughtException', l)
+    }
+    assert.match(String(errors[0]), /authenticate bug/)
+  })
+})

@@ -8,7 +8,7 @@ import { Aedes, type Client } from 'aedes'
 import {
   proxyProtocol, withPlugins, parseHeader, ipPolicy, unauthorizedClients, sessions, ProxyProtocolError, PROXY_ERROR_CODES, PP2_TYPE_AWS,
   type ConnDetails, type ProxyHeader, type ProxyProtocolOptions, type ListenerName, type ProxyProtocol, type ProxyHandle,
-  type UnauthorizedClient, type Session, type IpRefusal, type MaybePromise
+  type UnauthorizedClient, type Session, type ReadFailure, type IpRefusal, type MaybePromise
 } from 'aedes-proxy-protocol'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
@@ -52,7 +52,11 @@ export async function start (port: number): Promise<net.Server> {
   const proxy = broker.use(proxyProtocol(options))
   expectType<Equal<typeof proxy, ProxyProtocol>>()
   proxy.on('rejected', (err, event) => {
-    expectType<Equal<typeof err, ProxyProtocolError>>()
+    expectType<Equal<typeof err, ReadFailure>>()
+    const asError: ProxyProtocolError = err
+    const received: number = err.bytesReceived
+    void asError
+    void received
     const probe: boolean = event.probe
     void probe
   })

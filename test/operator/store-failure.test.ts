@@ -1,0 +1,22 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { detached, storeFailed } from '../../src/operator/store-failure.js'
+import type { Logger } from '../../src/options.js'
+
+function recorder (): { logger: Logger, lines: string[] } {
+  const lines: string[] = []
+  const log = (obj: object, msg?: string): void => { lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`) }
+  return { logger: { debug: log, info: log, warn: log, error: log }, lines }
+}
+
+test('a store that throws or rejects is logged, never thrown', async () => {
+  const { logger, lines } = recorder()
+  assert.doesNotThrow(() => { detached('sessions: adding a client', logger, () => { throw new Error('redis down') }) })
+  detached('sessions: removing a client', logger, async () => { await Promise.resolve(); throw new Error('redis gone') })
+  await new Promise(resolve => setImmediate(resolve))
+  assert.deepEqual(lines, [
+    'sessions: adding a client: the store failed {"err":"redis down"}',
+    'sessions: removing a client: the store failed {"err":"redis gone"}'
+  ])
+  assert.doesNotThrow(() => { storeFailed('x', undefined, new Error('no logger')) })
+})
