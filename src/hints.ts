@@ -1,7 +1,6 @@
 // Every sentence the plugin says to an operator about a refused connection:
 // what is misconfigured and which setting to change.
 import mqttPacket from 'mqtt-packet'
-import { listenerEnvName } from './env.js'
 import type { ListenerName } from './options.js'
 import type { ProxyErrorCode } from './protocol/errors.js'
 import { printable } from './protocol/text.js'
@@ -36,6 +35,11 @@ export function describeStart (head: Buffer): { started: string, clientId?: stri
   return clientId !== undefined
     ? { started: `an MQTT CONNECT from client ${printable(clientId)}`, clientId }
     : { started: describeFirstBytes(head) }
+}
+
+/** TBMQ's variable for a listener's PROXY switch, which the hints name (`MQTT_TCP_PROXY_PROTOCOL_ENABLED`). */
+function listenerEnvName (listener: ListenerName): string {
+  return `MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_ENABLED`
 }
 
 /**

@@ -5,8 +5,6 @@ import './augment.js'
 export { proxyProtocol } from './plugin.js'
 export type { ProxyProtocol, ProxyHandle } from './plugin.js'
 export { withPlugins } from './use.js'
-// TBMQ's variable names, read from the environment into the options above.
-export { optionsFromEnv } from './env.js'
 export type { AedesPlugin, PluggableAedes } from './use.js'
 
 // The operator plugins: each reads `client.connDetails` only.

@@ -9,12 +9,12 @@ import { proxyProtocol, withPlugins, type ConnDetails, type ProxyHeader, type Pr
 import { Aedes } from 'aedes'
 import { PP2_TYPE_AWS, PP2_TYPE_SSL } from '../src/protocol/tlv-types.js'
 
-test('the package exports the plugin factories, withPlugins, optionsFromEnv, the errors, the PP2_* constants and parseHeader, nothing else', () => {
+test('the package exports the plugin factories, withPlugins, the errors, the PP2_* constants and parseHeader, nothing else', () => {
   const names = Object.keys(pkg).sort()
   const constants = names.filter(n => n.startsWith('PP2_'))
   assert.deepEqual(names.filter(n => !n.startsWith('PP2_')), [
     'OptionsError', 'PROXY_ERROR_CODES', 'ProxyProtocolError', 'UsageError',
-    'ipPolicy', 'optionsFromEnv', 'parseHeader', 'proxyProtocol', 'sessions', 'unauthorizedClients', 'withPlugins'
+    'ipPolicy', 'parseHeader', 'proxyProtocol', 'sessions', 'unauthorizedClients', 'withPlugins'
   ])
   assert.ok(constants.length >= 20, `${constants.length} PP2_* constants`)
   assert.equal(pkg.PP2_TYPE_AWS, PP2_TYPE_AWS)

@@ -66,7 +66,7 @@ const FORBIDDEN: Array<[RegExp, string]> = [
   [/^coverage\//, 'coverage output']
 ]
 
-export const REQUIRED_FILES = ['dist/index.js', 'dist/index.d.ts', 'dist/bin/broker.js', 'README.md', 'LICENSE', 'package.json']
+export const REQUIRED_FILES = ['dist/index.js', 'dist/index.d.ts', 'README.md', 'LICENSE', 'package.json']
 
 /** Problems with the list of packed files: missing, forbidden, unexpected. */
 export function checkFileList (files: readonly string[], manifest: Manifest, dir = root): string[] {

@@ -1,7 +1,7 @@
 // Steps 4-7: a fresh project that installs the packed tarball (its
 // dependencies from the npm registry), compiles the repo's examples and a
-// type test against it, runs a smoke test with plain node, and runs the
-// installed bin. The project's files are real files in ./scratch/:
+// type test against it, runs a smoke test with plain node, and lists what
+// the library brings at run time (no logger). The project's files are real files in ./scratch/:
 // project/ (package.json, the tsconfigs) is copied as it is, usage.ts is
 // copied, smoke.ts is copied with its types stripped (as smoke.js).
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -9,7 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { root } from './paths.js'
-import { cleanEnv, describeRun, npm, run, type RunResult } from './run.js'
+import { describeRun, npm, run, type RunResult } from './run.js'
 import type { SmokeResult } from './scratch/smoke-result.js'
 
 export type { SmokeResult } from './scratch/smoke-result.js'
@@ -72,12 +72,6 @@ export async function smokeScratch (dir: string): Promise<{ result: RunResult, s
   return { result, smoke }
 }
 
-/** The installed bin, run as a user would (through its shebang). */
-export async function binHelp (dir: string, name = 'aedes-proxy-protocol'): Promise<RunResult> {
-  const bin = path.join(dir, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name)
-  return await run(bin, ['--help'], { cwd: dir, timeoutMs: 15_000 })
-}
-
 /** Loggers a library user should never get without asking. */
 const LOGGERS = ['pino', 'winston', 'bunyan', 'log4js']
 
@@ -101,10 +95,4 @@ export async function runtimeDependencies (dir: string, name = 'aedes-proxy-prot
   }
   walk(tree)
   return { own: Object.keys(tree.dependencies?.[name]?.dependencies ?? {}).sort(), loggers: [...loggers].sort() }
-}
-
-/** The installed bin started without its optional peer dependencies: it must say what to install. */
-export async function binWithoutPeers (dir: string, name = 'aedes-proxy-protocol'): Promise<RunResult> {
-  const bin = path.join(dir, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name)
-  return await run(bin, [], { cwd: dir, timeoutMs: 15_000, env: { ...cleanEnv(), LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0', LISTENER_WS_ENABLED: 'false' } })
 }

@@ -2,7 +2,7 @@
 // for the broker bin, the examples, the cluster nodes, HAProxy, nginx,
 // redis-server and the mosquitto clients.
 //
-//   const broker = spawnProgram(process.execPath, ['dist/bin/broker.js'], { cwd: root, t })
+//   const broker = spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], { cwd: root, t })
 //   const line = await broker.waitFor(/^tcp listener on /, 15_000)
 //   const { code } = await broker.stop('SIGTERM')
 //

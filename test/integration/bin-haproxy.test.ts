@@ -1,4 +1,4 @@
-// Issue 6, as an operator runs it: `npm start` (dist/bin/broker.js) behind a
+// Issue 6, as an operator runs it: `npm start` (packages/broker/dist/broker.js) behind a
 // real HAProxy with send-proxy-v2. The client's real address shows in the
 // log, in the admin session list and, after a wrong password, in the
 // unauthorized-clients list.
@@ -20,7 +20,7 @@ async function getJson (port: number, path: string, method = 'GET'): Promise<unk
 
 test('npm start behind HAProxy send-proxy-v2: real address in the log, the session list and the unauthorized list', async (t) => {
   const [mqttPort, adminPort] = [await freePort(), await freePort()]
-  const broker = spawnProgram(process.execPath, ['dist/bin/broker.js'], {
+  const broker = spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
     cwd: root,
     env: {
       ...process.env,

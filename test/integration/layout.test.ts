@@ -29,8 +29,8 @@ function importsOf (file: string): string[] {
   return found
 }
 
-test('no file under src/ is over 300 lines; plugin.ts is at most 250', () => {
-  for (const file of files('src')) {
+test('no file under src/ or packages/broker/src/ is over 300 lines; plugin.ts is at most 250', () => {
+  for (const file of [...files('src'), ...files('packages/broker/src')]) {
     const lines = readFileSync(path.join(root, file), 'utf8').split('\n').length - 1
     assert.ok(lines <= (file === 'src/plugin.ts' ? 250 : 300), `${file} has ${lines} lines`)
   }
@@ -59,11 +59,21 @@ test('protocol/ is pure: it imports only itself, and knows no sockets or timers'
   }
 })
 
-test('test/ mirrors src/: every test outside integration/ and helpers/ is named after a src file', () => {
-  for (const file of files('test')) {
+test('test/ mirrors src/ (and packages/broker/test/ its src/): every test outside integration/ and helpers/ is named after a source file', () => {
+  for (const file of [...files('test'), ...files('packages/broker/test')]) {
     if (file.startsWith('test/integration/') || file.startsWith('test/helpers/')) continue
-    const source = file.replace(/^test\//, 'src/').replace(/\.test\.ts$/, '.ts')
+    const source = file.replace(/^test\//, 'src/').replace(/^packages\/broker\/test\//, 'packages/broker/src/').replace(/\.test\.ts$/, '.ts')
     assert.ok(statSync(path.join(root, source), { throwIfNoEntry: false })?.isFile() === true, `${file} has no ${source}`)
+  }
+})
+
+test('the library does not import the ready-to-run broker, and the broker uses the library only through its public entry', () => {
+  for (const file of files('src')) {
+    for (const dep of importsOf(file)) assert.ok(!dep.startsWith('packages/'), `${file} imports ${dep}`)
+    assert.doesNotMatch(readFileSync(path.join(root, file), 'utf8'), /from '(pino|ws)'/, `${file} imports the broker's dependencies`)
+  }
+  for (const file of files('packages/broker/src')) {
+    for (const dep of importsOf(file)) assert.ok(dep.startsWith('packages/broker/src/'), `${file} reaches into ${dep}`)
   }
 })
 

@@ -13,7 +13,7 @@ import { entryTargets, readManifest, type Manifest } from '../../scripts/pack-ch
 import { REQUIRED_FILES, checkFileList, pack, type Packed } from '../../scripts/pack-check/pack.js'
 import { makeTempDir, removeDir } from '../../scripts/pack-check/paths.js'
 import { describeRun } from '../../scripts/pack-check/run.js'
-import { EXAMPLES, binHelp, binWithoutPeers, createScratch, runtimeDependencies, smokeScratch, typecheckScratch } from '../../scripts/pack-check/scratch.js'
+import { EXAMPLES, createScratch, runtimeDependencies, smokeScratch, typecheckScratch } from '../../scripts/pack-check/scratch.js'
 
 const manifest: Manifest = readManifest()
 let packDir: string | undefined
@@ -47,12 +47,12 @@ describe('npm package', { timeout: 180_000 }, () => {
     assert.deepEqual(checkFileList(files, manifest), [])
   })
 
-  test('every file that exports, main, types and bin point to is in the tarball', () => {
+  test('every file that exports, main and types point to is in the tarball; the library declares no bin (the broker is packages/broker)', () => {
     const { files } = tarball()
     const targets = entryTargets(manifest)
     const fields = targets.map(t => t.field)
     assert.ok(fields.some(f => /^exports\["\."\]\["types"\]$/.test(f)), `exports["."] has no "types" condition: ${fields.join(', ')}`)
-    assert.ok(fields.includes('bin["aedes-proxy-protocol"]'), 'bin aedes-proxy-protocol is declared')
+    assert.ok(!fields.some(f => f.startsWith('bin')), 'the library declares no bin')
     for (const { field, file } of targets) assert.ok(files.includes(file), `package.json ${field} -> ${file} is not in the tarball`)
     assert.equal(manifest.type, 'module')
     assert.ok(manifest.engines?.node !== undefined, 'engines.node is set')
@@ -104,21 +104,13 @@ describe('npm package', { timeout: 180_000 }, () => {
       assert.equal(smoke.ipAddress, '203.0.113.7', 'client.connDetails.ipAddress is the address from the header')
     })
 
-    test('the installed bin runs through its shebang: aedes-proxy-protocol --help exits 0', async () => {
-      assert.ok(scratchDir !== undefined)
-      const r = await binHelp(scratchDir)
-      assert.equal(r.code, 0, describeRun('aedes-proxy-protocol --help', r))
-      assert.match(r.stdout, /MQTT_PROXY_PROTOCOL_ENABLED/)
-    })
-
-    test('the installed library brings no logger: pino and ws are the ready-to-run broker\'s, installed on demand', async () => {
+    test('the installed library brings no logger and no bin: pino, ws and the command are the ready-to-run broker\'s (packages/broker)', async () => {
       assert.ok(scratchDir !== undefined)
       const deps = await runtimeDependencies(scratchDir)
       assert.deepEqual(deps.loggers, [], 'npm ls --omit=dev lists no logger')
       assert.deepEqual(deps.own, ['aedes', 'mqtt-packet', 'zod'], 'the library\'s own runtime dependencies (aedes: its peer)')
-      const r = await binWithoutPeers(scratchDir)
-      assert.equal(r.code, 1, describeRun('aedes-proxy-protocol without pino', r))
-      assert.match(r.stderr, /^aedes-proxy-protocol: the ready-to-run broker needs the pino package: npm install aedes-proxy-protocol aedes pino ws\n$/)
+      assert.equal(manifest.bin, undefined, 'the library has no bin')
+      assert.equal(manifest.dependencies?.pino ?? manifest.dependencies?.ws, undefined)
     })
   })
 })

@@ -28,7 +28,7 @@ test('the troubleshooting table quotes the hints word for word', () => {
 })
 
 test('every variable of the ready-to-run broker is documented', () => {
-  const help = execFileSync(process.execPath, ['dist/bin/broker.js', '--help'], { cwd: root, encoding: 'utf8' })
+  const help = execFileSync(process.execPath, ['packages/broker/dist/broker.js', '--help'], { cwd: root, encoding: 'utf8' })
   const names = [...help.matchAll(/^ {2}([A-Z_]+) /gm)].map(m => m[1] as string)
   assert.ok(names.length >= 20)
   for (const name of names) {

@@ -7,14 +7,13 @@ import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
 import { Aedes, type Client } from 'aedes'
-import { operatorOptionsFromEnv, optionsFromEnv, readBoolean } from '../env.js'
-import { OptionsError, PREFIX } from '../errors.js'
-import { ipPolicy } from '../operator/ip-policy.js'
-import { sessions } from '../operator/sessions.js'
-import { unauthorizedClients } from '../operator/unauthorized.js'
-import { LISTENER_NAMES, type ListenerName } from '../options.js'
-import { proxyProtocol } from '../plugin.js'
-import { withPlugins } from '../use.js'
+import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, withPlugins, type ListenerName } from 'aedes-proxy-protocol'
+import { pino } from 'pino'
+import { WebSocketServer, createWebSocketStream } from 'ws'
+import { LISTENER_NAMES, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
+
+/** The prefix of every message of this package and the library. */
+const PREFIX = 'aedes-proxy-protocol: '
 
 interface Variable { readonly name: string, readonly default: string, readonly help: string }
 
@@ -78,21 +77,6 @@ function usage (): string {
 
 class StartupError extends Error {}
 
-/**
- * The broker's own dependencies (pino, ws) are not the library's: a library
- * user does not get a logger they did not ask for. `npm ci` in this
- * repository installs them (devDependencies), and so does
- * `npm install aedes-proxy-protocol aedes pino ws` for the installed bin.
- */
-async function load<T> (name: string): Promise<T> {
-  try {
-    return await import(name) as T
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err
-    throw new StartupError(`the ready-to-run broker needs the ${name} package: npm install aedes-proxy-protocol aedes pino ws`)
-  }
-}
-
 function env (name: string): string | undefined {
   const value = process.env[name]
   return value === undefined || value.trim() === '' ? undefined : value.trim()
@@ -131,8 +115,6 @@ async function main (): Promise<void> {
   }
   const level = env('LOG_LEVEL') ?? 'info'
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new StartupError(`LOG_LEVEL=${JSON.stringify(level)} is not one of debug, info, warn, error`)
-  const { pino } = await load<typeof import('pino')>('pino')
-  const { WebSocketServer, createWebSocketStream } = await load<typeof import('ws')>('ws')
   const logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime })
   const options = { ...optionsFromEnv(), logger }
   const operator = operatorOptionsFromEnv()

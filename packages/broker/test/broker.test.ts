@@ -4,12 +4,12 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { startFront, v2HeaderFor } from '../helpers/front.js'
-import { connectClient, endClient } from '../helpers/client.js'
-import { testCerts } from '../helpers/certs.js'
-import { spawnProgram, type Spawned } from '../helpers/spawn.js'
+import { startFront, v2HeaderFor } from '../../../test/helpers/front.js'
+import { connectClient, endClient } from '../../../test/helpers/client.js'
+import { testCerts } from '../../../test/helpers/certs.js'
+import { spawnProgram, type Spawned } from '../../../test/helpers/spawn.js'
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
+const root = fileURLToPath(new URL('../../..', import.meta.url))
 const LOOPBACK = {
   LISTENER_TCP_BIND_ADDRESS: '127.0.0.1',
   LISTENER_TCP_BIND_PORT: '0',
@@ -21,9 +21,9 @@ const LOOPBACK = {
   LISTENER_WSS_BIND_PORT: '0'
 }
 
-/** `node dist/bin/broker.js` on loopback ports; stopped in t.after. */
+/** `node packages/broker/dist/broker.js` on loopback ports; stopped in t.after. */
 function start (t: TestContext, env: Record<string, string>, args: string[] = []): Spawned {
-  return spawnProgram(process.execPath, ['dist/bin/broker.js', ...args], { cwd: root, env: { ...process.env, ...LOOPBACK, ...env }, label: 'npm start', t })
+  return spawnProgram(process.execPath, ['packages/broker/dist/broker.js', ...args], { cwd: root, env: { ...process.env, ...LOOPBACK, ...env }, label: 'npm start', t })
 }
 
 function portOf (line: string): number {

@@ -1,8 +1,12 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { OptionsError } from '../src/errors.js'
-import { operatorOptionsFromEnv, optionsFromEnv, listenerEnvName } from '../src/env.js'
-import { resolveOptions, LISTENER_NAMES } from '../src/options.js'
+import { OptionsError, proxyProtocol, type ProxyProtocolOptions, type ResolvedOptions } from 'aedes-proxy-protocol'
+import { isAddressRange, LISTENER_NAMES, listenerEnvName, operatorOptionsFromEnv, optionsFromEnv } from '../src/env.js'
+
+/** The settings the PROXY plugin works out from these options, as `proxyProtocol()` validates them. */
+function resolveOptions (options: ProxyProtocolOptions): ResolvedOptions {
+  return proxyProtocol(options).settings
+}
 
 describe('optionsFromEnv (TBMQ variable names)', () => {
   test('TBMQ documentation example: global on, tcp off, ssl empty inherits', () => {
@@ -82,5 +86,15 @@ describe('optionsFromEnv: optional mode and trusted proxies', () => {
     test(`${JSON.stringify(row.env)} fails naming ${row.name}`, () => {
       assert.throws(() => { optionsFromEnv(row.env); operatorOptionsFromEnv(row.env) }, (err: unknown) => err instanceof OptionsError && err.issues[0]?.path === row.name)
     })
+  }
+})
+
+test('list entries are checked as the plugins check them: addresses and CIDR ranges of both families', () => {
+  for (const ok of ['10.0.0.1', '10.0.0.0/8', '0.0.0.0/0', '::1', 'fd00::/8', '::ffff:10.0.0.0/104', '2001:db8::/128']) assert.equal(isAddressRange(ok), true, ok)
+  for (const bad of ['', 'lb.internal', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/08', '10.0.0.0/', '10.0.0.0/8/8', '10.0.0.256', '::1/-1']) assert.equal(isAddressRange(bad), false, bad)
+  for (const entry of ['10.0.0.0/8', 'fd00::/8', 'lb.internal', '10.0.0.0/33']) {
+    let plugin = true
+    try { proxyProtocol({ trustedProxies: [entry] }) } catch { plugin = false }
+    assert.equal(isAddressRange(entry), plugin, `${entry}: the broker and the plugin agree`)
   }
 })
