@@ -23,10 +23,14 @@ export function listenerOf (server: AttachableServer): ListenerName {
 }
 
 /** Checks what `attach()` was given, loudly. */
-export function checkAttachable (server: unknown, listener: unknown): asserts server is AttachableServer {
+export function checkAttachable (server: unknown, options: unknown): asserts server is AttachableServer {
   if (!(server instanceof net.Server)) {
     throw new UsageError(`attach() needs a net, tls, http or https server, got ${server === null ? 'null' : typeof server === 'object' ? `an object (${(Object.getPrototypeOf(server) as { constructor?: { name: string } } | null)?.constructor?.name ?? 'no class'})` : typeof server}`)
   }
+  if (typeof options !== 'object' || options === null) throw new UsageError(`attach(server, options) takes { listener? }, got ${String(options)}`)
+  const unknown = Object.keys(options).filter(k => k !== 'listener')
+  if (unknown.length > 0) throw new UsageError(`attach(server, options) takes { listener? }, not ${unknown.map(k => `\`${k}\``).join(', ')}`)
+  const listener = (options as { listener?: unknown }).listener
   if (listener !== undefined && !(LISTENER_NAMES as readonly unknown[]).includes(listener)) {
     throw new UsageError(`attach(server, { listener }) takes one of ${LISTENER_NAMES.join(', ')}, got ${JSON.stringify(listener)}`)
   }

@@ -43,7 +43,7 @@ export interface Logger {
   error (obj: object, msg?: string): void
 }
 
-const LoggerSchema = z.custom<Logger>(value => {
+export const LoggerSchema = z.custom<Logger>(value => {
   if (typeof value !== 'object' || value === null) return false
   const v = value as Record<string, unknown>
   return ['debug', 'info', 'warn', 'error'].every(m => typeof v[m] === 'function')
@@ -195,13 +195,15 @@ const MOVED: Readonly<Record<string, string>> = {
   unauthorizedClients: 'the unauthorized-clients list is a plugin of its own: broker.use(unauthorizedClients({ maxEntries, maxAge }))',
   sysInterval: 'sessions and $SYS are a plugin of their own: broker.use(sessions({ sysInterval, counters: proxy }))'
 }
-const GLOBAL_ONLY = new Set(['logger', 'listeners', ...Object.keys(MOVED)])
+const GLOBAL_ONLY = new Set(['logger', 'listeners'])
 
 /** An unknown key that is a known one in the wrong place. */
 function explainKey (path: readonly string[], key: string): string | undefined {
+  if (key in MOVED) return MOVED[key]
+  if (key === 'trustProxy') return 'aedes-server-factory\'s trustProxy is trustedProxies here: the addresses and CIDR ranges of the proxies that may send a header'
   if (path.length === 0) {
-    if (key in MOVED) return MOVED[key]
     if ((LISTENER_NAMES as readonly string[]).includes(key)) return `listener settings go under listeners: did you mean \`listeners.${key}\`?`
+    if (key === 'forwardedHeaders') return 'forwardedHeaders is a WebSocket listener\'s: did you mean `listeners.ws.forwardedHeaders`?'
     return undefined
   }
   if (path[0] === 'listeners' && path.length === 2) {

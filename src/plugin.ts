@@ -106,10 +106,14 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
    * attaching the same server again returns the same function.
    *
    * @returns a function that gives the server its connections back.
-   * @throws UsageError when `server` is not a server, or is attached to another instance.
+   * @throws UsageError when `server` is not a server, is attached to another instance or as
+   *   another listener, or the plugin is not installed yet.
    */
   attach (server: AttachableServer, options: { listener?: ListenerName } = {}): () => void {
-    checkAttachable(server, options.listener)
+    checkAttachable(server, options)
+    // Without the plugin in broker.handle, a header would be read and its
+    // address thrown away: refuse the wiring, not every client.
+    if (this.#aedesHandle === undefined) throw new UsageError('attach() before the plugin is installed: const proxy = broker.use(proxyProtocol(options)), then proxy.attach(server)')
     const listener = options.listener ?? listenerOf(server)
     const previous = this.#detach.get(server)
     if (previous !== undefined) {

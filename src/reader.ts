@@ -91,6 +91,7 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
   // Set once a complete header has been parsed: the bytes after it, until
   // they show whether they start a second header.
   let parsed: ProxyHeader | undefined
+  let complete = false
   let after: Buffer = EMPTY
 
   const passAbsent = options.absent === 'pass'
@@ -170,7 +171,8 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
       fail(new ProxyProtocolError('PROXY_ERR_INJECTED_HEADER',
         'a second PROXY header followed the proxy\'s: a client behind the proxy tried to announce its own address'))
     } else {
-      if (parsed === undefined) options.onHeaderComplete?.()
+      if (!complete) options.onHeaderComplete?.()
+      complete = true
       parsed = header
       // At most 11 bytes: a longer prefix is a signature or is not one.
       after = rest.length === 0 ? EMPTY : Buffer.from(rest)

@@ -105,6 +105,13 @@ describe('misuse is loud', () => {
     assert.throws(() => proxy.attach(undefined as never), usageError(/got undefined/))
     assert.throws(() => proxy.attach(net.createServer(), { listener: 'mqtts' as never }), usageError(/takes one of tcp, ssl, ws, wss, got "mqtts"/))
   })
+  test('attach() before use(), or with an unknown option, is a coded error', async (t) => {
+    const broker = await withBroker(t)
+    const proxy = proxyProtocol({ proxyEnabled: true })
+    assert.throws(() => proxy.attach(net.createServer(broker.handle)), usageError(/attach\(\) before the plugin is installed: const proxy = broker\.use\(proxyProtocol\(options\)\), then proxy\.attach\(server\)/))
+    broker.use(proxy)
+    assert.throws(() => proxy.attach(net.createServer(broker.handle), { listner: 'tcp' } as never), usageError(/takes \{ listener\? \}, not `listner`/))
+  })
   test('attach twice on one server is a no-op: one takeover, connections still work', async (t) => {
     const seen: string[] = []
     const broker = await withBroker(t, seen)

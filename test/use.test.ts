@@ -20,6 +20,16 @@ describe('withPlugins / broker.use', () => {
       await new Promise<void>(resolve => broker.close(() => resolve()))
     }
   })
+  test('withPlugins() and use() given the wrong thing are coded errors', async () => {
+    const broker = withPlugins(await Aedes.createBroker())
+    try {
+      const usage = (pattern: RegExp) => (err: unknown): boolean => err instanceof TypeError && (err as { code?: string }).code === 'PROXY_ERR_USAGE' && pattern.test(err.message)
+      assert.throws(() => withPlugins(null as never), usage(/^aedes-proxy-protocol: withPlugins\(\) needs an aedes broker, got null$/))
+      assert.throws(() => broker.use({} as never), usage(/broker\.use\(\) needs a plugin with an install\(broker\) method, such as proxyProtocol\(\), got an object/))
+    } finally {
+      await new Promise<void>(resolve => broker.close(() => { resolve() }))
+    }
+  })
   test('one plugin instance cannot serve two brokers', async () => {
     const a = withPlugins(await Aedes.createBroker())
     const b = withPlugins(await Aedes.createBroker())

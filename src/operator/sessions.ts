@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { MaybePromise } from '../auth-chain.js'
 import type { SocketEndpoint } from '../conn-details.js'
 import { parseOptions, UsageError } from '../errors.js'
-import { LISTENER_NAMES, type ListenerName, type Logger } from '../options.js'
+import { LISTENER_NAMES, LoggerSchema, type ListenerName, type Logger } from '../options.js'
 import type { ListenerStats } from '../stats.js'
 import type { AedesPlugin } from '../use.js'
 import { clientAddress, type TlsAt } from './client-address.js'
@@ -79,7 +79,7 @@ const Schema = z.strictObject({
   counters: z.custom<CounterSource>(v => typeof (v as { stats?: unknown } | null)?.stats === 'function', { error: 'must have a stats() method, like the PROXY plugin' }).optional(),
   store: z.custom<SessionStore>(v => ['add', 'remove', 'list'].every(m => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
     { error: 'must be a store with add, remove and list methods' }).optional(),
-  logger: z.custom<Logger>(v => typeof (v as { error?: unknown } | null)?.error === 'function', { error: 'must be a pino-compatible logger' }).optional()
+  logger: LoggerSchema.optional()
 })
 
 const INSTALLED = Symbol.for('aedes-proxy-protocol.sessions')

@@ -10,7 +10,7 @@ export function detached (what: string, logger: Logger | undefined, op: () => un
   const failed = (err: unknown): void => { storeFailed(what, logger, err) }
   try {
     const result = op()
-    if (result instanceof Promise) result.catch(failed)
+    if (typeof (result as { then?: unknown } | null)?.then === 'function') (result as PromiseLike<unknown>).then(undefined, failed)
   } catch (err) {
     failed(err)
   }

@@ -3,7 +3,7 @@ import type { Aedes } from 'aedes'
 import { z } from 'zod'
 import { authChain, type AuthFailure } from '../auth-chain.js'
 import { parseOptions, UsageError } from '../errors.js'
-import type { Logger } from '../options.js'
+import { LoggerSchema, type Logger } from '../options.js'
 import type { AedesPlugin } from '../use.js'
 import { callUser, logText } from '../user-code.js'
 import { clientAddress } from './client-address.js'
@@ -27,7 +27,7 @@ const Schema = z.strictObject({
   maxAge: z.int().min(1, { error: 'must be at least 1 (milliseconds)' }).optional(),
   store: z.custom<UnauthorizedStore>(v => ['record', 'list', 'clear'].every(m => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
     { error: 'must be a store with record, list and clear methods' }).optional(),
-  logger: z.custom<Logger>(v => typeof (v as { warn?: unknown } | null)?.warn === 'function', { error: 'must be a pino-compatible logger' }).optional()
+  logger: LoggerSchema.optional()
 })
 
 /** The events of the unauthorized-clients plugin. */

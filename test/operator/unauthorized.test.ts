@@ -80,3 +80,7 @@ describe('a store that fails', () => {
     assert.match(String(errors[0]), /authenticate bug/)
   })
 })
+
+test('a logger must have all four methods: the store-failure line goes to error', () => {
+  assert.throws(() => unauthorizedClients({ logger: { warn: () => {} } as never }), /logger: must be a pino-compatible logger with debug, info, warn and error methods/)
+})

@@ -9,6 +9,7 @@ export const LISTENER_NAMES: readonly ListenerName[] = ['tcp', 'ssl', 'ws', 'wss
 
 /** An IPv4 or IPv6 address, or a CIDR range of either (what the plugins' lists accept). */
 export function isAddressRange (text: string): boolean {
+  if (text.includes('%')) return false // a zone id (fe80::1%eth0) is no address a list can hold
   const slash = text.indexOf('/')
   const family = net.isIP(slash < 0 ? text : text.slice(0, slash))
   if (family === 0) return false

@@ -115,3 +115,12 @@ test('--help lists every variable with its default', async (t) => {
   assert.match(text, /LISTENER_TCP_BIND_PORT\s+port to listen on \(default 1883\)/)
   assert.match(text, /LISTENER_WS_BIND_PORT\s+port to listen on \(default 8084\)/)
 })
+
+test('the built command is executable, so the workspace bin runs through its shebang', async (t) => {
+  const { statSync, readFileSync } = await import('node:fs')
+  const file = `${root}packages/broker/dist/broker.js`
+  assert.ok((statSync(file).mode & 0o111) !== 0, `${file} is not executable`)
+  assert.match(readFileSync(file, 'utf8'), /^#!\/usr\/bin\/env node\n/)
+  const bin = spawnProgram(`${root}node_modules/.bin/aedes-proxy-protocol`, ['--help'], { cwd: root, label: 'aedes-proxy-protocol --help', t })
+  await bin.waitFor(/MQTT_PROXY_PROTOCOL_ENABLED/, 10_000)
+})
