@@ -59,7 +59,7 @@ export default defineConfig(
     }
   },
   {
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'packages/*/test/**/*.ts'],
     rules: {
       // Tests check at run time what the types promise (`assert.ok(client !== undefined)`)
       // and read an asserted value's fields one assertion a line with `?.`.

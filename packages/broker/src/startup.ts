@@ -1,0 +1,149 @@
+// What can stop the ready-to-run broker before it serves, each said in one
+// line that names the variable (or flag), the value and what is accepted.
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import net from 'node:net'
+import tls from 'node:tls'
+import { OptionsError, type ListenerName } from 'aedes-proxy-protocol'
+import { listenerEnvName, listenerTrustedEnvName } from './env.js'
+
+/** A start-up failure: its message is the one line the operator reads. */
+export class StartupError extends Error {}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** A variable's value, trimmed; undefined when unset or empty. */
+export function value (env: Env, name: string): string | undefined {
+  const raw = env[name]
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim()
+}
+
+/** What the command line asks for: the broker takes `--help` and `--version` only. */
+export function parseArgs (argv: readonly string[]): 'help' | 'version' | 'run' {
+  const arg = argv[0]
+  if (arg === undefined) return 'run'
+  if (argv.length === 1 && (arg === '--help' || arg === '-h')) return 'help'
+  if (argv.length === 1 && (arg === '--version' || arg === '-v')) return 'version'
+  const bad = argv.find(a => !['--help', '-h', '--version', '-v'].includes(a)) ?? argv[1] ?? arg
+  throw new StartupError(`unknown ${bad.startsWith('-') ? 'flag' : 'argument'} ${JSON.stringify(bad)}: the broker takes --help or --version, and is configured from the environment (see --help)`)
+}
+
+/** `aedes-proxy-protocol-broker 0.1.0 (aedes-proxy-protocol 0.1.0, aedes 1.2.0, Node v20…)`. */
+export function version (): string {
+  const require = createRequire(import.meta.url)
+  const own = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  const of = (name: string): string => {
+    try {
+      return (require(`${name}/package.json`) as { version: string }).version
+    } catch {
+      try {
+        return (JSON.parse(readFileSync(require.resolve(name).replace(/(node_modules\/[^/]+)\/.*$/, '$1/package.json'), 'utf8')) as { version: string }).version
+      } catch { return 'unknown' }
+    }
+  }
+  return `aedes-proxy-protocol-broker ${own} (aedes-proxy-protocol ${of('aedes-proxy-protocol')}, aedes ${of('aedes')}, Node ${process.version})`
+}
+
+/** A port number, 0-65535. */
+export function port (env: Env, name: string, fallback: number): number {
+  const text = value(env, name)
+  if (text === undefined) return fallback
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || n > 65535) throw new StartupError(`${name}=${JSON.stringify(text)} is not a port number (0-65535)`)
+  return n
+}
+
+/** An IP address to listen on. */
+export function bindAddress (env: Env, name: string, fallback: string): string {
+  const text = value(env, name) ?? fallback
+  if (net.isIP(text) === 0) throw new StartupError(`${name}=${JSON.stringify(text)} is not an IP address: use 0.0.0.0 (every IPv4 interface), :: (every interface) or one of this host's addresses`)
+  return text
+}
+
+/**
+ * The variable an option came from, for a plugin option error. Listener
+ * options read from the global variable when the listener's own is unset.
+ */
+function variableOf (env: Env, path: string): string | undefined {
+  const listener = /^listeners\.(tcp|ssl|ws|wss)\.(\w+)$/.exec(path)
+  const name = listener?.[1] as ListenerName | undefined
+  const key = listener?.[2] ?? path.replace(/\[\d+\]$/, '')
+  const own = (variable: string, global: string): string => name !== undefined && value(env, variable) !== undefined ? variable : global
+  switch (key) {
+    case 'proxyEnabled': return name === undefined ? 'MQTT_PROXY_PROTOCOL_ENABLED' : own(listenerEnvName(name), 'MQTT_PROXY_PROTOCOL_ENABLED')
+    case 'trustedProxies': return name === undefined ? 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES' : own(listenerTrustedEnvName(name), 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES')
+    case 'headerTimeout': return 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT'
+    case 'maxPending': return 'MQTT_PROXY_PROTOCOL_MAX_PENDING'
+    case 'sslCnAsUsername': return 'MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME'
+    case 'forwardedHeaders': return name === undefined ? undefined : `MQTT_${name.toUpperCase()}_FORWARD_HEADERS_ENABLED`
+    case 'sysInterval': return 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL'
+    case 'allow': return 'MQTT_IP_ALLOW_LIST'
+    case 'deny': return 'MQTT_IP_DENY_LIST'
+    case 'rateLimit.perSecond': return 'MQTT_IP_RATE_LIMIT'
+    case 'rateLimit.burst': return 'MQTT_IP_RATE_BURST'
+    default: return undefined
+  }
+}
+
+/**
+ * An option error from a plugin, said in the environment's words: the first
+ * problem, on the variable it came from (the same problem on four listeners
+ * read from one global variable is one problem).
+ */
+export function fromOptionsError (err: OptionsError, env: Env): StartupError {
+  const issue = err.issues[0]
+  if (issue === undefined) return new StartupError(err.message.replace(/^aedes-proxy-protocol: /, ''))
+  // An error raised while reading a variable already names it.
+  if (/^[A-Z][A-Z0-9_]+$/.test(issue.path)) return new StartupError(err.message.replace(/^aedes-proxy-protocol: /, ''))
+  const variable = variableOf(env, issue.path)
+  const key = issue.path.split('.').pop() ?? issue.path
+  const message = issue.message
+    .replace(/^on the /, `${key} on the `)
+    .replace(/ \(got [^)]*\)$/, '')
+    .replace(/needs trustedProxies/, 'needs MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES (or the listener\'s own list)')
+  if (variable === undefined) return new StartupError(`${issue.path}: ${message}`)
+  return new StartupError(`${variable}=${JSON.stringify(env[variable] ?? '')}: ${message}`)
+}
+
+/** The TLS options of the ssl or wss listener, checked now (key, certificate, password) so that nothing is bound when they are wrong. */
+export function tlsOptions (env: Env, listener: 'ssl' | 'wss'): tls.TlsOptions {
+  const p = `LISTENER_${listener.toUpperCase()}`
+  const cert = value(env, `${p}_PEM_CERT`)
+  const key = value(env, `${p}_PEM_KEY`)
+  if (cert === undefined || key === undefined) {
+    throw new StartupError(`the ${listener} listener is enabled but ${cert === undefined ? `${p}_PEM_CERT` : `${p}_PEM_KEY`} is not set: set ${p}_PEM_CERT and ${p}_PEM_KEY to PEM files, or ${p}_ENABLED=false`)
+  }
+  const read = (name: string, path: string): Buffer => {
+    try { return readFileSync(path) } catch (err) { throw new StartupError(`${name}=${JSON.stringify(path)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`) }
+  }
+  const passphrase = value(env, `${p}_PEM_KEY_PASSWORD`)
+  const options: tls.TlsOptions = { cert: read(`${p}_PEM_CERT`, cert), key: read(`${p}_PEM_KEY`, key), ...(passphrase !== undefined ? { passphrase } : {}) }
+  try {
+    tls.createSecureContext(options)
+  } catch (err) {
+    const text = `${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`
+    if (/bad decrypt|BAD_DECRYPT|bad password|interrupted or cancelled/i.test(text)) {
+      throw new StartupError(passphrase === undefined
+        ? `${p}_PEM_KEY=${JSON.stringify(key)} is encrypted: set ${p}_PEM_KEY_PASSWORD to its password`
+        : `${p}_PEM_KEY_PASSWORD does not decrypt ${p}_PEM_KEY=${JSON.stringify(key)}`)
+    }
+    if (/key values mismatch|KEY_VALUES_MISMATCH/i.test(text)) throw new StartupError(`${p}_PEM_KEY=${JSON.stringify(key)} is not the key of ${p}_PEM_CERT=${JSON.stringify(cert)}`)
+    throw new StartupError(`${p}_PEM_CERT=${JSON.stringify(cert)} / ${p}_PEM_KEY=${JSON.stringify(key)}: not a PEM certificate and key (${(err as Error).message})`)
+  }
+  return options
+}
+
+/** A listen() that failed, on the variables that chose the address and port. */
+export function fromBindError (err: NodeJS.ErrnoException, prefix: string, host: string, portNumber: number): StartupError {
+  if (err.code === 'EADDRINUSE') return new StartupError(`${prefix}_BIND_PORT=${portNumber}: the port is already in use on ${host}`)
+  if (err.code === 'EACCES') return new StartupError(`${prefix}_BIND_PORT=${portNumber}: not allowed to bind it on ${host} (ports below 1024 need privileges)`)
+  if (err.code === 'EADDRNOTAVAIL') return new StartupError(`${prefix}_BIND_ADDRESS=${JSON.stringify(host)}: not an address of this host`)
+  return new StartupError(`${prefix}_BIND_ADDRESS=${JSON.stringify(host)} ${prefix}_BIND_PORT=${portNumber}: cannot listen (${err.code ?? err.message})`)
+}
+
+/** Whether a bind address is only reachable from this host. */
+export function isLoopback (host: string): boolean {
+  return host === '::1' || host.startsWith('127.') || host.startsWith('::ffff:127.')
+}
+
+export { OptionsError }

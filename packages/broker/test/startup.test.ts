@@ -1,0 +1,117 @@
+// Every way the ready-to-run broker can fail to start: one line on stderr
+// naming the variable (or flag), the value and what is accepted; exit 1;
+// nothing bound and nothing announced.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import net from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { testCerts } from '../../../test/helpers/certs.js'
+import { spawnProgram } from '../../../test/helpers/spawn.js'
+import { isLoopback, parseArgs, StartupError } from '../src/startup.js'
+import { unknownVariables } from '../src/variables.js'
+
+const root = fileURLToPath(new URL('../../..', import.meta.url))
+
+async function freePort (): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1')
+  await once(s, 'listening')
+  const { port } = s.address() as net.AddressInfo
+  await new Promise<void>(resolve => s.close(() => { resolve() }))
+  return port
+}
+
+async function isFree (port: number): Promise<boolean> {
+  const s = net.createServer()
+  return await new Promise(resolve => {
+    s.once('error', () => { resolve(false) })
+    s.listen(port, '127.0.0.1', () => { s.close(() => { resolve(true) }) })
+  })
+}
+
+async function start (env: Record<string, string>, args: string[] = []): Promise<{ code: number | null, stdout: string, stderr: string, tcp: number, ws: number }> {
+  const tcp = await freePort()
+  const ws = await freePort()
+  const child = spawnProgram(process.execPath, ['packages/broker/dist/broker.js', ...args], {
+    cwd: root,
+    label: 'broker',
+    env: { PATH: process.env.PATH ?? '', LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: String(tcp), LISTENER_WS_BIND_ADDRESS: '127.0.0.1', LISTENER_WS_BIND_PORT: String(ws), ...env }
+  })
+  const { code, stdout, stderr } = await child.done
+  return { code, stdout, stderr, tcp, ws }
+}
+
+const certs = testCerts()
+const failures: Array<{ name: string, env?: Record<string, string>, args?: string[], line: RegExp }> = [
+  { name: 'an unknown flag', args: ['--verbose'], line: /^aedes-proxy-protocol: unknown flag "--verbose": the broker takes --help or --version/ },
+  { name: 'a header timeout out of range', env: { MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT: '1000000' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT="1000000": must be at most 600000 \(milliseconds\)$/ },
+  { name: 'a $SYS interval too short', env: { MQTT_PROXY_PROTOCOL_SYS_INTERVAL: '500' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_SYS_INTERVAL="500": must be at least 1000 \(milliseconds\)$/ },
+  { name: 'forwarded headers without a trusted list', env: { MQTT_WS_FORWARD_HEADERS_ENABLED: 'true' }, line: /^aedes-proxy-protocol: MQTT_WS_FORWARD_HEADERS_ENABLED="true": forwardedHeaders on the ws listener needs MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES/ },
+  { name: 'optional without a trusted list (once, not once per listener)', env: { MQTT_PROXY_PROTOCOL_ENABLED: 'optional' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_ENABLED="optional": 'optional' on the tcp listener needs MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES/ },
+  { name: 'a bind address that is not an IP', env: { LISTENER_TCP_BIND_ADDRESS: 'not-an-ip' }, line: /^aedes-proxy-protocol: LISTENER_TCP_BIND_ADDRESS="not-an-ip" is not an IP address/ },
+  { name: 'a bad boolean', env: { MQTT_TCP_PROXY_PROTOCOL_ENABLED: 'maybe' }, line: /^aedes-proxy-protocol: MQTT_TCP_PROXY_PROTOCOL_ENABLED="maybe" is not a boolean/ },
+  { name: 'a log level pino does not have', env: { LOG_LEVEL: 'verbose' }, line: /^aedes-proxy-protocol: LOG_LEVEL="verbose" is not one of trace, debug, info, warn, error, fatal, silent$/ },
+  { name: 'no listener enabled', env: { LISTENER_TCP_ENABLED: 'false', LISTENER_WS_ENABLED: 'false' }, line: /^aedes-proxy-protocol: no listener is enabled: set LISTENER_TCP_ENABLED=true/ },
+  { name: 'a TLS listener without its certificate', env: { LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_BIND_ADDRESS: '127.0.0.1', LISTENER_SSL_BIND_PORT: '0' }, line: /^aedes-proxy-protocol: the ssl listener is enabled but LISTENER_SSL_PEM_CERT is not set/ },
+  { name: 'a certificate file that cannot be read', env: { LISTENER_WSS_ENABLED: 'true', LISTENER_WSS_BIND_ADDRESS: '127.0.0.1', LISTENER_WSS_BIND_PORT: '0', LISTENER_WSS_PEM_CERT: '/nonexistent/cert.pem', LISTENER_WSS_PEM_KEY: certs.dir + '/server.key' }, line: /^aedes-proxy-protocol: LISTENER_WSS_PEM_CERT="\/nonexistent\/cert\.pem": cannot read it \(ENOENT\)$/ },
+  { name: 'a key that is not the certificate\'s', env: { LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_BIND_ADDRESS: '127.0.0.1', LISTENER_SSL_BIND_PORT: '0', LISTENER_SSL_PEM_CERT: certs.dir + '/server.crt', LISTENER_SSL_PEM_KEY: certs.dir + '/client.key' }, line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_KEY="[^"]+client\.key" is not the key of LISTENER_SSL_PEM_CERT=/ }
+]
+
+for (const row of failures) {
+  test(`start-up fails on ${row.name}: one line naming it, exit 1, nothing bound`, async () => {
+    const r = await start(row.env ?? {}, row.args ?? [])
+    assert.equal(r.code, 1, r.stderr)
+    const lines = r.stderr.split('\n').filter(l => l !== '')
+    assert.equal(lines.length, 1, `one line: ${r.stderr}`)
+    assert.match(lines[0] ?? '', row.line)
+    assert.doesNotMatch(r.stdout, /listener on /, 'nothing announced')
+    assert.ok(await isFree(r.tcp) && await isFree(r.ws), 'nothing left bound')
+  })
+}
+
+test('a port in use: the listener bound before it is closed again, nothing announced', async () => {
+  const busy = net.createServer().listen(0, '127.0.0.1')
+  await once(busy, 'listening')
+  const { port } = busy.address() as net.AddressInfo
+  try {
+    const r = await start({ LISTENER_WS_BIND_PORT: String(port) })
+    assert.equal(r.code, 1)
+    assert.equal(r.stderr, `aedes-proxy-protocol: LISTENER_WS_BIND_PORT=${port}: the port is already in use on 127.0.0.1\n`)
+    assert.doesNotMatch(r.stdout, /listener on /)
+    assert.ok(await isFree(r.tcp), 'the tcp listener bound first is closed')
+  } finally {
+    await new Promise<void>(resolve => busy.close(() => { resolve() }))
+  }
+})
+
+test('warnings before anything is bound: a variable it does not know (did you mean), PROXY without a trusted list on every interface', async () => {
+  // The ssl listener without a certificate stops it before 0.0.0.0 is ever bound.
+  const r = await start({ MQTT_PROXY_PROTOCOL_ENABLE: 'true', MQTT_TCP_PROXY_PROTOCOL_ENABLED: 'true', LISTENER_TCP_BIND_ADDRESS: '0.0.0.0', LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_BIND_ADDRESS: '127.0.0.1' })
+  assert.equal(r.code, 1)
+  const warnings = r.stdout.split('\n').filter(l => l !== '').map(l => JSON.parse(l) as { level: number, msg: string, variable?: string, suggestion?: string })
+  assert.deepEqual(warnings.map(w => [w.level, w.variable, w.suggestion]).slice(0, 1), [[40, 'MQTT_PROXY_PROTOCOL_ENABLE', 'MQTT_PROXY_PROTOCOL_ENABLED']])
+  assert.equal(warnings.length, 2, r.stdout)
+  assert.equal(warnings[1]?.level, 40)
+  assert.match(warnings[1]?.msg ?? '', /^PROXY protocol is required on the tcp listener at 0\.0\.0\.0 without a trusted list: anyone who reaches the port can claim any client address; set MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES/)
+  assert.match(r.stderr, /LISTENER_SSL_PEM_CERT is not set/)
+})
+
+test('--version prints the versions and exits 0', async () => {
+  const r = await start({}, ['--version'])
+  assert.equal(r.code, 0)
+  assert.match(r.stdout, /^aedes-proxy-protocol-broker \d+\.\d+\.\d+ \(aedes-proxy-protocol \d+\.\d+\.\d+, aedes \d+\.\d+\.\d+, Node v\d+/)
+})
+
+test('the pieces: flags, loopback, unknown variables', () => {
+  assert.equal(parseArgs([]), 'run')
+  assert.equal(parseArgs(['-h']), 'help')
+  assert.throws(() => parseArgs(['--help', 'extra']), StartupError)
+  assert.equal(isLoopback('127.0.0.1'), true)
+  assert.equal(isLoopback('::1'), true)
+  assert.equal(isLoopback('0.0.0.0'), false)
+  assert.deepEqual(unknownVariables({ MQTT_PROXY_PROTOCOL_ENABLE: 'true', LISTENER_TPC_ENABLED: 'true', PATH: '/bin', MQTT_IP_RATE_LIMIT: '5', ADMIN_SECRET: 'x' }), [
+    { name: 'ADMIN_SECRET' },
+    { name: 'LISTENER_TPC_ENABLED', suggestion: 'LISTENER_TCP_ENABLED' },
+    { name: 'MQTT_PROXY_PROTOCOL_ENABLE', suggestion: 'MQTT_PROXY_PROTOCOL_ENABLED' }
+  ])
+})
