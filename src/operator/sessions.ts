@@ -61,11 +61,20 @@ export interface CounterSource {
 /** Options of the sessions plugin. */
 export interface SessionsOptions {
   /**
-   * Publish the client list (and the counters of `counters`) under
-   * `$SYS/<broker id>/proxy-protocol/` every this many milliseconds (at least 1000).
+   * Publish the counters of `counters` (and, with `sysClients`, the client
+   * list) under `$SYS/<broker id>/proxy-protocol/` every this many
+   * milliseconds (at least 1000).
    * @defaultValue off
    */
   sysInterval?: number | undefined
+  /**
+   * Who may read the client list (addresses included) on
+   * `$SYS/<broker id>/proxy-protocol/clients`: the list is published only
+   * when this is set, and delivered only to clients it accepts (an
+   * `authorizeForward` guard), whatever they subscribed to.
+   * @defaultValue unset: the list is not published
+   */
+  sysClients?: ((client: Client) => boolean) | undefined
   /** Counters to publish with the list, per listener: pass the PROXY plugin. @defaultValue none */
   counters?: CounterSource | undefined
   /** Where the list is kept. @defaultValue in this process */
@@ -76,6 +85,7 @@ export interface SessionsOptions {
 
 const Schema = z.strictObject({
   sysInterval: z.int().min(1000, { error: 'must be at least 1000 (milliseconds)' }).optional(),
+  sysClients: z.custom<(client: Client) => boolean>(v => typeof v === 'function', { error: 'must be a function (client) => boolean: who may read the client list' }).optional(),
   counters: z.custom<CounterSource>(v => typeof (v as { stats?: unknown } | null)?.stats === 'function', { error: 'must have a stats() method, like the PROXY plugin' }).optional(),
   store: z.custom<SessionStore>(v => ['add', 'remove', 'list'].every(m => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
     { error: 'must be a store with add, remove and list methods' }).optional(),
@@ -107,14 +117,15 @@ function sessionOf (client: Client, connectedAt: number): Session {
 /**
  * The connected clients with their real addresses, from `client.connDetails`
  * and the broker's `client` / `clientDisconnect` events; optionally published
- * under `$SYS` the way aedes-stats does. Who may subscribe to `$SYS` is the
- * broker's `authorizeSubscribe`'s decision.
+ * under `$SYS` the way aedes-stats does, the list to the clients `sysClients`
+ * accepts only.
  */
 export class Sessions implements AedesPlugin<Sessions> {
   readonly #store: SessionStore
   readonly #sysInterval: number | undefined
   readonly #counters: CounterSource | undefined
   readonly #logger: Logger | undefined
+  readonly #sysClients: ((client: Client) => boolean) | undefined
   readonly #keys = new WeakMap<Client, string>()
   #next = 0
 
@@ -125,6 +136,7 @@ export class Sessions implements AedesPlugin<Sessions> {
     this.#sysInterval = o.sysInterval
     this.#counters = o.counters
     this.#logger = o.logger
+    this.#sysClients = o.sysClients
   }
 
   /** The connected clients, oldest connection first. */
@@ -149,7 +161,33 @@ export class Sessions implements AedesPlugin<Sessions> {
       detached('sessions: removing a client', this.#logger, () => this.#store.remove(key))
     })
     if (this.#sysInterval !== undefined) this.#publishSys(broker, this.#sysInterval)
+    if (this.#sysClients !== undefined) this.#guardClientList(broker, this.#sysClients)
     return this
+  }
+
+  /**
+   * Delivers the client list only to clients `allowed` accepts. The guard
+   * stays around `broker.authorizeForward` when the user assigns one later:
+   * the property's setter replaces only the inner function.
+   */
+  #guardClientList (broker: Aedes, allowed: (client: Client) => boolean): void {
+    const topic = `$SYS/${broker.id}/proxy-protocol/clients`
+    let inner = broker.authorizeForward
+    const may = (client: Client): boolean => {
+      try {
+        return allowed(client)
+      } catch (err) {
+        process.nextTick(() => { throw err })
+        return false
+      }
+    }
+    const guarded: typeof inner = (client, packet) => packet.topic === topic && !may(client) ? null : inner.call(broker, client, packet)
+    Object.defineProperty(broker, 'authorizeForward', {
+      get: () => guarded,
+      set: (fn: typeof inner) => { inner = fn },
+      configurable: true,
+      enumerable: true
+    })
   }
 
   #publishSys (broker: Aedes, interval: number): void {
@@ -168,7 +206,7 @@ export class Sessions implements AedesPlugin<Sessions> {
           publish(`${name}/rejected`, String(Object.values(l.rejected).reduce((a, b) => a + b, 0)))
         }
       }
-      this.list().then(list => { publish('clients', JSON.stringify(list)) }, (err: unknown) => { storeFailed('sessions: listing for $SYS', this.#logger, err) })
+      if (this.#sysClients !== undefined) this.list().then(list => { publish('clients', JSON.stringify(list)) }, (err: unknown) => { storeFailed('sessions: listing for $SYS', this.#logger, err) })
     }, interval)
     timer.unref()
     broker.once('closed', () => { clearInterval(timer) })

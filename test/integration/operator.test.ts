@@ -117,7 +117,7 @@ describe('IP policies on the real address', () => {
 
 describe('sessions and $SYS', () => {
   test('sessions() lists connected clients with their real address; $SYS carries the counters and the list', async (t) => {
-    const stack = await startStack({ listener: 'ws', plugin: { proxyEnabled: true }, sessions: { sysInterval: 1000 } })
+    const stack = await startStack({ listener: 'ws', plugin: { proxyEnabled: true }, sessions: { sysInterval: 1000, sysClients: client => client.id === 'watcher' } })
     t.after(() => stack.close())
     const ports: number[] = []
     const front = await startFront({ target: stack.port, header: (c: net.Socket) => { ports.push(c.remotePort as number); return v1HeaderFor(c) } })

@@ -6,22 +6,42 @@ import { startPlainBroker } from '../helpers/plain-broker.js'
 import { until } from '../helpers/wait.js'
 
 describe('sessions, installed alone on a plain aedes broker', () => {
-  test('lists connected clients with their socket address, publishes them under $SYS, and drops them on disconnect', async (t) => {
+  test('lists connected clients with their socket address, publishes them under $SYS to the clients allowed only, and drops them on disconnect', async (t) => {
     let list: ReturnType<typeof sessions> | undefined
-    const plain = await startPlainBroker({}, broker => { list = broker.use(sessions({ sysInterval: 1000 })) })
+    const plain = await startPlainBroker({}, broker => { list = broker.use(sessions({ sysInterval: 1000, sysClients: client => client.id === 'plain-admin' })) })
     t.after(() => plain.close())
     assert.ok(list !== undefined)
     const client = await connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.6', clientId: 'plain-watcher' })
     t.after(() => endClient(client))
+    const admin = await connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.7', clientId: 'plain-admin' })
+    t.after(() => endClient(admin))
     const now = await list.list()
-    assert.deepEqual(now.map(s => [s.clientId, s.ipAddress, s.ipFamily, s.tls, s.isProxy, s.proxied]), [['plain-watcher', '127.0.0.6', 4, false, 0, false]])
+    assert.deepEqual(now.map(s => [s.clientId, s.ipAddress, s.ipFamily, s.tls, s.isProxy, s.proxied]), [['plain-watcher', '127.0.0.6', 4, false, 0, false], ['plain-admin', '127.0.0.7', 4, false, 0, false]])
+    const seenByWatcher: string[] = []
+    client.on('message', topic => { seenByWatcher.push(topic) })
+    await client.subscribeAsync('$SYS/#')
     let published: string | undefined
-    client.on('message', (topic, payload) => { if (topic.endsWith('/proxy-protocol/clients')) published = payload.toString() })
-    await client.subscribeAsync('$SYS/+/proxy-protocol/clients')
-    await until(() => published !== undefined, 5000, '$SYS clients')
-    assert.deepEqual((JSON.parse(published ?? '[]') as Array<{ clientId: string, ipAddress: string }>).map(s => [s.clientId, s.ipAddress]), [['plain-watcher', '127.0.0.6']])
+    admin.on('message', (topic, payload) => { if (topic.endsWith('/proxy-protocol/clients')) published = payload.toString() })
+    await admin.subscribeAsync('$SYS/+/proxy-protocol/clients')
+    await until(() => published !== undefined, 5000, '$SYS clients for the admin')
+    assert.deepEqual((JSON.parse(published ?? '[]') as Array<{ clientId: string, ipAddress: string }>).map(s => [s.clientId, s.ipAddress]), [['plain-watcher', '127.0.0.6'], ['plain-admin', '127.0.0.7']])
+    // One more round of publication: the ordinary client, subscribed to all of $SYS, never gets the list.
+    published = undefined
+    await until(() => published !== undefined, 5000, 'the next publication')
+    assert.deepEqual(seenByWatcher.filter(topic => topic.endsWith('/proxy-protocol/clients')), [])
     await endClient(client)
-    await until(async () => (await list?.list())?.length === 0, 5000, 'the session is dropped')
+    await until(async () => (await list?.list())?.length === 1, 5000, 'the session is dropped')
+  })
+  test('without sysClients the client list is not published at all', async (t) => {
+    const plain = await startPlainBroker({}, broker => { broker.use(sessions({ sysInterval: 1000 })) })
+    t.after(() => plain.close())
+    const client = await connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.6', clientId: 'curious' })
+    t.after(() => endClient(client))
+    const topics: string[] = []
+    client.on('message', topic => { topics.push(topic) })
+    await client.subscribeAsync('$SYS/#')
+    await new Promise(resolve => setTimeout(resolve, 2300))
+    assert.deepEqual(topics.filter(topic => topic.includes('proxy-protocol')), [])
   })
   test('options in plain words', () => {
     assert.throws(() => sessions({ sysInterval: 500 }), /sysInterval: must be at least 1000 \(milliseconds\) \(got 500\)/)

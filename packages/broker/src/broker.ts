@@ -10,7 +10,7 @@ import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, w
 import { pino } from 'pino'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { LISTENER_NAMES, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
-import { bindAddress, fromBindError, fromOptionsError, isLoopback, parseArgs, port, StartupError, tlsOptions, value, version } from './startup.js'
+import { bearerMatches, bindAddress, fromBindError, fromOptionsError, isLoopback, parseArgs, port, StartupError, tlsOptions, value, version } from './startup.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
 
 /** The prefix of every message of this package and the library. */
@@ -35,8 +35,19 @@ async function main (): Promise<void> {
   if ((authUser === undefined) !== (authPassword === undefined)) {
     throw new StartupError(`set both MQTT_AUTH_USERNAME and MQTT_AUTH_PASSWORD, or neither (${authUser === undefined ? 'MQTT_AUTH_USERNAME' : 'MQTT_AUTH_PASSWORD'} is missing)`)
   }
+  // The client list under $SYS carries addresses: only for clients logged in with these.
+  const sysUser = value(env, 'MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME')
+  const sysPassword = value(env, 'MQTT_PROXY_PROTOCOL_SYS_ADMIN_PASSWORD')
+  if ((sysUser === undefined) !== (sysPassword === undefined)) {
+    throw new StartupError(`set both MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME and MQTT_PROXY_PROTOCOL_SYS_ADMIN_PASSWORD, or neither (${sysUser === undefined ? 'MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME' : 'MQTT_PROXY_PROTOCOL_SYS_ADMIN_PASSWORD'} is missing)`)
+  }
+  const sysAdmins = new WeakSet<Client>()
   const adminPort = value(env, 'ADMIN_BIND_PORT') === undefined ? undefined : port(env, 'ADMIN_BIND_PORT', 0)
   const adminHost = bindAddress(env, 'ADMIN_BIND_ADDRESS', '127.0.0.1')
+  const adminToken = value(env, 'ADMIN_TOKEN')
+  if (adminPort !== undefined && adminToken === undefined && !isLoopback(adminHost)) {
+    throw new StartupError(`ADMIN_BIND_ADDRESS=${JSON.stringify(adminHost)} is not a loopback address: set ADMIN_TOKEN, so that the admin endpoint refuses requests without it, or bind it to 127.0.0.1`)
+  }
   const plan = LISTENER_NAMES.map(name => {
     const p = `LISTENER_${name.toUpperCase()}`
     return {
@@ -52,7 +63,7 @@ async function main (): Promise<void> {
   try {
     proxyPlugin = proxyProtocol(options)
     policyPlugin = operator.ipPolicy === undefined ? undefined : ipPolicy(operator.ipPolicy)
-    sessionsPlugin = sessions({ sysInterval: operator.sysInterval, counters: proxyPlugin, logger })
+    sessionsPlugin = sessions({ sysInterval: operator.sysInterval, counters: proxyPlugin, logger, ...(sysUser !== undefined ? { sysClients: (client: Client) => sysAdmins.has(client) } : {}) })
   } catch (err) {
     throw err instanceof OptionsError ? fromOptionsError(err, env) : err
   }
@@ -70,7 +81,12 @@ async function main (): Promise<void> {
   const tlsOf = { ssl: plan.some(l => l.name === 'ssl') ? tlsFor('ssl') : {}, wss: plan.some(l => l.name === 'wss') ? tlsFor('wss') : {} }
   // Build every server before binding any port, so a bad setting fails first.
   const broker = withPlugins(await Aedes.createBroker({
-    authenticate (_client, username, password, done) {
+    authenticate (client, username, password, done) {
+      if (sysUser !== undefined && username === sysUser && password?.toString() === sysPassword) {
+        sysAdmins.add(client)
+        done(null, true)
+        return
+      }
       if (authUser === undefined) { done(null, true); return }
       const ok = username === authUser && password != null && password.toString() === authPassword
       done(ok ? null : Object.assign(new Error('bad user name or password'), { returnCode: 4 }), ok)
@@ -115,6 +131,12 @@ async function main (): Promise<void> {
     admin = http.createServer((req, res) => {
       const send = (status: number, body: unknown): void => {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+      }
+      // With ADMIN_TOKEN set, every request needs it: Authorization: Bearer <token>.
+      if (adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken)) {
+        res.setHeader('www-authenticate', 'Bearer')
+        send(401, { error: 'this endpoint needs the ADMIN_TOKEN: Authorization: Bearer <token>' })
+        return
       }
       const path = (req.url ?? '/').split('?')[0]
       const fail = (err: unknown): void => { send(500, { error: String(err) }) }

@@ -1,5 +1,6 @@
 // What can stop the ready-to-run broker before it serves, each said in one
 // line that names the variable (or flag), the value and what is accepted.
+import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'
@@ -139,6 +140,13 @@ export function fromBindError (err: NodeJS.ErrnoException, prefix: string, host:
   if (err.code === 'EACCES') return new StartupError(`${prefix}_BIND_PORT=${portNumber}: not allowed to bind it on ${host} (ports below 1024 need privileges)`)
   if (err.code === 'EADDRNOTAVAIL') return new StartupError(`${prefix}_BIND_ADDRESS=${JSON.stringify(host)}: not an address of this host`)
   return new StartupError(`${prefix}_BIND_ADDRESS=${JSON.stringify(host)} ${prefix}_BIND_PORT=${portNumber}: cannot listen (${err.code ?? err.message})`)
+}
+
+/** Whether an Authorization header carries the bearer token, compared in constant time. */
+export function bearerMatches (header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header ?? '')
+  const wanted = Buffer.from(`Bearer ${token}`)
+  return given.length === wanted.length && timingSafeEqual(given, wanted)
 }
 
 /** Whether a bind address is only reachable from this host. */

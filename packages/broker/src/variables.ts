@@ -23,7 +23,9 @@ export const VARIABLES: Variable[] = [
   { name: 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT', default: '5000', help: 'milliseconds to wait for a complete PROXY header' },
   { name: 'MQTT_PROXY_PROTOCOL_MAX_PENDING', default: '1000', help: 'connections per listener that may wait for their PROXY header at once' },
   { name: 'MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME', default: 'false', help: 'use the CN of a client certificate the proxy verified as the username' },
-  { name: 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL', default: '(off)', help: 'publish PROXY counters and the client list under $SYS every this many ms' },
+  { name: 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL', default: '(off)', help: 'publish the PROXY counters under $SYS every this many ms' },
+  { name: 'MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME', default: '(none)', help: 'with _PASSWORD: the login that may read the client list (with addresses) under $SYS; unset, the list is not published' },
+  { name: 'MQTT_PROXY_PROTOCOL_SYS_ADMIN_PASSWORD', default: '(none)', help: 'the password of MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME' },
   { name: 'MQTT_WS_FORWARD_HEADERS_ENABLED', default: 'false', help: 'ws without PROXY: client address from X-Forwarded-For / X-Real-IP of trusted proxies' },
   { name: 'MQTT_WSS_FORWARD_HEADERS_ENABLED', default: 'false', help: 'the same for wss' },
   { name: 'MQTT_IP_ALLOW_LIST', default: '(everyone)', help: 'comma-separated client addresses/CIDRs that may connect' },
@@ -34,6 +36,7 @@ export const VARIABLES: Variable[] = [
   { name: 'MQTT_AUTH_PASSWORD', default: '(none)', help: 'the password for MQTT_AUTH_USERNAME' },
   { name: 'ADMIN_BIND_ADDRESS', default: '127.0.0.1', help: 'address of the admin HTTP endpoint' },
   { name: 'ADMIN_BIND_PORT', default: '(off)', help: 'port of the admin HTTP endpoint: GET /clients, /unauthorized, /stats; DELETE /unauthorized' },
+  { name: 'ADMIN_TOKEN', default: '(none)', help: 'bearer token every admin request must carry; required to bind the admin endpoint to a non-loopback address' },
   { name: 'LOG_LEVEL', default: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
   ...LISTENER_NAMES.flatMap(l => {
     const d = LISTENER_DEFAULTS[l]

@@ -8,6 +8,7 @@ import { startFront, v2HeaderFor } from '../../../test/helpers/front.js'
 import { connectClient, endClient } from '../../../test/helpers/client.js'
 import { testCerts } from '../../../test/helpers/certs.js'
 import { spawnProgram, type Spawned } from '../../../test/helpers/spawn.js'
+import { until } from '../../../test/helpers/wait.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 const LOOPBACK = {
@@ -123,4 +124,44 @@ test('the built command is executable, so the workspace bin runs through its she
   assert.match(readFileSync(file, 'utf8'), /^#!\/usr\/bin\/env node\n/)
   const bin = spawnProgram(`${root}node_modules/.bin/aedes-proxy-protocol`, ['--help'], { cwd: root, label: 'aedes-proxy-protocol --help', t })
   await bin.waitFor(/MQTT_PROXY_PROTOCOL_ENABLED/, 10_000)
+})
+
+test('ADMIN_TOKEN: a request without the bearer token gets 401, with it 200', async (t) => {
+  const broker = start(t, { ADMIN_BIND_PORT: '0', ADMIN_TOKEN: 's3cret-token', LISTENER_WS_ENABLED: 'false' })
+  const line = await broker.waitFor(/^admin endpoint on /, 15_000)
+  const adminPort = Number(/:(\d+) /.exec(line)?.[1])
+  const get = async (headers: Record<string, string>, method = 'GET', path = '/stats'): Promise<number> => (await fetch(`http://127.0.0.1:${adminPort}${path}`, { method, headers })).status
+  assert.equal(await get({}), 401)
+  assert.equal(await get({ authorization: 'Bearer wrong-token!' }), 401)
+  assert.equal(await get({}, 'DELETE', '/unauthorized'), 401, 'clearing the list needs the token too')
+  assert.equal(await get({ authorization: 'Bearer s3cret-token' }), 200)
+  assert.equal(await get({ authorization: 'Bearer s3cret-token' }, 'DELETE', '/unauthorized'), 200)
+})
+
+test('an admin endpoint on a non-loopback address needs ADMIN_TOKEN: refused at start-up, nothing bound', async (t) => {
+  const broker = start(t, { ADMIN_BIND_PORT: '0', ADMIN_BIND_ADDRESS: '0.0.0.0' })
+  const { code, stderr, stdout } = await broker.done
+  assert.equal(code, 1)
+  assert.equal(stderr, 'aedes-proxy-protocol: ADMIN_BIND_ADDRESS="0.0.0.0" is not a loopback address: set ADMIN_TOKEN, so that the admin endpoint refuses requests without it, or bind it to 127.0.0.1\n')
+  assert.doesNotMatch(stdout, /listener on |admin endpoint on /)
+})
+
+test('$SYS: an ordinary client gets the counters and never the client list; the SYS admin login gets the list', async (t) => {
+  const broker = start(t, { MQTT_PROXY_PROTOCOL_SYS_INTERVAL: '1000', MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME: 'ops', MQTT_PROXY_PROTOCOL_SYS_ADMIN_PASSWORD: 'ops-pass', LISTENER_WS_ENABLED: 'false' })
+  const port = portOf(await broker.waitFor(/^tcp listener on /, 15_000))
+  const ordinary = await connectClient({ listener: 'tcp', port, localAddress: '127.0.0.2', clientId: 'ordinary' })
+  t.after(() => endClient(ordinary))
+  const ops = await connectClient({ listener: 'tcp', port, localAddress: '127.0.0.3', clientId: 'ops-console', username: 'ops', password: 'ops-pass' })
+  t.after(() => endClient(ops))
+  const seen: string[] = []
+  ordinary.on('message', topic => { seen.push(topic) })
+  await ordinary.subscribeAsync('$SYS/#')
+  let list: string | undefined
+  let rounds = 0
+  ops.on('message', (topic, payload) => { if (topic.endsWith('/proxy-protocol/clients')) { list = payload.toString(); rounds++ } })
+  await ops.subscribeAsync('$SYS/#')
+  await until(() => rounds >= 2, 6000, 'two publications seen by the admin')
+  assert.deepEqual((JSON.parse(list ?? '[]') as Array<{ clientId: string }>).map(s => s.clientId).sort(), ['ops-console', 'ordinary'])
+  assert.ok(seen.some(topic => topic.endsWith('/proxy-protocol/tcp/proxied')), 'the counters are public')
+  assert.deepEqual(seen.filter(topic => topic.endsWith('/proxy-protocol/clients')), [], 'the list with addresses is not')
 })
