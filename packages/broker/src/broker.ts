@@ -42,6 +42,12 @@ async function main (): Promise<void> {
     throw new StartupError(`set both MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME and MQTT_PROXY_PROTOCOL_SYS_ADMIN_PASSWORD, or neither (${sysUser === undefined ? 'MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME' : 'MQTT_PROXY_PROTOCOL_SYS_ADMIN_PASSWORD'} is missing)`)
   }
   const sysAdmins = new WeakSet<Client>()
+  const brokerId = value(env, 'TB_SERVICE_ID')
+  if (brokerId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(brokerId)) {
+    throw new StartupError(`TB_SERVICE_ID=${JSON.stringify(brokerId)} is not a broker id: use 1 to 64 letters, digits, dots, dashes or underscores (it is a $SYS topic level)`)
+  }
+  const drainTimeout = value(env, 'MQTT_DRAIN_TIMEOUT') === undefined ? 10_000 : port(env, 'MQTT_DRAIN_TIMEOUT', 0)
+  let ready = false
   const adminPort = value(env, 'ADMIN_BIND_PORT') === undefined ? undefined : port(env, 'ADMIN_BIND_PORT', 0)
   const adminHost = bindAddress(env, 'ADMIN_BIND_ADDRESS', '127.0.0.1')
   const adminToken = value(env, 'ADMIN_TOKEN')
@@ -81,6 +87,7 @@ async function main (): Promise<void> {
   const tlsOf = { ssl: plan.some(l => l.name === 'ssl') ? tlsFor('ssl') : {}, wss: plan.some(l => l.name === 'wss') ? tlsFor('wss') : {} }
   // Build every server before binding any port, so a bad setting fails first.
   const broker = withPlugins(await Aedes.createBroker({
+    ...(brokerId !== undefined ? { id: brokerId } : {}),
     authenticate (client, username, password, done) {
       if (sysUser !== undefined && username === sysUser && password?.toString() === sysPassword) {
         sysAdmins.add(client)
@@ -132,7 +139,11 @@ async function main (): Promise<void> {
       const send = (status: number, body: unknown): void => {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
       }
-      // With ADMIN_TOKEN set, every request needs it: Authorization: Bearer <token>.
+      const probe = (req.url ?? '/').split('?')[0]
+      // The probes reveal nothing and a load balancer or Kubernetes calls them without a token.
+      if (req.method === 'GET' && probe === '/health') { send(200, { status: 'up' }); return }
+      if (req.method === 'GET' && probe === '/ready') { send(ready ? 200 : 503, { ready }); return }
+      // With ADMIN_TOKEN set, every other request needs it: Authorization: Bearer <token>.
       if (adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken)) {
         res.setHeader('www-authenticate', 'Bearer')
         send(401, { error: 'this endpoint needs the ADMIN_TOKEN: Authorization: Bearer <token>' })
@@ -167,7 +178,7 @@ async function main (): Promise<void> {
   for (const s of servers) {
     const address = s.server.address() as net.AddressInfo
     if (s.server === admin) {
-      console.log(`admin endpoint on ${address.address}:${address.port} (GET /clients, /unauthorized, /stats)`)
+      console.log(`admin endpoint on ${address.address}:${address.port} (GET /health, /ready, /clients, /unauthorized, /stats)`)
       continue
     }
     const settings = proxy.listener(s.name)
@@ -175,13 +186,24 @@ async function main (): Promise<void> {
     console.log(`${s.name} listener on ${address.address}:${address.port}, PROXY protocol ${settings.mode}${trusted}`)
   }
 
+  ready = true
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
-    logger.info({ event: 'shutdown', signal }, 'shutting down')
-    for (const s of servers) s.server.close()
-    broker.close(() => process.exit(0))
+    // Not ready any more, no new connections; the clients connected get
+    // until the drain timeout to leave, then the broker closes the rest.
+    ready = false
+    logger.info({ event: 'shutdown', signal, clients: broker.connectedClients, drainTimeout }, 'shutting down: draining')
+    for (const s of servers) if (s.server !== admin) s.server.close()
+    const until = Date.now() + drainTimeout
+    const finish = (): void => {
+      if (broker.connectedClients > 0 && Date.now() < until) { setTimeout(finish, 100); return }
+      logger.info({ event: 'shutdown', remaining: broker.connectedClients }, 'drained: closing the broker')
+      admin?.close()
+      broker.close(() => process.exit(0))
+    }
+    finish()
   }
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))

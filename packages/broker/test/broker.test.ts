@@ -165,3 +165,36 @@ test('$SYS: an ordinary client gets the counters and never the client list; the 
   assert.ok(seen.some(topic => topic.endsWith('/proxy-protocol/tcp/proxied')), 'the counters are public')
   assert.deepEqual(seen.filter(topic => topic.endsWith('/proxy-protocol/clients')), [], 'the list with addresses is not')
 })
+
+test('TB_SERVICE_ID fixes the $SYS prefix; /health and /ready; SIGTERM drains: not ready, no new clients, exit 0 once the last client leaves', async (t) => {
+  const broker = start(t, { TB_SERVICE_ID: 'node-7', MQTT_PROXY_PROTOCOL_SYS_INTERVAL: '1000', ADMIN_BIND_PORT: '0', ADMIN_TOKEN: 'tok', MQTT_DRAIN_TIMEOUT: '20000', LISTENER_WS_ENABLED: 'false' })
+  const port = portOf(await broker.waitFor(/^tcp listener on /, 15_000))
+  const adminLine = await broker.waitFor(/^admin endpoint on /, 15_000)
+  const adminPort = Number(/:(\d+) /.exec(adminLine)?.[1])
+  const status = async (path: string): Promise<number> => (await fetch(`http://127.0.0.1:${adminPort}${path}`)).status
+  assert.equal(await status('/health'), 200, 'no token needed for the probes')
+  assert.equal(await status('/ready'), 200)
+  const client = await connectClient({ listener: 'tcp', port, localAddress: '127.0.0.2', clientId: 'stays' })
+  let topic: string | undefined
+  client.on('message', t2 => { topic = t2 })
+  await client.subscribeAsync('$SYS/+/proxy-protocol/tcp/proxied')
+  await until(() => topic !== undefined, 5000, 'a $SYS publication')
+  assert.equal(topic, '$SYS/node-7/proxy-protocol/tcp/proxied')
+  broker.child.kill('SIGTERM')
+  await broker.waitFor(l => l.includes('shutting down: draining'), 5000)
+  assert.equal(await status('/ready'), 503, 'not ready while draining')
+  await assert.rejects(connectClient({ listener: 'tcp', port, localAddress: '127.0.0.3', clientId: 'late' }), 'no new connections')
+  assert.equal(broker.exited, false, 'still draining while a client is connected')
+  const leftAt = Date.now()
+  await endClient(client)
+  const { code } = await broker.done
+  assert.equal(code, 0)
+  assert.ok(Date.now() - leftAt < 5000, 'exits once the last client has left, well before the drain timeout')
+})
+
+test('TB_SERVICE_ID must be a $SYS topic level', async (t) => {
+  const broker = start(t, { TB_SERVICE_ID: 'a/b' })
+  const { code, stderr } = await broker.done
+  assert.equal(code, 1)
+  assert.match(stderr, /^aedes-proxy-protocol: TB_SERVICE_ID="a\/b" is not a broker id/)
+})
