@@ -10,6 +10,7 @@ import type { ProxyHeader } from './protocol/header.js'
 import { readHeader, type ReadFailure, type ReadOptions } from './reader.js'
 import type { Stats } from './stats.js'
 import { PEERLESS, verdictFor, type Verdict } from './trust.js'
+import type { Collapser } from './log-collapse.js'
 import { callUser, logText } from './user-code.js'
 
 /** What the intake of one plugin instance works with. */
@@ -18,6 +19,8 @@ export interface IntakeContext {
   readonly trusted: Readonly<Record<ListenerName, AddressMatcher>>
   readonly stats: Stats
   readonly logger: Logger | undefined
+  /** Collapses repeated refusal lines (probes, at debug, are not collapsed). */
+  readonly logs: Collapser
   /** Emits `'header'` (only called when someone listens). */
   readonly onHeader: ((event: HeaderEvent) => void) | undefined
   /** Emits `'rejected'` (only called when someone listens). */
@@ -131,9 +134,16 @@ function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, p
   const logger = ctx.logger
   if (logger !== undefined) {
     const record = { listener, peer: peer.address, peerPort: peer.port, code: err.code, ...(clientId !== undefined ? { clientId: logText(clientId) } : {}) }
-    if (probe) callUser(() => { logger.debug(record, 'PROXY protocol: empty connection closed (load-balancer probe)') })
-    else if (hint !== undefined) callUser(() => { logger.error({ ...record, hint }, `PROXY protocol misconfiguration: ${hint}`) })
-    else callUser(() => { logger.warn({ ...record, reason: err.message }, `PROXY protocol: connection refused: ${err.message}`) })
+    // The same refusal on the same listener: one line a minute, then how many more.
+    const held = probe ? 0 : ctx.logs.admit(`${err.code}|${listener}`)
+    const more = held !== undefined && held > 0 ? { repeated: held } : {}
+    const tail = held !== undefined && held > 0 ? ` (${held} more like it in the last minute not logged)` : ''
+    if (probe) {
+      callUser(() => { logger.debug(record, 'PROXY protocol: empty connection closed (load-balancer probe)') })
+    } else if (held !== undefined) {
+      if (hint !== undefined) callUser(() => { logger.error({ ...record, hint, ...more }, `PROXY protocol misconfiguration: ${hint}${tail}`) })
+      else callUser(() => { logger.warn({ ...record, reason: err.message, ...more }, `PROXY protocol: connection refused: ${err.message}${tail}`) })
+    }
   }
   const onRejected = ctx.onRejected
   if (onRejected !== undefined) callUser(() => { onRejected(err, event) })

@@ -6,6 +6,7 @@ import { authChain } from './auth-chain.js'
 import { addressMatcher, MATCH_ANY, type AddressMatcher } from './cidr.js'
 import { connDetailsFor, peerOf, type Arrival, type ConnDetails } from './conn-details.js'
 import { Connections } from './connections.js'
+import { Collapser } from './log-collapse.js'
 import { UsageError } from './errors.js'
 import type { ReadFailure } from './reader.js'
 import type { HeaderEvent, ProxyProtocolEvents, RejectedEvent } from './events.js'
@@ -68,6 +69,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       trusted: this.#trusted,
       stats: this.#stats,
       logger: s.logger,
+      logs: new Collapser(),
       get onHeader () { return listened('header') ? onHeader : undefined },
       get onRejected () { return listened('rejected') ? onRejected : undefined }
     }

@@ -150,6 +150,19 @@ describe('misconfiguration hints', () => {
     await endClient(client)
     assert.equal(stack.seen.find(s => s.hook === 'authenticate')?.details?.ipAddress, '127.0.0.3')
   })
+  test('the same misconfiguration again and again (a health check every few seconds): one log line, every refusal still counted and emitted', async (t) => {
+    const lines: string[] = []
+    const log = (obj: object, msg?: string): void => { lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`) }
+    const stack = await startStack({ listener: 'tcp', plugin: { logger: { debug: () => {}, info: log, warn: log, error: log } } })
+    t.after(() => stack.close())
+    const front = await startFront({ target: stack.port, header: 'v1' })
+    t.after(() => front.close())
+    for (let i = 0; i < 5; i++) await assert.rejects(connectClient({ listener: 'tcp', port: front.port }))
+    await until(() => stack.rejected.length === 5)
+    assert.equal(lines.length, 1, lines.join('\n'))
+    assert.match(lines[0] ?? '', /^PROXY protocol misconfiguration: the tcp listener received a PROXY protocol header/)
+    assert.equal(stack.proxy.stats().tcp.rejected.PROXY_ERR_UNEXPECTED_HEADER, 5)
+  })
   test('a direct MQTT client where a header is required: the hint names its client id and the setting', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true } })
     t.after(() => stack.close())
