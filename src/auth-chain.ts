@@ -1,4 +1,5 @@
 import type { Aedes, AuthenticateError, AuthenticateHandler, Client } from 'aedes'
+import { rethrowLater } from './user-code.js'
 
 /** A value now, or later. Stores that live elsewhere (Redis) answer later. */
 export type MaybePromise<T> = T | Promise<T>
@@ -25,10 +26,6 @@ export interface AuthChain {
 }
 
 const CHAIN = Symbol.for('aedes-proxy-protocol.auth-chain')
-
-function rethrowLater (err: unknown): void {
-  process.nextTick(() => { throw err })
-}
 
 /** Runs the observers; a throwing one is rethrown on the next tick, after the client has its answer. */
 async function tell (observers: readonly AuthObserver[], failure: AuthFailure): Promise<void> {

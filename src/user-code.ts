@@ -10,8 +10,13 @@ export function callUser (fn: () => void): void {
   try {
     fn()
   } catch (err) {
-    process.nextTick(() => { throw err })
+    rethrowLater(err)
   }
+}
+
+/** Rethrows `err` on the next tick, where it reaches `uncaughtException` as a listener's exception would. */
+export function rethrowLater (err: unknown): void {
+  process.nextTick(() => { throw err })
 }
 
 /** A peer's string as a log field: at most `max` characters, anything that is not clean text escaped. */

@@ -1,6 +1,6 @@
-import net from 'node:net'
 import tls from 'node:tls'
 import type { Client } from 'aedes'
+import { peerOf } from '../conn-details.js'
 
 /** Where TLS was: terminated here (`broker`), at the proxy (`proxy`, from the SSL TLV), or nowhere. */
 export type TlsAt = 'broker' | 'proxy' | false
@@ -27,8 +27,6 @@ export function clientAddress (client: Client): ClientAddress {
   }
   const c = client as Client & { conn?: unknown, req?: { socket?: unknown } }
   const socket = c.req?.socket ?? c.conn
-  if (!(socket instanceof net.Socket)) return { ipAddress: '', port: 0, ipFamily: 0, tls: false }
-  const ipAddress = socket.remoteAddress ?? ''
-  const family = net.isIP(ipAddress)
-  return { ipAddress, port: socket.remotePort ?? 0, ipFamily: family === 4 || family === 6 ? family : 0, tls: socket instanceof tls.TLSSocket ? 'broker' : false }
+  const peer = peerOf(socket)
+  return { ipAddress: peer.address, port: peer.port, ipFamily: peer.family, tls: socket instanceof tls.TLSSocket ? 'broker' : false }
 }

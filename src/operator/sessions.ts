@@ -8,6 +8,7 @@ import type { ListenerStats } from '../stats.js'
 import type { AedesPlugin } from '../use.js'
 import { clientAddress, type TlsAt } from './client-address.js'
 import { detached, storeFailed } from './store-failure.js'
+import { rethrowLater } from '../user-code.js'
 
 /** A connected client, as {@link Sessions.list} lists it. */
 export interface Session {
@@ -177,7 +178,7 @@ export class Sessions implements AedesPlugin<Sessions> {
       try {
         return allowed(client)
       } catch (err) {
-        process.nextTick(() => { throw err })
+        rethrowLater(err)
         return false
       }
     }

@@ -12,15 +12,10 @@ export interface CloudTlvs {
 
 const VPCE_ID = /^[A-Za-z0-9-]*$/
 
-/** Whether `type` is one of the cloud vendors' TLVs decoded here. */
-export function isCloudTlv (type: number): boolean {
-  return type === PP2_TYPE_AWS || type === PP2_TYPE_AZURE || type === PP2_TYPE_GCP
-}
-
 /**
  * Decodes one cloud vendor TLV into `set`, only when the value has the shape
  * the vendor documents and the field is not set yet (the first one wins);
- * otherwise the TLV stays raw only. Vendors reuse these numbers for other
+ * otherwise (and for any other type) the TLV stays raw only. Vendors reuse these numbers for other
  * subtypes, so a value of another shape is never an error.
  */
 export function decodeCloud (set: { -readonly [K in keyof CloudTlvs]: CloudTlvs[K] }, type: number, value: Buffer): void {

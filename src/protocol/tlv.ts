@@ -1,7 +1,7 @@
 import { crc32c } from './crc32c.js'
 import { proxyError } from './errors.js'
 import { asciiValue, textValue } from './text.js'
-import { decodeCloud, isCloudTlv, type CloudTlvs } from './tlv-cloud.js'
+import { decodeCloud, type CloudTlvs } from './tlv-cloud.js'
 import { decodeSsl, type SslInfo } from './tlv-ssl.js'
 import {
   PP2_TYPE_ALPN, PP2_TYPE_AUTHORITY, PP2_TYPE_CRC32C, PP2_TYPE_NETNS, PP2_TYPE_NOOP, PP2_TYPE_SSL, PP2_TYPE_UNIQUE_ID
@@ -105,7 +105,7 @@ export function parseTlvs (header: Uint8Array, start: number): TlvSet {
       default:
         // Application-specific range (spec 2.2.8): decoded only when the
         // value has the shape the cloud vendor documents; otherwise kept raw.
-        if (isCloudTlv(type)) decodeCloud(set, type, value)
+        decodeCloud(set, type, value)
         break // spec 2.2: unknown types are skipped, not rejected
     }
   })
