@@ -1,7 +1,46 @@
 // MQTT over secure WebSocket, TLS terminated here, behind a TCP load balancer
-// that sends a PROXY header before the client's TLS bytes.
+// that sends a PROXY header before the client's TLS bytes. Only the load
+// balancers in TRUSTED_PROXIES may send one.
 //
 //   TLS_KEY=server.key TLS_CERT=server.crt PORT=8085 npx tsx examples/wss.ts
+//
+// Environment: TLS_KEY, TLS_CERT (PEM files), HOST (default 127.0.0.1), PORT
+// (default 8085), TRUSTED_PROXIES (addresses or CIDR ranges, comma-separated,
+// default 127.0.0.1: a load balancer on this machine).
+//
+// It prints one JSON line per client with the client's real address, and one
+// per refused connection ({"event":"refused",...}).
+//
+// Try it by hand, from the repository root after `npm install`, each long-
+// running command in a terminal of its own. Test certificates (OpenSSL 3): a
+// CA and a server certificate for 127.0.0.1 and localhost:
+//
+//   $ openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=test-ca -keyout ca.key -out ca.crt
+//   $ openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout server.key -out server.csr
+//   $ openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -copy_extensions copy -out server.crt
+//
+// The example, on 18085:
+//
+//   $ TLS_KEY=server.key TLS_CERT=server.crt PORT=18085 npx tsx examples/wss.ts
+//
+// A stand-in for the load balancer, in one line of node: it listens on
+// 127.0.0.1:8085 and, for each client, connects to the example (from
+// 127.0.0.1, which TRUSTED_PROXIES lists) and writes a PROXY v1 header naming
+// 198.51.100.7:50000 before the client's TLS bytes, which it passes through.
+// For HAProxy or nginx instead, see README.md, "Load balancer configuration".
+//
+//   $ node -e "const net=require('net');net.createServer(c=>{const u=net.connect(18085,'127.0.0.1');u.write('PROXY TCP4 198.51.100.7 127.0.0.1 50000 8085\r\n');c.pipe(u).pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy())}).listen(8085,'127.0.0.1',()=>console.log('PROXY front on 127.0.0.1:8085'))"
+//
+// A client through it is seen with the header's address:
+//
+//   $ npx mqtt pub -C wss -h 127.0.0.1 -p 8085 --ca ca.crt -i by-hand -t demo -m hello
+//   {"event":"authenticate","clientId":"by-hand","ipAddress":"198.51.100.7","port":50000,"tls":true,"websocket":true,...}
+//
+// A client that bypasses it is refused (and MQTT.js says "Client network
+// socket disconnected before secure TLS connection was established"):
+//
+//   $ npx mqtt pub -C wss -h 127.0.0.1 -p 18085 --ca ca.crt -i bypass -t demo -m hello
+//   {"event":"refused","refusedBy":"proxy","listener":"wss","peer":{"address":"127.0.0.1",...},"code":"PROXY_ERR_NOT_PROXY",...}
 import { readFileSync } from 'node:fs'
 import https from 'node:https'
 import type net from 'node:net'
@@ -11,6 +50,7 @@ import { proxyProtocol, withPlugins } from 'aedes-proxy-protocol'
 
 const host = process.env.HOST ?? '127.0.0.1'
 const port = Number(process.env.PORT ?? 8085)
+const trustedProxies = (process.env.TRUSTED_PROXIES ?? '127.0.0.1').split(/[\s,]+/).filter(s => s !== '')
 const { TLS_KEY, TLS_CERT } = process.env
 if (TLS_KEY === undefined || TLS_CERT === undefined) {
   console.error('set TLS_KEY and TLS_CERT to PEM files')
@@ -20,12 +60,26 @@ if (TLS_KEY === undefined || TLS_CERT === undefined) {
 const broker = withPlugins(await Aedes.createBroker({
   authenticate (client, _username, _password, done) {
     const d = client.connDetails
-    console.log(JSON.stringify({ event: 'authenticate', clientId: client.id, ip: d?.ipAddress, port: d?.port, tls: d?.isTls, websocket: d?.isWebsocket }))
+    console.log(JSON.stringify({ event: 'authenticate', clientId: client.id, ipAddress: d?.ipAddress, port: d?.port, tls: d?.isTls, websocket: d?.isWebsocket, peer: d?.peer }))
     done(null, true)
   }
 }))
 
-const proxy = broker.use(proxyProtocol({ listeners: { wss: { proxyEnabled: true } } }))
+const proxy = broker.use(proxyProtocol({ trustedProxies, listeners: { wss: { proxyEnabled: true } } }))
+proxy.on('rejected', (err, e) => {
+  if (!e.probe) {
+    console.warn(JSON.stringify({
+      event: 'refused',
+      refusedBy: 'proxy',
+      listener: e.listener,
+      peer: e.peer,
+      code: err.code,
+      reason: err.message,
+      ...(e.clientId !== undefined ? { clientId: e.clientId } : {}),
+      ...(e.hint !== undefined ? { hint: e.hint } : {})
+    }))
+  }
+})
 
 const server = https.createServer({ key: readFileSync(TLS_KEY), cert: readFileSync(TLS_CERT) })
 new WebSocketServer({ server }).on('connection', (socket, req) => {
@@ -35,7 +89,7 @@ proxy.attach(server) // read the header before the TLS handshake and the upgrade
 
 server.listen(port, host, () => {
   const address = server.address() as net.AddressInfo
-  console.log(`wss listener on ${address.address}:${address.port}, PROXY protocol required`)
+  console.log(`wss listener on ${address.address}:${address.port}, PROXY protocol required from ${trustedProxies.join(', ')}`)
 })
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -13,10 +13,15 @@
 //   HOST        address to listen on, default 127.0.0.1
 //   PORT        port to listen on, default 1884 (0: any free port)
 //   NODE_ID     this node's name in its logs and its aedes broker id, default node-<pid>
+//   TRUSTED_PROXIES  the load balancers allowed to send a header: addresses or
+//               CIDR ranges, comma-separated, default 127.0.0.0/8 (HAProxy on
+//               this machine); anyone else is refused before a byte is read
 //
 // Prints `node <id>: tcp listener on <host>:<port>, PROXY protocol required`
 // once it serves, then one JSON line per client connect and disconnect with
-// the client's real address and port (and the load balancer's, as `proxy`).
+// the client's real address and port (and the load balancer's, as `proxy`),
+// and one per refused connection ({"event":"refused",...}; health checks that
+// send nothing or a LOCAL header are not refused).
 import net from 'node:net'
 import { Aedes, type Client } from 'aedes'
 import mqemitterRedis from 'mqemitter-redis'
@@ -26,6 +31,7 @@ import { proxyProtocol, withPlugins } from 'aedes-proxy-protocol'
 const host = process.env.HOST ?? '127.0.0.1'
 const port = Number(process.env.PORT ?? 1884)
 const nodeId = process.env.NODE_ID ?? `node-${process.pid}`
+const trustedProxies = (process.env.TRUSTED_PROXIES ?? '127.0.0.0/8').split(/[\s,]+/).filter(s => s !== '')
 
 /** ioredis options from REDIS_URL, or REDIS_HOST and REDIS_PORT. */
 function redisOptions (): RedisConnectionOptions {
@@ -66,9 +72,21 @@ function describe (client: Client): Record<string, unknown> {
 // Resolves once Redis has answered (persistence.setup reads the stored subscriptions).
 const broker = withPlugins(await Aedes.createBroker({ id: nodeId, mq, persistence }))
 
-const proxy = broker.use(proxyProtocol({ proxyEnabled: true }))
-proxy.on('rejected', (err, { peer, probe }) => {
-  if (!probe) console.error(JSON.stringify({ event: 'rejected', node: nodeId, code: err.code, peer: peer.address, reason: err.message }))
+const proxy = broker.use(proxyProtocol({ proxyEnabled: true, trustedProxies }))
+proxy.on('rejected', (err, e) => {
+  if (!e.probe) {
+    console.warn(JSON.stringify({
+      event: 'refused',
+      refusedBy: 'proxy',
+      node: nodeId,
+      listener: e.listener,
+      peer: e.peer,
+      code: err.code,
+      reason: err.message,
+      ...(e.clientId !== undefined ? { clientId: e.clientId } : {}),
+      ...(e.hint !== undefined ? { hint: e.hint } : {})
+    }))
+  }
 })
 
 broker.on('client', client => { console.log(JSON.stringify({ event: 'connect', ...describe(client) })) })
@@ -78,7 +96,7 @@ const server = net.createServer(broker.handle) // the usual aedes line, unchange
 proxy.attach(server) // read the header before aedes sees a byte
 server.listen(port, host, () => {
   const address = server.address() as net.AddressInfo
-  console.log(`node ${nodeId}: tcp listener on ${address.address}:${address.port}, PROXY protocol required, state in redis ${where}`)
+  console.log(`node ${nodeId}: tcp listener on ${address.address}:${address.port}, PROXY protocol required from ${trustedProxies.join(', ')}, state in redis ${where}`)
 })
 
 let stopping = false

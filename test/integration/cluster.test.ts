@@ -235,7 +235,7 @@ test('two aedes nodes sharing Redis behind HAProxy roundrobin send-proxy-v2: cli
   const rows = (await haproxyStats(statsSocket)).filter(r => r.pxname === 'brokers' && (r.svname ?? '').startsWith('node'))
   assert.deepEqual(rows.map(r => [r.svname, r.status, r.chkfail]), [['node1', 'UP', '0'], ['node2', 'UP', '0']])
   for (const node of nodes) {
-    assert.deepEqual(node.lines.filter(l => l.includes('"rejected"') || l.includes('"redis-error"')), [], `${node.id} refused nothing`)
+    assert.deepEqual(node.lines.filter(l => l.includes('"event":"refused"') || l.includes('"redis-error"')), [], `${node.id} refused nothing`)
     for (const line of node.clientLines()) assert.equal(line.node, node.id)
   }
 

@@ -39,3 +39,22 @@ test('every variable of the ready-to-run broker is documented', () => {
     assert.ok(documented, `${name} is not in the README`)
   }
 })
+
+/** The bodies of the README's fenced blocks of `lang`. */
+function fencedBlocks (lang: string): string[] {
+  return [...readme.matchAll(new RegExp(`^\`\`\`${lang}\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map(m => m[1] as string)
+}
+
+test('every proxyProtocol() in the README\'s code that turns PROXY on names trustedProxies (a snippet pasted as is is not spoofable)', () => {
+  const calls = fencedBlocks('ts').flatMap(block => [...block.matchAll(/proxyProtocol\(\{[^\n]*\}\)/g)].map(m => m[0]))
+  const enabling = calls.filter(c => /proxyEnabled: (true|'optional')/.test(c))
+  assert.ok(enabling.length >= 2, calls.join('\n'))
+  for (const call of enabling) assert.match(call, /trustedProxies: \[/, call)
+})
+
+test('every npm start line in the README that turns PROXY on sets MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES', () => {
+  const starts = fencedBlocks('sh').map(b => b.replace(/\\\n/g, ' ')).flatMap(b => b.split('\n')).filter(l => /\bnpm start\b/.test(l))
+  const enabling = starts.filter(l => /MQTT_PROXY_PROTOCOL_ENABLED=(true|optional)\b/.test(l))
+  assert.ok(enabling.length >= 1, starts.join('\n'))
+  for (const line of enabling) assert.match(line, /MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES=\S+/, line)
+})
