@@ -1,6 +1,7 @@
 // Test certificates made with the openssl CLI when first asked for (a CA, a
-// server certificate for 127.0.0.1/localhost/::1 and a client certificate),
-// so nothing expires in the repository. Used by the tests and the benchmarks.
+// server certificate for 127.0.0.1/localhost/::1 and a client certificate;
+// a second CA with a client certificate of its own), so nothing expires in
+// the repository. Used by the tests and the benchmarks.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -63,4 +64,28 @@ export function testCerts (clientCn = 'client-1'): TestCerts {
     clientPemPath: join(dir, 'client.pem')
   }
   return cached
+}
+
+export interface OtherCaCerts {
+  readonly dir: string
+  /** a second CA, unrelated to testCerts()'s */
+  readonly caPath: string
+  /** a client certificate (CN `stranger`) this second CA signed, and its key */
+  readonly clientKey: Buffer
+  readonly clientCert: Buffer
+}
+
+let otherCached: OtherCaCerts | undefined
+
+/** Makes (once per process) a second CA and a client certificate from it: a client the first CA does not vouch for. */
+export function otherCaCerts (): OtherCaCerts {
+  if (otherCached !== undefined) return otherCached
+  const dir = mkdtempSync(join(tmpdir(), 'aedes-pp-other-ca-'))
+  process.once('exit', () => { rmSync(dir, { recursive: true, force: true }) })
+  openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=aedes-proxy-protocol other CA'])
+  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n')
+  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=stranger'])
+  openssl(dir, ['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2', '-extfile', 'client.ext'])
+  otherCached = { dir, caPath: join(dir, 'ca.crt'), clientKey: readFileSync(join(dir, 'client.key')), clientCert: readFileSync(join(dir, 'client.crt')) }
+  return otherCached
 }

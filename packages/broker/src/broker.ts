@@ -10,7 +10,8 @@ import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, w
 import { pino } from 'pino'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { LISTENER_NAMES, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
-import { bearerMatches, bindAddress, fromBindError, fromOptionsError, isLoopback, parseArgs, port, StartupError, tlsOptions, value, version } from './startup.js'
+import { bearerMatches, bindAddress, fromBindError, fromOptionsError, isLoopback, parseArgs, port, StartupError, value, version } from './startup.js'
+import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
 
 /** The prefix of every message of this package and the library. */

@@ -4,7 +4,6 @@ import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'
-import tls from 'node:tls'
 import { OptionsError, type ListenerName } from 'aedes-proxy-protocol'
 import { listenerEnvName, listenerTrustedEnvName } from './env.js'
 
@@ -104,34 +103,6 @@ export function fromOptionsError (err: OptionsError, env: Env): StartupError {
     .replace(/needs trustedProxies/, 'needs MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES (or the listener\'s own list)')
   if (variable === undefined) return new StartupError(`${issue.path}: ${message}`)
   return new StartupError(`${variable}=${JSON.stringify(env[variable] ?? '')}: ${message}`)
-}
-
-/** The TLS options of the ssl or wss listener, checked now (key, certificate, password) so that nothing is bound when they are wrong. */
-export function tlsOptions (env: Env, listener: 'ssl' | 'wss'): tls.TlsOptions {
-  const p = `LISTENER_${listener.toUpperCase()}`
-  const cert = value(env, `${p}_PEM_CERT`)
-  const key = value(env, `${p}_PEM_KEY`)
-  if (cert === undefined || key === undefined) {
-    throw new StartupError(`the ${listener} listener is enabled but ${cert === undefined ? `${p}_PEM_CERT` : `${p}_PEM_KEY`} is not set: set ${p}_PEM_CERT and ${p}_PEM_KEY to PEM files, or ${p}_ENABLED=false`)
-  }
-  const read = (name: string, path: string): Buffer => {
-    try { return readFileSync(path) } catch (err) { throw new StartupError(`${name}=${JSON.stringify(path)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`) }
-  }
-  const passphrase = value(env, `${p}_PEM_KEY_PASSWORD`)
-  const options: tls.TlsOptions = { cert: read(`${p}_PEM_CERT`, cert), key: read(`${p}_PEM_KEY`, key), ...(passphrase !== undefined ? { passphrase } : {}) }
-  try {
-    tls.createSecureContext(options)
-  } catch (err) {
-    const text = `${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`
-    if (/bad decrypt|BAD_DECRYPT|bad password|interrupted or cancelled/i.test(text)) {
-      throw new StartupError(passphrase === undefined
-        ? `${p}_PEM_KEY=${JSON.stringify(key)} is encrypted: set ${p}_PEM_KEY_PASSWORD to its password`
-        : `${p}_PEM_KEY_PASSWORD does not decrypt ${p}_PEM_KEY=${JSON.stringify(key)}`)
-    }
-    if (/key values mismatch|KEY_VALUES_MISMATCH/i.test(text)) throw new StartupError(`${p}_PEM_KEY=${JSON.stringify(key)} is not the key of ${p}_PEM_CERT=${JSON.stringify(cert)}`)
-    throw new StartupError(`${p}_PEM_CERT=${JSON.stringify(cert)} / ${p}_PEM_KEY=${JSON.stringify(key)}: not a PEM certificate and key (${(err as Error).message})`)
-  }
-  return options
 }
 
 /** A listen() that failed, on the variables that chose the address and port. */

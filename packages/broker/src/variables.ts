@@ -52,7 +52,9 @@ export const VARIABLES: Variable[] = [
       vars.push(
         { name: `${p}_PEM_CERT`, default: '', help: 'server certificate (PEM file), required when enabled' },
         { name: `${p}_PEM_KEY`, default: '', help: 'server private key (PEM file), required when enabled' },
-        { name: `${p}_PEM_KEY_PASSWORD`, default: '', help: 'password of the private key, if it has one' }
+        { name: `${p}_PEM_KEY_PASSWORD`, default: '', help: 'password of the private key, if it has one' },
+        { name: `${p}_PEM_CA_CERT`, default: '', help: 'CA certificate(s) (PEM file) that client certificates must chain to' },
+        { name: `${p}_CLIENT_AUTH_TYPE`, default: '(request with a CA file, else none)', help: 'client certificates: none, request (asked for and verified, not required) or require (a client without a valid one is refused as the TLS handshake ends)' }
       )
     }
     return vars

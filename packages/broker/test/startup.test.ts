@@ -4,7 +4,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
 import net from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { testCerts } from '../../../test/helpers/certs.js'
 import { spawnProgram } from '../../../test/helpers/spawn.js'
@@ -42,6 +44,10 @@ async function start (env: Record<string, string>, args: string[] = []): Promise
 }
 
 const certs = testCerts()
+const ssl = { LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_BIND_ADDRESS: '127.0.0.1', LISTENER_SSL_BIND_PORT: '0', LISTENER_SSL_PEM_CERT: certs.serverCertPath, LISTENER_SSL_PEM_KEY: certs.serverKeyPath }
+const wss = { LISTENER_WSS_ENABLED: 'true', LISTENER_WSS_BIND_ADDRESS: '127.0.0.1', LISTENER_WSS_BIND_PORT: '0', LISTENER_WSS_PEM_CERT: certs.serverCertPath, LISTENER_WSS_PEM_KEY: certs.serverKeyPath }
+const brokenPem = join(certs.dir, 'broken-ca.crt')
+writeFileSync(brokenPem, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n')
 const failures: Array<{ name: string, env?: Record<string, string>, args?: string[], line: RegExp }> = [
   { name: 'an unknown flag', args: ['--verbose'], line: /^aedes-proxy-protocol: unknown flag "--verbose": the broker takes --help or --version/ },
   { name: 'a header timeout out of range', env: { MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT: '1000000' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT="1000000": must be at most 600000 \(milliseconds\)$/ },
@@ -54,7 +60,15 @@ const failures: Array<{ name: string, env?: Record<string, string>, args?: strin
   { name: 'no listener enabled', env: { LISTENER_TCP_ENABLED: 'false', LISTENER_WS_ENABLED: 'false' }, line: /^aedes-proxy-protocol: no listener is enabled: set LISTENER_TCP_ENABLED=true/ },
   { name: 'a TLS listener without its certificate', env: { LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_BIND_ADDRESS: '127.0.0.1', LISTENER_SSL_BIND_PORT: '0' }, line: /^aedes-proxy-protocol: the ssl listener is enabled but LISTENER_SSL_PEM_CERT is not set/ },
   { name: 'a certificate file that cannot be read', env: { LISTENER_WSS_ENABLED: 'true', LISTENER_WSS_BIND_ADDRESS: '127.0.0.1', LISTENER_WSS_BIND_PORT: '0', LISTENER_WSS_PEM_CERT: '/nonexistent/cert.pem', LISTENER_WSS_PEM_KEY: certs.dir + '/server.key' }, line: /^aedes-proxy-protocol: LISTENER_WSS_PEM_CERT="\/nonexistent\/cert\.pem": cannot read it \(ENOENT\)$/ },
-  { name: 'a key that is not the certificate\'s', env: { LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_BIND_ADDRESS: '127.0.0.1', LISTENER_SSL_BIND_PORT: '0', LISTENER_SSL_PEM_CERT: certs.dir + '/server.crt', LISTENER_SSL_PEM_KEY: certs.dir + '/client.key' }, line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_KEY="[^"]+client\.key" is not the key of LISTENER_SSL_PEM_CERT=/ }
+  { name: 'a key that is not the certificate\'s', env: { LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_BIND_ADDRESS: '127.0.0.1', LISTENER_SSL_BIND_PORT: '0', LISTENER_SSL_PEM_CERT: certs.dir + '/server.crt', LISTENER_SSL_PEM_KEY: certs.dir + '/client.key' }, line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_KEY="[^"]+client\.key" is not the key of LISTENER_SSL_PEM_CERT=/ },
+  { name: 'a client certificate mode it does not know', env: { ...ssl, LISTENER_SSL_CLIENT_AUTH_TYPE: 'maybe' }, line: /^aedes-proxy-protocol: LISTENER_SSL_CLIENT_AUTH_TYPE="maybe" is not a client certificate mode: use none, request or require \(or TBMQ's CLIENT_AUTH_NONE, CLIENT_AUTH_REQUESTED, CLIENT_AUTH_REQUIRED\)$/ },
+  { name: 'require without a CA file', env: { ...ssl, LISTENER_SSL_CLIENT_AUTH_TYPE: 'require' }, line: /^aedes-proxy-protocol: LISTENER_SSL_CLIENT_AUTH_TYPE="require" needs LISTENER_SSL_PEM_CA_CERT: set it to the PEM file of the CA that signs the client certificates$/ },
+  { name: 'request without a CA file (wss)', env: { ...wss, LISTENER_WSS_CLIENT_AUTH_TYPE: 'CLIENT_AUTH_REQUESTED' }, line: /^aedes-proxy-protocol: LISTENER_WSS_CLIENT_AUTH_TYPE="CLIENT_AUTH_REQUESTED" needs LISTENER_WSS_PEM_CA_CERT/ },
+  { name: 'a CA file with none', env: { ...ssl, LISTENER_SSL_PEM_CA_CERT: certs.caPath, LISTENER_SSL_CLIENT_AUTH_TYPE: 'none' }, line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_CA_CERT="[^"]+ca\.crt" is set but LISTENER_SSL_CLIENT_AUTH_TYPE="none" asks for no client certificate: use request or require, or unset LISTENER_SSL_PEM_CA_CERT$/ },
+  { name: 'a CA file that cannot be read', env: { ...wss, LISTENER_WSS_PEM_CA_CERT: '/nonexistent/ca.pem' }, line: /^aedes-proxy-protocol: LISTENER_WSS_PEM_CA_CERT="\/nonexistent\/ca\.pem": cannot read it \(ENOENT\)$/ },
+  { name: 'a CA file with no certificate in it (a key)', env: { ...ssl, LISTENER_SSL_PEM_CA_CERT: certs.caKeyPath, LISTENER_SSL_CLIENT_AUTH_TYPE: 'require' }, line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_CA_CERT="[^"]+ca\.key": not a PEM CA certificate \(no -----BEGIN CERTIFICATE----- block\)/ },
+  { name: 'a CA file whose certificate does not parse', env: { ...ssl, LISTENER_SSL_PEM_CA_CERT: brokenPem, LISTENER_SSL_CLIENT_AUTH_TYPE: 'require' }, line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_CA_CERT="[^"]+broken-ca\.crt": not a PEM CA certificate \(.+\)$/ },
+  { name: 'a CA file holding a server certificate, not a CA\'s', env: { ...ssl, LISTENER_SSL_PEM_CA_CERT: certs.serverCertPath }, line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_CA_CERT="[^"]+server\.crt": "CN=localhost" is not a CA certificate \(no basicConstraints CA:TRUE\)/ }
 ]
 
 for (const row of failures) {
