@@ -4,13 +4,18 @@ import { rethrowLater } from './user-code.js'
 /** A value now, or later. Stores that live elsewhere (Redis) answer later. */
 export type MaybePromise<T> = T | Promise<T>
 
-/** Decides before the broker's authenticate whether a client may try at all: a reason to refuse, or undefined. */
-export type AuthGate = (client: Client) => MaybePromise<string | undefined>
+/** What refused a login: the IP policy's lists, its rate limit, or the broker's authenticate. */
+export type RefusedBy = 'ip-policy' | 'rate-limit' | 'authentication'
+/** A gate's refusal: what refused, and why. */
+export interface GateRefusal { readonly refusedBy: Exclude<RefusedBy, 'authentication'>, readonly reason: string }
+/** Decides before the broker's authenticate whether a client may try at all: a refusal, or undefined. */
+export type AuthGate = (client: Client) => MaybePromise<GateRefusal | undefined>
 /** Gives the user name the broker's authenticate sees. */
 export type UsernameMapper = (client: Client, username: string | undefined) => string | undefined
 /** One refused login: by a gate (its reason) or by the broker's authenticate. */
 export interface AuthFailure {
   readonly client: Client
+  readonly refusedBy: RefusedBy
   readonly username: string | undefined
   readonly password: Buffer | undefined
   readonly reason: string
@@ -20,7 +25,8 @@ export type AuthObserver = (failure: AuthFailure) => MaybePromise<void>
 
 /** The steps around one broker's `authenticate`, in a fixed order whatever the order of `use()`. */
 export interface AuthChain {
-  gate (fn: AuthGate): void
+  /** @param unavailable - what refused when the gate cannot decide (it throws) */
+  gate (fn: AuthGate, unavailable: GateRefusal['refusedBy']): void
   username (fn: UsernameMapper): void
   failed (fn: AuthObserver): void
 }
@@ -51,23 +57,23 @@ export function authChain (broker: Aedes): AuthChain {
   const b = broker as Aedes & { [CHAIN]?: AuthChain }
   const existing = b[CHAIN]
   if (existing !== undefined) return existing
-  const gates: AuthGate[] = []
+  const gates: Array<{ fn: AuthGate, unavailable: GateRefusal['refusedBy'] }> = []
   const mappers: UsernameMapper[] = []
   const observers: AuthObserver[] = []
   let authenticate: AuthenticateHandler = broker.authenticate
   const run = async (client: Client, username: string | undefined, password: Buffer | undefined): Promise<{ err: AuthenticateError | null, success: boolean | null }> => {
     for (const gate of gates) {
-      let reason: string | undefined
+      let refusal: GateRefusal | undefined
       try {
-        reason = await gate(client)
+        refusal = await gate.fn(client)
       } catch (err) {
         // A gate that cannot decide (its store is gone) refuses: fail closed.
-        reason = `policy unavailable: ${(err as Error).message}`
+        refusal = { refusedBy: gate.unavailable, reason: `policy unavailable: ${(err as Error).message}` }
       }
-      if (reason !== undefined) {
-        await tell(observers, { client, username, password, reason })
+      if (refusal !== undefined) {
+        await tell(observers, { client, refusedBy: refusal.refusedBy, username, password, reason: refusal.reason })
         // aedes answers with CONNACK return code 5, "not authorized".
-        return { err: Object.assign(new Error(`not authorized: ${reason}`), { returnCode: 5 as const }), success: false }
+        return { err: Object.assign(new Error(`not authorized: ${refusal.reason}`), { returnCode: 5 as const }), success: false }
       }
     }
     let user = username
@@ -83,7 +89,7 @@ export function authChain (broker: Aedes): AuthChain {
       }
     })
     if (err !== null || success !== true) {
-      await tell(observers, { client, username: user, password, reason: err?.message ?? 'bad user name or password' })
+      await tell(observers, { client, refusedBy: 'authentication', username: user, password, reason: err?.message ?? 'bad user name or password' })
     }
     return { err, success }
   }
@@ -97,7 +103,7 @@ export function authChain (broker: Aedes): AuthChain {
     enumerable: true
   })
   const chain: AuthChain = {
-    gate: fn => { gates.push(fn) },
+    gate: (fn, unavailable) => { gates.push({ fn, unavailable }) },
     username: fn => { mappers.push(fn) },
     failed: fn => { observers.push(fn) }
   }

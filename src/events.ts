@@ -13,13 +13,17 @@ export interface ConnectionEvent {
 /** Emitted as `'header'` for every header accepted. */
 export interface HeaderEvent extends ConnectionEvent {
   readonly header: ProxyHeader
+  /** Milliseconds from the connection's arrival until its header was read. */
+  readonly readTime: number
 }
 
 /** Emitted as `'rejected'` for every connection refused. */
 export interface RejectedEvent extends ConnectionEvent {
   /**
-   * The peer connected and sent nothing at all before closing or timing out:
-   * a load balancer's TCP probe rather than a broken client.
+   * A load balancer's health check rather than a broken client: the peer
+   * sent nothing at all before closing or timing out, or sent a header and
+   * nothing after it and reset before its address could be read (HAProxy's
+   * v1 checks). Counted in `probes`, not in `rejected`.
    */
   readonly probe: boolean
   /** What is probably misconfigured, and which setting to change. */

@@ -68,7 +68,9 @@ export function misconfigurationHint (code: ProxyErrorCode, listener: ListenerNa
 /** The messages of refusals the intake decides itself, before or without the reader. */
 export const refusalMessage = {
   untrusted: (address: string, listener: ListenerName): string =>
-    `${address} is not in trustedProxies for the ${listener} listener, which requires a PROXY header`,
+    `${address} is not in trustedProxies for the ${listener} listener, which requires a PROXY header: ` +
+    `if it is your load balancer, add it (listeners.${listener}.trustedProxies or trustedProxies; ` +
+    `MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_TRUSTED_PROXIES or MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES); otherwise it went around the load balancer`,
   tooManyPending: (maxPending: number, listener: ListenerName): string =>
     `${maxPending} connections are already waiting for their header on the ${listener} listener (maxPending)`,
   peerless: (): string => 'connection reset before its peer address could be read',
@@ -77,6 +79,6 @@ export const refusalMessage = {
   /** A header where it may not come: refused on its signature, unparsed. */
   unexpected: (code: 'PROXY_ERR_UNEXPECTED_HEADER' | 'PROXY_ERR_UNTRUSTED'): string =>
     code === 'PROXY_ERR_UNTRUSTED'
-      ? 'a PROXY header from a peer that is not in trustedProxies'
+      ? 'a PROXY header from a peer that is not in trustedProxies (MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES)'
       : 'a PROXY header arrived on a listener where PROXY protocol is off'
 }

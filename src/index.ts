@@ -17,7 +17,7 @@ export type { UnauthorizedClient, UnauthorizedAttempt, UnauthorizedStore } from 
 export { sessions } from './operator/sessions.js'
 export type { Sessions, SessionsOptions, Session, SessionStore, CounterSource } from './operator/sessions.js'
 export type { TlsAt, ClientAddress } from './operator/client-address.js'
-export type { MaybePromise } from './auth-chain.js'
+export type { MaybePromise, RefusedBy } from './auth-chain.js'
 
 // Options, events and what the broker sees.
 export type { ProxyProtocolOptions, ListenerOptions, WebSocketListenerOptions, ListenerSettings, ListenerName, ResolvedOptions, Logger, ProxyMode } from './options.js'

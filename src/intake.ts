@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import type { AddressMatcher } from './cidr.js'
 import { peerOf, type SocketEndpoint } from './conn-details.js'
 import type { HeaderEvent, RejectedEvent } from './events.js'
+import { PREFIX } from './errors.js'
 import { describeStart, misconfigurationHint, refusalMessage } from './hints.js'
 import type { ListenerName, Logger, ResolvedOptions } from './options.js'
 import { ProxyProtocolError, type ProxyErrorCode } from './protocol/errors.js'
@@ -45,6 +46,7 @@ function readOptions (verdict: Verdict): Pick<ReadOptions, 'absent' | 'present'>
  */
 export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerName, proceed: Proceed): void {
   const settings = ctx.settings[listener]
+  const started = performance.now()
   // The peer is read only when needed (a trust check, a refusal, a 'header'
   // listener): getpeername is a measurable part of a connection.
   let peer: SocketEndpoint | undefined
@@ -88,8 +90,10 @@ export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerNa
     }
     if (peerless && header?.proxied !== false) {
       // An address that cannot be checked against trustedProxies is never
-      // believed; the socket is gone anyway.
-      refuse(ctx, socket, listener, peerNow(), 'PROXY_ERR_CLOSED', refusalMessage.peerless(), socket instanceof net.Socket ? socket.bytesRead : 1)
+      // believed; the socket is gone anyway. A header and nothing after it
+      // is a proxy's health check (HAProxy's v1 checks are reset that
+      // fast): a probe, not a refusal.
+      refuse(ctx, socket, listener, peerNow(), 'PROXY_ERR_CLOSED', refusalMessage.peerless(), socket instanceof net.Socket ? socket.bytesRead : 1, ended === true)
       return
     }
     if (header === undefined) {
@@ -97,7 +101,10 @@ export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerNa
     } else {
       ctx.stats.accepted(listener, header)
       const onHeader = ctx.onHeader
-      if (onHeader !== undefined) callUser(() => { onHeader({ listener, peer: peerNow(), header }) })
+      if (onHeader !== undefined) {
+        const readTime = performance.now() - started
+        callUser(() => { onHeader({ listener, peer: peerNow(), header, readTime }) })
+      }
     }
     // A health check (LOCAL, or a header and nothing after it) is counted
     // and done: there is nothing to hand over.
@@ -110,15 +117,15 @@ export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerNa
 }
 
 /** Closes a connection without reading from it, and reports why. */
-export function refuse (ctx: IntakeContext, socket: Duplex, listener: ListenerName, peer: SocketEndpoint, code: ProxyErrorCode, message: string, bytesReceived: number): void {
+export function refuse (ctx: IntakeContext, socket: Duplex, listener: ListenerName, peer: SocketEndpoint, code: ProxyErrorCode, message: string, bytesReceived: number, probe = false): void {
   socket.on('error', () => {})
   socket.destroy()
-  report(ctx, Object.assign(new ProxyProtocolError(code, message), { bytesReceived }), listener, peer)
+  report(ctx, Object.assign(new ProxyProtocolError(code, message), { bytesReceived }), listener, peer, probe)
 }
 
 /** The one place a refusal is counted, logged and emitted. */
-function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, peer: SocketEndpoint): void {
-  const probe = err.bytesReceived === 0 && (err.code === 'PROXY_ERR_TIMEOUT' || err.code === 'PROXY_ERR_CLOSED')
+function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, peer: SocketEndpoint, healthCheck = false): void {
+  const probe = healthCheck || (err.bytesReceived === 0 && (err.code === 'PROXY_ERR_TIMEOUT' || err.code === 'PROXY_ERR_CLOSED'))
   // A probe is a health check, not a refusal: counted apart.
   ctx.stats.refused(listener, err.code, probe)
   const start = err.head === undefined ? undefined : describeStart(err.head)
@@ -133,16 +140,20 @@ function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, p
   }
   const logger = ctx.logger
   if (logger !== undefined) {
-    const record = { listener, peer: peer.address, peerPort: peer.port, code: err.code, ...(clientId !== undefined ? { clientId: logText(clientId) } : {}) }
+    // The line is the package's already: its reason without the message prefix.
+    const reason = err.message.startsWith(PREFIX) ? err.message.slice(PREFIX.length) : err.message
+    // The field names are the package's log vocabulary (README, "Log fields").
+    const record = { event: probe ? 'probe' : 'refused', refusedBy: 'proxy', listener, peer, code: err.code, ...(clientId !== undefined ? { clientId: logText(clientId) } : {}) }
     // The same refusal on the same listener: one line a minute, then how many more.
     const held = probe ? 0 : ctx.logs.admit(`${err.code}|${listener}`)
     const more = held !== undefined && held > 0 ? { repeated: held } : {}
     const tail = held !== undefined && held > 0 ? ` (${held} more like it in the last minute not logged)` : ''
     if (probe) {
-      callUser(() => { logger.debug(record, 'PROXY protocol: empty connection closed (load-balancer probe)') })
+      const what = err.bytesReceived === 0 ? 'empty connection closed' : 'a header and nothing after it, reset before its address could be read'
+      callUser(() => { logger.debug(record, `PROXY protocol: ${what} (load-balancer probe)`) })
     } else if (held !== undefined) {
-      if (hint !== undefined) callUser(() => { logger.error({ ...record, hint, ...more }, `PROXY protocol misconfiguration: ${hint}${tail}`) })
-      else callUser(() => { logger.warn({ ...record, reason: err.message, ...more }, `PROXY protocol: connection refused: ${err.message}${tail}`) })
+      if (hint !== undefined) callUser(() => { logger.error({ ...record, reason, hint, ...more }, `PROXY protocol misconfiguration: ${hint}${tail}`) })
+      else callUser(() => { logger.warn({ ...record, reason, ...more }, `PROXY protocol: connection refused: ${reason}${tail}`) })
     }
   }
   const onRejected = ctx.onRejected

@@ -13,8 +13,9 @@ export interface ListenerStats {
   /** Refused connections, by error code; probes are not among them. */
   readonly rejected: Readonly<Partial<Record<ProxyErrorCode, number>>>
   /**
-   * Connections that sent nothing at all before closing or timing out:
-   * load-balancer health checks, counted here and not in `rejected`.
+   * Load-balancer health checks, counted here and not in `rejected`:
+   * connections that sent nothing at all before closing or timing out, and
+   * headers with nothing after them reset before their peer could be read.
    */
   readonly probes: number
   /** Connections waiting for their first bytes or a complete header right now. */

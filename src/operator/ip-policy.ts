@@ -1,6 +1,6 @@
 import type { Aedes } from 'aedes'
 import { z } from 'zod'
-import { authChain, type MaybePromise } from '../auth-chain.js'
+import { authChain, type GateRefusal, type MaybePromise } from '../auth-chain.js'
 import { addressMatcher, type AddressMatcher } from '../cidr.js'
 import { parseOptions, UsageError } from '../errors.js'
 import { AddressRange } from '../options.js'
@@ -89,7 +89,12 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
     Object.defineProperty(broker, INSTALLED, { value: true })
     // A client with no address at all (a stream that is not a socket) is
     // checked as '': no deny entry matches it, and an allow list refuses it.
-    authChain(broker).gate(client => this.check(clientAddress(client).ipAddress))
+    const refusal = (reason: IpRefusal | undefined): GateRefusal | undefined =>
+      reason === undefined ? undefined : { refusedBy: reason === 'rate-limited' ? 'rate-limit' : 'ip-policy', reason }
+    authChain(broker).gate(client => {
+      const reason = this.check(clientAddress(client).ipAddress)
+      return typeof reason === 'object' ? reason.then(refusal) : refusal(reason)
+    }, 'rate-limit') // only the rate limit's store can fail to answer
     return this
   }
 }

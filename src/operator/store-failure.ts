@@ -18,5 +18,5 @@ export function detached (what: string, logger: Logger | undefined, op: () => un
 
 /** Logs a store failure (the operation, the error). */
 export function storeFailed (what: string, logger: Logger | undefined, err: unknown): void {
-  if (logger !== undefined) callUser(() => { logger.error({ err: err instanceof Error ? err.message : String(err) }, `${what}: the store failed`) })
+  if (logger !== undefined) callUser(() => { logger.error({ event: 'store-failed', operation: what, reason: err instanceof Error ? err.message : String(err) }, `${what}: the store failed`) })
 }

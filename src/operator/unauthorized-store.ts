@@ -1,4 +1,4 @@
-import type { MaybePromise } from '../auth-chain.js'
+import type { MaybePromise, RefusedBy } from '../auth-chain.js'
 import type { ListenerName } from '../options.js'
 import type { TlsAt } from './client-address.js'
 
@@ -14,6 +14,8 @@ export interface UnauthorizedClient {
   readonly passwordProvided: boolean
   /** TLS was used: terminated here (`broker`), at the proxy (`proxy`, from the SSL TLV), or not at all. */
   readonly tls: TlsAt
+  /** What refused the latest attempt: the IP policy's lists, its rate limit, or the broker's `authenticate`. */
+  readonly refusedBy: RefusedBy
   /** Why: the error message of `authenticate`, or `ip-denied`, `ip-not-allowed`, `rate-limited`. */
   readonly reason: string
   /** When the latest failed attempt happened (ms since the epoch). */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Aedes } from 'aedes'
 import { z } from 'zod'
-import { authChain, type AuthFailure } from '../auth-chain.js'
+import { authChain, type AuthFailure, type RefusedBy } from '../auth-chain.js'
 import { parseOptions, UsageError } from '../errors.js'
 import { LoggerSchema, type Logger } from '../options.js'
 import type { AedesPlugin } from '../use.js'
@@ -36,6 +36,13 @@ export interface UnauthorizedClientsEvents {
 }
 
 const INSTALLED = Symbol.for('aedes-proxy-protocol.unauthorized-clients')
+
+/** The message of a refused login's log line, by what refused it. */
+const REFUSED: Record<RefusedBy, string> = {
+  'ip-policy': 'connection refused by the IP policy',
+  'rate-limit': 'connection refused by the rate limit',
+  authentication: 'authentication failed'
+}
 
 /**
  * TBMQ's unauthorized clients: every refused login (the broker's
@@ -74,7 +81,7 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
     return this
   }
 
-  async #record ({ client, username, password, reason }: AuthFailure): Promise<void> {
+  async #record ({ client, refusedBy, username, password, reason }: AuthFailure): Promise<void> {
     const d = client.connDetails
     const { ipAddress, port, tls } = clientAddress(client)
     let entry: UnauthorizedClient
@@ -84,6 +91,7 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
         ipAddress,
         port,
         listener: d?.listener,
+        refusedBy,
         username,
         passwordProvided: password != null,
         tls,
@@ -95,7 +103,11 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
       return
     }
     const logger = this.#logger
-    if (logger !== undefined) callUser(() => { logger.warn({ clientId: logText(entry.clientId), ip: entry.ipAddress, port: entry.port, listener: entry.listener, reason: logText(reason, 256) }, 'authentication failed') })
+    if (logger !== undefined) {
+      // The field names are the package's log vocabulary (README, "Log fields").
+      const record = { event: 'refused', refusedBy, listener: entry.listener, clientId: logText(entry.clientId), username: entry.username === undefined ? undefined : logText(entry.username), ipAddress: entry.ipAddress, port: entry.port, tls: entry.tls, reason: logText(reason, 256) }
+      callUser(() => { logger.warn(record, REFUSED[refusedBy]) })
+    }
     if (this.listenerCount('unauthorized') > 0) callUser(() => { this.emit('unauthorized', entry) })
   }
 }

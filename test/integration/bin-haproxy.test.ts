@@ -37,8 +37,19 @@ test('npm start behind HAProxy send-proxy-v2: real address in the log, the sessi
     t
   })
   const lines = broker.lines
-  await broker.waitFor(/^admin endpoint on/, 15_000, 'the admin endpoint line (the broker started)')
-  assert.ok(lines.includes(`tcp listener on 127.0.0.1:${mqttPort}, PROXY protocol required from 127.0.0.9`), lines.join('\n'))
+  await broker.waitFor(/"msg":"admin endpoint on/, 15_000, 'the admin endpoint line (the broker started)')
+  const listening = lines.map(l => JSON.parse(l) as Record<string, unknown>).find(r => r.event === 'listening' && r.listener === 'tcp')
+  assert.deepEqual(listening && { ...listening, time: undefined }, {
+    level: 30,
+    time: undefined,
+    event: 'listening',
+    listener: 'tcp',
+    bindAddress: '127.0.0.1',
+    bindPort: mqttPort,
+    proxyProtocol: 'required',
+    trustedProxies: ['127.0.0.9'],
+    msg: `tcp listener on 127.0.0.1:${mqttPort}, PROXY protocol required from 127.0.0.9`
+  })
 
   const fe = await freePort()
   const hap = await startTestHaproxy(t, {
@@ -51,9 +62,12 @@ test('npm start behind HAProxy send-proxy-v2: real address in the log, the sessi
   const good = await connectClient({ listener: 'tcp', port: fe, localAddress: '127.0.0.2', clientId: 'meter-1', username: 'device', password: 'secret' })
   const goodPort = (good.stream as net.Socket).localPort
   const logged = JSON.parse(await broker.waitFor(l => l.includes('"event":"connect"') && l.includes('meter-1'), 5000, 'the connect log line')) as Record<string, unknown>
-  assert.equal(logged.ip, '127.0.0.2')
+  assert.equal(logged.ipAddress, '127.0.0.2')
   assert.equal(logged.port, goodPort)
-  assert.equal(logged.via, '127.0.0.9')
+  assert.equal((logged.peer as { address: string }).address, '127.0.0.9')
+  assert.equal(logged.username, 'device')
+  assert.equal(logged.isProxy, 2)
+  assert.equal(logged.tls, false)
   const sessions = await getJson(adminPort, '/clients') as Array<Record<string, unknown>>
   assert.deepEqual(sessions.map(s => [s.clientId, s.ipAddress, s.port, s.listener, s.isProxy]), [['meter-1', '127.0.0.2', goodPort, 'tcp', 2]])
 
@@ -66,7 +80,8 @@ test('npm start behind HAProxy send-proxy-v2: real address in the log, the sessi
   assert.equal(unauthorized[0]?.username, 'device')
   assert.equal(unauthorized[0]?.passwordProvided, true)
   assert.equal(unauthorized[0]?.reason, 'bad user name or password')
-  assert.ok(lines.some(l => l.includes('authentication failed') && l.includes('127.0.0.3')), 'the failure is logged with the real address')
+  const failed = lines.map(l => JSON.parse(l) as Record<string, unknown>).find(r => r.event === 'refused' && r.clientId === 'intruder')
+  assert.deepEqual(failed && [failed.refusedBy, failed.ipAddress, failed.username, failed.msg], ['authentication', '127.0.0.3', 'device', 'authentication failed'], 'the failure is logged with the real address and what refused it')
   assert.deepEqual(await getJson(adminPort, '/unauthorized', 'DELETE'), { removed: 1 })
 
   // HAProxy's LOCAL health checks were never logged above debug.

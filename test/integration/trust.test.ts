@@ -4,6 +4,7 @@ import { test, describe } from 'node:test'
 import mqttPacket from 'mqtt-packet'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
+import { spawnSync } from 'node:child_process'
 import { until } from '../helpers/wait.js'
 import { startStack } from '../helpers/stack.js'
 import { startFront, v2HeaderFor } from '../helpers/front.js'
@@ -60,6 +61,31 @@ describe('required mode with trustedProxies', () => {
     assert.equal(refused.received.length, 0)
     await until(() => rejected.length === 1)
     assert.equal(rejected[0]?.err.code, 'PROXY_ERR_UNTRUSTED')
+  })
+
+  // The client runs in a child process while spawnSync blocks this event
+  // loop: it connects, writes and resets before the server accepts, so the
+  // accepted socket has no peer address to check (as with HAProxy's checks).
+  const resetBeforeAccept = (port: number, bytes: Buffer): void => {
+    const script = `const s = require('net').connect(${port}, '127.0.0.1', () => { s.write(Buffer.from('${bytes.toString('hex')}', 'hex'), () => { s.resetAndDestroy() }) }); s.on('close', () => process.exit(0))`
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 })
+    assert.equal(r.status, 0, r.stderr)
+  }
+  test('reset before its peer address is read: a header and nothing after it is a health check (a probe); with a CONNECT after it, a refusal; neither believed', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: ['127.0.0.1'] } })
+    t.after(() => stack.close())
+    const v1 = encodeV1({ family: 'TCP4', source: { address: '198.51.100.20', port: 40000 }, destination: { address: '198.51.100.1', port: 1883 } })
+    resetBeforeAccept(stack.port, v1)
+    await until(() => stack.rejected.length === 1)
+    assert.equal(stack.rejected[0]?.ev.probe, true)
+    assert.equal(stack.rejected[0]?.err.code, 'PROXY_ERR_CLOSED')
+    assert.deepEqual(stack.proxy.stats().tcp.rejected, {})
+    assert.equal(stack.proxy.stats().tcp.probes, 1)
+    resetBeforeAccept(stack.port, Buffer.concat([v1, connectPacket()]))
+    await until(() => stack.rejected.length === 2)
+    assert.equal(stack.rejected[1]?.ev.probe, false)
+    assert.deepEqual(stack.proxy.stats().tcp.rejected, { PROXY_ERR_CLOSED: 1 })
+    assert.equal(stack.seen.length, 0, 'no hook ran: nothing was believed or handed over')
   })
 })
 

@@ -15,8 +15,8 @@ test('a store that throws or rejects is logged, never thrown', async () => {
   detached('sessions: removing a client', logger, async () => { await Promise.resolve(); throw new Error('redis gone') })
   await new Promise(resolve => setImmediate(resolve))
   assert.deepEqual(lines, [
-    'sessions: adding a client: the store failed {"err":"redis down"}',
-    'sessions: removing a client: the store failed {"err":"redis gone"}'
+    'sessions: adding a client: the store failed {"event":"store-failed","operation":"sessions: adding a client","reason":"redis down"}',
+    'sessions: removing a client: the store failed {"event":"store-failed","operation":"sessions: removing a client","reason":"redis gone"}'
   ])
   assert.doesNotThrow(() => { storeFailed('x', undefined, new Error('no logger')) })
 })

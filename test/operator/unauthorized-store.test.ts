@@ -5,7 +5,7 @@ import { settledMemory } from '../helpers/memory.js'
 
 describe('UnauthorizedClients', () => {
   const attempt = (clientId: string, reason = 'bad user name or password') => ({
-    clientId, ipAddress: '203.0.113.7', port: 5000, listener: 'tcp' as const, username: 'u', passwordProvided: true, tls: false as const, reason
+    clientId, ipAddress: '203.0.113.7', port: 5000, listener: 'tcp' as const, refusedBy: 'authentication' as const, username: 'u', passwordProvided: true, tls: false as const, reason
   })
   test('one entry per client id, counting attempts, newest first', () => {
     let now = 0
@@ -52,7 +52,7 @@ describe('bounds under hostile input (issue 9)', () => {
     const before = await settledMemory()
     for (let i = 0; i < 1100; i++) {
       const long = `${String(i).padStart(5, '0')}${'x'.repeat(60_000)}`
-      list.record({ clientId: long, ipAddress: '203.0.113.7', port: 5000, listener: 'tcp', username: `u${long}`, passwordProvided: true, tls: false, reason: `r${long}` })
+      list.record({ clientId: long, ipAddress: '203.0.113.7', port: 5000, listener: 'tcp', refusedBy: 'authentication', username: `u${long}`, passwordProvided: true, tls: false, reason: `r${long}` })
     }
     const held = (await settledMemory()) - before
     const entries = list.list()
@@ -62,7 +62,7 @@ describe('bounds under hostile input (issue 9)', () => {
     assert.equal(entries[0]?.username?.length, MAX_FIELD_LENGTH + 1)
     // an id stored cut is still found by the id as sent
     const long = `00000${'x'.repeat(60_000)}`
-    list.record({ clientId: long, ipAddress: '203.0.113.7', port: 5000, listener: 'tcp', username: undefined, passwordProvided: false, tls: false, reason: 'r' })
+    list.record({ clientId: long, ipAddress: '203.0.113.7', port: 5000, listener: 'tcp', refusedBy: 'authentication', username: undefined, passwordProvided: false, tls: false, reason: 'r' })
     assert.equal(list.clear(long), 1)
     // before the bound: 122 MiB
     assert.ok(held < 2.5 * 1024 * 1024, `the list holds ${held} bytes`)

@@ -58,7 +58,7 @@ describe('a store that fails', () => {
     }, broker => { broker.use(unauthorizedClients({ store, logger: { debug: log, info: log, warn: log, error: log } })) })
     t.after(() => plain.close())
     assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.4', username: 'u', password: 'wrong' })), 5)
-    assert.deepEqual(lines, ['unauthorized clients: recording a failed login: the store failed {"err":"redis down"}'])
+    assert.deepEqual(lines, ['unauthorized clients: recording a failed login: the store failed {"event":"store-failed","operation":"unauthorized clients: recording a failed login","reason":"redis down"}'])
     assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.4', username: 'u', password: 'right' })), 'connected')
   })
   test('an authenticate that throws: the client is refused, the exception goes on to uncaughtException', async (t) => {

@@ -13,6 +13,8 @@ import { LISTENER_NAMES, operatorOptionsFromEnv, optionsFromEnv, readBoolean } f
 import { bearerMatches, bindAddress, fromBindError, fromOptionsError, isLoopback, parseArgs, port, StartupError, value, version } from './startup.js'
 import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
+import { logActivity } from './activity.js'
+import { brokerMetrics, CONTENT_TYPE } from './metrics.js'
 
 /** The prefix of every message of this package and the library. */
 const PREFIX = 'aedes-proxy-protocol: '
@@ -25,6 +27,7 @@ async function main (): Promise<void> {
   const level = value(env, 'LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new StartupError(`LOG_LEVEL=${JSON.stringify(level)} is not one of ${LOG_LEVELS.join(', ')}`)
   const logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime })
+  logger.info({ event: 'startup', version: version(), pid: process.pid }, `starting ${version()}`)
   for (const { name, suggestion } of unknownVariables(env)) {
     logger.warn({ event: 'startup', variable: name, ...(suggestion !== undefined ? { suggestion } : {}) },
       `${name} is not a variable of this broker and is ignored${suggestion !== undefined ? `: did you mean ${suggestion}?` : ' (see --help)'}`)
@@ -43,6 +46,8 @@ async function main (): Promise<void> {
     throw new StartupError(`set both MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME and MQTT_PROXY_PROTOCOL_SYS_ADMIN_PASSWORD, or neither (${sysUser === undefined ? 'MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME' : 'MQTT_PROXY_PROTOCOL_SYS_ADMIN_PASSWORD'} is missing)`)
   }
   const sysAdmins = new WeakSet<Client>()
+  // The user name each client logged in with, for its connect and disconnect lines.
+  const usernames = new WeakMap<Client, string>()
   const brokerId = value(env, 'TB_SERVICE_ID')
   if (brokerId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(brokerId)) {
     throw new StartupError(`TB_SERVICE_ID=${JSON.stringify(brokerId)} is not a broker id: use 1 to 64 letters, digits, dots, dashes or underscores (it is a $SYS topic level)`)
@@ -90,6 +95,7 @@ async function main (): Promise<void> {
   const broker = withPlugins(await Aedes.createBroker({
     ...(brokerId !== undefined ? { id: brokerId } : {}),
     authenticate (client, username, password, done) {
+      if (username !== undefined) usernames.set(client, username)
       if (sysUser !== undefined && username === sysUser && password?.toString() === sysPassword) {
         sysAdmins.add(client)
         done(null, true)
@@ -124,14 +130,8 @@ async function main (): Promise<void> {
     servers.push({ name: l.name, prefix: l.prefix, server, host: l.host, port: l.port })
   }
 
-  broker.on('client', (client: Client) => {
-    const d = client.connDetails
-    logger.info({ event: 'connect', clientId: client.id, ip: d?.ipAddress, port: d?.port, listener: d?.listener, proxy: d?.isProxy, via: d?.peer.address }, 'client connected')
-  })
-  broker.on('clientDisconnect', (client: Client) => {
-    const d = client.connDetails
-    logger.info({ event: 'disconnect', clientId: client.id, ip: d?.ipAddress, port: d?.port, listener: d?.listener }, 'client disconnected')
-  })
+  const metrics = brokerMetrics(broker, proxy, unauthorized, plan.map(l => l.name))
+  const shuttingDown = logActivity(broker, logger, usernames, metrics.disconnected)
   // The plugin logs refusals and failed authentications itself (its logger option).
 
   let admin: http.Server | undefined
@@ -156,7 +156,9 @@ async function main (): Promise<void> {
       else if (req.method === 'GET' && path === '/unauthorized') unauthorized.list().then(list => { send(200, list) }, fail)
       else if (req.method === 'DELETE' && path === '/unauthorized') unauthorized.clear().then(removed => { send(200, { removed }) }, fail)
       else if (req.method === 'GET' && path === '/stats') send(200, proxy.stats())
-      else send(404, { error: 'GET /clients, GET /unauthorized, DELETE /unauthorized, GET /stats' })
+      else if (req.method === 'GET' && path === '/metrics') {
+        metrics.registry.metrics().then(text => { res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(text) }, fail)
+      } else send(404, { error: 'GET /clients, GET /unauthorized, DELETE /unauthorized, GET /stats, GET /metrics' })
     })
     servers.push({ name: 'admin' as ListenerName, prefix: 'ADMIN', server: admin, host: adminHost, port: adminPort })
   }
@@ -179,12 +181,14 @@ async function main (): Promise<void> {
   for (const s of servers) {
     const address = s.server.address() as net.AddressInfo
     if (s.server === admin) {
-      console.log(`admin endpoint on ${address.address}:${address.port} (GET /health, /ready, /clients, /unauthorized, /stats)`)
+      logger.info({ event: 'listening', endpoint: 'admin', bindAddress: address.address, bindPort: address.port, token: adminToken !== undefined },
+        `admin endpoint on ${address.address}:${address.port} (GET /health, /ready, /metrics, /clients, /unauthorized, /stats)`)
       continue
     }
     const settings = proxy.listener(s.name)
     const trusted = settings.trustedProxies === undefined || settings.mode === 'off' ? '' : ` from ${settings.trustedProxies.join(', ')}`
-    console.log(`${s.name} listener on ${address.address}:${address.port}, PROXY protocol ${settings.mode}${trusted}`)
+    logger.info({ event: 'listening', listener: s.name, bindAddress: address.address, bindPort: address.port, proxyProtocol: settings.mode, trustedProxies: settings.mode === 'off' ? undefined : settings.trustedProxies ?? 'any' },
+      `${s.name} listener on ${address.address}:${address.port}, PROXY protocol ${settings.mode}${trusted}`)
   }
 
   ready = true
@@ -201,6 +205,7 @@ async function main (): Promise<void> {
     const finish = (): void => {
       if (broker.connectedClients > 0 && Date.now() < until) { setTimeout(finish, 100); return }
       logger.info({ event: 'shutdown', remaining: broker.connectedClients }, 'drained: closing the broker')
+      shuttingDown() // whoever is still connected goes because the broker closes
       admin?.close()
       broker.close(() => process.exit(0))
     }

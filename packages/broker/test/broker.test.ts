@@ -27,31 +27,32 @@ function start (t: TestContext, env: Record<string, string>, args: string[] = []
   return spawnProgram(process.execPath, ['packages/broker/dist/broker.js', ...args], { cwd: root, env: { ...process.env, ...LOOPBACK, ...env }, label: 'npm start', t })
 }
 
+/** The port of a `listening` log record. */
 function portOf (line: string): number {
-  return Number(/:(\d+),/.exec(line)?.[1])
+  return (JSON.parse(line) as { bindPort: number }).bindPort
 }
 
 test('npm start: default listeners tcp and ws, PROXY from MQTT_PROXY_PROTOCOL_ENABLED, real address in the log, clean exit', async (t) => {
   const broker = start(t, { MQTT_PROXY_PROTOCOL_ENABLED: 'true', MQTT_WS_PROXY_PROTOCOL_ENABLED: 'false' })
-  const tcpLine = await broker.waitFor(/^tcp listener on /, 15_000)
-  const wsLine = await broker.waitFor(/^ws listener on /, 15_000)
-  assert.match(tcpLine, /PROXY protocol required$/)
-  assert.match(wsLine, /PROXY protocol off$/)
-  assert.equal(broker.lines.some(l => /^(ssl|wss) listener/.test(l)), false)
+  const tcpLine = await broker.waitFor(/"msg":"tcp listener on /, 15_000)
+  const wsLine = await broker.waitFor(/"msg":"ws listener on /, 15_000)
+  assert.match(tcpLine, /PROXY protocol required"}$/)
+  assert.match(wsLine, /PROXY protocol off"}$/)
+  assert.equal(broker.lines.some(l => /"msg":"(ssl|wss) listener/.test(l)), false)
 
   const ports: number[] = []
   const front = await startFront({ target: portOf(tcpLine), header: (c: net.Socket) => { ports.push(c.remotePort as number); return v2HeaderFor(c) } })
   t.after(() => front.close())
   const client = await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.2', clientId: 'bin-tcp' })
   const connect = JSON.parse(await broker.waitFor(l => l.includes('"event":"connect"') && l.includes('bin-tcp'), 15_000)) as Record<string, unknown>
-  assert.equal(connect.ip, '127.0.0.2')
+  assert.equal(connect.ipAddress, '127.0.0.2')
   assert.equal(connect.port, ports[0])
-  assert.equal(connect.via, '127.0.0.9')
+  assert.deepEqual(connect.peer, { address: '127.0.0.9', port: (connect.peer as { port: number }).port, family: 4 })
   await endClient(client)
 
   const direct = await connectClient({ listener: 'ws', port: portOf(wsLine), localAddress: '127.0.0.4', clientId: 'bin-ws' })
   const wsConnect = JSON.parse(await broker.waitFor(l => l.includes('"event":"connect"') && l.includes('bin-ws'), 15_000)) as Record<string, unknown>
-  assert.equal(wsConnect.ip, '127.0.0.4')
+  assert.equal(wsConnect.ipAddress, '127.0.0.4')
   await endClient(direct)
 
   const { code } = await broker.stop('SIGTERM')
@@ -71,19 +72,19 @@ test('npm start: ssl and wss listeners with certificates from LISTENER_*_PEM_*',
     LISTENER_WSS_PEM_KEY: certs.serverKeyPath,
     MQTT_SSL_PROXY_PROTOCOL_ENABLED: 'yes'
   })
-  const sslLine = await broker.waitFor(/^ssl listener on /, 15_000)
-  const wssLine = await broker.waitFor(/^wss listener on /, 15_000)
-  assert.match(sslLine, /PROXY protocol required$/)
-  assert.match(wssLine, /PROXY protocol off$/)
+  const sslLine = await broker.waitFor(/"msg":"ssl listener on /, 15_000)
+  const wssLine = await broker.waitFor(/"msg":"wss listener on /, 15_000)
+  assert.match(sslLine, /PROXY protocol required"}$/)
+  assert.match(wssLine, /PROXY protocol off"}$/)
   const front = await startFront({ target: portOf(sslLine), header: 'v1' })
   t.after(() => front.close())
   const client = await connectClient({ listener: 'ssl', port: front.port, localAddress: '127.0.0.2', clientId: 'bin-ssl' })
   const connect = JSON.parse(await broker.waitFor('bin-ssl', 15_000)) as Record<string, unknown>
-  assert.equal(connect.ip, '127.0.0.2')
+  assert.equal(connect.ipAddress, '127.0.0.2')
   await endClient(client)
   const wss = await connectClient({ listener: 'wss', port: portOf(wssLine), localAddress: '127.0.0.5', clientId: 'bin-wss' })
   const wssConnect = JSON.parse(await broker.waitFor('bin-wss', 15_000)) as Record<string, unknown>
-  assert.equal(wssConnect.ip, '127.0.0.5')
+  assert.equal(wssConnect.ipAddress, '127.0.0.5')
   await endClient(wss)
   const { code } = await broker.stop('SIGINT')
   assert.equal(code, 0)
@@ -128,7 +129,7 @@ test('the built command is executable, so the workspace bin runs through its she
 
 test('ADMIN_TOKEN: a request without the bearer token gets 401, with it 200', async (t) => {
   const broker = start(t, { ADMIN_BIND_PORT: '0', ADMIN_TOKEN: 's3cret-token', LISTENER_WS_ENABLED: 'false' })
-  const line = await broker.waitFor(/^admin endpoint on /, 15_000)
+  const line = await broker.waitFor(/"msg":"admin endpoint on /, 15_000)
   const adminPort = Number(/:(\d+) /.exec(line)?.[1])
   const get = async (headers: Record<string, string>, method = 'GET', path = '/stats'): Promise<number> => (await fetch(`http://127.0.0.1:${adminPort}${path}`, { method, headers })).status
   assert.equal(await get({}), 401)
@@ -148,7 +149,7 @@ test('an admin endpoint on a non-loopback address needs ADMIN_TOKEN: refused at 
 
 test('$SYS: an ordinary client gets the counters and never the client list; the SYS admin login gets the list', async (t) => {
   const broker = start(t, { MQTT_PROXY_PROTOCOL_SYS_INTERVAL: '1000', MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME: 'ops', MQTT_PROXY_PROTOCOL_SYS_ADMIN_PASSWORD: 'ops-pass', LISTENER_WS_ENABLED: 'false' })
-  const port = portOf(await broker.waitFor(/^tcp listener on /, 15_000))
+  const port = portOf(await broker.waitFor(/"msg":"tcp listener on /, 15_000))
   const ordinary = await connectClient({ listener: 'tcp', port, localAddress: '127.0.0.2', clientId: 'ordinary' })
   t.after(() => endClient(ordinary))
   const ops = await connectClient({ listener: 'tcp', port, localAddress: '127.0.0.3', clientId: 'ops-console', username: 'ops', password: 'ops-pass' })
@@ -168,8 +169,8 @@ test('$SYS: an ordinary client gets the counters and never the client list; the 
 
 test('TB_SERVICE_ID fixes the $SYS prefix; /health and /ready; SIGTERM drains: not ready, no new clients, exit 0 once the last client leaves', async (t) => {
   const broker = start(t, { TB_SERVICE_ID: 'node-7', MQTT_PROXY_PROTOCOL_SYS_INTERVAL: '1000', ADMIN_BIND_PORT: '0', ADMIN_TOKEN: 'tok', MQTT_DRAIN_TIMEOUT: '20000', LISTENER_WS_ENABLED: 'false' })
-  const port = portOf(await broker.waitFor(/^tcp listener on /, 15_000))
-  const adminLine = await broker.waitFor(/^admin endpoint on /, 15_000)
+  const port = portOf(await broker.waitFor(/"msg":"tcp listener on /, 15_000))
+  const adminLine = await broker.waitFor(/"msg":"admin endpoint on /, 15_000)
   const adminPort = Number(/:(\d+) /.exec(adminLine)?.[1])
   const status = async (path: string): Promise<number> => (await fetch(`http://127.0.0.1:${adminPort}${path}`)).status
   assert.equal(await status('/health'), 200, 'no token needed for the probes')

@@ -102,7 +102,11 @@ test('warnings before anything is bound: a variable it does not know (did you me
   // The ssl listener without a certificate stops it before 0.0.0.0 is ever bound.
   const r = await start({ MQTT_PROXY_PROTOCOL_ENABLE: 'true', MQTT_TCP_PROXY_PROTOCOL_ENABLED: 'true', LISTENER_TCP_BIND_ADDRESS: '0.0.0.0', LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_BIND_ADDRESS: '127.0.0.1' })
   assert.equal(r.code, 1)
-  const warnings = r.stdout.split('\n').filter(l => l !== '').map(l => JSON.parse(l) as { level: number, msg: string, variable?: string, suggestion?: string })
+  const records = r.stdout.split('\n').filter(l => l !== '').map(l => JSON.parse(l) as { level: number, event: string, msg: string, version?: string, variable?: string, suggestion?: string })
+  // Every line is a JSON log record; the first says what is starting.
+  assert.deepEqual(records.map(w => w.event), ['startup', 'startup', 'startup'])
+  assert.match(records[0]?.version ?? '', /^aedes-proxy-protocol-broker \d+\.\d+\.\d+ \(aedes-proxy-protocol /)
+  const warnings = records.slice(1)
   assert.deepEqual(warnings.map(w => [w.level, w.variable, w.suggestion]).slice(0, 1), [[40, 'MQTT_PROXY_PROTOCOL_ENABLE', 'MQTT_PROXY_PROTOCOL_ENABLED']])
   assert.equal(warnings.length, 2, r.stdout)
   assert.equal(warnings[1]?.level, 40)

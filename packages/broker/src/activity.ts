@@ -1,0 +1,86 @@
+// The connect and disconnect lines of the ready-to-run broker, in the log
+// vocabulary of the package (README, "Log fields").
+import type { Aedes, Client } from 'aedes'
+import type { ConnDetails } from 'aedes-proxy-protocol'
+
+/** The part of a pino logger this file writes to. */
+export interface InfoLogger { info: (record: object, message: string) => void }
+
+/** Where TLS was: terminated by the broker, by the proxy (its SSL TLV says so), or nowhere. */
+export type TlsAt = 'broker' | 'proxy' | false
+
+/**
+ * Why a client went, as a disconnect line says it: `client disconnected`
+ * (a DISCONNECT packet), `keepalive timeout`, `broker shutting down`,
+ * `connection closed`, or the message of the error that ended it.
+ */
+export type DisconnectReason = string
+
+/** The TLS facts of a connection: where TLS was, and the client certificate's CN where one was verified. */
+export function tlsFacts (d: ConnDetails | null | undefined): { tls: TlsAt, cn?: string } {
+  if (d == null) return { tls: false }
+  if (d.isTls) {
+    const cn = d.certAuthorized === true ? d.cert?.subject.CN : undefined
+    return typeof cn === 'string' ? { tls: 'broker', cn } : { tls: 'broker' }
+  }
+  const ssl = d.proxy?.tlvs.ssl
+  if (ssl?.clientSsl !== true) return { tls: false }
+  return ssl.verified && ssl.cn !== undefined ? { tls: 'proxy', cn: ssl.cn } : { tls: 'proxy' }
+}
+
+/** What the broker knows of one connected client, for its lines. */
+interface Seen { readonly since: number, reason?: DisconnectReason }
+
+/**
+ * Logs `connect` (who, from where, through what) and `disconnect` (why, after
+ * how long) for every client. `usernames` holds the user name each client
+ * logged in with (the broker's authenticate fills it).
+ * @returns a function that marks every disconnect from then on as the broker's shutdown
+ */
+export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakMap<Client, string>, onDisconnect?: (reason: DisconnectReason) => void): () => void {
+  const seen = new WeakMap<Client, Seen>()
+  let shuttingDown = false
+  broker.on('client', (client: Client) => {
+    seen.set(client, { since: Date.now() })
+    const d = client.connDetails
+    logger.info({
+      event: 'connect',
+      listener: d?.listener,
+      clientId: client.id,
+      username: usernames.get(client),
+      ipAddress: d?.ipAddress,
+      port: d?.port,
+      isProxy: d?.isProxy,
+      peer: d?.peer,
+      ...tlsFacts(d)
+    }, 'client connected')
+  })
+  // aedes tells why before it tells that the client went.
+  broker.on('clientError', (client: Client, err: Error) => {
+    const s = seen.get(client)
+    if (s !== undefined) s.reason ??= err.message
+  })
+  broker.on('keepaliveTimeout', (client: Client) => {
+    const s = seen.get(client)
+    if (s !== undefined) s.reason ??= 'keepalive timeout'
+  })
+  broker.on('clientDisconnect', (client: Client) => {
+    const s = seen.get(client)
+    const d = client.connDetails
+    // aedes sets _disconnected only for a DISCONNECT packet.
+    const clean = (client as Client & { _disconnected?: boolean })._disconnected === true
+    const reason = shuttingDown ? 'broker shutting down' : clean ? 'client disconnected' : s?.reason ?? 'connection closed'
+    onDisconnect?.(reason)
+    logger.info({
+      event: 'disconnect',
+      listener: d?.listener,
+      clientId: client.id,
+      username: usernames.get(client),
+      ipAddress: d?.ipAddress,
+      port: d?.port,
+      reason,
+      duration: s === undefined ? undefined : Date.now() - s.since
+    }, `client disconnected (${reason})`)
+  })
+  return () => { shuttingDown = true }
+}
