@@ -66,7 +66,8 @@ const persistence = aedesPersistenceRedis(redis)
 
 function describe (client: Client): Record<string, unknown> {
   const d = client.connDetails
-  return { node: nodeId, clientId: client.id, ip: d?.ipAddress, port: d?.port, proxy: d?.peer.address, proxyPort: d?.peer.port }
+  // The package's log vocabulary: the real client in ipAddress/port, the load balancer in peer.
+  return { node: nodeId, listener: d?.listener, clientId: client.id, ipAddress: d?.ipAddress, port: d?.port, peer: d?.peer }
 }
 
 // Resolves once Redis has answered (persistence.setup reads the stored subscriptions).

@@ -30,10 +30,9 @@ interface ClientLine {
   readonly event: 'connect' | 'disconnect'
   readonly node: string
   readonly clientId: string
-  readonly ip: string
+  readonly ipAddress: string
   readonly port: number
-  readonly proxy: string
-  readonly proxyPort: number
+  readonly peer: { readonly address: string, readonly port: number }
 }
 
 interface BrokerNode {
@@ -176,10 +175,10 @@ test('two aedes nodes sharing Redis behind HAProxy roundrobin send-proxy-v2: cli
   assert.notEqual(onSub.node.id, onPub.node.id, `subscriber and publisher on different nodes\n${hap.output()}`)
   for (const [seen, address, localPort] of [[onSub, SUBSCRIBER_ADDRESS, sub.localPort], [onPub, PUBLISHER_ADDRESS, pub.localPort]] as const) {
     assert.equal(seen.line.node, seen.node.id)
-    assert.equal(seen.line.ip, address, `${seen.line.clientId}: the client's address, not HAProxy's`)
+    assert.equal(seen.line.ipAddress, address, `${seen.line.clientId}: the client's address, not HAProxy's`)
     assert.equal(seen.line.port, localPort, `${seen.line.clientId}: the client's own source port`)
-    assert.equal(seen.line.proxy, PROXY_SOURCE, `${seen.line.clientId}: the immediate peer is HAProxy`)
-    assert.notEqual(seen.line.proxyPort, localPort)
+    assert.equal(seen.line.peer.address, PROXY_SOURCE, `${seen.line.clientId}: the immediate peer is HAProxy`)
+    assert.notEqual(seen.line.peer.port, localPort)
   }
 
   // A message published on one node reaches a subscriber on the other (mqemitter-redis).
@@ -204,9 +203,9 @@ test('two aedes nodes sharing Redis behind HAProxy roundrobin send-proxy-v2: cli
   const late = await connectAs(t, 'cluster-late', fe, LATE_ADDRESS)
   const onLate = await nodeOf(nodes, 'cluster-late')
   assert.notEqual(onLate.node.id, onPub.node.id, 'the late subscriber is on the other node than the retained message\'s publisher')
-  assert.equal(onLate.line.ip, LATE_ADDRESS)
+  assert.equal(onLate.line.ipAddress, LATE_ADDRESS)
   assert.equal(onLate.line.port, late.localPort)
-  assert.equal(onLate.line.proxy, PROXY_SOURCE)
+  assert.equal(onLate.line.peer.address, PROXY_SOURCE)
   const retained = nextMessage(late.client, 'cluster/retained')
   await late.client.subscribeAsync('cluster/retained', { qos: 1 })
   assert.deepEqual(await retained, { payload: 'kept in redis', retain: true })
@@ -217,7 +216,7 @@ test('two aedes nodes sharing Redis behind HAProxy roundrobin send-proxy-v2: cli
   const first = await connectAs(t, 'cluster-twice', fe, '127.0.0.5')
   const firstClosed = new Promise<void>(resolve => first.client.once('close', () => resolve()))
   const second = await connectAs(t, 'cluster-twice', fe, '127.0.0.6')
-  const connectsOf = (address: string): BrokerNode[] => nodes.filter(n => n.clientLines().some(l => l.event === 'connect' && l.clientId === 'cluster-twice' && l.ip === address))
+  const connectsOf = (address: string): BrokerNode[] => nodes.filter(n => n.clientLines().some(l => l.event === 'connect' && l.clientId === 'cluster-twice' && l.ipAddress === address))
   await until(() => connectsOf('127.0.0.5').length === 1 && connectsOf('127.0.0.6').length === 1, 5000, 'both connects of cluster-twice logged')
   const [oldNode, newNode] = [connectsOf('127.0.0.5')[0] as BrokerNode, connectsOf('127.0.0.6')[0] as BrokerNode]
   assert.notEqual(oldNode.id, newNode.id, 'the second connection went to the other node')
@@ -244,6 +243,6 @@ test('two aedes nodes sharing Redis behind HAProxy roundrobin send-proxy-v2: cli
   await endClient(sub.client)
   // Each node logs its own client's disconnect, with the same real address.
   await until(() => [onSub, onPub, onLate].every(({ node, line }) =>
-    node.clientLines().some(l => l.event === 'disconnect' && l.clientId === line.clientId && l.ip === line.ip && l.port === line.port)),
+    node.clientLines().some(l => l.event === 'disconnect' && l.clientId === line.clientId && l.ipAddress === line.ipAddress && l.port === line.port)),
   5000, 'disconnect lines on the nodes')
 })
