@@ -64,7 +64,7 @@ if (TLS_KEY === undefined || TLS_CERT === undefined) {
 const broker = withPlugins(await Aedes.createBroker({
   authenticate (client, _username, _password, done) {
     const d = client.connDetails
-    console.log(JSON.stringify({ event: 'authenticate', clientId: client.id, ipAddress: d?.ipAddress, port: d?.port, certCn: d?.cert?.subject.CN, certAuthorized: d?.certAuthorized, peer: d?.peer }))
+    console.log(JSON.stringify({ event: 'authenticate', clientId: client.id, ipAddress: d?.ipAddress, port: d?.port, cn: d?.certAuthorized === true ? d.cert?.subject.CN : undefined, certAuthorized: d?.certAuthorized, peer: d?.peer }))
     done(null, true)
   }
 }))

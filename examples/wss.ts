@@ -60,7 +60,7 @@ if (TLS_KEY === undefined || TLS_CERT === undefined) {
 const broker = withPlugins(await Aedes.createBroker({
   authenticate (client, _username, _password, done) {
     const d = client.connDetails
-    console.log(JSON.stringify({ event: 'authenticate', clientId: client.id, ipAddress: d?.ipAddress, port: d?.port, tls: d?.isTls, websocket: d?.isWebsocket, peer: d?.peer }))
+    console.log(JSON.stringify({ event: 'authenticate', clientId: client.id, ipAddress: d?.ipAddress, port: d?.port, tls: d?.isTls === true ? 'broker' : false, websocket: d?.isWebsocket, peer: d?.peer }))
     done(null, true)
   }
 }))

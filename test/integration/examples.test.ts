@@ -78,11 +78,11 @@ for (const row of rows) {
       const clientId = `example-${row.listener}-${version}`
       const client = await connectClient({ listener: row.listener, port: front.port, localAddress: '127.0.0.2', clientId, clientCert: row.listener === 'ssl' })
       const line = await example.program.waitFor(`"clientId":"${clientId}"`, 20_000)
-      const logged = JSON.parse(line) as { ipAddress: string, port: number, peer: { address: string }, certCn?: string }
+      const logged = JSON.parse(line) as { ipAddress: string, port: number, peer: { address: string }, cn?: string }
       assert.equal(logged.ipAddress, '127.0.0.2')
       assert.equal(logged.port, accepted[0])
       assert.equal(logged.peer.address, '127.0.0.9')
-      if (row.listener === 'ssl') assert.equal(logged.certCn, 'client-1')
+      if (row.listener === 'ssl') assert.equal(logged.cn, 'client-1')
       await endClient(client)
       await front.close()
     }
@@ -178,12 +178,12 @@ for (const row of byHand) {
     const published = await through.done
     assert.equal(published.code, 0, `${throughFront}\n${published.stdout}${published.stderr}`)
     const line = await example.program.waitFor('"clientId":"by-hand"', 10_000)
-    const logged = JSON.parse(line) as { ipAddress: string, port: number, peer: { address: string }, certCn?: string, certAuthorized?: boolean }
+    const logged = JSON.parse(line) as { ipAddress: string, port: number, peer: { address: string }, cn?: string, certAuthorized?: boolean }
     assert.equal(logged.ipAddress, '198.51.100.7', 'the address from the front\'s header')
     assert.equal(logged.port, 50000)
     assert.equal(logged.peer.address, '127.0.0.1')
     if (row.clientCert) {
-      assert.equal(logged.certCn, 'client-1')
+      assert.equal(logged.cn, 'client-1')
       assert.equal(logged.certAuthorized, true)
     }
 
