@@ -7,6 +7,7 @@ import { addressMatcher, MATCH_ANY, type AddressMatcher } from './cidr.js'
 import { connDetailsFor, peerOf, type Arrival, type ConnDetails } from './conn-details.js'
 import { Connections } from './connections.js'
 import { Collapser } from './log-collapse.js'
+import { logTlsRefusals } from './tls-refusals.js'
 import { UsageError } from './errors.js'
 import type { ReadFailure } from './reader.js'
 import type { HeaderEvent, ProxyProtocolEvents, RejectedEvent } from './events.js'
@@ -140,8 +141,12 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
         handOver()
       })
     }, swap)
+    // A TLS handshake the server refuses is logged with the real address.
+    const logger = this.settings.logger
+    const stopTls = logger !== undefined && server instanceof tls.Server ? logTlsRefusals(server, listener, this.#connections, logger, this.#intake.logs) : undefined
     const detach = (): void => {
       restore()
+      stopTls?.()
       this.#detach.delete(server)
       Reflect.deleteProperty(s, ATTACHED)
     }

@@ -1,0 +1,34 @@
+import type tls from 'node:tls'
+import { peerOf } from './conn-details.js'
+import type { Connections } from './connections.js'
+import type { Collapser } from './log-collapse.js'
+import type { ListenerName, Logger } from './options.js'
+import { callUser, logText } from './user-code.js'
+
+/**
+ * Logs the TLS handshakes a TLS server refuses (no client certificate where
+ * one is required, a client that does not speak TLS, no shared protocol), with
+ * the real client address from the header read before the handshake: a
+ * refused client is otherwise invisible, since it never reaches aedes. One
+ * line a minute per listener, then how many more (a scanner cannot flood).
+ * Node closes the connection itself; this only listens.
+ * @returns a function that stops listening.
+ */
+export function logTlsRefusals (server: tls.Server, listener: ListenerName, connections: Connections, logger: Logger, logs: Collapser): () => void {
+  const onError = (err: Error & { code?: string, reason?: string }, socket: tls.TLSSocket): void => {
+    const held = logs.admit(`tls|${listener}`)
+    if (held === undefined) return
+    const arrival = connections.find(socket, undefined)
+    const header = arrival?.header
+    const peer = arrival?.peer ?? peerOf((socket as { _parent?: unknown })._parent ?? socket)
+    const client = header?.proxied === true ? header.source : peer
+    // OpenSSL's errors carry a short reason beside a long message.
+    const why = err.reason ?? err.message
+    const reason = logText(err.code === undefined ? why : `${err.code}: ${why}`, 256)
+    const record = { event: 'refused', refusedBy: 'tls', listener, ipAddress: client.address, port: client.port, peer, reason, ...(held > 0 ? { repeated: held } : {}) }
+    const tail = held > 0 ? ` (${held} more like it in the last minute not logged)` : ''
+    callUser(() => { logger.warn(record, `TLS handshake refused: ${reason}${tail}`) })
+  }
+  server.on('tlsClientError', onError)
+  return () => { server.off('tlsClientError', onError) }
+}
