@@ -47,6 +47,19 @@ export function evaluateTargets (r: Results): Target[] {
         met: s === undefined ? null : s.median >= 0.8
       })
     }
+    for (const c of r.parse.cases) {
+      const peer = r.parse.peers?.[c.id]
+      const best = peer?.best ?? null
+      const name = best === null ? 'none' : r.parse.candidates.find(x => x.id === best)?.label ?? best
+      const toBest = peer?.ratioToBest
+      const toHand = peer?.ratioToHand
+      targets.push({
+        id: `parse-peer-${c.id}`,
+        text: `issue 13: parser ≥ 1.0× the fastest other parser that is not wrong (${name}) and ≥ 0.3× the fixed-field reader, ${c.label}`,
+        measured: toHand === undefined ? 'not measured' : `${toBest === undefined ? 'no correct peer' : `${ratio(toBest)} of ${name}`}; ${ratio(toHand)} of the fixed-field reader`,
+        met: toHand === undefined ? null : (toBest === undefined || toBest.median >= 1) && toHand.median >= 0.3
+      })
+    }
     const ours = r.parse.correctness.ours
     targets.push({
       id: 'parse-correct',
@@ -147,6 +160,16 @@ export function renderMarkdown (r: Results, svgName: string): string {
         return s === undefined ? '–' : ratio(s)
       })
     ])), '')
+    out.push('Against the fastest other parser whose answer is not wrong on the case (issue 13: ≥ 1.0× it and ≥ 0.3× the fixed-field reader; ratios paired per repetition):', '')
+    out.push(table(['case', 'fastest correct other parser', 'ours ÷ it', 'ours ÷ fixed-field reader', 'met', 'answers counted wrong'], p.cases.map(c => {
+      const peer = p.peers?.[c.id]
+      const best = peer?.best ?? null
+      const toBest = peer?.ratioToBest
+      const toHand = peer?.ratioToHand
+      const met = toHand === undefined ? 'n/a' : (toBest === undefined || toBest.median >= 1) && toHand.median >= 0.3 ? 'yes' : '**no**'
+      const wrong = Object.entries(peer?.wrong ?? {}).map(([id, why]) => `${cands.find(x => x.id === id)?.label ?? id}: ${why}`).join('; ')
+      return [c.label, best === null ? 'none' : cands.find(x => x.id === best)?.label ?? best, ratio(toBest), ratio(toHand), met, wrong === '' ? '–' : wrong]
+    }), ['l', 'l', 'r', 'r', 'l', 'l']), '')
     const tlvCase = p.cases[p.cases.length - 1]
     out.push(`Correctness on the last case (${tlvCase?.label ?? ''}): where each candidate thinks the MQTT bytes start (the header is ${tlvCase?.headerBytes ?? '?'} bytes) and what it reports as the source.`, '')
     out.push(table(['candidate', 'MQTT starts at', 'MQTT start', 'source', 'TLVs', 'notes'], cands.map(c => {

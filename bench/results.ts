@@ -44,6 +44,22 @@ export interface ParseResults {
   readonly correctness: Record<string, CorrectnessRow>
   /** Every case, every candidate: what it made of the bytes. */
   readonly outcomes: Record<string, Record<string, Outcome>>
+  /**
+   * Issue 13: per case, the fastest other parser whose answer is not wrong
+   * (right header length when it reports one, right source address and
+   * port), ours ÷ its ops/s and ours ÷ the fixed-field reader's, paired per
+   * repetition; and why each other parser's answer is wrong, if it is.
+   */
+  readonly peers?: Record<string, PeerComparison>
+}
+
+export interface PeerComparison {
+  /** Candidate id of the fastest correct other parser; null when there is none. */
+  readonly best: string | null
+  readonly ratioToBest?: Summary
+  readonly ratioToHand?: Summary
+  /** Candidate id -> what is wrong with its answer on this case. */
+  readonly wrong: Record<string, string>
 }
 
 export interface ConnVariantResult {

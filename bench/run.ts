@@ -26,7 +26,7 @@ import { CONFIGS, type Config } from './config.js'
 import { openIdle, storm, throughput, type IdleSet } from './loadgen.js'
 import { renderMarkdown, renderSvg, evaluateTargets } from './report.js'
 import { summarizeProfile } from './profile.js'
-import type { ConnResults, ConnVariantResult, CorrectnessRow, IdleResults, IdleVariantResult, ParseResults, ProbeResult, Results, ThroughputResults } from './results.js'
+import type { ConnResults, ConnVariantResult, CorrectnessRow, IdleResults, IdleVariantResult, ParseResults, PeerComparison, ProbeResult, Results, ThroughputResults } from './results.js'
 import { pairedRatio, percentile, rotate, summarize, type Summary } from './stats.js'
 
 const { values } = parseArgs({
@@ -283,14 +283,56 @@ async function runParse (): Promise<ParseResults> {
     correctness[cand.id] = { ...o, expectedStart, expectedSource, correct: startOk && o.error === undefined, sourceCorrect: sourceOk, verdict: problems.length === 0 ? 'correct' : problems.join('; ') }
   }
 
+  // Issue 13: ours against the fastest other parser that is not wrong on
+  // the case, and against the fixed-field reader, both paired per repetition.
+  const peers: Record<string, PeerComparison> = {}
+  for (const c of PARSE_CASES) {
+    const wrong: Record<string, string> = {}
+    let best: string | null = null
+    for (const cand of candidates) {
+      if (cand.id === 'ours' || cand.id === 'hand') continue
+      const problem = answerProblem(c, outcomes[c.id]?.[cand.id])
+      if (problem !== undefined) { wrong[cand.id] = problem; continue }
+      const s = opsPerSec[c.id]?.[cand.id]
+      const b = best === null ? undefined : opsPerSec[c.id]?.[best]
+      if (s !== undefined && 'median' in s && (b === undefined || !('median' in b) || s.median > b.median)) best = cand.id
+    }
+    const mine = ops.get(key(c.id, 'ours'))
+    const peer = best === null ? undefined : ops.get(key(c.id, best))
+    const hand = ops.get(key(c.id, 'hand'))
+    peers[c.id] = {
+      best,
+      ...(mine !== undefined && peer !== undefined ? { ratioToBest: pairedRatio(mine, peer) } : {}),
+      ...(mine !== undefined && hand !== undefined ? { ratioToHand: pairedRatio(mine, hand) } : {}),
+      wrong
+    }
+  }
+
   return {
     cases: PARSE_CASES.map(c => ({ id: c.id, label: c.label, headerBytes: c.header.length, totalBytes: c.bytes.length })),
     candidates,
     opsPerSec,
     ratioToHand,
     correctness,
-    outcomes
+    outcomes,
+    peers
   }
+}
+
+/**
+ * Why a candidate's answer on a case is wrong, or undefined when it is not:
+ * it throws, reports a header length other than the header's (a parser that
+ * reports none is not counted wrong for that), or reports another source
+ * address or port than the case's (the address as RFC 5952 writes it).
+ */
+function answerProblem (c: (typeof PARSE_CASES)[number], o: Outcome | undefined): string | undefined {
+  if (o === undefined) return 'not run'
+  if (o.error !== undefined) return `throws: ${o.error}`
+  if (o.start !== null && o.start !== c.expected.start) return `says the MQTT bytes start at ${o.start}, not ${c.expected.start}`
+  if (o.source !== c.expected.source.address || o.sourcePort !== c.expected.source.port) {
+    return `source ${String(o.source)} port ${String(o.sourcePort)}, not ${c.expected.source.address} port ${c.expected.source.port}`
+  }
+  return undefined
 }
 
 function firstLine (err: unknown): string {
