@@ -6,6 +6,11 @@
  * first such run on a tie), and IPv4-mapped IPv6 as `::ffff:a.b.c.d`.
  */
 
+const DOT = 0x2e
+const COLON = 0x3a
+const ZERO = 0x30
+const NINE = 0x39
+
 /** Dotted decimal from four bytes at `offset`. */
 export function formatIPv4 (bytes: Uint8Array, offset: number): string {
   // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- callers check the four bytes are there; String() on each would slow every parse
@@ -47,10 +52,58 @@ export function formatIPv6 (bytes: Uint8Array, offset: number): string {
   return out
 }
 
-const DOT = 0x2e
-const COLON = 0x3a
-const ZERO = 0x30
-const NINE = 0x39
+/** Scratch for isCanonicalIPv6: written and read within one call. */
+const groupScratch = new Uint16Array(8)
+
+/**
+ * Whether `text[start, end)`, which {@link readIPv6} read into `bytes`, is
+ * already what {@link formatIPv6} writes for them, so the text can be kept
+ * as it is. Walks the RFC 5952 form group by group (the same rules as
+ * formatIPv6) comparing characters, without building a string.
+ */
+export function isCanonicalIPv6 (text: string, start: number, end: number, bytes: Uint8Array): boolean {
+  const g = groupScratch
+  for (let i = 0; i < 8; i++) g[i] = ((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number)
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    // `::ffff:` and the last 32 bits as a dotted quad, which readIPv6 only
+    // takes without leading zeros; written as two hex groups it has a colon.
+    if (!text.startsWith('::ffff:', start)) return false
+    for (let i = start + 7; i < end; i++) if (text.charCodeAt(i) === COLON) return false
+    return true
+  }
+  let bestStart = -1
+  let bestLength = 1
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue }
+    let j = i + 1
+    while (j < 8 && g[j] === 0) j++
+    if (j - i > bestLength) { bestStart = i; bestLength = j - i }
+    i = j
+  }
+  let p = start
+  let colon = false
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      if (text.charCodeAt(p) !== COLON || text.charCodeAt(p + 1) !== COLON) return false
+      p += 2
+      i += bestLength - 1
+      colon = false
+      continue
+    }
+    if (colon) {
+      if (text.charCodeAt(p) !== COLON) return false
+      p++
+    }
+    const value = g[i] as number
+    for (let shift = value >= 0x1000 ? 12 : value >= 0x100 ? 8 : value >= 0x10 ? 4 : 0; shift >= 0; shift -= 4) {
+      const digit = (value >> shift) & 0xf
+      if (p >= end || text.charCodeAt(p) !== (digit < 10 ? ZERO + digit : 0x57 + digit)) return false
+      p++
+    }
+    colon = true
+  }
+  return p === end
+}
 
 /** Value of a hex digit's char code, or -1. */
 function hexValue (c: number): number {
@@ -63,8 +116,9 @@ function hexValue (c: number): number {
 /**
  * Strict dotted decimal of `text[start, end)` into `out[at, at + 4)`
  * (spec 2.1: "4 numbers in the range 0..255, without leading zeros").
+ * Such text is already canonical.
  */
-function readIPv4 (text: string, start: number, end: number, out: Uint8Array, at: number): boolean {
+export function readIPv4 (text: string, start: number, end: number, out: Uint8Array, at: number): boolean {
   let octet = 0
   let value = 0
   let digits = 0
@@ -103,17 +157,26 @@ export function parseIPv4 (text: string): Uint8Array | undefined {
  * sender, not an address. Returns sixteen bytes, or `undefined`.
  */
 export function parseIPv6 (text: string): Uint8Array | undefined {
-  const length = text.length
-  if (length < 2 || length > 45) return undefined
   const out = new Uint8Array(16)
+  return readIPv6(text, 0, text.length, out) ? out : undefined
+}
+
+/**
+ * IPv6 text of `text[start, end)` (as {@link parseIPv6} reads it) into the
+ * sixteen bytes of `out`. Returns false when the text is not one address;
+ * `out` is then partly written.
+ */
+export function readIPv6 (text: string, start: number, end: number, out: Uint8Array): boolean {
+  const length = end
+  if (end - start < 2 || end - start > 45) return false
   let group = 0 // groups written
   let gap = -1 // group index where `::` stands
-  let i = 0
-  if (text.charCodeAt(0) === COLON) {
-    if (text.charCodeAt(1) !== COLON) return undefined
+  let i = start
+  if (text.charCodeAt(start) === COLON) {
+    if (text.charCodeAt(start + 1) !== COLON) return false
     gap = 0
-    i = 2
-    if (i === length) return out // "::"
+    i = start + 2
+    if (i === length) { out.fill(0); return true } // "::"
   }
   while (i < length) {
     // One field: hex digits, or a dotted quad as the last field.
@@ -128,30 +191,30 @@ export function parseIPv6 (text: string): Uint8Array | undefined {
     }
     if (i < length && text.charCodeAt(i) === DOT) {
       // RFC 4291 2.2 item 3: the last 32 bits as dotted decimal.
-      if (group > 6 || !readIPv4(text, fieldStart, length, out, 2 * group)) return undefined
+      if (group > 6 || !readIPv4(text, fieldStart, length, out, 2 * group)) return false
       group += 2
       i = length
       break
     }
-    if (digits === 0 || digits > 4 || group >= 8) return undefined
+    if (digits === 0 || digits > 4 || group >= 8) return false
     out[2 * group] = value >> 8
     out[2 * group + 1] = value & 0xff
     group++
     if (i === length) break
-    if (text.charCodeAt(i) !== COLON) return undefined
+    if (text.charCodeAt(i) !== COLON) return false
     i++
     if (i < length && text.charCodeAt(i) === COLON) {
-      if (gap >= 0) return undefined // a second `::`
+      if (gap >= 0) return false // a second `::`
       gap = group
       i++
       if (i === length) break
     } else if (i === length) {
-      return undefined // a trailing single colon
+      return false // a trailing single colon
     }
   }
-  if (gap < 0) return group === 8 ? out : undefined
+  if (gap < 0) return group === 8
   // `::` stands for at least one zero group (RFC 4291 2.2 item 2).
-  if (group > 7) return undefined
+  if (group > 7) return false
   const tail = group - gap
   const shift = 8 - group
   for (let g = tail - 1; g >= 0; g--) {
@@ -159,7 +222,7 @@ export function parseIPv6 (text: string): Uint8Array | undefined {
     out[2 * (gap + shift + g) + 1] = out[2 * (gap + g) + 1] as number
   }
   out.fill(0, 2 * gap, 2 * (gap + shift))
-  return out
+  return true
 }
 
 /**

@@ -1,4 +1,4 @@
-import { formatIPv6, parseIPv4, parseIPv6 } from './address.js'
+import { formatIPv6, isCanonicalIPv6, readIPv4, readIPv6 } from './address.js'
 import { proxyError } from './errors.js'
 import type { ParseResult, ProxyHeader } from './header.js'
 import { EMPTY_TLVS } from './tlv.js'
@@ -10,6 +10,12 @@ export const V1_MAX_LENGTH = 107
 const CR = 0x0d
 const LF = 0x0a
 const SPACE = 0x20
+const ZERO = 0x30
+/**
+ * Buffer's own latin1 decoder, called on any Uint8Array: one copy of the
+ * bytes into a string, without a Buffer view made first.
+ */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice
 const UNKNOWN_PREFIX = Buffer.from('PROXY UNKNOWN ', 'latin1')
 
 function startsWith (buf: Uint8Array, prefix: Uint8Array): boolean {
@@ -23,14 +29,19 @@ function incomplete (length: number): ParseResult {
   return { status: 'incomplete', needed: length + 1, capacity: V1_MAX_LENGTH }
 }
 
-/** Spec 2.1: ports are 0..65535 in decimal without leading zeros. */
-function port (text: string, which: string): number {
-  let value = text.length > 0 && text.length <= 5 && !(text.length > 1 && text.charCodeAt(0) === 0x30) ? 0 : -1
-  for (let i = 0; value >= 0 && i < text.length; i++) {
-    const digit = text.charCodeAt(i) - 0x30
+/**
+ * Spec 2.1: ports are 0..65535 in decimal without leading zeros. Reads
+ * `line[start, end)`.
+ */
+function port (line: string, start: number, end: number, which: string): number {
+  const length = end - start
+  let value = length > 0 && length <= 5 && !(length > 1 && line.charCodeAt(start) === ZERO) ? 0 : -1
+  for (let i = start; value >= 0 && i < end; i++) {
+    const digit = line.charCodeAt(i) - ZERO
     value = digit >= 0 && digit <= 9 ? value * 10 + digit : -1
   }
   if (value < 0 || value > 65535) {
+    const text = line.slice(start, end)
     const why = /^0[0-9]/.test(text) ? 'has a leading zero' : 'is not a decimal number from 0 to 65535'
     throw proxyError('PROXY_ERR_V1_PORT', `v1 ${which} port "${text}" ${why}`)
   }
@@ -57,6 +68,7 @@ export function parseV1 (buf: Uint8Array): ParseResult {
   let end = -1
   for (let i = V1_SIGNATURE.length; i < scan; i++) {
     const byte = buf[i] as number
+    if (byte >= SPACE && byte <= 0x7e) continue // printable: the common case, checked first
     if (byte === CR) {
       // The LF must still fit within the 107 bytes.
       if (i + 1 >= V1_MAX_LENGTH) break
@@ -66,7 +78,7 @@ export function parseV1 (buf: Uint8Array): ParseResult {
       break
     }
     if (byte === LF) throw proxyError('PROXY_ERR_V1_CRLF', 'v1 line ends in LF without CR')
-    if ((byte < SPACE || byte > 0x7e) && !(unknownTail && i >= UNKNOWN_PREFIX.length)) {
+    if (!(unknownTail && i >= UNKNOWN_PREFIX.length)) {
       throw proxyError('PROXY_ERR_V1_SYNTAX', `v1 line has a non-printable byte 0x${byte.toString(16).padStart(2, '0')}`)
     }
   }
@@ -76,54 +88,75 @@ export function parseV1 (buf: Uint8Array): ParseResult {
     }
     return incomplete(buf.length)
   }
-  const line = Buffer.from(buf.buffer, buf.byteOffset + V1_SIGNATURE.length + 1, end - V1_SIGNATURE.length - 1).toString('latin1')
+  // One string for the whole line: fields are slices of it (a copy, so the
+  // header never pins the socket's buffer), read with charCodeAt.
+  const line = latin1Slice.call(buf, V1_SIGNATURE.length + 1, end)
   return { status: 'complete', header: parseV1Fields(line), length: end + 2 }
 }
 
-/** The part of the line after `PROXY ` and before CRLF. */
+/** Scratch for address validation: written and read within one call. */
+const scratch = new Uint8Array(16)
+
+/**
+ * The part of the line after `PROXY ` and before CRLF, read in one pass:
+ * where the single spaces are, then each field in place. Checks run in the
+ * order the refusals are ranked (syntax, family, field count, addresses,
+ * ports), so each line gets the same code whatever else is wrong with it.
+ */
 function parseV1Fields (line: string): ProxyHeader {
+  const length = line.length
   // Spec 2.1: UNKNOWN may stand alone, or be followed by anything, which the
   // receiver ignores (addresses included).
-  if (line === 'UNKNOWN' || line.startsWith('UNKNOWN ')) {
+  if (line.startsWith('UNKNOWN') && (length === 7 || line.charCodeAt(7) === SPACE)) {
     return { version: 1, proxied: false, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', tlvs: EMPTY_TLVS }
   }
-  const fields = line.split(' ')
-  const family = fields[0] as string
-  if (family === '') throw proxyError('PROXY_ERR_V1_SYNTAX', 'v1 "PROXY" is followed by more than one space')
-  if (family !== 'TCP4' && family !== 'TCP6') {
-    throw proxyError('PROXY_ERR_V1_FAMILY', `v1 protocol "${family.slice(0, 16)}" is not TCP4, TCP6 or UNKNOWN`)
+  // s1..s4: the spaces after the protocol, each address and the source port.
+  let s1 = -1
+  let s2 = -1
+  let s3 = -1
+  let s4 = -1
+  let spaces = 0
+  for (let i = 0; i < length; i++) {
+    if (line.charCodeAt(i) !== SPACE) continue
+    spaces++
+    if (spaces === 1) s1 = i
+    else if (spaces === 2) s2 = i
+    else if (spaces === 3) s3 = i
+    else if (spaces === 4) s4 = i
   }
-  if (fields.length !== 5) {
-    throw proxyError('PROXY_ERR_V1_SYNTAX', `v1 ${family} line needs exactly four fields separated by single spaces`)
+  if (s1 === 0 || length === 0) throw proxyError('PROXY_ERR_V1_SYNTAX', 'v1 "PROXY" is followed by more than one space')
+  const familyEnd = s1 < 0 ? length : s1
+  const tcp4 = familyEnd === 4 && line.startsWith('TCP4')
+  if (!tcp4 && !(familyEnd === 4 && line.startsWith('TCP6'))) {
+    throw proxyError('PROXY_ERR_V1_FAMILY', `v1 protocol "${line.slice(0, Math.min(familyEnd, 16))}" is not TCP4, TCP6 or UNKNOWN`)
   }
-  const [, src, dst, sport, dport] = fields as [string, string, string, string, string]
-  if (src === '' || dst === '' || sport === '' || dport === '') {
+  const family = tcp4 ? 'TCP4' : 'TCP6'
+  if (spaces !== 4 || s2 === s1 + 1 || s3 === s2 + 1 || s4 === s3 + 1 || s4 === length - 1) {
     throw proxyError('PROXY_ERR_V1_SYNTAX', `v1 ${family} line needs exactly four fields separated by single spaces`)
   }
   let source: string
   let destination: string
-  if (family === 'TCP4') {
+  if (tcp4) {
     // Strict dotted decimal is already canonical: validate, keep the text.
-    if (parseIPv4(src) === undefined) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 source "${src}" is not an IPv4 address`)
-    if (parseIPv4(dst) === undefined) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 destination "${dst}" is not an IPv4 address`)
-    source = src
-    destination = dst
+    if (!readIPv4(line, s1 + 1, s2, scratch, 0)) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 source "${line.slice(s1 + 1, s2)}" is not an IPv4 address`)
+    if (!readIPv4(line, s2 + 1, s3, scratch, 0)) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 destination "${line.slice(s2 + 1, s3)}" is not an IPv4 address`)
+    source = line.slice(s1 + 1, s2)
+    destination = line.slice(s2 + 1, s3)
   } else {
-    const srcBytes = parseIPv6(src)
-    if (srcBytes === undefined) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 source "${src}" is not an IPv6 address`)
-    const dstBytes = parseIPv6(dst)
-    if (dstBytes === undefined) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 destination "${dst}" is not an IPv6 address`)
-    source = formatIPv6(srcBytes, 0)
-    destination = formatIPv6(dstBytes, 0)
+    // RFC 5952 text is kept as it is; anything else valid is rewritten.
+    if (!readIPv6(line, s1 + 1, s2, scratch)) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 source "${line.slice(s1 + 1, s2)}" is not an IPv6 address`)
+    source = isCanonicalIPv6(line, s1 + 1, s2, scratch) ? line.slice(s1 + 1, s2) : formatIPv6(scratch, 0)
+    if (!readIPv6(line, s2 + 1, s3, scratch)) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 destination "${line.slice(s2 + 1, s3)}" is not an IPv6 address`)
+    destination = isCanonicalIPv6(line, s2 + 1, s3, scratch) ? line.slice(s2 + 1, s3) : formatIPv6(scratch, 0)
   }
   return {
     version: 1,
     proxied: true,
     command: 'PROXY',
-    family: family === 'TCP4' ? 'INET' : 'INET6',
+    family: tcp4 ? 'INET' : 'INET6',
     transport: 'STREAM',
-    source: { address: source, port: port(sport, 'source') },
-    destination: { address: destination, port: port(dport, 'destination') },
+    source: { address: source, port: port(line, s3 + 1, s4, 'source') },
+    destination: { address: destination, port: port(line, s4 + 1, length, 'destination') },
     tlvs: EMPTY_TLVS
   }
 }

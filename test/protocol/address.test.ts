@@ -1,7 +1,8 @@
 // Address text: RFC 5952 output, strict spec 2.1 input (PROXY-NOTES.md 1.2).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../src/protocol/address.js'
+import fc from 'fast-check'
+import { formatIPv4, formatIPv6, isCanonicalIPv6, parseIPv4, parseIPv6 } from '../../src/protocol/address.js'
 import { parseHeader } from '../../src/protocol/parse.js'
 import { encodeV2, ipv6Bytes } from '../helpers/encode.js'
 
@@ -118,3 +119,31 @@ for (const text of ipv6Invalid) {
     assert.equal(parseIPv6(text), undefined)
   })
 }
+
+// Issue 13: v1 keeps IPv6 text that is already RFC 5952 as it is, without
+// formatting it again; isCanonicalIPv6 must say yes exactly when formatting
+// the parsed bytes would give the same text back.
+const groupText = fc.integer({ min: 0, max: 0xffff }).chain(v => fc.constantFrom(
+  v.toString(16), v.toString(16).toUpperCase(), v.toString(16).padStart(4, '0'), v.toString(16).padStart(2, '0')))
+const zeroish = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }))
+const ipv6Text = fc.oneof(
+  // every group written out, in any spelling
+  fc.array(zeroish.chain(v => fc.constantFrom(v.toString(16), v.toString(16).toUpperCase(), v.toString(16).padStart(4, '0'))), { minLength: 8, maxLength: 8 }).map(g => g.join(':')),
+  // one run shortened to `::`, wherever it is and however long
+  fc.tuple(fc.array(groupText, { maxLength: 6 }), fc.array(groupText, { maxLength: 6 }))
+    .filter(([a, b]) => a.length + b.length <= 7).map(([a, b]) => `${a.join(':')}::${b.join(':')}`),
+  // the last 32 bits as a dotted quad, mapped or not
+  fc.tuple(fc.constantFrom('::ffff:', '::', '0:0:0:0:0:ffff:', '::FFFF:', '64:ff9b::', '::1:'), fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }))
+    .map(([p, q]) => p + q.join('.')),
+  // the canonical text of random bytes
+  fc.uint8Array({ minLength: 16, maxLength: 16 }).map(b => formatIPv6(b, 0))
+)
+
+test('isCanonicalIPv6 agrees with formatting the parsed bytes', () => {
+  fc.assert(fc.property(ipv6Text, fc.string({ maxLength: 3 }), fc.string({ maxLength: 3 }), (text, before, after) => {
+    const bytes = parseIPv6(text)
+    if (bytes === undefined) return
+    const line = before + text + after
+    assert.equal(isCanonicalIPv6(line, before.length, before.length + text.length, bytes), formatIPv6(bytes, 0) === text, text)
+  }), { numRuns: 20_000 })
+})
