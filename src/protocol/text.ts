@@ -76,6 +76,29 @@ export function textValue (value: Uint8Array, what: string): string | undefined 
 }
 
 /**
+ * Checks the string TLV `bytes[start, end)` as {@link textValue} (or, with
+ * `ascii`, {@link asciiValue}) will decode it, without decoding printable
+ * US-ASCII (all that real senders write).
+ * @throws ProxyProtocolError `PROXY_ERR_TLV_VALUE` where the decoder would.
+ */
+export function checkText (bytes: Uint8Array, start: number, end: number, what: string, ascii: boolean): void {
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number
+    if (byte < 0x20 || byte > 0x7e) {
+      const value = bytes.subarray(start, end)
+      if (ascii) asciiValue(value, what)
+      else textValue(value, what)
+      return
+    }
+  }
+}
+
+/** Sets a decoded string field only when the value was clean text. */
+export function setText<T extends object> (target: T, key: keyof T, text: string | undefined): void {
+  if (text !== undefined) (target as Record<keyof T, unknown>)[key] = text
+}
+
+/**
  * A US-ASCII string TLV (SSL_VERSION, SSL_CIPHER, NETNS, ...): its text when
  * printable, undefined when it has other bytes (they stay raw).
  * @throws ProxyProtocolError `PROXY_ERR_TLV_VALUE` for a control character.

@@ -1,11 +1,11 @@
 import { proxyError } from './errors.js'
-import { asciiValue, textValue } from './text.js'
+import { asciiValue, checkText, setText, textValue } from './text.js'
 import {
   PP2_CLIENT_CERT_CONN, PP2_CLIENT_CERT_SESS, PP2_CLIENT_SSL,
   PP2_SUBTYPE_SSL_CIPHER, PP2_SUBTYPE_SSL_CLIENT_CERT, PP2_SUBTYPE_SSL_CN, PP2_SUBTYPE_SSL_GROUP,
   PP2_SUBTYPE_SSL_KEY_ALG, PP2_SUBTYPE_SSL_SIG_ALG, PP2_SUBTYPE_SSL_SIG_SCHEME, PP2_SUBTYPE_SSL_VERSION
 } from './tlv-types.js'
-import { lazyTlvs, setText, walk, type RawTlv, type TlvBudget } from './tlv-walk.js'
+import { lazyTlvs, TLV_HEADER_LENGTH, tlvEnd, type RawTlv } from './tlv-walk.js'
 
 /** Spec 2.2.6: client(1) verify(4) before the SSL sub-TLVs. */
 const SSL_PREFIX_LENGTH = 5
@@ -44,14 +44,52 @@ export interface SslInfo {
   readonly tlvs: readonly RawTlv[]
 }
 
+/** Names of the SSL string sub-TLVs, for messages; CN is UTF-8, the others US-ASCII. */
+const SUBTYPE_NAMES: Readonly<Record<number, string>> = {
+  [PP2_SUBTYPE_SSL_VERSION]: 'SSL_VERSION',
+  [PP2_SUBTYPE_SSL_CN]: 'SSL_CN',
+  [PP2_SUBTYPE_SSL_CIPHER]: 'SSL_CIPHER',
+  [PP2_SUBTYPE_SSL_SIG_ALG]: 'SSL_SIG_ALG',
+  [PP2_SUBTYPE_SSL_KEY_ALG]: 'SSL_KEY_ALG',
+  [PP2_SUBTYPE_SSL_GROUP]: 'SSL_GROUP',
+  [PP2_SUBTYPE_SSL_SIG_SCHEME]: 'SSL_SIG_SCHEME'
+}
+
 /**
- * Decodes the SSL TLV in `bytes[start, end)` (spec 2.2.6): the client bits,
- * the verify result, and its sub-TLVs, one level deep.
+ * Checks the SSL TLV in `bytes[start, end)` (spec 2.2.6) as
+ * {@link decodeSsl} will read it: the client/verify prefix, its sub-TLVs
+ * (one level deep, each known one at most once) and their strings. Returns
+ * what is left of the TLV budget.
+ * @throws ProxyProtocolError `PROXY_ERR_TLV` or `PROXY_ERR_TLV_VALUE`.
  */
-export function decodeSsl (bytes: Buffer, start: number, end: number, budget: TlvBudget): SslInfo {
+export function checkSsl (bytes: Uint8Array, start: number, end: number, budget: number): number {
   if (end - start < SSL_PREFIX_LENGTH) {
     throw proxyError('PROXY_ERR_TLV_VALUE', `SSL TLV is ${end - start} byte(s), shorter than its 5-byte client/verify prefix`)
   }
+  let seen = 0
+  // Sub-TLVs are read one level deep only: an SSL TLV inside the SSL TLV is
+  // kept raw, never recursed into (Netty's GHSA-fx2c-96vj-985v was unbounded
+  // recursion on exactly that).
+  for (let offset = start + SSL_PREFIX_LENGTH; offset < end;) {
+    const valueEnd = tlvEnd(bytes, offset, end, 'SSL sub-TLV', budget--)
+    const type = bytes[offset] as number
+    if (type >= PP2_SUBTYPE_SSL_VERSION && type <= PP2_SUBTYPE_SSL_CLIENT_CERT) {
+      const bit = 1 << (type - PP2_SUBTYPE_SSL_VERSION)
+      if ((seen & bit) !== 0) throw proxyError('PROXY_ERR_TLV_VALUE', `SSL sub-TLV 0x${type.toString(16)} appears twice`)
+      seen |= bit
+      if (type !== PP2_SUBTYPE_SSL_CLIENT_CERT) checkText(bytes, offset + TLV_HEADER_LENGTH, valueEnd, SUBTYPE_NAMES[type] as string, type !== PP2_SUBTYPE_SSL_CN)
+    }
+    offset = valueEnd
+  }
+  return budget
+}
+
+/**
+ * Decodes the SSL TLV in `bytes[start, end)` (spec 2.2.6): the client bits,
+ * the verify result, and its sub-TLVs, one level deep. The TLV has passed
+ * {@link checkSsl}.
+ */
+export function decodeSsl (bytes: Buffer, start: number, end: number): SslInfo {
   const client = bytes[start] as number
   const verify = (((bytes[start + 1] as number) << 24) | ((bytes[start + 2] as number) << 16) |
     ((bytes[start + 3] as number) << 8) | (bytes[start + 4] as number)) >>> 0
@@ -65,20 +103,15 @@ export function decodeSsl (bytes: Buffer, start: number, end: number, budget: Tl
     certConn,
     certSess,
     verify,
-    verified: (client & PP2_CLIENT_SSL) !== 0 && (certConn || certSess) && verify === 0,
-    tlvs: []
-  }
-  let seen = 0
-  // Sub-TLVs are read one level deep only: an SSL TLV inside the SSL TLV is
-  // kept raw, never recursed into (Netty's GHSA-fx2c-96vj-985v was unbounded
-  // recursion on exactly that).
-  walk(bytes, start + SSL_PREFIX_LENGTH, end, 'SSL sub-TLV', budget, (type, vs, ve) => {
+    verified: (client & PP2_CLIENT_SSL) !== 0 && (certConn || certSess) && verify === 0
+  } as SslInfo
+  lazyTlvs(ssl, 'tlvs', bytes, start + SSL_PREFIX_LENGTH, end)
+  for (let offset = start + SSL_PREFIX_LENGTH; offset < end;) {
+    const type = bytes[offset] as number
+    const vs = offset + TLV_HEADER_LENGTH
+    const ve = vs + (((bytes[offset + 1] as number) << 8) | (bytes[offset + 2] as number))
+    offset = ve
     const value = bytes.subarray(vs, ve)
-    if (type >= PP2_SUBTYPE_SSL_VERSION && type <= PP2_SUBTYPE_SSL_CLIENT_CERT) {
-      const bit = 1 << (type - PP2_SUBTYPE_SSL_VERSION)
-      if ((seen & bit) !== 0) throw proxyError('PROXY_ERR_TLV_VALUE', `SSL sub-TLV 0x${type.toString(16)} appears twice`)
-      seen |= bit
-    }
     switch (type) {
       case PP2_SUBTYPE_SSL_VERSION: setText(ssl, 'version', asciiValue(value, 'SSL_VERSION')); break
       case PP2_SUBTYPE_SSL_CN: setText(ssl, 'cn', textValue(value, 'SSL_CN')); break
@@ -90,7 +123,6 @@ export function decodeSsl (bytes: Buffer, start: number, end: number, budget: Tl
       case PP2_SUBTYPE_SSL_CLIENT_CERT: ssl.clientCert = value; break
       default: break // unknown sub-types are tolerated (spec 2.2), unlike ranch
     }
-  })
-  lazyTlvs(ssl, 'tlvs', bytes, start + SSL_PREFIX_LENGTH, end)
+  }
   return ssl
 }

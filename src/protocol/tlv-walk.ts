@@ -17,36 +17,76 @@ export interface RawTlv {
   readonly value: Buffer
 }
 
-/** What is left of a header's TLV budget, shared by the walk of the top level and of the SSL sub-TLVs. */
-export interface TlvBudget { left: number }
+/**
+ * Checks the TLV at `offset` of `bytes[.., end)` (spec 2.2): its header and
+ * value must fit. Returns where its value ends; `budget` is what is left of
+ * the header's TLV budget before it, shared by the top level and the SSL
+ * sub-TLVs.
+ */
+export function tlvEnd (bytes: Uint8Array, offset: number, end: number, what: string, budget: number): number {
+  if (budget <= 0) throw proxyError('PROXY_ERR_TLV', `more than ${MAX_TLVS} TLVs (SSL sub-TLVs and NOOP included)`)
+  if (end - offset < TLV_HEADER_LENGTH) {
+    throw proxyError('PROXY_ERR_TLV', `${what} has ${end - offset} trailing byte(s) at offset ${offset}, too short for a TLV`)
+  }
+  const length = ((bytes[offset + 1] as number) << 8) | (bytes[offset + 2] as number)
+  const valueEnd = offset + TLV_HEADER_LENGTH + length
+  if (valueEnd > end) {
+    throw proxyError('PROXY_ERR_TLV', `${what} type 0x${(bytes[offset] as number).toString(16)} at offset ${offset} declares ${length} byte(s) but only ${end - offset - TLV_HEADER_LENGTH} remain`)
+  }
+  return valueEnd
+}
 
 /**
- * Walks `bytes[start, end)` as a TLV list (spec 2.2): every TLV header and
- * value must fit, and the walk must end exactly at `end`.
+ * Base of {@link Slot}: returns the object it is given, so `Slot`'s private
+ * fields are put on that object (a plain object stays plain: same
+ * prototype, same keys, nothing enumerable or visible to JSON, structured
+ * clone or deep equality).
  */
-export function walk (bytes: Uint8Array, start: number, end: number, what: string, budget: TlvBudget,
-  visit: (type: number, valueStart: number, valueEnd: number) => void): void {
-  let offset = start
-  while (offset < end) {
-    if (--budget.left < 0) throw proxyError('PROXY_ERR_TLV', `more than ${MAX_TLVS} TLVs (SSL sub-TLVs and NOOP included)`)
-    if (end - offset < TLV_HEADER_LENGTH) {
-      throw proxyError('PROXY_ERR_TLV', `${what} has ${end - offset} trailing byte(s) at offset ${offset}, too short for a TLV`)
-    }
-    const type = bytes[offset] as number
-    const length = ((bytes[offset + 1] as number) << 8) | (bytes[offset + 2] as number)
-    const valueStart = offset + TLV_HEADER_LENGTH
-    const valueEnd = valueStart + length
-    if (valueEnd > end) {
-      throw proxyError('PROXY_ERR_TLV', `${what} type 0x${type.toString(16)} at offset ${offset} declares ${length} byte(s) but only ${end - valueStart} remain`)
-    }
-    visit(type, valueStart, valueEnd)
-    offset = valueEnd
+// eslint-disable-next-line @typescript-eslint/no-extraneous-class -- a constructor that returns its argument is the whole point
+class Target {
+  constructor (target: object) {
+    return target
   }
 }
 
-/** Sets a decoded string field only when the value was clean text. */
-export function setText<T extends object> (target: T, key: keyof T, text: string | undefined): void {
-  if (text !== undefined) (target as Record<keyof T, unknown>)[key] = text
+/**
+ * What a lazily built property of a header object is built from, kept in a
+ * private field of the object itself: one shared getter then serves every
+ * object (a getter closed over its own state per object would give every
+ * object its own hidden class, which costs far more than the value).
+ */
+export class Slot extends Target {
+  #make: (() => unknown) | undefined
+  #value: unknown
+
+  private constructor (target: object, make: () => unknown) {
+    super(target)
+    this.#make = make
+  }
+
+  /**
+   * Defines `target[key]` as an enumerable, non-configurable property whose
+   * value is `make()`, called once, when first read.
+   */
+  static define (target: object, key: string, make: () => unknown): void {
+    // eslint-disable-next-line no-new -- the constructor writes the fields onto `target`
+    new Slot(target, make)
+    Object.defineProperty(target, key, { enumerable: true, configurable: false, get: readSlot })
+  }
+
+  /** The value of `target`'s slot, built on the first call. */
+  static read (target: Slot): unknown {
+    const make = target.#make
+    if (make !== undefined) {
+      target.#value = make()
+      target.#make = undefined
+    }
+    return target.#value
+  }
+}
+
+function readSlot (this: Slot): unknown {
+  return Slot.read(this)
 }
 
 /**
@@ -56,23 +96,15 @@ export function setText<T extends object> (target: T, key: keyof T, text: string
  * read. NOOP padding is left out of the top-level list (spec 2.2.4).
  */
 export function lazyTlvs (target: object, key: 'raw' | 'tlvs', bytes: Buffer, start: number, end: number): void {
-  let built: readonly RawTlv[] | undefined
-  Object.defineProperty(target, key, {
-    enumerable: true,
-    configurable: false,
-    get (): readonly RawTlv[] {
-      if (built === undefined) {
-        const list: RawTlv[] = []
-        for (let offset = start; offset < end;) {
-          const type = bytes[offset] as number
-          const valueStart = offset + TLV_HEADER_LENGTH
-          const valueEnd = valueStart + (((bytes[offset + 1] as number) << 8) | (bytes[offset + 2] as number))
-          if (key === 'tlvs' || type !== PP2_TYPE_NOOP) list.push({ type, value: bytes.subarray(valueStart, valueEnd) })
-          offset = valueEnd
-        }
-        built = Object.freeze(list)
-      }
-      return built
+  Slot.define(target, key, () => {
+    const list: RawTlv[] = []
+    for (let offset = start; offset < end;) {
+      const type = bytes[offset] as number
+      const valueStart = offset + TLV_HEADER_LENGTH
+      const valueEnd = valueStart + (((bytes[offset + 1] as number) << 8) | (bytes[offset + 2] as number))
+      if (key === 'tlvs' || type !== PP2_TYPE_NOOP) list.push({ type, value: bytes.subarray(valueStart, valueEnd) })
+      offset = valueEnd
     }
+    return Object.freeze(list)
   })
 }

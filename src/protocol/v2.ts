@@ -1,7 +1,7 @@
 import { formatIPv4, formatIPv6 } from './address.js'
 import { proxyError } from './errors.js'
 import type { ParseResult, ProxyHeader } from './header.js'
-import { EMPTY_TLVS, parseTlvs } from './tlv.js'
+import { checkTlvs, EMPTY_TLVS, lazyTlvSet } from './tlv.js'
 
 /** Spec 2.2: the 12-byte v2 signature. It contains NUL, so it is no C string. */
 export const V2_SIGNATURE = Uint8Array.of(0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a)
@@ -73,25 +73,27 @@ function parseV2Body (buf: Uint8Array, total: number): ProxyHeader {
     throw proxyError('PROXY_ERR_V2_ADDRESS_LENGTH', `v2 length ${length} is shorter than the ${addressLength}-byte ${family} address block`)
   }
   const tlvStart = V2_FIXED_LENGTH + addressLength
-  const tlvs = tlvStart === total ? EMPTY_TLVS : parseTlvs(buf.subarray(0, total), tlvStart)
+  const hasTlvs = tlvStart < total
+  // Every TLV rule is checked now, so a bad TLV refuses the header here;
+  // the values are decoded when `tlvs` is first read.
+  if (hasTlvs) checkTlvs(buf, tlvStart, total)
+  let header: ProxyHeader
   if ((family === 'INET' || family === 'INET6') && transport === 'STREAM') {
     // Spec 2.2: src addr, dst addr, src port, dst port (network byte order).
     const a = V2_FIXED_LENGTH
     const size = family === 'INET' ? 4 : 16
     const format = family === 'INET' ? formatIPv4 : formatIPv6
     const ports = a + 2 * size
-    return {
-      version: 2,
-      proxied: true,
-      command: 'PROXY',
-      family,
-      transport,
-      source: { address: format(buf, a), port: ((buf[ports] as number) << 8) | (buf[ports + 1] as number) },
-      destination: { address: format(buf, a + size), port: ((buf[ports + 2] as number) << 8) | (buf[ports + 3] as number) },
-      tlvs
-    }
+    const source = { address: format(buf, a), port: ((buf[ports] as number) << 8) | (buf[ports + 1] as number) }
+    const destination = { address: format(buf, a + size), port: ((buf[ports + 2] as number) << 8) | (buf[ports + 3] as number) }
+    if (!hasTlvs) return { version: 2, proxied: true, command: 'PROXY', family, transport, source, destination, tlvs: EMPTY_TLVS }
+    header = { version: 2, proxied: true, command: 'PROXY', family, transport, source, destination } as unknown as ProxyHeader
+  } else {
+    // Spec 2.2: UNSPEC (addresses ignored) and combinations a TCP receiver
+    // does not serve (UNIX, DGRAM) fall back to the socket's own endpoints.
+    if (!hasTlvs) return { version: 2, proxied: false, command: 'PROXY', family, transport, tlvs: EMPTY_TLVS }
+    header = { version: 2, proxied: false, command: 'PROXY', family, transport } as unknown as ProxyHeader
   }
-  // Spec 2.2: UNSPEC (addresses ignored) and combinations a TCP receiver does
-  // not serve (UNIX, DGRAM) fall back to the socket's own endpoints.
-  return { version: 2, proxied: false, command: 'PROXY', family, transport, tlvs }
+  lazyTlvSet(header, buf, tlvStart, total)
+  return header
 }

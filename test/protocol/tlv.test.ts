@@ -534,3 +534,31 @@ test('TLVs of every kind together, with CRC32C and padding', () => {
   assert.equal(typeof set.crc32c, 'number')
   assert.deepEqual(set.raw.map(t => t.type), [TLV.CRC32C, TLV.ALPN, TLV.AUTHORITY, TLV.UNIQUE_ID, TLV.SSL, TLV.NETNS, TLV.AWS, TLV.AZURE, TLV.GCP])
 })
+
+// Issue 13: TLVs are checked while the header is parsed and decoded when
+// `tlvs` is first read; what a program sees of them is plain data, as before.
+test('TLVs decoded on first read enumerate, serialise and clone as plain data', () => {
+  const input = withTlvs([
+    raw(TLV.ALPN, 'mqtt'), raw(TLV.AUTHORITY, 'a.example'), raw(TLV.NOOP, ''),
+    sslTlv(7, 0, [raw(TLV.SSL_VERSION, 'TLSv1.3'), raw(TLV.SSL_CN, 'device-1')]),
+    raw(TLV.AWS, latin1('\x01vpce-1'))
+  ], { crc32c: true })
+  const result = parseHeader(input)
+  if (result.status !== 'complete') return assert.fail(result.status)
+  const { header } = result
+  input.fill(0) // the header keeps its own copy
+  assert.deepEqual(Object.keys(header), ['version', 'proxied', 'command', 'family', 'transport', 'source', 'destination', 'tlvs'])
+  assert.deepEqual(Object.keys(header.tlvs), ['raw', 'alpn', 'authority', 'ssl', 'awsVpceId', 'crc32c'])
+  assert.deepEqual(Object.keys(header.tlvs.ssl ?? {}), ['client', 'clientSsl', 'certConn', 'certSess', 'verify', 'verified', 'tlvs', 'version', 'cn'])
+  for (const o of [header, header.tlvs, header.tlvs.ssl]) {
+    assert.equal(Object.getPrototypeOf(o), Object.prototype)
+    assert.deepEqual(Object.getOwnPropertySymbols(o), [])
+  }
+  assert.equal(header.tlvs, header.tlvs, 'decoded once')
+  const json = JSON.parse(JSON.stringify(header)) as { tlvs: { raw: unknown[], authority: string, ssl: { cn: string, tlvs: unknown[] }, awsVpceId: string } }
+  assert.deepEqual([json.tlvs.raw.length, json.tlvs.authority, json.tlvs.ssl.cn, json.tlvs.ssl.tlvs.length, json.tlvs.awsVpceId], [5, 'a.example', 'device-1', 2, 'vpce-1'])
+  const clone = structuredClone(header)
+  assert.deepEqual(Object.keys(clone.tlvs), Object.keys(header.tlvs))
+  assert.equal(clone.tlvs.ssl?.cn, 'device-1')
+  assert.deepEqual({ ...header, tlvs: { ...header.tlvs, ssl: { ...header.tlvs.ssl } } }, header)
+})
