@@ -17,15 +17,16 @@ export function formatIPv4 (bytes: Uint8Array, offset: number): string {
   return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`
 }
 
+/** Hex text of each byte value: without leading zeros, and as two digits. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16))
+const HEX2 = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
+
 /** RFC 5952 text from sixteen bytes at `offset`. */
 export function formatIPv6 (bytes: Uint8Array, offset: number): string {
-  const groups = new Array<number>(8)
-  for (let i = 0; i < 8; i++) {
-    groups[i] = ((bytes[offset + 2 * i] as number) << 8) | (bytes[offset + 2 * i + 1] as number)
-  }
   // RFC 5952 5: IPv4-mapped addresses keep the dotted quad.
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 &&
-      groups[4] === 0 && groups[5] === 0xffff) {
+  let zeros = 0
+  while (zeros < 10 && bytes[offset + zeros] === 0) zeros++
+  if (zeros === 10 && bytes[offset + 10] === 0xff && bytes[offset + 11] === 0xff) {
     return `::ffff:${formatIPv4(bytes, offset + 12)}`
   }
   // RFC 5952 4.2: shorten the longest run of at least two zero groups (the
@@ -33,12 +34,14 @@ export function formatIPv6 (bytes: Uint8Array, offset: number): string {
   let bestStart = -1
   let bestLength = 1
   for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) { i++; continue }
+    if (((bytes[offset + 2 * i] as number) | (bytes[offset + 2 * i + 1] as number)) !== 0) { i++; continue }
     let j = i + 1
-    while (j < 8 && groups[j] === 0) j++
+    while (j < 8 && ((bytes[offset + 2 * j] as number) | (bytes[offset + 2 * j + 1] as number)) === 0) j++
     if (j - i > bestLength) { bestStart = i; bestLength = j - i }
     i = j
   }
+  // Groups in lower case without leading zeros (4.1, 4.3), from tables
+  // rather than toString(16) per group.
   let out = ''
   for (let i = 0; i < 8; i++) {
     if (i === bestStart) {
@@ -46,8 +49,10 @@ export function formatIPv6 (bytes: Uint8Array, offset: number): string {
       i += bestLength - 1
       continue
     }
-    if (out !== '' && !out.endsWith(':')) out += ':'
-    out += (groups[i] as number).toString(16)
+    if (i > 0 && i !== bestStart + bestLength) out += ':'
+    const hi = bytes[offset + 2 * i] as number
+    const lo = bytes[offset + 2 * i + 1] as number
+    out += hi === 0 ? HEX[lo] as string : (HEX[hi] as string) + (HEX2[lo] as string)
   }
   return out
 }

@@ -147,3 +147,13 @@ test('isCanonicalIPv6 agrees with formatting the parsed bytes', () => {
     assert.equal(isCanonicalIPv6(line, before.length, before.length + text.length, bytes), formatIPv6(bytes, 0) === text, text)
   }), { numRuns: 20_000 })
 })
+
+test('formatIPv6 writes what the WHATWG URL serialiser writes (RFC 5952 but for the mapped form)', () => {
+  const group = fc.oneof(fc.constant(0), fc.constant(0), fc.constant(0xffff), fc.integer({ min: 0, max: 0xffff }))
+  fc.assert(fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), g => {
+    const bytes = groups(...g)
+    const mapped = g.slice(0, 5).every(v => v === 0) && g[5] === 0xffff
+    if (mapped) return
+    assert.equal(formatIPv6(bytes, 0), new URL(`http://[${g.map(v => v.toString(16)).join(':')}]/`).hostname.slice(1, -1))
+  }), { numRuns: 20_000 })
+})
