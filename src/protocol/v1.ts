@@ -66,9 +66,16 @@ export function parseV1 (buf: Uint8Array): ParseResult {
   // before the CRLF", so only CR and LF are looked at there.
   const unknownTail = startsWith(buf, UNKNOWN_PREFIX)
   let end = -1
-  for (let i = V1_SIGNATURE.length; i < scan; i++) {
+  // Where the spaces after "PROXY " are, for parseV1Fields: the first four,
+  // and how many (relative to the line after "PROXY ").
+  const spaces = spaceScratch
+  let count = 0
+  for (let i = V1_SIGNATURE.length + 1; i < scan; i++) {
     const byte = buf[i] as number
-    if (byte >= SPACE && byte <= 0x7e) continue // printable: the common case, checked first
+    if (byte >= SPACE && byte <= 0x7e) { // printable: the common case, checked first
+      if (byte === SPACE && count++ < 4) spaces[count - 1] = i - V1_SIGNATURE.length - 1
+      continue
+    }
     if (byte === CR) {
       // The LF must still fit within the 107 bytes.
       if (i + 1 >= V1_MAX_LENGTH) break
@@ -91,8 +98,11 @@ export function parseV1 (buf: Uint8Array): ParseResult {
   // One string for the whole line: fields are slices of it (a copy, so the
   // header never pins the socket's buffer), read with charCodeAt.
   const line = latin1Slice.call(buf, V1_SIGNATURE.length + 1, end)
-  return { status: 'complete', header: parseV1Fields(line), length: end + 2 }
+  return { status: 'complete', header: parseV1Fields(line, count, spaces), length: end + 2 }
 }
+
+/** Space positions found by the CRLF scan, read by parseV1Fields in the same call. */
+const spaceScratch = new Int32Array(4)
 
 /** Scratch for address validation: written and read within one call. */
 const scratch = new Uint8Array(16)
@@ -103,7 +113,7 @@ const scratch = new Uint8Array(16)
  * order the refusals are ranked (syntax, family, field count, addresses,
  * ports), so each line gets the same code whatever else is wrong with it.
  */
-function parseV1Fields (line: string): ProxyHeader {
+function parseV1Fields (line: string, spaces: number, at: Int32Array): ProxyHeader {
   const length = line.length
   // Spec 2.1: UNKNOWN may stand alone, or be followed by anything, which the
   // receiver ignores (addresses included).
@@ -111,19 +121,10 @@ function parseV1Fields (line: string): ProxyHeader {
     return { version: 1, proxied: false, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', tlvs: EMPTY_TLVS }
   }
   // s1..s4: the spaces after the protocol, each address and the source port.
-  let s1 = -1
-  let s2 = -1
-  let s3 = -1
-  let s4 = -1
-  let spaces = 0
-  for (let i = 0; i < length; i++) {
-    if (line.charCodeAt(i) !== SPACE) continue
-    spaces++
-    if (spaces === 1) s1 = i
-    else if (spaces === 2) s2 = i
-    else if (spaces === 3) s3 = i
-    else if (spaces === 4) s4 = i
-  }
+  const s1 = spaces > 0 ? at[0] as number : -1
+  const s2 = at[1] as number
+  const s3 = at[2] as number
+  const s4 = at[3] as number
   if (s1 === 0 || length === 0) throw proxyError('PROXY_ERR_V1_SYNTAX', 'v1 "PROXY" is followed by more than one space')
   const familyEnd = s1 < 0 ? length : s1
   const tcp4 = familyEnd === 4 && line.startsWith('TCP4')
