@@ -17,6 +17,15 @@ export type { UnauthorizedClient, UnauthorizedAttempt, UnauthorizedStore } from 
 export { sessions } from './operator/sessions.js'
 export type { Sessions, SessionsOptions, Session, SessionStore, CounterSource } from './operator/sessions.js'
 export type { TlsAt, ClientAddress } from './operator/client-address.js'
+
+// Shared stores, for brokers behind one load balancer (Redis through the user's ioredis client).
+export { redisUnauthorizedStore } from './operator/redis-unauthorized-store.js'
+export type { RedisUnauthorizedStore, RedisUnauthorizedStoreOptions } from './operator/redis-unauthorized-store.js'
+export { redisSessionStore } from './operator/redis-session-store.js'
+export type { RedisSessionStore, RedisSessionStoreOptions } from './operator/redis-session-store.js'
+export { rateLimiterStore } from './operator/rate-limiter-store.js'
+export type { RateLimiterStore, RateLimiterStoreOptions, RateLimiterLike } from './operator/rate-limiter-store.js'
+export type { RedisClient } from './operator/redis-client.js'
 export type { MaybePromise, RefusedBy } from './auth-chain.js'
 
 // Options, events and what the broker sees.

@@ -9,12 +9,12 @@ import { proxyProtocol, withPlugins, type ConnDetails, type ProxyHeader, type Pr
 import { Aedes } from 'aedes'
 import { PP2_TYPE_AWS, PP2_TYPE_SSL } from '../src/protocol/tlv-types.js'
 
-test('the package exports the plugin factories, withPlugins, the errors, the PP2_* constants and parseHeader, nothing else', () => {
+test('the package exports the plugin factories, the shared stores, withPlugins, the errors, the PP2_* constants and parseHeader, nothing else', () => {
   const names = Object.keys(pkg).sort()
   const constants = names.filter(n => n.startsWith('PP2_'))
   assert.deepEqual(names.filter(n => !n.startsWith('PP2_')), [
     'OptionsError', 'PROXY_ERROR_CODES', 'ProxyProtocolError', 'UsageError',
-    'ipPolicy', 'parseHeader', 'proxyProtocol', 'sessions', 'unauthorizedClients', 'withPlugins'
+    'ipPolicy', 'parseHeader', 'proxyProtocol', 'rateLimiterStore', 'redisSessionStore', 'redisUnauthorizedStore', 'sessions', 'unauthorizedClients', 'withPlugins'
   ])
   assert.ok(constants.length >= 20, `${constants.length} PP2_* constants`)
   assert.equal(pkg.PP2_TYPE_AWS, PP2_TYPE_AWS)
@@ -61,4 +61,15 @@ export async function useIt (): Promise<void> {
   })
   // @ts-expect-error there is no such event
   proxy.on('nonsense', () => {})
+}
+
+// The shared stores take an ioredis client as it is typed, and a
+// rate-limiter-flexible limiter.
+export async function sharedStores (): Promise<void> {
+  const { Redis } = await import('ioredis')
+  const { RateLimiterRedis } = await import('rate-limiter-flexible')
+  const redis = new Redis({ lazyConnect: true })
+  pkg.redisUnauthorizedStore({ client: redis })
+  pkg.redisSessionStore({ client: redis, node: 'node1' })
+  pkg.rateLimiterStore(limit => new RateLimiterRedis({ storeClient: redis, points: limit.burst, duration: 1 }))
 }

@@ -31,6 +31,8 @@ export interface Session {
   readonly websocket: boolean
   /** When the broker accepted the client (ms since the epoch). */
   readonly connectedAt: number
+  /** The broker (its aedes id) the client is connected to: in a cluster, which node. */
+  readonly node?: string | undefined
 }
 
 /**
@@ -95,7 +97,7 @@ const Schema = z.strictObject({
 
 const INSTALLED = Symbol.for('aedes-proxy-protocol.sessions')
 
-function sessionOf (client: Client, connectedAt: number): Session {
+function sessionOf (client: Client, connectedAt: number, node: string): Session {
   const d = client.connDetails ?? undefined
   const { ipAddress, port, ipFamily, tls } = clientAddress(client)
   return {
@@ -111,7 +113,8 @@ function sessionOf (client: Client, connectedAt: number): Session {
     serverPort: d?.serverPort ?? 0,
     tls,
     websocket: d?.isWebsocket ?? false,
-    connectedAt
+    connectedAt,
+    node
   }
 }
 
@@ -153,7 +156,7 @@ export class Sessions implements AedesPlugin<Sessions> {
     broker.on('client', client => {
       const key = `${++this.#next}`
       this.#keys.set(client, key)
-      detached('sessions: adding a client', this.#logger, () => this.#store.add(key, sessionOf(client, Date.now())))
+      detached('sessions: adding a client', this.#logger, () => this.#store.add(key, sessionOf(client, Date.now(), broker.id)))
     })
     broker.on('clientDisconnect', client => {
       const key = this.#keys.get(client)
@@ -172,7 +175,9 @@ export class Sessions implements AedesPlugin<Sessions> {
    * the property's setter replaces only the inner function.
    */
   #guardClientList (broker: Aedes, allowed: (client: Client) => boolean): void {
-    const topic = `$SYS/${broker.id}/proxy-protocol/clients`
+    // Any broker's list, not only this one's: in a cluster the message bus
+    // (mqemitter-redis) brings the other nodes' lists to this node's clients.
+    const isList = (topic: string): boolean => /^\$SYS\/[^/]+\/proxy-protocol\/clients$/.test(topic)
     let inner = broker.authorizeForward
     const may = (client: Client): boolean => {
       try {
@@ -182,7 +187,7 @@ export class Sessions implements AedesPlugin<Sessions> {
         return false
       }
     }
-    const guarded: typeof inner = (client, packet) => packet.topic === topic && !may(client) ? null : inner.call(broker, client, packet)
+    const guarded: typeof inner = (client, packet) => isList(packet.topic) && !may(client) ? null : inner.call(broker, client, packet)
     Object.defineProperty(broker, 'authorizeForward', {
       get: () => guarded,
       set: (fn: typeof inner) => { inner = fn },

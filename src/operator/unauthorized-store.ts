@@ -22,6 +22,8 @@ export interface UnauthorizedClient {
   readonly time: number
   /** Failed attempts by this client id while it stayed in the list. */
   readonly attempts: number
+  /** The broker (its aedes id) that saw the latest attempt: in a cluster, which node. */
+  readonly node?: string | undefined
 }
 
 /**
@@ -35,9 +37,9 @@ export const MAX_FIELD_LENGTH = 256
  * `text` cut to {@link MAX_FIELD_LENGTH} characters with a `…` that says so,
  * as a string of its own: a slice would keep the whole original alive.
  */
-function bounded (text: string): string
-function bounded (text: string | undefined): string | undefined
-function bounded (text: string | undefined): string | undefined {
+export function bounded (text: string): string
+export function bounded (text: string | undefined): string | undefined
+export function bounded (text: string | undefined): string | undefined {
   if (text === undefined || text.length <= MAX_FIELD_LENGTH) return text
   return Buffer.from(`${text.slice(0, MAX_FIELD_LENGTH)}…`, 'utf8').toString('utf8')
 }

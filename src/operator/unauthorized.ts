@@ -3,6 +3,7 @@ import type { Aedes } from 'aedes'
 import { z } from 'zod'
 import { authChain, type AuthFailure, type RefusedBy } from '../auth-chain.js'
 import { parseOptions, UsageError } from '../errors.js'
+import { Collapser } from '../log-collapse.js'
 import { LoggerSchema, type Logger } from '../options.js'
 import type { AedesPlugin } from '../use.js'
 import { callUser, logText } from '../user-code.js'
@@ -18,7 +19,7 @@ export interface UnauthorizedClientsOptions {
   maxAge?: number | undefined
   /** Where the list is kept. @defaultValue in this process, bounded by `maxEntries` and `maxAge` */
   store?: UnauthorizedStore | undefined
-  /** A pino-compatible logger: one `warn` line per failed login. @defaultValue none */
+  /** A pino-compatible logger: a `warn` line per failed login, at most one a minute per kind and listener (then `repeated: N`). @defaultValue none */
   logger?: Logger | undefined
 }
 
@@ -53,13 +54,18 @@ const REFUSED: Record<RefusedBy, string> = {
 export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents> implements AedesPlugin<UnauthorizedClients> {
   readonly #store: UnauthorizedStore
   readonly #logger: Logger | undefined
+  readonly #logs: Collapser
 
-  /** @throws OptionsError naming every bad key. */
-  constructor (options: UnauthorizedClientsOptions = {}) {
+  /**
+   * @param now - the clock of the log's once-a-minute (tests)
+   * @throws OptionsError naming every bad key.
+   */
+  constructor (options: UnauthorizedClientsOptions = {}, now: () => number = Date.now) {
     super()
     const o = parseOptions(Schema, options, 'unauthorizedClients() options')
     this.#store = o.store ?? new MemoryUnauthorizedStore({ maxEntries: o.maxEntries, maxAge: o.maxAge })
     this.#logger = o.logger
+    this.#logs = new Collapser(60_000, now)
   }
 
   /** The failed authentications, newest first. */
@@ -77,11 +83,11 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
     const b = broker as Aedes & { [INSTALLED]?: true }
     if (b[INSTALLED] === true) throw new UsageError('an unauthorized-clients list is already installed on this broker')
     Object.defineProperty(broker, INSTALLED, { value: true })
-    authChain(broker).failed(async failure => { await this.#record(failure) })
+    authChain(broker).failed(async failure => { await this.#record(failure, broker.id) })
     return this
   }
 
-  async #record ({ client, refusedBy, username, password, reason }: AuthFailure): Promise<void> {
+  async #record ({ client, refusedBy, username, password, reason }: AuthFailure, node: string): Promise<void> {
     const d = client.connDetails
     const { ipAddress, port, tls } = clientAddress(client)
     let entry: UnauthorizedClient
@@ -95,7 +101,8 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
         username,
         passwordProvided: password != null,
         tls,
-        reason
+        reason,
+        node
       })
     } catch (err) {
       // A store outage loses this entry, never the broker.
@@ -103,10 +110,14 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
       return
     }
     const logger = this.#logger
-    if (logger !== undefined) {
+    // One line a minute per kind of refusal and listener, then how many more:
+    // a rate limit that refuses a flood must not write the flood to the log.
+    const held = logger === undefined ? undefined : this.#logs.admit(`${refusedBy}|${entry.listener ?? ''}`)
+    if (logger !== undefined && held !== undefined) {
       // The field names are the package's log vocabulary (README, "Log fields").
-      const record = { event: 'refused', refusedBy, listener: entry.listener, clientId: logText(entry.clientId), username: entry.username === undefined ? undefined : logText(entry.username), ipAddress: entry.ipAddress, port: entry.port, tls: entry.tls, reason: logText(reason, 256) }
-      callUser(() => { logger.warn(record, REFUSED[refusedBy]) })
+      const record = { event: 'refused', refusedBy, listener: entry.listener, clientId: logText(entry.clientId), username: entry.username === undefined ? undefined : logText(entry.username), ipAddress: entry.ipAddress, port: entry.port, tls: entry.tls, reason: logText(reason, 256), ...(held > 0 ? { repeated: held } : {}) }
+      const tail = held > 0 ? ` (${held} more like it in the last minute not logged)` : ''
+      callUser(() => { logger.warn(record, `${REFUSED[refusedBy]}${tail}`) })
     }
     if (this.listenerCount('unauthorized') > 0) callUser(() => { this.emit('unauthorized', entry) })
   }

@@ -1,0 +1,177 @@
+import { z } from 'zod'
+import { parseOptions } from '../errors.js'
+import { LoggerSchema, type Logger } from '../options.js'
+import { DEFAULT_REDIS_TIMEOUT, keyOf, run, type RedisClient } from './redis-client.js'
+import type { Session, SessionStore } from './sessions.js'
+import { storeFailed } from './store-failure.js'
+import { bounded } from './unauthorized-store.js'
+
+/** Options of the shared session list. */
+export interface RedisSessionStoreOptions {
+  /** An ioredis client (or anything with its `eval`). */
+  client: RedisClient
+  /** This broker's name in the list: its aedes id (`broker.id`), one per node. */
+  node: string
+  /** Where the list lives: `{<prefix>}:node:<node>` per node, `{<prefix>}:nodes`. @defaultValue `'aedes-proxy-protocol:sessions'` */
+  prefix?: string | undefined
+  /**
+   * Milliseconds a node's clients stay listed after its last heartbeat (a
+   * node that dies, or loses Redis, drops out of the list this long after);
+   * the heartbeat runs every third of it.
+   * @defaultValue 15000
+   */
+  ttl?: number | undefined
+  /** Milliseconds to wait for Redis before an operation counts as failed. @defaultValue 1000 */
+  timeout?: number | undefined
+  /** A pino-compatible logger: a failed heartbeat is logged at error level. @defaultValue none */
+  logger?: Logger | undefined
+}
+
+const Schema = z.strictObject({
+  client: z.custom<RedisClient>(v => typeof (v as { eval?: unknown } | null)?.eval === 'function', { error: 'must be a Redis client with an eval method (an ioredis instance)' }),
+  node: z.string().min(1, { error: 'must name this broker (its aedes id)' }),
+  prefix: z.string().min(1).optional(),
+  ttl: z.int().min(1000, { error: 'must be at least 1000 (milliseconds)' }).optional(),
+  timeout: z.int().min(1, { error: 'must be at least 1 (milliseconds)' }).optional(),
+  logger: LoggerSchema.optional()
+})
+
+// KEYS: this node's hash (connection key -> session JSON), the nodes
+// (sorted set: node by its latest heartbeat, on its own clock).
+// ARGV: ttl, now, node, field, JSON, field, JSON ... (HSET only when given).
+const PUT = `
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+`
+// The heartbeat: 0 when this node's hash is gone (expired, Redis restarted).
+const TOUCH = `
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return redis.call('PEXPIRE', KEYS[1], ARGV[1])
+`
+// The heartbeat after a write was lost: this node's hash as it is here.
+const REPLACE = `
+redis.call('DEL', KEYS[1])
+${PUT}`
+const REMOVE = 'return redis.call("HDEL", KEYS[1], ARGV[1])'
+const CLOSE = 'redis.call("DEL", KEYS[1]) redis.call("ZREM", KEYS[2], ARGV[1]) return 1'
+// KEYS: the nodes. ARGV: the oldest heartbeat kept -> the node names.
+const NODES = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+`
+// KEYS: the nodes' hashes -> every session JSON.
+const VALUES = `
+local out = {}
+for _, key in ipairs(KEYS) do
+  for _, v in ipairs(redis.call('HVALS', key)) do out[#out + 1] = v end
+end
+return out
+`
+
+/**
+ * The session list in Redis: every broker that shares the prefix lists its
+ * clients under its `node`, and `list()` returns all of them. A node's
+ * entries live in one hash whose TTL its heartbeat refreshes: a client that
+ * disconnects goes at once, a node that dies (or loses Redis) within `ttl`.
+ * The store keeps its own node's sessions here too (bounded by the broker's
+ * connections), so a heartbeat after a lost write or a Redis restart puts
+ * the node's list back as it is. Call `close()` when the broker closes.
+ */
+export class RedisSessionStore implements SessionStore {
+  readonly #client: RedisClient
+  readonly #node: string
+  readonly #prefix: string
+  readonly #key: string
+  readonly #nodes: string
+  readonly #ttl: number
+  readonly #timeout: number
+  readonly #logger: Logger | undefined
+  readonly #local = new Map<string, string>()
+  readonly #timer: NodeJS.Timeout
+  /** A write was lost: the next heartbeat rewrites this node's hash. */
+  #dirty = false
+  #beating = false
+
+  /** @throws OptionsError naming every bad key. */
+  constructor (options: RedisSessionStoreOptions) {
+    const o = parseOptions(Schema, options, 'redisSessionStore() options')
+    this.#client = o.client
+    this.#node = o.node
+    this.#prefix = o.prefix ?? 'aedes-proxy-protocol:sessions'
+    this.#key = keyOf(this.#prefix, `node:${o.node}`)
+    this.#nodes = keyOf(this.#prefix, 'nodes')
+    this.#ttl = o.ttl ?? 15_000
+    this.#timeout = o.timeout ?? DEFAULT_REDIS_TIMEOUT
+    this.#logger = o.logger
+    this.#timer = setInterval(() => { void this.#beat() }, Math.floor(this.#ttl / 3))
+    this.#timer.unref()
+  }
+
+  async add (key: string, session: Session): Promise<void> {
+    // Bounded as the unauthorized list's fields are: MQTT allows 65535-byte ids.
+    const json = JSON.stringify({ ...session, clientId: bounded(session.clientId), node: session.node ?? this.#node })
+    this.#local.set(key, json)
+    await this.#write('adding a client', PUT, [key, json])
+  }
+
+  async remove (key: string): Promise<void> {
+    if (!this.#local.delete(key)) return
+    try {
+      await run(this.#client, this.#timeout, 'removing a client', REMOVE, [this.#key], [key])
+    } catch (err) {
+      this.#dirty = true
+      throw err
+    }
+  }
+
+  /** Every node's clients, oldest connection first. */
+  async list (): Promise<Session[]> {
+    const nodes = await run(this.#client, this.#timeout, 'listing the nodes', NODES, [this.#nodes], [Date.now() - 3 * this.#ttl]) as string[]
+    if (nodes.length === 0) return []
+    const values = await run(this.#client, this.#timeout, 'listing the clients', VALUES, nodes.map(n => keyOf(this.#prefix, `node:${n}`))) as string[]
+    return values.map(v => JSON.parse(v) as Session).sort((a, b) => a.connectedAt - b.connectedAt)
+  }
+
+  /** Stops the heartbeat and takes this node's clients off the list. */
+  async close (): Promise<void> {
+    clearInterval(this.#timer)
+    this.#local.clear()
+    await run(this.#client, this.#timeout, 'closing', CLOSE, [this.#key, this.#nodes], [this.#node])
+  }
+
+  async #write (what: string, script: string, pairs: string[]): Promise<void> {
+    try {
+      await run(this.#client, this.#timeout, what, script, [this.#key, this.#nodes], [this.#ttl, Date.now(), this.#node, ...pairs])
+    } catch (err) {
+      this.#dirty = true
+      throw err
+    }
+  }
+
+  async #beat (): Promise<void> {
+    if (this.#beating) return // a Redis slower than the interval: one heartbeat at a time
+    this.#beating = true
+    try {
+      const present = this.#dirty ? 0 : Number(await run(this.#client, this.#timeout, 'the heartbeat', TOUCH, [this.#key, this.#nodes], [this.#ttl, Date.now(), this.#node]))
+      if (present === 0 && (this.#dirty || this.#local.size > 0)) {
+        this.#dirty = false
+        await this.#write('the heartbeat', REPLACE, [...this.#local].flat())
+      }
+    } catch (err) {
+      storeFailed('sessions: the heartbeat', this.#logger, err)
+    } finally {
+      this.#beating = false
+    }
+  }
+}
+
+/**
+ * Creates the shared session list:
+ * `sessions({ store: redisSessionStore({ client: new Redis(url), node: broker.id }) })`.
+ * @throws OptionsError naming every bad key.
+ */
+export function redisSessionStore (options: RedisSessionStoreOptions): RedisSessionStore {
+  return new RedisSessionStore(options)
+}

@@ -1,0 +1,128 @@
+// The shared session list on a real redis-server with real aedes brokers:
+// every node's clients with their node, a client that leaves or a node
+// that dies drops out, the list comes back after Redis loses it, and a
+// Redis that goes away is logged, never thrown.
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import { redisSessionStore, type RedisSessionStore } from '../../src/operator/redis-session-store.js'
+import { sessions, type Sessions } from '../../src/operator/sessions.js'
+import { connectClient, endClient } from '../helpers/client.js'
+import { startPlainBroker, type PlainBroker } from '../helpers/plain-broker.js'
+import { redisCommand } from '../helpers/redis.js'
+import { testRedis, type TestRedis } from '../helpers/redis-clients.js'
+import { until } from '../helpers/wait.js'
+
+interface Node { readonly plain: PlainBroker, readonly list: Sessions, readonly store: RedisSessionStore, readonly client: ReturnType<TestRedis['client']> }
+
+async function startNode (redis: TestRedis, id: string, options: { ttl?: number, sys?: boolean, lines?: Array<Record<string, unknown>> } = {}): Promise<Node> {
+  let list: Sessions | undefined
+  let store: RedisSessionStore | undefined
+  const client = redis.client()
+  const log = (obj: object): void => { options.lines?.push(obj as Record<string, unknown>) }
+  const logger = { debug: log, info: log, warn: log, error: log }
+  const plain = await startPlainBroker({ id }, broker => {
+    store = redisSessionStore({ client, node: broker.id, logger, timeout: 300, ...(options.ttl !== undefined ? { ttl: options.ttl } : {}) })
+    list = broker.use(sessions({ store, logger, ...(options.sys === true ? { sysInterval: 1000, sysClients: client => client.id.startsWith('admin') } : {}) }))
+  })
+  assert.ok(list !== undefined && store !== undefined)
+  return { plain, list, store, client }
+}
+
+const view = async (node: Node): Promise<string[][]> => (await node.list.list()).map(s => [s.clientId, s.ipAddress, s.node ?? '?'])
+
+describe('two real brokers sharing one session list', () => {
+  test('each lists every node\'s clients with their node, oldest first; a client that leaves goes at once', async (t) => {
+    const redis = await testRedis(t)
+    if (redis === undefined) return
+    const a = await startNode(redis, 'node-a')
+    const b = await startNode(redis, 'node-b')
+    t.after(async () => { await a.plain.close(); await b.plain.close() })
+    const c1 = await connectClient({ listener: 'tcp', port: a.plain.port, localAddress: '127.0.0.6', clientId: 'c1' })
+    const c2 = await connectClient({ listener: 'tcp', port: b.plain.port, localAddress: '127.0.0.7', clientId: 'c2' })
+    t.after(async () => { await endClient(c1); await endClient(c2) })
+    const both = [['c1', '127.0.0.6', 'node-a'], ['c2', '127.0.0.7', 'node-b']]
+    await until(async () => (await view(a)).length === 2, 5000, 'both clients listed')
+    assert.deepEqual(await view(a), both)
+    assert.deepEqual(await view(b), both)
+    await endClient(c1)
+    await until(async () => (await view(b)).length === 1, 5000, 'c1 dropped')
+    assert.deepEqual(await view(b), [both[1]])
+  })
+  test('a node that loses Redis (or dies) drops out within its ttl; one that closes at once', async (t) => {
+    const redis = await testRedis(t)
+    if (redis === undefined) return
+    const lines: Array<Record<string, unknown>> = []
+    const a = await startNode(redis, 'node-a', { ttl: 1000 })
+    const b = await startNode(redis, 'node-b', { ttl: 1000, lines })
+    t.after(async () => { await a.plain.close(); await b.plain.close() })
+    const c1 = await connectClient({ listener: 'tcp', port: a.plain.port, clientId: 'c1' })
+    const c2 = await connectClient({ listener: 'tcp', port: b.plain.port, clientId: 'c2' })
+    t.after(async () => { await endClient(c1); await endClient(c2) })
+    await until(async () => (await view(a)).length === 2, 5000, 'both clients listed')
+    // node-b's connection to Redis ends: its heartbeat fails, its entries expire.
+    b.client.disconnect()
+    await until(async () => (await view(a)).length === 1, 5000, 'node-b\'s client dropped')
+    assert.deepEqual((await view(a)).map(s => s[2]), ['node-a'])
+    await until(() => lines.some(l => l.operation === 'sessions: the heartbeat'), 5000, 'the failed heartbeat logged')
+    await a.store.close()
+    assert.deepEqual(await redisCommand(redis.server.port, ['KEYS', '*node-a*']), [])
+  })
+  test('after Redis loses the list (a restart, FLUSHALL) the next heartbeat puts it back', async (t) => {
+    const redis = await testRedis(t)
+    if (redis === undefined) return
+    const a = await startNode(redis, 'node-a', { ttl: 1000 })
+    t.after(() => a.plain.close())
+    const c1 = await connectClient({ listener: 'tcp', port: a.plain.port, clientId: 'c1' })
+    t.after(() => endClient(c1))
+    await until(async () => (await view(a)).length === 1, 5000, 'listed')
+    await redisCommand(redis.server.port, ['FLUSHALL'])
+    assert.deepEqual(await view(a), [])
+    await until(async () => (await view(a)).length === 1, 5000, 'listed again after the heartbeat')
+  })
+  test('Redis stopped: connects and disconnects are logged, the broker keeps serving, list() rejects in time', async (t) => {
+    const redis = await testRedis(t)
+    if (redis === undefined) return
+    const lines: Array<Record<string, unknown>> = []
+    const a = await startNode(redis, 'node-a', { lines })
+    t.after(() => a.plain.close())
+    await redis.server.stop()
+    const c1 = await connectClient({ listener: 'tcp', port: a.plain.port, clientId: 'c1' })
+    await endClient(c1)
+    await until(() => lines.filter(l => l.event === 'store-failed').length >= 2, 5000, 'both failures logged')
+    assert.deepEqual(lines.map(l => l.operation).sort(), ['sessions: adding a client', 'sessions: removing a client'])
+    await assert.rejects(async () => await a.list.list(), /redis did not answer listing the nodes within 300 ms/)
+  })
+  test('the client list under $SYS: every node\'s list reaches the admins only, including lists another node published', async (t) => {
+    const redis = await testRedis(t)
+    if (redis === undefined) return
+    const a = await startNode(redis, 'node-a', { sys: true })
+    t.after(() => a.plain.close())
+    const watcher = await connectClient({ listener: 'tcp', port: a.plain.port, clientId: 'watcher' })
+    const admin = await connectClient({ listener: 'tcp', port: a.plain.port, clientId: 'admin-1' })
+    t.after(async () => { await endClient(watcher); await endClient(admin) })
+    const seen: string[] = []
+    watcher.on('message', topic => { seen.push(topic) })
+    await watcher.subscribeAsync('$SYS/#')
+    const lists = new Map<string, string>()
+    admin.on('message', (topic, payload) => { lists.set(topic, payload.toString()) })
+    await admin.subscribeAsync('$SYS/+/proxy-protocol/clients')
+    // What mqemitter-redis brings from node-b: its list, on its own topic.
+    const publishFromB = async (): Promise<void> => {
+      await new Promise<void>(resolve => { a.plain.broker.publish({ cmd: 'publish', topic: '$SYS/node-b/proxy-protocol/clients', payload: Buffer.from('[]'), qos: 0, retain: false, dup: false }, () => { resolve() }) })
+    }
+    await publishFromB()
+    await until(() => lists.size === 2, 5000, 'both nodes\' lists for the admin')
+    const fromA = JSON.parse(lists.get('$SYS/node-a/proxy-protocol/clients') ?? '[]') as Array<{ clientId: string, node: string }>
+    assert.deepEqual(fromA.map(s => [s.clientId, s.node]), [['watcher', 'node-a'], ['admin-1', 'node-a']])
+    // Another round: the watcher, subscribed to all of $SYS, gets neither list.
+    lists.clear()
+    await publishFromB()
+    await until(() => lists.size === 2, 5000, 'the next round')
+    assert.deepEqual(seen.filter(topic => topic.endsWith('/proxy-protocol/clients')), [])
+  })
+  test('options in plain words', () => {
+    const client = { eval: async () => await Promise.resolve(0) }
+    assert.throws(() => redisSessionStore({ client } as never), /node: /)
+    assert.throws(() => redisSessionStore({ client, node: 'n', ttl: 10 }), /ttl: must be at least 1000 \(milliseconds\)/)
+  })
+})
