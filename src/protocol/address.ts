@@ -169,71 +169,108 @@ export function parseIPv4 (text: string): Uint8Array | undefined {
  */
 export function parseIPv6 (text: string): Uint8Array | undefined {
   const out = new Uint8Array(16)
-  return readIPv6(text, 0, text.length, out) ? out : undefined
+  return readIPv6(text, 0, text.length, out) >= 0 ? out : undefined
 }
+
+/** {@link readIPv6}: not an address. */
+export const IPV6_INVALID = -1
+/** {@link readIPv6}: an address; whether the text is canonical is not known. */
+export const IPV6_VALID = 0
+/** {@link readIPv6}: an address, and the text is already what formatIPv6 writes. */
+export const IPV6_CANONICAL = 1
 
 /**
  * IPv6 text of `text[start, end)` (as {@link parseIPv6} reads it) into the
- * sixteen bytes of `out`. Returns false when the text is not one address;
- * `out` is then partly written.
+ * sixteen bytes of `out`. Returns {@link IPV6_INVALID} when the text is not
+ * one address (`out` is then partly written), {@link IPV6_CANONICAL} when
+ * it is written as RFC 5952 writes it without a dotted quad (lower case,
+ * no leading zeros, `::` on the longest run of zero groups, the first on a
+ * tie; what a sender formatting addresses writes), {@link IPV6_VALID}
+ * otherwise ({@link isCanonicalIPv6} then decides).
  */
-export function readIPv6 (text: string, start: number, end: number, out: Uint8Array): boolean {
-  const length = end
-  if (end - start < 2 || end - start > 45) return false
+export function readIPv6 (text: string, start: number, end: number, out: Uint8Array): number {
+  if (end - start < 2 || end - start > 45) return IPV6_INVALID
   let group = 0 // groups written
   let gap = -1 // group index where `::` stands
   let i = start
+  // No upper-case hex digit, no group with a leading zero, no dotted quad.
+  let plain = true
+  let bits = 0xff // every character code ANDed: upper-case hex lacks 0x20
   if (text.charCodeAt(start) === COLON) {
-    if (text.charCodeAt(start + 1) !== COLON) return false
+    if (text.charCodeAt(start + 1) !== COLON) return IPV6_INVALID
     gap = 0
     i = start + 2
-    if (i === length) { out.fill(0); return true } // "::"
+    if (i === end) { out.fill(0); return IPV6_CANONICAL } // "::"
   }
-  while (i < length) {
+  while (i < end) {
     // One field: hex digits, or a dotted quad as the last field.
     const fieldStart = i
     let value = 0
     let digits = 0
     let h: number
-    while (i < length && (h = hexValue(text.charCodeAt(i))) >= 0) {
+    let c = 0
+    while (i < end && (h = hexValue(c = text.charCodeAt(i))) >= 0) {
       value = (value << 4) | h
+      bits &= c
       digits++
       i++
     }
-    if (i < length && text.charCodeAt(i) === DOT) {
+    if (c === DOT && i < end) {
       // RFC 4291 2.2 item 3: the last 32 bits as dotted decimal.
-      if (group > 6 || !readIPv4(text, fieldStart, length, out, 2 * group)) return false
+      if (group > 6 || !readIPv4(text, fieldStart, end, out, 2 * group)) return IPV6_INVALID
       group += 2
-      i = length
+      plain = false
+      i = end
       break
     }
-    if (digits === 0 || digits > 4 || group >= 8) return false
+    if (digits === 0 || digits > 4 || group >= 8) return IPV6_INVALID
+    if (digits > 1 && text.charCodeAt(fieldStart) === ZERO) plain = false
     out[2 * group] = value >> 8
     out[2 * group + 1] = value & 0xff
     group++
-    if (i === length) break
-    if (text.charCodeAt(i) !== COLON) return false
+    if (i === end) break
+    if (c !== COLON) return IPV6_INVALID
     i++
-    if (i < length && text.charCodeAt(i) === COLON) {
-      if (gap >= 0) return false // a second `::`
+    if (i < end && text.charCodeAt(i) === COLON) {
+      if (gap >= 0) return IPV6_INVALID // a second `::`
       gap = group
       i++
-      if (i === length) break
-    } else if (i === length) {
-      return false // a trailing single colon
+      if (i === end) break
+    } else if (i === end) {
+      return IPV6_INVALID // a trailing single colon
     }
   }
-  if (gap < 0) return group === 8
-  // `::` stands for at least one zero group (RFC 4291 2.2 item 2).
-  if (group > 7) return false
-  const tail = group - gap
-  const shift = 8 - group
-  for (let g = tail - 1; g >= 0; g--) {
-    out[2 * (gap + shift + g)] = out[2 * (gap + g)] as number
-    out[2 * (gap + shift + g) + 1] = out[2 * (gap + g) + 1] as number
+  if (gap < 0) {
+    if (group !== 8) return IPV6_INVALID
+  } else {
+    // `::` stands for at least one zero group (RFC 4291 2.2 item 2).
+    if (group > 7) return IPV6_INVALID
+    const tail = group - gap
+    const shift = 8 - group
+    for (let g = tail - 1; g >= 0; g--) {
+      out[2 * (gap + shift + g)] = out[2 * (gap + g)] as number
+      out[2 * (gap + shift + g) + 1] = out[2 * (gap + g) + 1] as number
+    }
+    out.fill(0, 2 * gap, 2 * (gap + shift))
   }
-  out.fill(0, 2 * gap, 2 * (gap + shift))
-  return true
+  if (!plain || (bits & 0x20) === 0) return IPV6_VALID
+  // IPv4-mapped: RFC 5952 writes a dotted quad, which this text has not.
+  let zeros = 0
+  while (zeros < 10 && out[zeros] === 0) zeros++
+  if (zeros === 10 && out[10] === 0xff && out[11] === 0xff) return IPV6_VALID
+  // RFC 5952 4.2: the `::` must stand on the longest run of two or more
+  // zero groups, the first on a tie, and nowhere else.
+  let bestStart = -1
+  let bestLength = 1
+  for (let k = 0; k < 8;) {
+    if (((out[2 * k] as number) | (out[2 * k + 1] as number)) !== 0) { k++; continue }
+    let j = k + 1
+    while (j < 8 && ((out[2 * j] as number) | (out[2 * j + 1] as number)) === 0) j++
+    if (j - k > bestLength) { bestStart = k; bestLength = j - k }
+    k = j
+  }
+  if (gap < 0) return bestStart < 0 ? IPV6_CANONICAL : IPV6_VALID
+  return bestStart === gap && bestLength === 8 - group ? IPV6_CANONICAL : IPV6_VALID
 }
 
 /**

@@ -1,4 +1,4 @@
-import { formatIPv6, isCanonicalIPv6, readIPv4, readIPv6 } from './address.js'
+import { formatIPv6, IPV6_CANONICAL, IPV6_INVALID, isCanonicalIPv6, readIPv4, readIPv6 } from './address.js'
 import { proxyError } from './errors.js'
 import type { ParseResult, ProxyHeader } from './header.js'
 import { EMPTY_TLVS } from './tlv.js'
@@ -145,10 +145,12 @@ function parseV1Fields (line: string, spaces: number, at: Int32Array): ProxyHead
     destination = line.slice(s2 + 1, s3)
   } else {
     // RFC 5952 text is kept as it is; anything else valid is rewritten.
-    if (!readIPv6(line, s1 + 1, s2, scratch)) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 source "${line.slice(s1 + 1, s2)}" is not an IPv6 address`)
-    source = isCanonicalIPv6(line, s1 + 1, s2, scratch) ? line.slice(s1 + 1, s2) : formatIPv6(scratch, 0)
-    if (!readIPv6(line, s2 + 1, s3, scratch)) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 destination "${line.slice(s2 + 1, s3)}" is not an IPv6 address`)
-    destination = isCanonicalIPv6(line, s2 + 1, s3, scratch) ? line.slice(s2 + 1, s3) : formatIPv6(scratch, 0)
+    const src = readIPv6(line, s1 + 1, s2, scratch)
+    if (src === IPV6_INVALID) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 source "${line.slice(s1 + 1, s2)}" is not an IPv6 address`)
+    source = src === IPV6_CANONICAL || isCanonicalIPv6(line, s1 + 1, s2, scratch) ? line.slice(s1 + 1, s2) : formatIPv6(scratch, 0)
+    const dst = readIPv6(line, s2 + 1, s3, scratch)
+    if (dst === IPV6_INVALID) throw proxyError('PROXY_ERR_V1_ADDRESS', `v1 destination "${line.slice(s2 + 1, s3)}" is not an IPv6 address`)
+    destination = dst === IPV6_CANONICAL || isCanonicalIPv6(line, s2 + 1, s3, scratch) ? line.slice(s2 + 1, s3) : formatIPv6(scratch, 0)
   }
   return {
     version: 1,

@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { formatIPv4, formatIPv6, isCanonicalIPv6, parseIPv4, parseIPv6 } from '../../src/protocol/address.js'
+import { formatIPv4, formatIPv6, IPV6_CANONICAL, IPV6_INVALID, isCanonicalIPv6, parseIPv4, parseIPv6, readIPv6 } from '../../src/protocol/address.js'
 import { parseHeader } from '../../src/protocol/parse.js'
 import { encodeV2, ipv6Bytes } from '../helpers/encode.js'
 
@@ -139,12 +139,21 @@ const ipv6Text = fc.oneof(
   fc.uint8Array({ minLength: 16, maxLength: 16 }).map(b => formatIPv6(b, 0))
 )
 
-test('isCanonicalIPv6 agrees with formatting the parsed bytes', () => {
+test('readIPv6 and isCanonicalIPv6 agree with formatting the parsed bytes', () => {
   fc.assert(fc.property(ipv6Text, fc.string({ maxLength: 3 }), fc.string({ maxLength: 3 }), (text, before, after) => {
     const bytes = parseIPv6(text)
-    if (bytes === undefined) return
     const line = before + text + after
-    assert.equal(isCanonicalIPv6(line, before.length, before.length + text.length, bytes), formatIPv6(bytes, 0) === text, text)
+    const out = new Uint8Array(16)
+    const verdict = readIPv6(line, before.length, before.length + text.length, out)
+    if (bytes === undefined) {
+      assert.equal(verdict, IPV6_INVALID, text)
+      return
+    }
+    assert.deepEqual(out, bytes)
+    const canonical = formatIPv6(bytes, 0) === text
+    // readIPv6 tells every canonical text but the dotted quads, so those need no second look
+    assert.equal(verdict === IPV6_CANONICAL, canonical && !text.includes('.'), `${text}: readIPv6 says ${verdict}`)
+    assert.equal(isCanonicalIPv6(line, before.length, before.length + text.length, bytes), canonical, text)
   }), { numRuns: 20_000 })
 })
 
