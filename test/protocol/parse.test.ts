@@ -225,3 +225,26 @@ test('fixture nginx mixed-family v1 line: prefixes before the CRLF are incomplet
     assertIncomplete(parseHeader(NGINX_MIXED_FAMILY_V1.subarray(0, k)), k, undefined, `prefix ${k}`)
   }
 })
+
+// Issue 13: CRC32C is computed eight bytes at a time; check it against the
+// byte-at-a-time definition on every length and alignment of a 64-byte run.
+test('CRC32C (slice-by-8) equals the bitwise definition on every length, offset and zeroed field', () => {
+  const bitwise = (bytes: Uint8Array, start: number, end: number, zeroFrom: number): number => {
+    let crc = 0xffffffff
+    for (let i = start; i < end; i++) {
+      crc ^= zeroFrom >= 0 && i >= zeroFrom && i < zeroFrom + 4 ? 0 : bytes[i] as number
+      for (let k = 0; k < 8; k++) crc = (crc & 1) !== 0 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1
+    }
+    return (crc ^ 0xffffffff) >>> 0
+  }
+  const bytes = Uint8Array.from({ length: 64 }, (_, i) => (i * 151 + 7) & 0xff)
+  for (let start = 0; start < 9; start++) {
+    for (let end = start; end <= bytes.length; end++) {
+      assert.equal(crc32c(bytes, start, end), bitwise(bytes, start, end, -1), `[${start}, ${end})`)
+      for (const zeroFrom of [start, start + 5, end - 4]) {
+        if (zeroFrom >= start && zeroFrom + 4 <= end) assert.equal(crc32c(bytes, start, end, zeroFrom), bitwise(bytes, start, end, zeroFrom), `[${start}, ${end}) zero at ${zeroFrom}`)
+      }
+    }
+  }
+  assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283) // RFC 4960 / iSCSI check value
+})
