@@ -23,8 +23,9 @@ export interface RunningRedis {
  * (from a temporary directory) and resolves once it answers PING.
  * `bin` is the path requireProgram(t, 'redis-server', 'redis-server') gave.
  */
-export async function startRedis (bin: string, options: { timeoutMs?: number } = {}): Promise<RunningRedis> {
-  const port = await freePort()
+export async function startRedis (bin: string, options: { timeoutMs?: number, port?: number } = {}): Promise<RunningRedis> {
+  // A port of its own, or the port of one a test stopped (Redis restarted).
+  const port = options.port ?? await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'aedes-pp-redis-'))
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no']
   const ping = async (): Promise<boolean> => await redisCommand(port, ['PING'], 500).then(reply => reply === 'PONG', () => false)

@@ -15,6 +15,7 @@ import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
 import { logActivity } from './activity.js'
 import { brokerMetrics, CONTENT_TYPE } from './metrics.js'
+import { joinCluster } from './cluster.js'
 
 /** The prefix of every message of this package and the library. */
 const PREFIX = 'aedes-proxy-protocol: '
@@ -71,11 +72,13 @@ async function main (): Promise<void> {
     }
   }).filter(l => l.enabled)
   if (plan.length === 0) throw new StartupError('no listener is enabled: set LISTENER_TCP_ENABLED=true (or LISTENER_SSL_ENABLED, LISTENER_WS_ENABLED, LISTENER_WSS_ENABLED)')
+  // REDIS_URL: a cluster member, its state in Redis (cluster.ts); otherwise all in memory.
+  const cluster = await joinCluster(env, logger, brokerId)
   let proxyPlugin, policyPlugin, sessionsPlugin
   try {
     proxyPlugin = proxyProtocol(options)
-    policyPlugin = operator.ipPolicy === undefined ? undefined : ipPolicy(operator.ipPolicy)
-    sessionsPlugin = sessions({ sysInterval: operator.sysInterval, counters: proxyPlugin, logger, ...(sysUser !== undefined ? { sysClients: (client: Client) => sysAdmins.has(client) } : {}) })
+    policyPlugin = operator.ipPolicy === undefined ? undefined : ipPolicy({ ...operator.ipPolicy, ...cluster?.ipPolicy })
+    sessionsPlugin = sessions({ sysInterval: operator.sysInterval, counters: proxyPlugin, logger, ...(sysUser !== undefined ? { sysClients: (client: Client) => sysAdmins.has(client) } : {}), ...cluster?.sessions })
   } catch (err) {
     throw err instanceof OptionsError ? fromOptionsError(err, env) : err
   }
@@ -94,6 +97,7 @@ async function main (): Promise<void> {
   // Build every server before binding any port, so a bad setting fails first.
   const broker = withPlugins(await Aedes.createBroker({
     ...(brokerId !== undefined ? { id: brokerId } : {}),
+    ...cluster?.aedes,
     authenticate (client, username, password, done) {
       if (username !== undefined) usernames.set(client, username)
       if (sysUser !== undefined && username === sysUser && password?.toString() === sysPassword) {
@@ -109,7 +113,7 @@ async function main (): Promise<void> {
   const proxy = broker.use(proxyPlugin)
   // The operator plugins, each on its own; the IP policy only when configured.
   if (policyPlugin !== undefined) broker.use(policyPlugin)
-  const unauthorized = broker.use(unauthorizedClients({ logger }))
+  const unauthorized = broker.use(unauthorizedClients({ logger, ...cluster?.unauthorized }))
   const clients = broker.use(sessionsPlugin)
   const servers: Array<{ name: ListenerName, prefix: string, server: net.Server, host: string, port: number }> = []
   for (const l of plan) {
@@ -207,6 +211,7 @@ async function main (): Promise<void> {
       logger.info({ event: 'shutdown', remaining: broker.connectedClients }, 'drained: closing the broker')
       shuttingDown() // whoever is still connected goes because the broker closes
       admin?.close()
+      cluster?.closing()
       broker.close(() => process.exit(0))
     }
     finish()

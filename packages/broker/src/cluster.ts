@@ -1,0 +1,134 @@
+// The ready-to-run broker as a cluster member: REDIS_URL switches the
+// message bus to mqemitter-redis, the persistence to aedes-persistence-redis
+// and the operator plugins to their shared stores, all on that Redis.
+// Without it nothing here runs and everything stays in memory.
+import { randomUUID } from 'node:crypto'
+import aedesPersistenceRedis from 'aedes-persistence-redis'
+import { Redis } from 'ioredis'
+import mqemitterRedis from 'mqemitter-redis'
+import { RateLimiterRedis } from 'rate-limiter-flexible'
+import { rateLimiterStore, redisSessionStore, redisUnauthorizedStore, type Logger, type RateLimitStore, type SessionStore, type UnauthorizedStore } from 'aedes-proxy-protocol'
+import { StartupError, value } from './startup.js'
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** Milliseconds Redis gets to answer at start-up before the broker gives up. */
+export const REDIS_STARTUP_TIMEOUT = 10_000
+
+/** What the broker passes on: aedes' options and the plugins' stores. */
+export interface ClusterMember {
+  readonly node: string
+  /** For `Aedes.createBroker`: the node's id, mqemitter-redis and aedes-persistence-redis (aedes types both as any). */
+  readonly aedes: { readonly id: string, readonly mq: object, readonly persistence: object }
+  readonly unauthorized: { store: UnauthorizedStore }
+  readonly sessions: { store: SessionStore }
+  readonly ipPolicy: { store: RateLimitStore }
+  /** The broker is closing: takes this node's clients off the list, and exits after 5 s if closing waits on a Redis that is gone. */
+  readonly closing: () => void
+}
+
+/** `redis://host:port` with any password hidden, for log lines and errors. */
+function redacted (url: URL): string {
+  const copy = new URL(url.href)
+  if (copy.password !== '') copy.password = '***'
+  return copy.href.replace(/\/$/, '')
+}
+
+/** The URL in REDIS_URL, checked. @throws StartupError naming the variable. */
+export function redisUrl (env: Env): URL | undefined {
+  const raw = value(env, 'REDIS_URL')
+  if (raw === undefined) return undefined
+  let url: URL | undefined
+  try { url = new URL(raw) } catch {}
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw new StartupError(`REDIS_URL=${JSON.stringify(raw)} is not a Redis URL: use redis://host:port (or redis://user:password@host:port/db, rediss:// for TLS)`)
+  }
+  return url
+}
+
+/** MQTT_IP_RATE_LIMIT_WHEN_UNAVAILABLE: refuse (the default) or allow. */
+export function whenUnavailable (env: Env): 'refuse' | 'allow' {
+  const raw = value(env, 'MQTT_IP_RATE_LIMIT_WHEN_UNAVAILABLE')
+  if (raw === undefined) return 'refuse'
+  const v = raw.trim().toLowerCase()
+  if (v === 'refuse' || v === 'allow') return v
+  throw new StartupError(`MQTT_IP_RATE_LIMIT_WHEN_UNAVAILABLE=${JSON.stringify(raw)} is not refuse or allow (what a client gets while Redis cannot answer the rate limit)`)
+}
+
+/**
+ * Joins the cluster on REDIS_URL, or returns undefined without it. Waits
+ * until Redis answers (at most {@link REDIS_STARTUP_TIMEOUT} ms), then
+ * reports each loss and return of Redis as one log line
+ * (`event: 'redis'`, `state: 'down'` with the reason, then `'up'`).
+ * @throws StartupError when REDIS_URL is not a Redis URL or Redis does not answer.
+ */
+export async function joinCluster (env: Env, logger: Logger, brokerId: string | undefined): Promise<ClusterMember | undefined> {
+  const url = redisUrl(env)
+  if (url === undefined) return undefined
+  const failOpen = whenUnavailable(env)
+  const where = redacted(url)
+  const node = brokerId ?? randomUUID()
+  if (brokerId === undefined) {
+    logger.warn({ event: 'startup', variable: 'TB_SERVICE_ID' }, `REDIS_URL without TB_SERVICE_ID: this node is ${node}, a new name at every start; set TB_SERVICE_ID to one name per node`)
+  }
+  // One connection each for the message bus (a subscriber does nothing
+  // else), the persistence and the plugins' stores; ioredis reconnects.
+  const names = ['bus-subscriber', 'bus-publisher', 'persistence', 'stores'] as const
+  const conns = names.map(() => new Redis(url.href, { retryStrategy: times => Math.min(times * 200, 2000) }))
+  const down = new Set<string>()
+  let lastError = ''
+  let started = false
+  conns.forEach((conn, i) => {
+    const name = names[i] as string
+    conn.on('error', (err: Error) => { lastError = err.message })
+    conn.on('close', () => {
+      if (!started || down.has(name)) return
+      if (down.size === 0) logger.error({ event: 'redis', state: 'down', redis: where, node, reason: lastError === '' ? 'connection closed' : lastError }, `lost Redis at ${where}: messages between nodes, sessions and shared lists wait for it; clients here stay connected`)
+      down.add(name)
+    })
+    conn.on('ready', () => {
+      if (!down.delete(name) || down.size > 0) return
+      logger.info({ event: 'redis', state: 'up', redis: where, node }, `Redis at ${where} is back`)
+    })
+  })
+  const readyAll = Promise.all(conns.map(async conn => {
+    if (conn.status !== 'ready') await new Promise(resolve => conn.once('ready', resolve))
+  }))
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>(resolve => { timer = setTimeout(() => { resolve('late') }, REDIS_STARTUP_TIMEOUT) })
+  const outcome = await Promise.race([readyAll, late])
+  clearTimeout(timer)
+  if (outcome === 'late') {
+    for (const conn of conns) conn.disconnect()
+    throw new StartupError(`REDIS_URL=${JSON.stringify(where)}: Redis did not answer within ${REDIS_STARTUP_TIMEOUT} ms${lastError !== '' ? ` (${lastError})` : ''}`)
+  }
+  started = true
+  const [sub, pub, data, stores] = conns as [Redis, Redis, Redis, Redis]
+  const mq = mqemitterRedis({ subConn: sub, pubConn: pub })
+  // mqemitter-redis reports its connections' errors here: without a listener one would end the process.
+  ;(mq as unknown as { state: NodeJS.EventEmitter }).state.on('error', (err: Error) => { lastError = err.message })
+  const sessionStore = redisSessionStore({ client: stores, node, logger })
+  logger.info({ event: 'startup', redis: where, node }, `cluster member ${node}: messages, sessions, retained messages, the session list, the unauthorized list and the rate limit in Redis at ${where}`)
+  return {
+    node,
+    aedes: { id: node, mq, persistence: aedesPersistenceRedis({ conn: data }) },
+    unauthorized: { store: redisUnauthorizedStore({ client: stores }) },
+    sessions: { store: sessionStore },
+    ipPolicy: {
+      // A fixed window of `burst` attempts per ceil(burst / rate) seconds:
+      // rate-limiter-flexible counts whole seconds, and so the average rate
+      // never exceeds MQTT_IP_RATE_LIMIT and no more than the burst come at once.
+      store: rateLimiterStore(limit => new RateLimiterRedis({
+        storeClient: stores,
+        keyPrefix: 'aedes-proxy-protocol:rate',
+        points: limit.burst,
+        duration: Math.max(1, Math.ceil(limit.burst / limit.perSecond)),
+        rejectIfRedisNotReady: true
+      }), { whenUnavailable: failOpen, logger })
+    },
+    closing: () => {
+      setTimeout(() => process.exit(0), 5000).unref()
+      sessionStore.close().catch(() => {})
+    }
+  }
+}
