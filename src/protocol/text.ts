@@ -93,6 +93,27 @@ export function checkText (bytes: Uint8Array, start: number, end: number, what: 
   }
 }
 
+/**
+ * Buffer's own latin1 decoder, called on any Uint8Array: one copy of
+ * `bytes[start, end)` into a string, without a Buffer view made first.
+ */
+export const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice
+
+/**
+ * {@link textValue} (or, with `ascii`, {@link asciiValue}) of
+ * `bytes[start, end)`, printable US-ASCII decoded in place.
+ */
+export function textAt (bytes: Uint8Array, start: number, end: number, what: string, ascii: boolean): string | undefined {
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number
+    if (byte < 0x20 || byte > 0x7e) {
+      const value = bytes.subarray(start, end)
+      return ascii ? asciiValue(value, what) : textValue(value, what)
+    }
+  }
+  return latin1Slice.call(bytes, start, end)
+}
+
 /** Sets a decoded string field only when the value was clean text. */
 export function setText<T extends object> (target: T, key: keyof T, text: string | undefined): void {
   if (text !== undefined) (target as Record<keyof T, unknown>)[key] = text

@@ -1,5 +1,5 @@
 import { proxyError } from './errors.js'
-import { asciiValue, checkText, setText, textValue } from './text.js'
+import { checkText, setText, textAt } from './text.js'
 import {
   PP2_CLIENT_CERT_CONN, PP2_CLIENT_CERT_SESS, PP2_CLIENT_SSL,
   PP2_SUBTYPE_SSL_CIPHER, PP2_SUBTYPE_SSL_CLIENT_CERT, PP2_SUBTYPE_SSL_CN, PP2_SUBTYPE_SSL_GROUP,
@@ -111,16 +111,15 @@ export function decodeSsl (bytes: Buffer, start: number, end: number): SslInfo {
     const vs = offset + TLV_HEADER_LENGTH
     const ve = vs + (((bytes[offset + 1] as number) << 8) | (bytes[offset + 2] as number))
     offset = ve
-    const value = bytes.subarray(vs, ve)
     switch (type) {
-      case PP2_SUBTYPE_SSL_VERSION: setText(ssl, 'version', asciiValue(value, 'SSL_VERSION')); break
-      case PP2_SUBTYPE_SSL_CN: setText(ssl, 'cn', textValue(value, 'SSL_CN')); break
-      case PP2_SUBTYPE_SSL_CIPHER: setText(ssl, 'cipher', asciiValue(value, 'SSL_CIPHER')); break
-      case PP2_SUBTYPE_SSL_SIG_ALG: setText(ssl, 'sigAlg', asciiValue(value, 'SSL_SIG_ALG')); break
-      case PP2_SUBTYPE_SSL_KEY_ALG: setText(ssl, 'keyAlg', asciiValue(value, 'SSL_KEY_ALG')); break
-      case PP2_SUBTYPE_SSL_GROUP: setText(ssl, 'group', asciiValue(value, 'SSL_GROUP')); break
-      case PP2_SUBTYPE_SSL_SIG_SCHEME: setText(ssl, 'sigScheme', asciiValue(value, 'SSL_SIG_SCHEME')); break
-      case PP2_SUBTYPE_SSL_CLIENT_CERT: ssl.clientCert = value; break
+      case PP2_SUBTYPE_SSL_VERSION: setText(ssl, 'version', textAt(bytes, vs, ve, 'SSL_VERSION', true)); break
+      case PP2_SUBTYPE_SSL_CN: setText(ssl, 'cn', textAt(bytes, vs, ve, 'SSL_CN', false)); break
+      case PP2_SUBTYPE_SSL_CIPHER: setText(ssl, 'cipher', textAt(bytes, vs, ve, 'SSL_CIPHER', true)); break
+      case PP2_SUBTYPE_SSL_SIG_ALG: setText(ssl, 'sigAlg', textAt(bytes, vs, ve, 'SSL_SIG_ALG', true)); break
+      case PP2_SUBTYPE_SSL_KEY_ALG: setText(ssl, 'keyAlg', textAt(bytes, vs, ve, 'SSL_KEY_ALG', true)); break
+      case PP2_SUBTYPE_SSL_GROUP: setText(ssl, 'group', textAt(bytes, vs, ve, 'SSL_GROUP', true)); break
+      case PP2_SUBTYPE_SSL_SIG_SCHEME: setText(ssl, 'sigScheme', textAt(bytes, vs, ve, 'SSL_SIG_SCHEME', true)); break
+      case PP2_SUBTYPE_SSL_CLIENT_CERT: ssl.clientCert = bytes.subarray(vs, ve); break
       default: break // unknown sub-types are tolerated (spec 2.2), unlike ranch
     }
   }

@@ -1,6 +1,6 @@
 import { crc32c } from './crc32c.js'
 import { proxyError } from './errors.js'
-import { asciiValue, checkText, setText, textValue } from './text.js'
+import { checkText, latin1Slice, setText, textAt } from './text.js'
 import { decodeCloud, type CloudTlvs } from './tlv-cloud.js'
 import { checkSsl, decodeSsl, type SslInfo } from './tlv-ssl.js'
 import {
@@ -139,11 +139,11 @@ export function decodeTlvs (own: Buffer, start: number, end: number): TlvSet {
     switch (type) {
       case PP2_TYPE_NOOP: break
       case PP2_TYPE_ALPN: set.alpn = own.subarray(vs, ve); break
-      case PP2_TYPE_AUTHORITY: setText(set, 'authority', textValue(own.subarray(vs, ve), 'AUTHORITY')); break
+      case PP2_TYPE_AUTHORITY: setText(set, 'authority', textAt(own, vs, ve, 'AUTHORITY', false)); break
       case PP2_TYPE_CRC32C: crcAt = vs; break
       case PP2_TYPE_UNIQUE_ID: set.uniqueId = own.subarray(vs, ve); break
       case PP2_TYPE_SSL: set.ssl = decodeSsl(own, vs, ve); break
-      case PP2_TYPE_NETNS: setText(set, 'netns', asciiValue(own.subarray(vs, ve), 'NETNS')); break
+      case PP2_TYPE_NETNS: setText(set, 'netns', textAt(own, vs, ve, 'NETNS', true)); break
       default:
         // Application-specific range (spec 2.2.8): decoded only when the
         // value has the shape the cloud vendor documents; otherwise kept raw.
@@ -166,6 +166,3 @@ export function lazyTlvSet (target: object, header: Uint8Array, start: number, e
   const bytes = latin1Slice.call(header, start, end)
   Slot.define(target, 'tlvs', () => decodeTlvs(Buffer.from(bytes, 'latin1'), 0, end - start))
 }
-
-/** Buffer's own latin1 decoder, called on any Uint8Array (one copy into a string, no Buffer view first). */
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice

@@ -1,6 +1,7 @@
 import { formatIPv6, IPV6_CANONICAL, IPV6_INVALID, isCanonicalIPv6, readIPv4, readIPv6 } from './address.js'
 import { proxyError } from './errors.js'
 import type { ParseResult, ProxyHeader } from './header.js'
+import { latin1Slice } from './text.js'
 import { EMPTY_TLVS } from './tlv.js'
 
 /** Spec 2.1: "PROXY" is the signature of the text format. */
@@ -11,11 +12,6 @@ const CR = 0x0d
 const LF = 0x0a
 const SPACE = 0x20
 const ZERO = 0x30
-/**
- * Buffer's own latin1 decoder, called on any Uint8Array: one copy of the
- * bytes into a string, without a Buffer view made first.
- */
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice
 const UNKNOWN_PREFIX = Buffer.from('PROXY UNKNOWN ', 'latin1')
 
 function startsWith (buf: Uint8Array, prefix: Uint8Array): boolean {
