@@ -75,6 +75,31 @@ async function oursCandidate (): Promise<Candidate> {
   }
 }
 
+/**
+ * The same parse, then the TLVs read as an application reads them (what
+ * this plugin's own clientAddress and sslCnAsUsername do): every decoded
+ * field and the raw list, so the decoding deferred to the first read is
+ * timed too.
+ */
+async function oursReadCandidate (): Promise<Candidate> {
+  const ours = await oursCandidate()
+  const { parseHeader } = await loadPlugin()
+  return {
+    ...ours,
+    id: 'ours-read',
+    label: 'aedes-proxy-protocol, TLVs read',
+    note: 'parseHeader(buf, { maxV2Length: 4096 }), then every decoded TLV field and the raw list read (decoded on first read)',
+    run (buf) {
+      const r = parseHeader(buf, LIMITS)
+      if (r.status !== 'complete' || !r.header.proxied) return -1
+      const t = r.header.tlvs
+      return r.length + r.header.source.port + r.header.source.address.length + t.raw.length + (t.alpn?.length ?? 0) +
+        (t.authority?.length ?? 0) + (t.uniqueId?.length ?? 0) + (t.ssl?.cn?.length ?? 0) + (t.ssl?.version?.length ?? 0) +
+        (t.ssl?.tlvs.length ?? 0) + (t.awsVpceId?.length ?? 0) + (t.crc32c ?? 0)
+    }
+  }
+}
+
 const hand: Candidate = {
   id: 'hand',
   label: 'hand-written fixed-field reader',
@@ -196,15 +221,17 @@ function decoderCandidate (): Candidate {
 /** Every candidate, by id; loading one can fail (recorded, not dropped). */
 export const CANDIDATES: Readonly<Record<string, () => Candidate | Promise<Candidate>>> = {
   ours: oursCandidate,
+  'ours-read': oursReadCandidate,
   hand: () => hand,
   ppjs: ppjsCandidate,
   balena: balenaCandidate,
   decoder: decoderCandidate
 }
 
-export const CANDIDATE_IDS = ['ours', 'hand', 'ppjs', 'balena', 'decoder'] as const
+export const CANDIDATE_IDS = ['ours', 'ours-read', 'hand', 'ppjs', 'balena', 'decoder'] as const
 export const CANDIDATE_LABELS: Readonly<Record<string, string>> = {
   ours: 'aedes-proxy-protocol (ours)',
+  'ours-read': 'aedes-proxy-protocol, TLVs read',
   hand: 'hand-written fixed-field reader',
   ppjs: `proxy-protocol-js ${packageVersion('proxy-protocol-js')}`,
   balena: `@balena/proxy-protocol-parser ${packageVersion('@balena/proxy-protocol-parser')}`,

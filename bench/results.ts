@@ -58,6 +58,8 @@ export interface PeerComparison {
   readonly best: string | null
   readonly ratioToBest?: Summary
   readonly ratioToHand?: Summary
+  /** The same parse with every TLV read (ours-read) ÷ the fastest correct other parser. */
+  readonly readRatioToBest?: Summary
   /** Candidate id -> what is wrong with its answer on this case. */
   readonly wrong: Record<string, string>
 }

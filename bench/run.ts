@@ -290,7 +290,7 @@ async function runParse (): Promise<ParseResults> {
     const wrong: Record<string, string> = {}
     let best: string | null = null
     for (const cand of candidates) {
-      if (cand.id === 'ours' || cand.id === 'hand') continue
+      if (cand.id === 'ours' || cand.id === 'ours-read' || cand.id === 'hand') continue
       const problem = answerProblem(c, outcomes[c.id]?.[cand.id])
       if (problem !== undefined) { wrong[cand.id] = problem; continue }
       const s = opsPerSec[c.id]?.[cand.id]
@@ -300,9 +300,11 @@ async function runParse (): Promise<ParseResults> {
     const mine = ops.get(key(c.id, 'ours'))
     const peer = best === null ? undefined : ops.get(key(c.id, best))
     const hand = ops.get(key(c.id, 'hand'))
+    const read = ops.get(key(c.id, 'ours-read'))
     peers[c.id] = {
       best,
       ...(mine !== undefined && peer !== undefined ? { ratioToBest: pairedRatio(mine, peer) } : {}),
+      ...(read !== undefined && peer !== undefined ? { readRatioToBest: pairedRatio(read, peer) } : {}),
       ...(mine !== undefined && hand !== undefined ? { ratioToHand: pairedRatio(mine, hand) } : {}),
       wrong
     }
