@@ -152,7 +152,8 @@ function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, p
       const what = err.bytesReceived === 0 ? 'empty connection closed' : 'a header and nothing after it, reset before its address could be read'
       callUser(() => { logger.debug(record, `PROXY protocol: ${what} (load-balancer probe)`) })
     } else if (held !== undefined) {
-      if (hint !== undefined) callUser(() => { logger.error({ ...record, reason, hint, ...more }, `PROXY protocol misconfiguration: ${hint}${tail}`) })
+      // The hint (what to change) is a field of its own, not repeated in the message.
+      if (hint !== undefined) callUser(() => { logger.error({ ...record, reason, hint, ...more }, `PROXY protocol misconfiguration on the ${listener} listener: ${reason} (the hint says what to change)${tail}`) })
       else callUser(() => { logger.warn({ ...record, reason, ...more }, `PROXY protocol: connection refused: ${reason}${tail}`) })
     }
   }

@@ -122,7 +122,19 @@ test('npm start behind HAProxy: /health, /ready and /metrics through HAProxy; th
     ['authentication', '127.0.0.3'], ['ip-policy', '127.0.0.6'], ['proxy', '127.0.0.7']
   ])
 
-  // One vocabulary: every field of every line is in the README's table, and so is every aedes metric.
+  // SIGTERM with a client still connected: not ready (HAProxy marks the admin check down), then the client leaves.
+  const exited = broker.stop('SIGTERM', 30_000)
+  await until(async () => await status('admin') === 'DOWN', 10_000, 'HAProxy sees the broker not ready')
+  assert.equal((await fetch(`http://127.0.0.1:${adminPort}/ready`)).status, 503)
+  await endClient(good)
+  const { code } = await exited
+  assert.equal(code, 0)
+  const disconnect = JSON.parse(broker.lines.find(l => l.includes('"event":"disconnect"')) ?? '{}') as Record<string, unknown>
+  assert.equal(disconnect.reason, 'client disconnected')
+  assert.equal(typeof disconnect.duration, 'number')
+  const shutdown = broker.lines.map(l => JSON.parse(l) as { event: string, msg: string }).filter(r => r.event === 'shutdown').map(r => r.msg)
+  assert.deepEqual(shutdown, ['shutting down: draining', 'drained: closing the broker'], 'both shutdown lines, in order (the log is written synchronously)')
+  // One vocabulary: every field of every line, shutdown included, is in the README's table, and so is every aedes metric.
   const readme = readFileSync(join(root, 'README.md'), 'utf8')
   const table = readme.slice(readme.indexOf('### Log fields'), readme.indexOf('### Health, readiness and metrics'))
   const documented = new Set([...table.matchAll(/^\| ((?:`\w+`(?:, )?)+) \|/gm)].flatMap(m => [...(m[1] as string).matchAll(/`(\w+)`/g)].map(f => f[1])))
@@ -135,15 +147,4 @@ test('npm start behind HAProxy: /health, /ready and /metrics through HAProxy; th
   for (const name of new Set([...text.matchAll(/^# TYPE (aedes_\w+) /gm)].map(m => m[1] as string))) {
     assert.ok(metricsTable.includes(`| \`${name}\` |`), `metric ${name} is not in the README's table`)
   }
-
-  // SIGTERM with a client still connected: not ready (HAProxy marks the admin check down), then the client leaves.
-  const exited = broker.stop('SIGTERM', 30_000)
-  await until(async () => await status('admin') === 'DOWN', 10_000, 'HAProxy sees the broker not ready')
-  assert.equal((await fetch(`http://127.0.0.1:${adminPort}/ready`)).status, 503)
-  await endClient(good)
-  const { code } = await exited
-  assert.equal(code, 0)
-  const disconnect = JSON.parse(broker.lines.find(l => l.includes('"event":"disconnect"')) ?? '{}') as Record<string, unknown>
-  assert.equal(disconnect.reason, 'client disconnected')
-  assert.equal(typeof disconnect.duration, 'number')
 })

@@ -169,7 +169,8 @@ describe('misconfiguration hints', () => {
     assert.match(rejected[0]?.ev.hint ?? '', /MQTT_TCP_PROXY_PROTOCOL_ENABLED=true/)
     assert.equal(logs.length, 1)
     assert.equal(logs[0]?.level, 'error')
-    assert.match(logs[0]?.msg ?? '', /MQTT_TCP_PROXY_PROTOCOL_ENABLED/)
+    assert.match(String(logs[0]?.obj.hint), /MQTT_TCP_PROXY_PROTOCOL_ENABLED/)
+    assert.doesNotMatch(logs[0]?.msg ?? '', /MQTT_TCP_PROXY_PROTOCOL_ENABLED/, 'the hint is in its field, not repeated in the message')
     assert.equal(stack.seen.length, 0)
     // a direct client is unaffected by the watch
     const client = await connectClient({ listener: 'tcp', port: stack.port, localAddress: '127.0.0.3' })
@@ -186,7 +187,9 @@ describe('misconfiguration hints', () => {
     for (let i = 0; i < 5; i++) await assert.rejects(connectClient({ listener: 'tcp', port: front.port }))
     await until(() => stack.rejected.length === 5)
     assert.equal(lines.length, 1, lines.join('\n'))
-    assert.match(lines[0] ?? '', /^PROXY protocol misconfiguration: the tcp listener received a PROXY protocol header/)
+    assert.match(lines[0] ?? '', /^PROXY protocol misconfiguration on the tcp listener: a PROXY header arrived on a listener where PROXY protocol is off \(the hint says what to change\) \{/)
+    assert.match(lines[0] ?? '', /"hint":"the tcp listener received a PROXY protocol header but PROXY protocol is off there/)
+    assert.equal(lines[0]?.split('the load balancer sends it').length, 2, 'the hint once, not twice')
     assert.equal(stack.proxy.stats().tcp.rejected.PROXY_ERR_UNEXPECTED_HEADER, 5)
   })
   test('a direct MQTT client where a header is required: the hint names its client id and the setting', async (t) => {

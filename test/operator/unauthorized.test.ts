@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { ipPolicy } from '../../src/operator/ip-policy.js'
-import { unauthorizedClients } from '../../src/operator/unauthorized.js'
+import { UnauthorizedClients, unauthorizedClients } from '../../src/operator/unauthorized.js'
 import type { UnauthorizedClient } from '../../src/operator/unauthorized-store.js'
 import { connectClient } from '../helpers/client.js'
 import { outcome, startPlainBroker } from '../helpers/plain-broker.js'
@@ -83,4 +83,25 @@ describe('a store that fails', () => {
 
 test('a logger must have all four methods: the store-failure line goes to error', () => {
   assert.throws(() => unauthorizedClients({ logger: { warn: () => {} } as never }), /logger: must be a pino-compatible logger with debug, info, warn and error methods/)
+})
+
+test('refused logins are logged once a minute per kind and listener, then with how many more; every one is still recorded and emitted', async (t) => {
+  const lines: Array<{ record: Record<string, unknown>, msg: string }> = []
+  const log = (record: object, msg?: string): void => { lines.push({ record: record as Record<string, unknown>, msg: msg ?? '' }) }
+  let now = 0
+  const list = new UnauthorizedClients({ logger: { debug: log, info: log, warn: log, error: log } }, () => now)
+  const plain = await startPlainBroker({ authenticate: (_c, _u, _p, done) => { done(null, false) } }, broker => { broker.use(list) })
+  t.after(() => plain.close())
+  const events: UnauthorizedClient[] = []
+  list.on('unauthorized', e => events.push(e))
+  for (let i = 0; i < 5; i++) await outcome(connectClient({ listener: 'tcp', port: plain.port, clientId: `flood-${i}`, username: 'u', password: 'p' }))
+  assert.equal(events.length, 5)
+  assert.deepEqual(lines.map(l => [l.record.clientId, l.record.repeated, l.msg]), [['flood-0', undefined, 'authentication failed']])
+  now = 60_000
+  await outcome(connectClient({ listener: 'tcp', port: plain.port, clientId: 'flood-5', username: 'u', password: 'p' }))
+  assert.deepEqual(lines.map(l => [l.record.clientId, l.record.repeated, l.msg]), [
+    ['flood-0', undefined, 'authentication failed'],
+    ['flood-5', 4, 'authentication failed (4 more like it in the last minute not logged)']
+  ])
+  assert.equal((await list.list()).length, 6)
 })

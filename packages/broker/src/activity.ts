@@ -28,6 +28,20 @@ export function tlsFacts (d: ConnDetails | null | undefined): { tls: TlsAt, cn?:
   return ssl.verified && ssl.cn !== undefined ? { tls: 'proxy', cn: ssl.cn } : { tls: 'proxy' }
 }
 
+/**
+ * A client's string as a log field: at most 256 characters (then `…`), and
+ * control, bidirectional and other invisible characters as `\u{…}` escapes,
+ * so a client id cannot make a line huge or rewrite how it reads.
+ */
+export function clientText (text: string | undefined): string | undefined {
+  if (text === undefined) return undefined
+  const cut = text.length > 256 ? `${text.slice(0, 256)}…` : text
+  return cut.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}]/gu, c => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`)
+}
+
+/** Why a client went when a new connection with its client id took its place. */
+export const TAKEN_OVER = 'taken over by a new connection with the same client id'
+
 /** What the broker knows of one connected client, for its lines. */
 interface Seen { readonly since: number, reason?: DisconnectReason }
 
@@ -35,9 +49,11 @@ interface Seen { readonly since: number, reason?: DisconnectReason }
  * Logs `connect` (who, from where, through what) and `disconnect` (why, after
  * how long) for every client. `usernames` holds the user name each client
  * logged in with (the broker's authenticate fills it).
- * @returns a function that marks every disconnect from then on as the broker's shutdown
+ * @returns `shuttingDown()`, which marks every disconnect from then on as the
+ *   broker's shutdown, and `accepted(client)`, called when a login succeeds,
+ *   which marks a connected client with the same id as taken over.
  */
-export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakMap<Client, string>, onDisconnect?: (reason: DisconnectReason) => void): () => void {
+export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakMap<Client, string>, onDisconnect?: (reason: DisconnectReason) => void): { shuttingDown: () => void, accepted: (client: Client) => void } {
   const seen = new WeakMap<Client, Seen>()
   let shuttingDown = false
   broker.on('client', (client: Client) => {
@@ -46,8 +62,8 @@ export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakM
     logger.info({
       event: 'connect',
       listener: d?.listener,
-      clientId: client.id,
-      username: usernames.get(client),
+      clientId: clientText(client.id),
+      username: clientText(usernames.get(client)),
       ipAddress: d?.ipAddress,
       port: d?.port,
       isProxy: d?.isProxy,
@@ -74,13 +90,21 @@ export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakM
     logger.info({
       event: 'disconnect',
       listener: d?.listener,
-      clientId: client.id,
-      username: usernames.get(client),
+      clientId: clientText(client.id),
+      username: clientText(usernames.get(client)),
       ipAddress: d?.ipAddress,
       port: d?.port,
       reason,
       duration: s === undefined ? undefined : Date.now() - s.since
     }, `client disconnected (${reason})`)
   })
-  return () => { shuttingDown = true }
+  return {
+    shuttingDown: () => { shuttingDown = true },
+    accepted: client => {
+      // aedes closes the connected client with this id once the new one is registered.
+      const previous = (broker as Aedes & { clients: Record<string, Client | undefined> }).clients[client.id]
+      const s = previous === undefined || previous === client ? undefined : seen.get(previous)
+      if (s !== undefined) s.reason ??= TAKEN_OVER
+    }
+  }
 }

@@ -10,7 +10,7 @@ import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, w
 import { pino } from 'pino'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { LISTENER_NAMES, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
-import { bearerMatches, bindAddress, fromBindError, fromOptionsError, isLoopback, parseArgs, port, StartupError, value, version } from './startup.js'
+import { bearerMatches, bindAddress, fromBindError, fromOptionsError, isLoopback, milliseconds, parseArgs, port, StartupError, value, version } from './startup.js'
 import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
 import { logActivity } from './activity.js'
@@ -27,7 +27,8 @@ async function main (): Promise<void> {
   if (mode === 'version') { console.log(version()); return }
   const level = value(env, 'LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new StartupError(`LOG_LEVEL=${JSON.stringify(level)} is not one of ${LOG_LEVELS.join(', ')}`)
-  const logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime })
+  // Written synchronously: the last lines before process.exit are neither lost nor reordered.
+  const logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }))
   logger.info({ event: 'startup', version: version(), pid: process.pid }, `starting ${version()}`)
   for (const { name, suggestion } of unknownVariables(env)) {
     logger.warn({ event: 'startup', variable: name, ...(suggestion !== undefined ? { suggestion } : {}) },
@@ -49,11 +50,13 @@ async function main (): Promise<void> {
   const sysAdmins = new WeakSet<Client>()
   // The user name each client logged in with, for its connect and disconnect lines.
   const usernames = new WeakMap<Client, string>()
+  // Told of every login that succeeds (the activity log, set up below).
+  let loggedIn = (client: Client): void => { void client }
   const brokerId = value(env, 'TB_SERVICE_ID')
   if (brokerId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(brokerId)) {
     throw new StartupError(`TB_SERVICE_ID=${JSON.stringify(brokerId)} is not a broker id: use 1 to 64 letters, digits, dots, dashes or underscores (it is a $SYS topic level)`)
   }
-  const drainTimeout = value(env, 'MQTT_DRAIN_TIMEOUT') === undefined ? 10_000 : port(env, 'MQTT_DRAIN_TIMEOUT', 0)
+  const drainTimeout = milliseconds(env, 'MQTT_DRAIN_TIMEOUT', 10_000, 3_600_000)
   let ready = false
   const adminPort = value(env, 'ADMIN_BIND_PORT') === undefined ? undefined : port(env, 'ADMIN_BIND_PORT', 0)
   const adminHost = bindAddress(env, 'ADMIN_BIND_ADDRESS', '127.0.0.1')
@@ -85,7 +88,7 @@ async function main (): Promise<void> {
   for (const l of plan) {
     const settings = proxyPlugin.listener(l.name)
     if (settings.mode !== 'off' && settings.trustedProxies === undefined && !isLoopback(l.host)) {
-      logger.warn({ event: 'startup', listener: l.name, host: l.host },
+      logger.warn({ event: 'startup', listener: l.name, bindAddress: l.host },
         `PROXY protocol is ${settings.mode} on the ${l.name} listener at ${l.host} without a trusted list: anyone who reaches the port can claim any client address; set MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES to your load balancers`)
     }
     if (settings.mode === 'off' && settings.sslCnAsUsername) {
@@ -100,14 +103,15 @@ async function main (): Promise<void> {
     ...cluster?.aedes,
     authenticate (client, username, password, done) {
       if (username !== undefined) usernames.set(client, username)
+      const accept = (): void => { loggedIn(client); done(null, true) }
       if (sysUser !== undefined && username === sysUser && password?.toString() === sysPassword) {
         sysAdmins.add(client)
-        done(null, true)
+        accept()
         return
       }
-      if (authUser === undefined) { done(null, true); return }
-      const ok = username === authUser && password != null && password.toString() === authPassword
-      done(ok ? null : Object.assign(new Error('bad user name or password'), { returnCode: 4 }), ok)
+      if (authUser === undefined) { accept(); return }
+      if (username === authUser && password != null && password.toString() === authPassword) accept()
+      else done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false)
     }
   }))
   const proxy = broker.use(proxyPlugin)
@@ -135,7 +139,8 @@ async function main (): Promise<void> {
   }
 
   const metrics = brokerMetrics(broker, proxy, unauthorized, plan.map(l => l.name))
-  const shuttingDown = logActivity(broker, logger, usernames, metrics.disconnected)
+  const activity = logActivity(broker, logger, usernames, metrics.disconnected)
+  loggedIn = activity.accepted
   // The plugin logs refusals and failed authentications itself (its logger option).
 
   let admin: http.Server | undefined
@@ -146,8 +151,9 @@ async function main (): Promise<void> {
       }
       const probe = (req.url ?? '/').split('?')[0]
       // The probes reveal nothing and a load balancer or Kubernetes calls them without a token.
-      if (req.method === 'GET' && probe === '/health') { send(200, { status: 'up' }); return }
-      if (req.method === 'GET' && probe === '/ready') { send(ready ? 200 : 503, { ready }); return }
+      const get = req.method === 'GET' || req.method === 'HEAD'
+      if (get && probe === '/health') { send(200, { status: 'up' }); return }
+      if (get && probe === '/ready') { send(ready ? 200 : 503, { ready }); return }
       // With ADMIN_TOKEN set, every other request needs it: Authorization: Bearer <token>.
       if (adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken)) {
         res.setHeader('www-authenticate', 'Bearer')
@@ -209,7 +215,7 @@ async function main (): Promise<void> {
     const finish = (): void => {
       if (broker.connectedClients > 0 && Date.now() < until) { setTimeout(finish, 100); return }
       logger.info({ event: 'shutdown', remaining: broker.connectedClients }, 'drained: closing the broker')
-      shuttingDown() // whoever is still connected goes because the broker closes
+      activity.shuttingDown() // whoever is still connected goes because the broker closes
       admin?.close()
       cluster?.closing()
       broker.close(() => process.exit(0))

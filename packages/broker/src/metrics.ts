@@ -3,13 +3,13 @@
 import type { Aedes, Client, PublishPacket } from 'aedes'
 import type { ListenerName, ListenerStats, ProxyProtocol, UnauthorizedClient, UnauthorizedClients } from 'aedes-proxy-protocol'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { DisconnectReason } from './activity.js'
+import { TAKEN_OVER, type DisconnectReason } from './activity.js'
 
 /** The content type of the Prometheus text format. */
 export const CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE
 
 /** Known disconnect reasons keep their words; an error's message is one label value, `error`. */
-const DISCONNECT_LABELS = new Set(['client disconnected', 'keepalive timeout', 'broker shutting down', 'connection closed'])
+const DISCONNECT_LABELS = new Set(['client disconnected', 'keepalive timeout', 'broker shutting down', 'connection closed', TAKEN_OVER])
 
 /** Bounded label values for a refused login: the policy's reasons, `bad-credentials` for the broker's authenticate. */
 function refusalReason (entry: UnauthorizedClient): string {

@@ -53,6 +53,15 @@ export function port (env: Env, name: string, fallback: number): number {
   return n
 }
 
+/** Whole milliseconds, from 0 to `max`. */
+export function milliseconds (env: Env, name: string, fallback: number, max: number): number {
+  const text = value(env, name)
+  if (text === undefined) return fallback
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || n > max) throw new StartupError(`${name}=${JSON.stringify(text)} is not a number of milliseconds from 0 to ${max}`)
+  return n
+}
+
 /** An IP address to listen on. */
 export function bindAddress (env: Env, name: string, fallback: string): string {
   const text = value(env, name) ?? fallback
@@ -115,9 +124,11 @@ export function fromBindError (err: NodeJS.ErrnoException, prefix: string, host:
 
 /** Whether an Authorization header carries the bearer token, compared in constant time. */
 export function bearerMatches (header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header ?? '')
-  const wanted = Buffer.from(`Bearer ${token}`)
-  return given.length === wanted.length && timingSafeEqual(given, wanted)
+  // The scheme is case-insensitive (RFC 9110); the token is compared in constant time.
+  const match = /^bearer +(.*)$/i.exec(header ?? '')
+  const given = Buffer.from(match?.[1] ?? '')
+  const wanted = Buffer.from(token)
+  return match !== null && given.length === wanted.length && timingSafeEqual(given, wanted)
 }
 
 /** Whether a bind address is only reachable from this host. */

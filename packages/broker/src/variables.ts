@@ -77,7 +77,7 @@ export function usage (): string {
 }
 
 /** The prefixes of the variables this broker reads: one under them that it does not know is a typo. */
-const PREFIXES = ['MQTT_', 'LISTENER_', 'ADMIN_', 'LOG_']
+const PREFIXES = ['MQTT_', 'LISTENER_', 'ADMIN_', 'LOG_', 'TB_']
 
 /** Levenshtein distance, for "did you mean". */
 function distance (a: string, b: string): number {
@@ -96,11 +96,18 @@ function distance (a: string, b: string): number {
  * Variables under the broker's prefixes that it does not read, each with the
  * known one it is closest to when that is close enough to be a typo.
  */
+/** What Kubernetes sets for a Service (a Service named `mqtt` gives MQTT_SERVICE_HOST, MQTT_PORT_1883_TCP, ...): not ours. */
+const KUBERNETES_SERVICE = /^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)$/
+/** Kubernetes' `<SERVICE>_PORT=tcp://10.0.0.1:1883`: recognised by its value, so a mistyped `LISTENER_TCP_PORT=1883` is still warned about. */
+const KUBERNETES_PORT = /^[A-Z0-9_]+_PORT$/
+const KUBERNETES_PORT_VALUE = /^(tcp|udp|sctp):\/\//
+
 export function unknownVariables (env: Readonly<Record<string, string | undefined>>): Array<{ name: string, suggestion?: string }> {
   const known = new Set(VARIABLES.map(v => v.name))
   const out: Array<{ name: string, suggestion?: string }> = []
   for (const name of Object.keys(env).sort()) {
-    if (known.has(name) || !PREFIXES.some(p => name.startsWith(p))) continue
+    if (known.has(name) || !PREFIXES.some(p => name.startsWith(p)) || KUBERNETES_SERVICE.test(name) ||
+      (KUBERNETES_PORT.test(name) && KUBERNETES_PORT_VALUE.test(env[name] ?? ''))) continue
     let best: string | undefined
     let bestDistance = Infinity
     for (const candidate of known) {

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { testCerts } from '../../../test/helpers/certs.js'
 import { spawnProgram } from '../../../test/helpers/spawn.js'
-import { isLoopback, parseArgs, StartupError } from '../src/startup.js'
+import { bearerMatches, isLoopback, milliseconds, parseArgs, StartupError } from '../src/startup.js'
 import { unknownVariables } from '../src/variables.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
@@ -132,4 +132,26 @@ test('the pieces: flags, loopback, unknown variables', () => {
     { name: 'LISTENER_TPC_ENABLED', suggestion: 'LISTENER_TCP_ENABLED' },
     { name: 'MQTT_PROXY_PROTOCOL_ENABLE', suggestion: 'MQTT_PROXY_PROTOCOL_ENABLED' }
   ])
+  // What Kubernetes sets for a Service named mqtt is not warned about; a mistyped port still is, and so is TB_.
+  assert.deepEqual(unknownVariables({
+    MQTT_SERVICE_HOST: '10.96.0.7',
+    MQTT_SERVICE_PORT: '1883',
+    MQTT_SERVICE_PORT_MQTT: '1883',
+    MQTT_PORT: 'tcp://10.96.0.7:1883',
+    MQTT_PORT_1883_TCP: 'tcp://10.96.0.7:1883',
+    MQTT_PORT_1883_TCP_PROTO: 'tcp',
+    MQTT_PORT_1883_TCP_PORT: '1883',
+    MQTT_PORT_1883_TCP_ADDR: '10.96.0.7',
+    LISTENER_TCP_PORT: '1883',
+    TB_SERVICE_IDD: 'node1'
+  }), [{ name: 'LISTENER_TCP_PORT' }, { name: 'TB_SERVICE_IDD', suggestion: 'TB_SERVICE_ID' }])
+  assert.equal(milliseconds({ MQTT_DRAIN_TIMEOUT: '120000' }, 'MQTT_DRAIN_TIMEOUT', 10_000, 3_600_000), 120_000)
+  assert.equal(milliseconds({}, 'MQTT_DRAIN_TIMEOUT', 10_000, 3_600_000), 10_000)
+  assert.throws(() => milliseconds({ MQTT_DRAIN_TIMEOUT: '10s' }, 'MQTT_DRAIN_TIMEOUT', 10_000, 3_600_000), { message: /^MQTT_DRAIN_TIMEOUT="10s" is not a number of milliseconds from 0 to 3600000$/ })
+  // The Authorization scheme is case-insensitive; the token is not.
+  assert.equal(bearerMatches('Bearer s3cret', 's3cret'), true)
+  assert.equal(bearerMatches('bearer s3cret', 's3cret'), true)
+  assert.equal(bearerMatches('Bearer S3cret', 's3cret'), false)
+  assert.equal(bearerMatches('Basic s3cret', 's3cret'), false)
+  assert.equal(bearerMatches(undefined, 's3cret'), false)
 })
