@@ -10,7 +10,7 @@ import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, w
 import { pino } from 'pino'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { LISTENER_NAMES, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
-import { bearerMatches, bindAddress, fromBindError, fromOptionsError, isLoopback, milliseconds, parseArgs, port, StartupError, value, version } from './startup.js'
+import { bearerMatches, bindAddress, bindAll, fromOptionsError, isLoopback, milliseconds, parseArgs, port, StartupError, value, version } from './startup.js'
 import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
 import { logActivity } from './activity.js'
@@ -173,20 +173,7 @@ async function main (): Promise<void> {
     servers.push({ name: 'admin' as ListenerName, prefix: 'ADMIN', server: admin, host: adminHost, port: adminPort })
   }
 
-  const bound: net.Server[] = []
-  for (const s of servers) {
-    try {
-      await new Promise<void>((resolve, reject) => {
-        s.server.once('error', reject)
-        s.server.listen(s.port, s.host, () => { s.server.off('error', reject); resolve() })
-      })
-    } catch (err) {
-      // Nothing stays bound when one listener cannot be.
-      for (const b of bound) b.close()
-      throw fromBindError(err as NodeJS.ErrnoException, s.prefix, s.host, s.port)
-    }
-    bound.push(s.server)
-  }
+  await bindAll(servers)
   // Announced once every listener is bound: a failure above leaves nothing behind and nothing announced.
   for (const s of servers) {
     const address = s.server.address() as net.AddressInfo

@@ -114,6 +114,28 @@ export function fromOptionsError (err: OptionsError, env: Env): StartupError {
   return new StartupError(`${variable}=${JSON.stringify(env[variable] ?? '')}: ${message}`)
 }
 
+/**
+ * Binds every server in turn. When one cannot be bound, those bound before
+ * it are closed (and their close awaited) before the error is thrown, so a
+ * failed start leaves no port behind.
+ * @throws StartupError naming the variables of the one that failed.
+ */
+export async function bindAll (servers: ReadonlyArray<{ server: net.Server, prefix: string, host: string, port: number }>): Promise<void> {
+  const bound: net.Server[] = []
+  for (const s of servers) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.server.once('error', reject)
+        s.server.listen(s.port, s.host, () => { s.server.off('error', reject); resolve() })
+      })
+    } catch (err) {
+      await Promise.all(bound.map(async b => { await new Promise<void>(resolve => { b.close(() => { resolve() }) }) }))
+      throw fromBindError(err as NodeJS.ErrnoException, s.prefix, s.host, s.port)
+    }
+    bound.push(s.server)
+  }
+}
+
 /** A listen() that failed, on the variables that chose the address and port. */
 export function fromBindError (err: NodeJS.ErrnoException, prefix: string, host: string, portNumber: number): StartupError {
   if (err.code === 'EADDRINUSE') return new StartupError(`${prefix}_BIND_PORT=${portNumber}: the port is already in use on ${host}`)

@@ -3,6 +3,7 @@
 // nothing bound and nothing announced.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createPrivateKey } from 'node:crypto'
 import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import net from 'node:net'
@@ -10,7 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { testCerts } from '../../../test/helpers/certs.js'
 import { spawnProgram } from '../../../test/helpers/spawn.js'
-import { bearerMatches, isLoopback, milliseconds, parseArgs, StartupError } from '../src/startup.js'
+import { bearerMatches, bindAll, isLoopback, milliseconds, parseArgs, StartupError } from '../src/startup.js'
 import { unknownVariables } from '../src/variables.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
@@ -48,7 +49,15 @@ const ssl = { LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_BIND_ADDRESS: '127.0.0.
 const wss = { LISTENER_WSS_ENABLED: 'true', LISTENER_WSS_BIND_ADDRESS: '127.0.0.1', LISTENER_WSS_BIND_PORT: '0', LISTENER_WSS_PEM_CERT: certs.serverCertPath, LISTENER_WSS_PEM_KEY: certs.serverKeyPath }
 const brokenPem = join(certs.dir, 'broken-ca.crt')
 writeFileSync(brokenPem, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n')
+// The server key, encrypted with the password "right" (PKCS#8 and the traditional PEM form).
+const encryptedKey = join(certs.dir, 'server-encrypted.key')
+writeFileSync(encryptedKey, createPrivateKey(certs.serverKey).export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'right' }))
+const encryptedRsaKey = join(certs.dir, 'server-encrypted-rsa.key')
+writeFileSync(encryptedRsaKey, createPrivateKey(certs.serverKey).export({ format: 'pem', type: 'pkcs1', cipher: 'aes-256-cbc', passphrase: 'right' }))
 const failures: Array<{ name: string, env?: Record<string, string>, args?: string[], line: RegExp }> = [
+  { name: 'an encrypted key without its password', env: { ...ssl, LISTENER_SSL_PEM_KEY: encryptedKey }, line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_KEY="[^"]+server-encrypted\.key" is encrypted: set LISTENER_SSL_PEM_KEY_PASSWORD to its password$/ },
+  { name: 'a wrong key password', env: { ...ssl, LISTENER_SSL_PEM_KEY: encryptedKey, LISTENER_SSL_PEM_KEY_PASSWORD: 'wrong' }, line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_KEY_PASSWORD does not decrypt LISTENER_SSL_PEM_KEY="[^"]+server-encrypted\.key"$/ },
+  { name: 'a wrong key password (traditional PEM)', env: { ...wss, LISTENER_WSS_PEM_KEY: encryptedRsaKey, LISTENER_WSS_PEM_KEY_PASSWORD: 'wrong' }, line: /^aedes-proxy-protocol: LISTENER_WSS_PEM_KEY_PASSWORD does not decrypt LISTENER_WSS_PEM_KEY="[^"]+server-encrypted-rsa\.key"$/ },
   { name: 'an unknown flag', args: ['--verbose'], line: /^aedes-proxy-protocol: unknown flag "--verbose": the broker takes --help or --version/ },
   { name: 'a header timeout out of range', env: { MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT: '1000000' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT="1000000": must be at most 600000 \(milliseconds\)$/ },
   { name: 'a $SYS interval too short', env: { MQTT_PROXY_PROTOCOL_SYS_INTERVAL: '500' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_SYS_INTERVAL="500": must be at least 1000 \(milliseconds\)$/ },
@@ -94,6 +103,39 @@ test('a port in use: the listener bound before it is closed again, nothing annou
     assert.doesNotMatch(r.stdout, /listener on /)
     assert.ok(await isFree(r.tcp), 'the tcp listener bound first is closed')
   } finally {
+    await new Promise<void>(resolve => busy.close(() => { resolve() }))
+  }
+})
+
+test('the tcp port in use: one line naming it, exit 1, nothing announced', async () => {
+  const busy = net.createServer().listen(0, '127.0.0.1')
+  await once(busy, 'listening')
+  const { port } = busy.address() as net.AddressInfo
+  try {
+    const r = await start({ LISTENER_TCP_BIND_PORT: String(port) })
+    assert.equal(r.code, 1)
+    assert.equal(r.stderr, `aedes-proxy-protocol: LISTENER_TCP_BIND_PORT=${port}: the port is already in use on 127.0.0.1\n`)
+    assert.doesNotMatch(r.stdout, /listener on /)
+  } finally {
+    await new Promise<void>(resolve => busy.close(() => { resolve() }))
+  }
+})
+
+test('bindAll: when one server cannot be bound, those bound before it are closed before the error', async () => {
+  const busy = net.createServer().listen(0, '127.0.0.1')
+  await once(busy, 'listening')
+  const { port } = busy.address() as net.AddressInfo
+  const first = net.createServer()
+  const second = net.createServer()
+  try {
+    await assert.rejects(bindAll([
+      { server: first, prefix: 'LISTENER_TCP', host: '127.0.0.1', port: 0 },
+      { server: second, prefix: 'LISTENER_WS', host: '127.0.0.1', port }
+    ]), { message: `LISTENER_WS_BIND_PORT=${port}: the port is already in use on 127.0.0.1` })
+    assert.equal(first.listening, false, 'the server bound first is closed again')
+    assert.equal(second.listening, false)
+  } finally {
+    first.close()
     await new Promise<void>(resolve => busy.close(() => { resolve() }))
   }
 })
