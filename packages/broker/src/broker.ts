@@ -10,7 +10,7 @@ import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, w
 import { pino } from 'pino'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { LISTENER_NAMES, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
-import { bearerMatches, bindAddress, bindAll, fromOptionsError, isLoopback, milliseconds, parseArgs, port, StartupError, value, version } from './startup.js'
+import { bearerMatches, bindAddress, bindAll, fromOptionsError, isLoopback, loopbackHost, milliseconds, parseArgs, port, StartupError, value, version } from './startup.js'
 import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
 import { logActivity } from './activity.js'
@@ -158,6 +158,12 @@ async function main (): Promise<void> {
       if (adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken)) {
         res.setHeader('www-authenticate', 'Bearer')
         send(401, { error: 'this endpoint needs the ADMIN_TOKEN: Authorization: Bearer <token>' })
+        return
+      }
+      // Without a token the endpoint is on loopback: a request naming another
+      // host is a web page's (DNS rebinding), never an operator's.
+      if (adminToken === undefined && !loopbackHost(req.headers.host)) {
+        send(403, { error: 'without ADMIN_TOKEN the admin endpoint answers only requests to a loopback host (127.0.0.1, [::1], localhost)' })
         return
       }
       const path = (req.url ?? '/').split('?')[0]

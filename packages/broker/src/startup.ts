@@ -153,6 +153,13 @@ export function bearerMatches (header: string | undefined, token: string): boole
   return match !== null && given.length === wanted.length && timingSafeEqual(given, wanted)
 }
 
+/** Whether an HTTP Host header names this host's loopback (or is absent, as in an HTTP/1.0 health check). */
+export function loopbackHost (host: string | undefined): boolean {
+  if (host === undefined || host === '') return true
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '')
+  return name.toLowerCase() === 'localhost' || isLoopback(name)
+}
+
 /** Whether a bind address is only reachable from this host. */
 export function isLoopback (host: string): boolean {
   return host === '::1' || host.startsWith('127.') || host.startsWith('::ffff:127.')

@@ -1,5 +1,6 @@
 // The ready-to-run broker (`npm start`), as a user runs it: a separate
 // process configured from the environment with TBMQ's names.
+import http from 'node:http'
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
@@ -137,6 +138,20 @@ test('ADMIN_TOKEN: a request without the bearer token gets 401, with it 200', as
   assert.equal(await get({}, 'DELETE', '/unauthorized'), 401, 'clearing the list needs the token too')
   assert.equal(await get({ authorization: 'Bearer s3cret-token' }), 200)
   assert.equal(await get({ authorization: 'Bearer s3cret-token' }, 'DELETE', '/unauthorized'), 200)
+})
+
+test('without ADMIN_TOKEN, the admin endpoint answers only requests to a loopback host (a DNS-rebinding page gets 403)', async (t) => {
+  const broker = start(t, { ADMIN_BIND_PORT: '0', LISTENER_WS_ENABLED: 'false' })
+  const line = await broker.waitFor(/"msg":"admin endpoint on /, 15_000)
+  const adminPort = (JSON.parse(line) as { bindPort: number }).bindPort
+  const status = async (host: string, path = '/clients'): Promise<number> => await new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: adminPort, path, headers: { host } }, res => { res.resume(); resolve(res.statusCode ?? 0) }).on('error', reject)
+  })
+  assert.equal(await status(`127.0.0.1:${adminPort}`), 200)
+  assert.equal(await status(`localhost:${adminPort}`), 200)
+  assert.equal(await status(`evil.example:${adminPort}`), 403)
+  assert.equal(await status(`evil.example:${adminPort}`, '/metrics'), 403)
+  assert.equal(await status(`evil.example:${adminPort}`, '/health'), 200, 'the probes reveal nothing')
 })
 
 test('an admin endpoint on a non-loopback address needs ADMIN_TOKEN: refused at start-up, nothing bound', async (t) => {

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { testCerts } from '../../../test/helpers/certs.js'
 import { spawnProgram } from '../../../test/helpers/spawn.js'
-import { bearerMatches, bindAll, isLoopback, milliseconds, parseArgs, StartupError } from '../src/startup.js'
+import { bearerMatches, bindAll, isLoopback, loopbackHost, milliseconds, parseArgs, StartupError } from '../src/startup.js'
 import { unknownVariables } from '../src/variables.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
@@ -196,4 +196,7 @@ test('the pieces: flags, loopback, unknown variables', () => {
   assert.equal(bearerMatches('Bearer S3cret', 's3cret'), false)
   assert.equal(bearerMatches('Basic s3cret', 's3cret'), false)
   assert.equal(bearerMatches(undefined, 's3cret'), false)
+  // Without a token, only requests to a loopback host (DNS rebinding gets 403).
+  for (const host of [undefined, '127.0.0.1:8080', 'localhost:8080', 'LOCALHOST', '[::1]:8080', '127.0.0.2']) assert.equal(loopbackHost(host), true, String(host))
+  for (const host of ['evil.example:8080', '10.0.0.5:8080', '[2001:db8::1]:8080', 'localhost.evil.example']) assert.equal(loopbackHost(host), false, host)
 })
