@@ -145,7 +145,13 @@ function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, p
     // The field names are the package's log vocabulary (README, "Log fields").
     const record = { event: probe ? 'probe' : 'refused', refusedBy: 'proxy', listener, peer, code: err.code, ...(clientId !== undefined ? { clientId: logText(clientId) } : {}) }
     // The same refusal on the same listener: one line a minute, then how many more.
-    const held = probe ? 0 : ctx.logs.admit(`${err.code}|${listener}`)
+    const code = err.code
+    const summary = (n: number): void => {
+      const line = { event: 'refused', refusedBy: 'proxy', listener, code, repeated: n }
+      const text = `PROXY protocol: ${n} more ${code} refusals on the ${listener} listener in the last minute, not logged one by one`
+      callUser(() => { if (hint !== undefined) logger.error(line, text); else logger.warn(line, text) })
+    }
+    const held = probe ? 0 : ctx.logs.admit(`${code}|${listener}`, summary)
     const more = held !== undefined && held > 0 ? { repeated: held } : {}
     const tail = held !== undefined && held > 0 ? ` (${held} more like it in the last minute not logged)` : ''
     if (probe) {

@@ -16,7 +16,9 @@ import { callUser, logText } from './user-code.js'
  */
 export function logTlsRefusals (server: tls.Server, listener: ListenerName, connections: Connections, logger: Logger, logs: Collapser): () => void {
   const onError = (err: Error & { code?: string, reason?: string }, socket: tls.TLSSocket): void => {
-    const held = logs.admit(`tls|${listener}`)
+    const held = logs.admit(`tls|${listener}`, n => {
+      callUser(() => { logger.warn({ event: 'refused', refusedBy: 'tls', listener, repeated: n }, `TLS handshake refused: ${n} more on the ${listener} listener in the last minute, not logged one by one`) })
+    })
     if (held === undefined) return
     const arrival = connections.find(socket, undefined)
     const header = arrival?.header

@@ -23,3 +23,32 @@ test('bounded: at most MAX_KEYS kinds remembered', () => {
   assert.equal(c.admit('k0'), 0, 'the oldest was forgotten')
   assert.equal(c.admit(`k${Collapser.MAX_KEYS + 9}`), undefined, 'a recent one is still held back')
 })
+
+test('held-back lines are summed up when the window ends, if no line of the kind comes before', () => {
+  let now = 0
+  const timers: Array<{ fn: () => void, at: number }> = []
+  const c = new Collapser(60_000, () => now, (fn, ms) => { timers.push({ fn, at: now + ms }) })
+  const summaries: Array<[string, number]> = []
+  const admit = (key: string): number | undefined => c.admit(key, held => { summaries.push([key, held]) })
+  assert.equal(admit('a'), 0)
+  now = 1000
+  assert.equal(admit('a'), undefined)
+  now = 2000
+  assert.equal(admit('a'), undefined)
+  assert.deepEqual(timers.map(x => x.at), [60_000], 'one timer, at the end of the window')
+  now = 60_000
+  timers[0]?.fn()
+  assert.deepEqual(summaries, [['a', 2]], 'the refusals stopped: the summary says how many')
+  now = 61_000
+  assert.equal(admit('a'), 0, 'the next one is a first line again, its count already said')
+
+  // When a line of the kind comes after the window but before the timer, it carries the count and the timer does nothing.
+  now = 100_000
+  assert.equal(admit('b'), 0)
+  now = 101_000
+  assert.equal(admit('b'), undefined)
+  now = 160_001
+  assert.equal(admit('b'), 1)
+  timers[1]?.fn()
+  assert.deepEqual(summaries, [['a', 2]])
+})

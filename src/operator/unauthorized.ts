@@ -112,7 +112,11 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
     const logger = this.#logger
     // One line a minute per kind of refusal and listener, then how many more:
     // a rate limit that refuses a flood must not write the flood to the log.
-    const held = logger === undefined ? undefined : this.#logs.admit(`${refusedBy}|${entry.listener ?? ''}`)
+    const held = logger === undefined
+      ? undefined
+      : this.#logs.admit(`${refusedBy}|${entry.listener ?? ''}`, n => {
+        callUser(() => { logger.warn({ event: 'refused', refusedBy, listener: entry.listener, repeated: n }, `${REFUSED[refusedBy]}: ${n} more on the ${entry.listener ?? 'unknown'} listener in the last minute, not logged one by one`) })
+      })
     if (logger !== undefined && held !== undefined) {
       // The field names are the package's log vocabulary (README, "Log fields").
       const record = { event: 'refused', refusedBy, listener: entry.listener, clientId: logText(entry.clientId), username: entry.username === undefined ? undefined : logText(entry.username), ipAddress: entry.ipAddress, port: entry.port, tls: entry.tls, reason: logText(reason, 256), ...(held > 0 ? { repeated: held } : {}) }
