@@ -16,6 +16,8 @@ export interface ConnectOptions {
   readonly clientCert?: boolean
   readonly username?: string
   readonly password?: string
+  /** MQTT's clean session flag (default true); false keeps the session and its subscriptions */
+  readonly clean?: boolean
 }
 
 /** Connects and resolves on CONNACK; rejects on error or close first. */
@@ -33,7 +35,8 @@ export async function connectClient (options: ConnectOptions): Promise<MqttClien
     reconnectPeriod: 0,
     connectTimeout: 10_000,
     ...(options.username !== undefined ? { username: options.username } : {}),
-    ...(options.password !== undefined ? { password: options.password } : {})
+    ...(options.password !== undefined ? { password: options.password } : {}),
+    ...(options.clean !== undefined ? { clean: options.clean } : {})
   }
   let client: MqttClient
   switch (options.listener) {
