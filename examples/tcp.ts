@@ -52,21 +52,11 @@ const broker = withPlugins(await Aedes.createBroker({
   }
 }))
 
-const proxy = broker.use(proxyProtocol({ proxyEnabled: true, trustedProxies }))
-proxy.on('rejected', (err, e) => {
-  if (!e.probe) {
-    console.warn(JSON.stringify({
-      event: 'refused',
-      refusedBy: 'proxy',
-      listener: e.listener,
-      peer: e.peer,
-      code: err.code,
-      reason: err.message,
-      ...(e.clientId !== undefined ? { clientId: e.clientId } : {}),
-      ...(e.hint !== undefined ? { hint: e.hint } : {})
-    }))
-  }
-})
+// The plugin logs its refusals (what refused, the real peer, the code and, for a
+// misconfiguration, what to change) through `logger`: here one JSON line each on
+// stderr; load-balancer probes, at debug, are left out.
+const log = (record: object, msg?: string): void => { console.warn(JSON.stringify({ ...record, msg })) }
+const proxy = broker.use(proxyProtocol({ proxyEnabled: true, trustedProxies, logger: { debug: () => {}, info: log, warn: log, error: log } }))
 
 const server = net.createServer(broker.handle) // the usual aedes line, unchanged
 proxy.attach(server) // read the header before aedes sees a byte

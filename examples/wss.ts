@@ -65,21 +65,11 @@ const broker = withPlugins(await Aedes.createBroker({
   }
 }))
 
-const proxy = broker.use(proxyProtocol({ trustedProxies, listeners: { wss: { proxyEnabled: true } } }))
-proxy.on('rejected', (err, e) => {
-  if (!e.probe) {
-    console.warn(JSON.stringify({
-      event: 'refused',
-      refusedBy: 'proxy',
-      listener: e.listener,
-      peer: e.peer,
-      code: err.code,
-      reason: err.message,
-      ...(e.clientId !== undefined ? { clientId: e.clientId } : {}),
-      ...(e.hint !== undefined ? { hint: e.hint } : {})
-    }))
-  }
-})
+// The plugin logs its refusals (what refused, the real peer, the code and, for a
+// misconfiguration, what to change) through `logger`: here one JSON line each on
+// stderr; load-balancer probes, at debug, are left out.
+const log = (record: object, msg?: string): void => { console.warn(JSON.stringify({ ...record, msg })) }
+const proxy = broker.use(proxyProtocol({ trustedProxies, listeners: { wss: { proxyEnabled: true } }, logger: { debug: () => {}, info: log, warn: log, error: log } }))
 
 const server = https.createServer({ key: readFileSync(TLS_KEY), cert: readFileSync(TLS_CERT) })
 new WebSocketServer({ server }).on('connection', (socket, req) => {

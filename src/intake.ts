@@ -11,7 +11,7 @@ import type { ProxyHeader } from './protocol/header.js'
 import { readHeader, type ReadFailure, type ReadOptions } from './reader.js'
 import type { Stats } from './stats.js'
 import { PEERLESS, verdictFor, type Verdict } from './trust.js'
-import type { Collapser } from './log-collapse.js'
+import { heldBack, type Collapser } from './log-collapse.js'
 import { callUser, logText } from './user-code.js'
 
 /** What the intake of one plugin instance works with. */
@@ -152,8 +152,7 @@ function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, p
       callUser(() => { if (hint !== undefined) logger.error(line, text); else logger.warn(line, text) })
     }
     const held = probe ? 0 : ctx.logs.admit(`${code}|${listener}`, summary)
-    const more = held !== undefined && held > 0 ? { repeated: held } : {}
-    const tail = held !== undefined && held > 0 ? ` (${held} more like it in the last minute not logged)` : ''
+    const { fields: more, tail } = heldBack(held ?? 0)
     if (probe) {
       const what = err.bytesReceived === 0 ? 'empty connection closed' : 'a header and nothing after it, reset before its address could be read'
       callUser(() => { logger.debug(record, `PROXY protocol: ${what} (load-balancer probe)`) })

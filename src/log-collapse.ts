@@ -5,6 +5,16 @@ const unrefTimer: Schedule = (fn, ms) => { setTimeout(fn, ms).unref() }
 
 interface Window { at: number, held: number }
 
+/** What a line admitted after `held` held-back ones adds: the `repeated` field and a tail for its message. */
+export interface HeldBack { readonly fields: { readonly repeated?: number }, readonly tail: string }
+
+const NONE_HELD: HeldBack = Object.freeze({ fields: Object.freeze({}), tail: '' })
+
+/** The `repeated` field and message tail of a line admitted after `held` held-back ones (none for 0). */
+export function heldBack (held: number): HeldBack {
+  return held > 0 ? { fields: { repeated: held }, tail: ` (${held} more like it in the last minute not logged)` } : NONE_HELD
+}
+
 /**
  * Says the same thing once per window: the first line in full, then only
  * how many like it were held back, on the first line of the next window, or,

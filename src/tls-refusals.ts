@@ -1,7 +1,7 @@
 import type tls from 'node:tls'
 import { peerOf } from './conn-details.js'
 import type { Connections } from './connections.js'
-import type { Collapser } from './log-collapse.js'
+import { heldBack, type Collapser } from './log-collapse.js'
 import type { ListenerName, Logger } from './options.js'
 import { callUser, logText } from './user-code.js'
 
@@ -27,8 +27,8 @@ export function logTlsRefusals (server: tls.Server, listener: ListenerName, conn
     // OpenSSL's errors carry a short reason beside a long message.
     const why = err.reason ?? err.message
     const reason = logText(err.code === undefined ? why : `${err.code}: ${why}`, 256)
-    const record = { event: 'refused', refusedBy: 'tls', listener, ipAddress: client.address, port: client.port, peer, reason, ...(held > 0 ? { repeated: held } : {}) }
-    const tail = held > 0 ? ` (${held} more like it in the last minute not logged)` : ''
+    const { fields, tail } = heldBack(held)
+    const record = { event: 'refused', refusedBy: 'tls', listener, ipAddress: client.address, port: client.port, peer, reason, ...fields }
     callUser(() => { logger.warn(record, `TLS handshake refused: ${reason}${tail}`) })
   }
   server.on('tlsClientError', onError)

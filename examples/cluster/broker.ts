@@ -73,22 +73,11 @@ function describe (client: Client): Record<string, unknown> {
 // Resolves once Redis has answered (persistence.setup reads the stored subscriptions).
 const broker = withPlugins(await Aedes.createBroker({ id: nodeId, mq, persistence }))
 
-const proxy = broker.use(proxyProtocol({ proxyEnabled: true, trustedProxies }))
-proxy.on('rejected', (err, e) => {
-  if (!e.probe) {
-    console.warn(JSON.stringify({
-      event: 'refused',
-      refusedBy: 'proxy',
-      node: nodeId,
-      listener: e.listener,
-      peer: e.peer,
-      code: err.code,
-      reason: err.message,
-      ...(e.clientId !== undefined ? { clientId: e.clientId } : {}),
-      ...(e.hint !== undefined ? { hint: e.hint } : {})
-    }))
-  }
-})
+// The plugin logs its refusals (what refused, the real peer, the code and, for a
+// misconfiguration, what to change) through `logger`: here one JSON line each on
+// stderr; load-balancer probes, at debug, are left out.
+const log = (record: object, msg?: string): void => { console.warn(JSON.stringify({ ...record, node: nodeId, msg })) }
+const proxy = broker.use(proxyProtocol({ proxyEnabled: true, trustedProxies, logger: { debug: () => {}, info: log, warn: log, error: log } }))
 
 broker.on('client', client => { console.log(JSON.stringify({ event: 'connect', ...describe(client) })) })
 broker.on('clientDisconnect', client => { console.log(JSON.stringify({ event: 'disconnect', ...describe(client) })) })

@@ -5,7 +5,7 @@ import { addressMatcher, type AddressMatcher } from '../cidr.js'
 import { parseOptions, UsageError } from '../errors.js'
 import { AddressRange } from '../options.js'
 import type { AedesPlugin } from '../use.js'
-import { clientAddress } from './client-address.js'
+import { clientIp } from './client-address.js'
 import { MAX_BUCKETS, MemoryRateLimitStore, type RateLimit, type RateLimitStore } from './rate-limit.js'
 
 /** Allow and deny lists and a per-address connection rate, on the real client address. */
@@ -92,7 +92,7 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
     const refusal = (reason: IpRefusal | undefined): GateRefusal | undefined =>
       reason === undefined ? undefined : { refusedBy: reason === 'rate-limited' ? 'rate-limit' : 'ip-policy', reason }
     authChain(broker).gate(client => {
-      const reason = this.check(clientAddress(client).ipAddress)
+      const reason = this.check(clientIp(client))
       return typeof reason === 'object' ? reason.then(refusal) : refusal(reason)
     }, 'rate-limit') // only the rate limit's store can fail to answer
     return this

@@ -3,7 +3,7 @@ import type { Aedes } from 'aedes'
 import { z } from 'zod'
 import { authChain, type AuthFailure, type RefusedBy } from '../auth-chain.js'
 import { parseOptions, UsageError } from '../errors.js'
-import { Collapser } from '../log-collapse.js'
+import { Collapser, heldBack } from '../log-collapse.js'
 import { LoggerSchema, type Logger } from '../options.js'
 import type { AedesPlugin } from '../use.js'
 import { callUser, logText } from '../user-code.js'
@@ -119,8 +119,8 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
       })
     if (logger !== undefined && held !== undefined) {
       // The field names are the package's log vocabulary (README, "Log fields").
-      const record = { event: 'refused', refusedBy, listener: entry.listener, clientId: logText(entry.clientId), username: entry.username === undefined ? undefined : logText(entry.username), ipAddress: entry.ipAddress, port: entry.port, tls: entry.tls, reason: logText(reason, 256), ...(held > 0 ? { repeated: held } : {}) }
-      const tail = held > 0 ? ` (${held} more like it in the last minute not logged)` : ''
+      const { fields, tail } = heldBack(held)
+      const record = { event: 'refused', refusedBy, listener: entry.listener, clientId: logText(entry.clientId), username: entry.username === undefined ? undefined : logText(entry.username), ipAddress: entry.ipAddress, port: entry.port, tls: entry.tls, reason: logText(reason, 256), ...fields }
       callUser(() => { logger.warn(record, `${REFUSED[refusedBy]}${tail}`) })
     }
     if (this.listenerCount('unauthorized') > 0) callUser(() => { this.emit('unauthorized', entry) })

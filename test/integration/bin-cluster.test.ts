@@ -17,7 +17,8 @@ import { connectClient, endClient } from '../helpers/client.js'
 import { outcome } from '../helpers/plain-broker.js'
 import { freePort, haproxyStats, requireProgram, startHaproxy, until } from '../helpers/programs.js'
 import { startRedis } from '../helpers/redis.js'
-import { spawnProgram, type Spawned } from '../helpers/spawn.js'
+import type { Spawned } from '../helpers/spawn.js'
+import { announcedPort, startNpmBroker } from '../helpers/npm-start.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const HAPROXY_SOURCE = '127.0.0.9'
@@ -35,29 +36,17 @@ function readmeClusterBlock (): string {
 interface Node { readonly id: string, readonly process: Spawned, readonly mqtt: number, readonly admin: number }
 
 async function startNode (t: TestContext, id: string, redisPort: number): Promise<Node> {
-  const broker = spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      TB_SERVICE_ID: id,
-      LISTENER_TCP_BIND_ADDRESS: '127.0.0.1',
-      LISTENER_TCP_BIND_PORT: '0',
-      LISTENER_WS_ENABLED: 'false',
-      ADMIN_BIND_PORT: '0',
-      MQTT_PROXY_PROTOCOL_ENABLED: 'true',
-      MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: HAPROXY_SOURCE,
-      MQTT_AUTH_USERNAME: 'device',
-      MQTT_AUTH_PASSWORD: 'secret',
-      // 4 attempts per address, refilled over 40 s: the whole test stays in one window.
-      MQTT_IP_RATE_LIMIT: '0.1',
-      MQTT_IP_RATE_BURST: '4'
-    },
-    label: id,
-    t
-  })
-  const port = async (what: RegExp): Promise<number> => (JSON.parse(await broker.waitFor(what, 20_000)) as { bindPort: number }).bindPort
-  return { id, process: broker, mqtt: await port(/"msg":"tcp listener on /), admin: await port(/"endpoint":"admin"/) }
+  const broker = startNpmBroker(t, {
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    TB_SERVICE_ID: id,
+    LISTENER_TCP_BIND_PORT: '0',
+    ADMIN_BIND_PORT: '0',
+    MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: HAPROXY_SOURCE,
+    // 4 attempts per address, refilled over 40 s: the whole test stays in one window.
+    MQTT_IP_RATE_LIMIT: '0.1',
+    MQTT_IP_RATE_BURST: '4'
+  }, id)
+  return { id, process: broker, mqtt: await announcedPort(broker, 'tcp'), admin: await announcedPort(broker, 'admin') }
 }
 
 async function get<T> (node: Node, path: string): Promise<T> {

@@ -5,12 +5,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
-import { fileURLToPath } from 'node:url'
 import { connectClient, endClient } from '../helpers/client.js'
 import { freePort, startTestHaproxy } from '../helpers/programs.js'
-import { spawnProgram } from '../helpers/spawn.js'
-
-const root = fileURLToPath(new URL('../..', import.meta.url))
+import { startNpmBroker } from '../helpers/npm-start.js'
 
 async function getJson (port: number, path: string, method = 'GET'): Promise<unknown> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { method })
@@ -20,22 +17,7 @@ async function getJson (port: number, path: string, method = 'GET'): Promise<unk
 
 test('npm start behind HAProxy send-proxy-v2: real address in the log, the session list and the unauthorized list', async (t) => {
   const [mqttPort, adminPort] = [await freePort(), await freePort()]
-  const broker = spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      LISTENER_TCP_BIND_ADDRESS: '127.0.0.1',
-      LISTENER_TCP_BIND_PORT: String(mqttPort),
-      LISTENER_WS_ENABLED: 'false',
-      MQTT_PROXY_PROTOCOL_ENABLED: 'true',
-      MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '127.0.0.9',
-      MQTT_AUTH_USERNAME: 'device',
-      MQTT_AUTH_PASSWORD: 'secret',
-      ADMIN_BIND_PORT: String(adminPort)
-    },
-    label: 'npm start',
-    t
-  })
+  const broker = startNpmBroker(t, { LISTENER_TCP_BIND_PORT: String(mqttPort), ADMIN_BIND_PORT: String(adminPort) })
   const lines = broker.lines
   await broker.waitFor(/"msg":"admin endpoint on/, 15_000, 'the admin endpoint line (the broker started)')
   const listening = lines.map(l => JSON.parse(l) as Record<string, unknown>).find(r => r.event === 'listening' && r.listener === 'tcp')

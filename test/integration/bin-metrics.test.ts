@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { connectClient, endClient } from '../helpers/client.js'
 import { freePort, haproxyStats, requireProgram, startHaproxy, until } from '../helpers/programs.js'
 import { connectPacket, rawExchange } from '../helpers/raw.js'
-import { spawnProgram } from '../helpers/spawn.js'
+import { announcedPort, startNpmBroker } from '../helpers/npm-start.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -28,25 +28,8 @@ test('npm start behind HAProxy: /health, /ready and /metrics through HAProxy; th
   if (promtool === undefined) return
   if (requireProgram(t, 'haproxy', 'haproxy') === undefined) return
   const [mqttPort, adminPort, feMqtt, feAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()]
-  const broker = spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      LISTENER_TCP_BIND_ADDRESS: '127.0.0.1',
-      LISTENER_TCP_BIND_PORT: String(mqttPort),
-      LISTENER_WS_ENABLED: 'false',
-      MQTT_PROXY_PROTOCOL_ENABLED: 'true',
-      MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '127.0.0.9',
-      MQTT_AUTH_USERNAME: 'device',
-      MQTT_AUTH_PASSWORD: 'secret',
-      MQTT_IP_DENY_LIST: '127.0.0.6',
-      MQTT_DRAIN_TIMEOUT: '20000',
-      ADMIN_BIND_PORT: String(adminPort)
-    },
-    label: 'npm start',
-    t
-  })
-  await broker.waitFor(l => l.includes('"event":"listening"') && l.includes('"endpoint":"admin"'), 15_000, 'the admin endpoint line')
+  const broker = startNpmBroker(t, { LISTENER_TCP_BIND_PORT: String(mqttPort), MQTT_IP_DENY_LIST: '127.0.0.6', MQTT_DRAIN_TIMEOUT: '20000', ADMIN_BIND_PORT: String(adminPort) })
+  await announcedPort(broker, 'admin')
 
   let statsSocket = ''
   const hap = await startHaproxy(dir => {

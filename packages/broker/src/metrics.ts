@@ -31,8 +31,6 @@ class Follower {
 
 export interface Metrics {
   readonly registry: Registry
-  /** The metrics computed at each scrape from counts kept elsewhere. */
-  readonly scraped: ReadonlyArray<Counter | Gauge>
   /** For the activity log: one client went, for this reason. */
   disconnected: (reason: DisconnectReason) => void
 }
@@ -50,11 +48,11 @@ export function brokerMetrics (broker: Aedes, proxy: ProxyProtocol, unauthorized
   const follower = new Follower()
   const stats = (): Readonly<Record<ListenerName, ListenerStats>> => proxy.stats()
   // Metrics read at each scrape (collect) need nothing more than registering.
-  const scraped = [new Counter({
+  registry.registerMetric(new Counter({
     name: 'aedes_proxy_protocol_connections_total',
     help: 'Connections by listener and PROXY outcome: proxied_v1, proxied_v2 (a header with the client address), local (LOCAL/UNKNOWN header: a health check), direct (no header where none is needed), probe (sent nothing: a TCP health check), rejected',
     labelNames: ['listener', 'outcome'],
-    registers: [registry],
+    registers: [], // registered by registerMetric
     collect () {
       const all = stats()
       for (const listener of listeners) {
@@ -64,32 +62,35 @@ export function brokerMetrics (broker: Aedes, proxy: ProxyProtocol, unauthorized
         for (const [outcome, n] of Object.entries(outcomes)) follower.follow(this, { listener, outcome }, n)
       }
     }
-  }), new Counter({
+  }))
+  registry.registerMetric(new Counter({
     name: 'aedes_proxy_protocol_rejected_total',
     help: 'Connections refused by the PROXY plugin, by listener and error code (probes not included)',
     labelNames: ['listener', 'code'],
-    registers: [registry],
+    registers: [], // registered by registerMetric
     collect () {
       const all = stats()
       for (const listener of listeners) {
         for (const [code, n] of Object.entries(all[listener].rejected)) follower.follow(this, { listener, code }, n)
       }
     }
-  }), new Gauge({
+  }))
+  registry.registerMetric(new Gauge({
     name: 'aedes_proxy_protocol_pending',
     help: 'Connections waiting for their PROXY header now, by listener',
     labelNames: ['listener'],
-    registers: [registry],
+    registers: [], // registered by registerMetric
     collect () {
       const all = stats()
       for (const listener of listeners) this.set({ listener }, all[listener].pending)
     }
-  }), new Gauge({
+  }))
+  registry.registerMetric(new Gauge({
     name: 'aedes_connected_clients',
     help: 'MQTT clients connected now (aedes\' connectedClients)',
-    registers: [registry],
+    registers: [], // registered by registerMetric
     collect () { this.set(broker.connectedClients) }
-  })]
+  }))
   const readTime = new Histogram({
     name: 'aedes_proxy_protocol_header_read_seconds',
     help: 'Time from a connection\'s arrival until its PROXY header was read, by listener',
@@ -116,7 +117,6 @@ export function brokerMetrics (broker: Aedes, proxy: ProxyProtocol, unauthorized
   })
   return {
     registry,
-    scraped,
     disconnected: reason => { disconnects.inc({ reason: DISCONNECT_LABELS.has(reason) ? reason : 'error' }) }
   }
 }

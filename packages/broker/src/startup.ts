@@ -46,19 +46,20 @@ export function version (): string {
 
 /** A port number, 0-65535. */
 export function port (env: Env, name: string, fallback: number): number {
-  const text = value(env, name)
-  if (text === undefined) return fallback
-  const n = Number(text)
-  if (!/^\d+$/.test(text) || n > 65535) throw new StartupError(`${name}=${JSON.stringify(text)} is not a port number (0-65535)`)
-  return n
+  return wholeNumber(env, name, fallback, 65535, 'a port number (0-65535)')
 }
 
 /** Whole milliseconds, from 0 to `max`. */
 export function milliseconds (env: Env, name: string, fallback: number, max: number): number {
+  return wholeNumber(env, name, fallback, max, `a number of milliseconds from 0 to ${max}`)
+}
+
+/** A whole number from 0 to `max`; unset, `fallback`. @throws StartupError saying it is not `what`. */
+function wholeNumber (env: Env, name: string, fallback: number, max: number, what: string): number {
   const text = value(env, name)
   if (text === undefined) return fallback
   const n = Number(text)
-  if (!/^\d+$/.test(text) || n > max) throw new StartupError(`${name}=${JSON.stringify(text)} is not a number of milliseconds from 0 to ${max}`)
+  if (!/^\d+$/.test(text) || n > max) throw new StartupError(`${name}=${JSON.stringify(text)} is not ${what}`)
   return n
 }
 
