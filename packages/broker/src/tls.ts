@@ -88,7 +88,14 @@ export function tlsOptions (env: Env, listener: 'ssl' | 'wss'): tls.TlsOptions {
     throw new StartupError(`the ${listener} listener is enabled but ${cert === undefined ? `${p}_PEM_CERT` : `${p}_PEM_KEY`} is not set: set ${p}_PEM_CERT and ${p}_PEM_KEY to PEM files, or ${p}_ENABLED=false`)
   }
   const passphrase = value(env, `${p}_PEM_KEY_PASSWORD`)
-  const options: tls.TlsOptions = { cert: read(`${p}_PEM_CERT`, cert), key: read(`${p}_PEM_KEY`, key), ...(passphrase !== undefined ? { passphrase } : {}) }
+  const keyPem = read(`${p}_PEM_KEY`, key)
+  // An encrypted key (PKCS#8 or traditional PEM) without its password: said
+  // from the PEM itself, since OpenSSL's own error for it differs between
+  // builds, and it must never fall back to asking for a password on a terminal.
+  if (passphrase === undefined && /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type: 4,ENCRYPTED/m.test(keyPem.toString('latin1'))) {
+    throw new StartupError(`${p}_PEM_KEY=${JSON.stringify(key)} is encrypted: set ${p}_PEM_KEY_PASSWORD to its password`)
+  }
+  const options: tls.TlsOptions = { cert: read(`${p}_PEM_CERT`, cert), key: keyPem, ...(passphrase !== undefined ? { passphrase } : {}) }
   try {
     tls.createSecureContext(options)
   } catch (err) {
