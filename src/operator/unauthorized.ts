@@ -90,40 +90,35 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
   async #record ({ client, refusedBy, username, password, reason }: AuthFailure, node: string): Promise<void> {
     const d = client.connDetails
     const { ipAddress, port, tls } = clientAddress(client)
-    let entry: UnauthorizedClient
+    const attempt = { clientId: client.id, ipAddress, port, listener: d?.listener, refusedBy, username, passwordProvided: password != null, tls, reason, node }
+    let entry: UnauthorizedClient | undefined
     try {
-      entry = await this.#store.record({
-        clientId: client.id,
-        ipAddress,
-        port,
-        listener: d?.listener,
-        refusedBy,
-        username,
-        passwordProvided: password != null,
-        tls,
-        reason,
-        node
-      })
+      entry = await this.#store.record(attempt)
     } catch (err) {
-      // A store outage loses this entry, never the broker.
+      // A store outage loses this entry, never the broker nor the refusal's line
+      // (in a cluster, a Redis that is gone is when the rate limit refuses as
+      // `policy unavailable`: the line says why the client was refused).
       storeFailed('unauthorized clients: recording a failed login', this.#logger, err)
-      return
     }
+    const logged = entry ?? attempt
     const logger = this.#logger
     // One line a minute per kind of refusal and listener, then how many more:
     // a rate limit that refuses a flood must not write the flood to the log.
     const held = logger === undefined
       ? undefined
-      : this.#logs.admit(`${refusedBy}|${entry.listener ?? ''}`, n => {
-        callUser(() => { logger.warn({ event: 'refused', refusedBy, listener: entry.listener, repeated: n }, `${REFUSED[refusedBy]}: ${n} more on the ${entry.listener ?? 'unknown'} listener in the last minute, not logged one by one`) })
+      : this.#logs.admit(`${refusedBy}|${logged.listener ?? ''}`, n => {
+        callUser(() => { logger.warn({ event: 'refused', refusedBy, listener: logged.listener, repeated: n }, `${REFUSED[refusedBy]}: ${n} more on the ${logged.listener ?? 'unknown'} listener in the last minute, not logged one by one`) })
       })
     if (logger !== undefined && held !== undefined) {
       // The field names are the package's log vocabulary (README, "Log fields").
       const { fields, tail } = heldBack(held)
-      const record = { event: 'refused', refusedBy, listener: entry.listener, clientId: logText(entry.clientId), username: entry.username === undefined ? undefined : logText(entry.username), ipAddress: entry.ipAddress, port: entry.port, tls: entry.tls, reason: logText(reason, 256), ...fields }
+      const record = { event: 'refused', refusedBy, listener: logged.listener, clientId: logText(logged.clientId), username: logged.username === undefined ? undefined : logText(logged.username), ipAddress: logged.ipAddress, port: logged.port, tls: logged.tls, reason: logText(reason, 256), ...fields }
       callUser(() => { logger.warn(record, `${REFUSED[refusedBy]}${tail}`) })
     }
-    if (this.listenerCount('unauthorized') > 0) callUser(() => { this.emit('unauthorized', entry) })
+    if (entry !== undefined && this.listenerCount('unauthorized') > 0) {
+      const stored = entry
+      callUser(() => { this.emit('unauthorized', stored) })
+    }
   }
 }
 
