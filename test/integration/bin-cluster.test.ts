@@ -7,51 +7,14 @@
 // node; a node killed with SIGKILL is marked down, its client comes back on
 // another node with its session and subscription, and the session list drops
 // the dead node's entries.
-import { test, type TestContext } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { MqttClient } from 'mqtt'
 import { connectClient, endClient } from '../helpers/client.js'
 import { outcome } from '../helpers/plain-broker.js'
-import { freePort, haproxyStats, requireProgram, startHaproxy, until } from '../helpers/programs.js'
+import { requireProgram, until } from '../helpers/programs.js'
 import { startRedis } from '../helpers/redis.js'
-import type { Spawned } from '../helpers/spawn.js'
-import { announcedPort, startNpmBroker } from '../helpers/npm-start.js'
-
-const root = fileURLToPath(new URL('../..', import.meta.url))
-const HAPROXY_SOURCE = '127.0.0.9'
-
-/** The README's cluster block (the one ```haproxy block under "Scaling out"). */
-function readmeClusterBlock (): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8')
-  const start = readme.indexOf('## Scaling out')
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 3))
-  const blocks = [...section.matchAll(/^```haproxy\n([\s\S]*?)^```$/gm)].map(m => m[1] as string)
-  assert.equal(blocks.length, 1, 'one HAProxy block under Scaling out')
-  return blocks[0] as string
-}
-
-interface Node { readonly id: string, readonly process: Spawned, readonly mqtt: number, readonly admin: number }
-
-async function startNode (t: TestContext, id: string, redisPort: number): Promise<Node> {
-  const broker = startNpmBroker(t, {
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    TB_SERVICE_ID: id,
-    LISTENER_TCP_BIND_PORT: '0',
-    ADMIN_BIND_PORT: '0',
-    MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: HAPROXY_SOURCE,
-    // 4 attempts per address, refilled over 40 s: the whole test stays in one window.
-    MQTT_IP_RATE_LIMIT: '0.1',
-    MQTT_IP_RATE_BURST: '4'
-  }, id)
-  return { id, process: broker, mqtt: await announcedPort(broker, 'tcp'), admin: await announcedPort(broker, 'admin') }
-}
-
-async function get<T> (node: Node, path: string): Promise<T> {
-  return await (await fetch(`http://127.0.0.1:${node.admin}${path}`)).json() as T
-}
+import { adminGet as get, HAPROXY_SOURCE, startClusterHaproxy, startClusterNode, type ClusterNode as Node } from '../helpers/bin-cluster.js'
 
 const login = { listener: 'tcp' as const, username: 'device', password: 'secret' }
 
@@ -61,31 +24,9 @@ test('three npm start nodes on one Redis behind the README\'s HAProxy block: rea
   if (redisBin === undefined) return
   const redis = await startRedis(redisBin)
   t.after(() => redis.stop())
-  const nodes = await Promise.all(['node1', 'node2', 'node3'].map(async id => await startNode(t, id, redis.port)))
-
-  const frontend = await freePort()
-  let statsSocket = ''
-  const hap = await startHaproxy(dir => {
-    statsSocket = join(dir, 'admin.sock')
-    // As printed, but on this machine: bind and servers on loopback, HAProxy
-    // connecting from its own address, a stats socket to read its view.
-    return readmeClusterBlock()
-      .replace(/^#.*\n/gm, '')
-      .replace(/^(\s*bind\s+)\S+/m, `$1127.0.0.1:${frontend}`)
-      .replace(/^(\s*server\s+(node\d)\s+)\S+/gm, (_all, head: string, id: string) => {
-        const node = nodes.find(n => n.id === id)
-        assert.ok(node !== undefined, `a node for server ${id}`)
-        return `${head}127.0.0.1:${node.mqtt}`
-      })
-      .replace(/^global\n/m, `global\n    stats socket ${statsSocket} mode 600 level admin\n`)
-      .replace(/^(backend brokers\n)/m, `$1    source ${HAPROXY_SOURCE}\n`)
-  }, { readyCheck: async dir => (await haproxyStats(join(dir, 'admin.sock'))).some(r => r.pxname === 'mqtt' && r.svname === 'FRONTEND') })
-  t.after(() => hap.stop())
-  const status = async (): Promise<Record<string, string>> => {
-    const rows = (await haproxyStats(statsSocket)).filter(r => r.pxname === 'brokers' && (r.svname ?? '').startsWith('node'))
-    return Object.fromEntries(rows.map(r => [r.svname ?? '', r.status ?? '']))
-  }
-  await until(async () => Object.values(await status()).filter(s => s === 'UP').length === 3, 15_000, 'three nodes UP in HAProxy')
+  const nodes = await Promise.all(['node1', 'node2', 'node3'].map(async id => await startClusterNode(t, id, redis.port)))
+  // The README's block as printed, on loopback; resolves once the three are UP.
+  const { frontend, status } = await startClusterHaproxy(t, nodes)
 
   // Roundrobin: three clients, three nodes, each seen with its own address.
   const clients: MqttClient[] = []
