@@ -32,6 +32,15 @@ export interface Config {
     /** Connections per failure probe (aedes-server-factory cases). */
     readonly probeCount: number
   }
+  /** Broker CPU per connection, every variant in one process (paired.ts). */
+  readonly cpu: {
+    readonly rounds: number
+    readonly warmupRounds: number
+    readonly count: number
+    readonly tlsCount: number
+    readonly concurrency: number
+    readonly timeoutMs: number
+  }
   readonly throughput: {
     readonly reps: number
     readonly messages: number
@@ -58,6 +67,7 @@ export const CONFIGS: Readonly<Record<'quick' | 'full', Config>> = {
     deadlineMs: 150_000,
     parse: { reps: 5, targetMs: 30 },
     connections: { reps: 6, epochs: 1, count: 120, tlsCount: 24, warmup: 800, concurrency: 32, batches: 3, splitDelayMs: 20, timeoutMs: 5000, probeCount: 10 },
+    cpu: { rounds: 20, warmupRounds: 6, count: 40, tlsCount: 8, concurrency: 8, timeoutMs: 5000 },
     throughput: { reps: 4, messages: 20_000, payloadBytes: 64, batch: 100, window: 4000, batches: 2 },
     idle: { reps: 2, sockets: 1000, concurrency: 100, timeoutMs: 3000, graceMs: 1500 }
   },
@@ -66,6 +76,7 @@ export const CONFIGS: Readonly<Record<'quick' | 'full', Config>> = {
     deadlineMs: 900_000,
     parse: { reps: 9, targetMs: 150 },
     connections: { reps: 21, epochs: 3, count: 800, tlsCount: 80, warmup: 3000, concurrency: 32, batches: 4, splitDelayMs: 20, timeoutMs: 10_000, probeCount: 20 },
+    cpu: { rounds: 300, warmupRounds: 20, count: 50, tlsCount: 10, concurrency: 8, timeoutMs: 10_000 },
     throughput: { reps: 15, messages: 120_000, payloadBytes: 64, batch: 100, window: 4000, batches: 4 },
     idle: { reps: 5, sockets: 3000, concurrency: 100, timeoutMs: 3000, graceMs: 2000 }
   }

@@ -1,8 +1,8 @@
 // Turns results into the targets verdict, a Markdown report and an SVG chart
 // (hand-written: horizontal bars of ratios with min-max whiskers, one group
 // per benchmark, a line at 1.0 and a dashed line at the target).
-import type { Results, Target } from './results.js'
-import type { Summary } from './stats.js'
+import type { Measure, Results, Target } from './results.js'
+import type { Interval, Summary } from './stats.js'
 
 const KIB = 1024
 
@@ -23,6 +23,12 @@ function si (x: number): string {
 function spread (s: Summary, f: (x: number) => string): string {
   if (!Number.isFinite(s.median)) return '–'
   return `${f(s.median)} (${f(s.min)}–${f(s.max)})`
+}
+
+/** A ratio with its 95 % interval: 1.031× (0.998×–1.065×). */
+function interval (x: Interval | undefined, unit = '×', digits = 3): string {
+  if (x === undefined || !Number.isFinite(x.mean)) return '–'
+  return `${x.mean.toFixed(digits)}${unit} (${x.lo.toFixed(digits)}${unit}–${x.hi.toFixed(digits)}${unit})`
 }
 
 const ratio = (s: Summary | undefined): string => s === undefined ? '' : spread(s, x => `${x.toFixed(3)}×`)
@@ -86,6 +92,43 @@ export function evaluateTargets (r: Results): Target[] {
     cpu('pp-v1-split', 'broker CPU/connection ≤ 1.03× plain aedes: v1 header split (vs plain aedes with its CONNECT split the same way)')
     cpu('pp-v2-split', 'broker CPU/connection ≤ 1.03× plain aedes: v2 header split (vs plain aedes with its CONNECT split the same way)')
     cpu('tls-pp-v2', 'broker CPU/connection ≤ 1.03× plain TLS on the TLS listener')
+  }
+  if (r.cpu !== undefined) {
+    const c = r.cpu
+    const both = (pick: (m: Measure) => Interval | undefined): string => {
+      const a = pick(c.mainThread)
+      const b = pick(c.process)
+      return `main thread ${interval(a)}; whole process ${interval(b)}`
+    }
+    const cpuTarget = (id: string, text: string, limit: number): void => {
+      const a = c.mainThread.ratio[id]
+      const b = c.process.ratio[id]
+      const failed = c.variants.find(v => v.id === id)?.failed ?? 0
+      targets.push({
+        id: `cpu1-${id}`,
+        text,
+        measured: a === undefined || b === undefined ? 'not measured' : `${both(m => m.ratio[id])}${failed > 0 ? `; ${failed} failed` : ''}`,
+        met: a === undefined || b === undefined ? null : a.mean <= limit && b.mean <= limit && failed === 0
+      })
+    }
+    cpuTarget('pp-rec-v1', 'issue 13: broker CPU/connection ≤ 1.05× plain aedes, recommended configuration (trustedProxies), v1 header, TCP (one process, mean and 95 % interval)', 1.05)
+    cpuTarget('pp-rec-v2', 'issue 13: broker CPU/connection ≤ 1.05× plain aedes, recommended configuration, v2 header (AWS NLB), TCP', 1.05)
+    cpuTarget('tls-pp-rec-v2', 'issue 13: broker CPU/connection ≤ 1.05× plain TLS, recommended configuration, v2 header before the handshake', 1.05)
+    const inc = (m: Measure): Interval | undefined => m.vsIncumbent
+    targets.push({
+      id: 'cpu1-incumbent',
+      text: 'issue 13: no worse than the incumbent in the same run: the plugin (recommended configuration, v1) ÷ aedes-server-factory trustProxy (v1) ≤ 1.00×',
+      measured: inc(c.mainThread) === undefined ? 'not measured' : both(inc),
+      met: inc(c.mainThread) === undefined || inc(c.process) === undefined ? null : (inc(c.mainThread) as Interval).mean <= 1 && (inc(c.process) as Interval).mean <= 1
+    })
+    const self = (m: Measure): Interval => m.selfCheck.tcp
+    const holds = (x: Interval): boolean => x.lo <= 1 && x.hi >= 1
+    targets.push({
+      id: 'cpu1-self',
+      text: 'issue 13: the method against itself: plain aedes ÷ an identical plain aedes is 1.00 within its 95 % interval (TCP and TLS)',
+      measured: `TCP: ${both(self)}; TLS: ${both(m => m.selfCheck.tls)}`,
+      met: holds(c.mainThread.selfCheck.tcp) && holds(c.process.selfCheck.tcp) && holds(c.mainThread.selfCheck.tls) && holds(c.process.selfCheck.tls)
+    })
   }
   if (r.throughput !== undefined) {
     const s = r.throughput.ratio
@@ -183,10 +226,31 @@ export function renderMarkdown (r: Results, svgName: string): string {
     out.push('')
   }
 
+  if (r.cpu !== undefined) {
+    const c = r.cpu
+    out.push(`## 2. Broker CPU per connection, every variant in one process (${c.rounds} rounds, ${c.warmupRounds} more untimed first)`, '')
+    out.push('Every variant is an aedes broker of its own on its own port, all in one process (bench/multi-broker.ts), so they share one JIT, one heap and one stretch of the machine. ' +
+      `A round runs one batch per variant in a shuffled order: ${c.count} connections (${c.tlsCount} for TLS), up to ${c.concurrency} at a time, each writing its header and an MQTT CONNECT, waiting for the CONNACK, sending DISCONNECT and closing; the batch ends when the broker holds no connection. ` +
+      'CPU is read around each batch, for the main thread (Linux schedstat: where JavaScript, the parser and aedes run) and for the whole process (`process.cpuUsage()`, which adds V8\'s GC and compiler threads, whose work lands in whichever batch is running when they do it). ' +
+      'Each ratio is taken per round, as a log, against the mean of the same round\'s two plain brokers (two plain TLS brokers for TLS); the rounds give the geometric mean and its 95 % interval (Student\'s t). ' +
+      'The two plain brokers are also compared with each other, as any variant is: the method measured against itself.', '')
+    const row = (v: (typeof c.variants)[number]): string[] => [
+      v.label,
+      interval(c.mainThread.perConnUs[v.id], '', 1),
+      v.baseline === true ? '—' : interval(c.mainThread.ratio[v.id]),
+      interval(c.process.perConnUs[v.id], '', 1),
+      v.baseline === true ? '—' : interval(c.process.ratio[v.id]),
+      String(v.failed)
+    ]
+    out.push(table(['variant', 'main thread µs/conn', 'main thread ÷ plain', 'process µs/conn', 'process ÷ plain', 'failed'], c.variants.map(row), ['l', 'r', 'r', 'r', 'r', 'r']), '')
+    out.push(`The method against itself (second plain broker ÷ first): TCP main thread ${interval(c.mainThread.selfCheck.tcp)}, process ${interval(c.process.selfCheck.tcp)}; TLS main thread ${interval(c.mainThread.selfCheck.tls)}, process ${interval(c.process.selfCheck.tls)}. ` +
+      `The plugin (recommended configuration, v1) ÷ aedes-server-factory trustProxy (v1): main thread ${interval(c.mainThread.vsIncumbent)}, process ${interval(c.process.vsIncumbent)}. ${Math.round(c.wallS)} s in all.`, '')
+  }
+
   if (r.connections !== undefined) {
     const c = r.connections
     const cfg = m.config.connections
-    out.push(`## 2. Connections (${cfg.reps} repetitions × ${cfg.count} connections per variant, ${cfg.tlsCount} for TLS)`, '')
+    out.push(`## 3. Connections, one process per variant (${cfg.reps} repetitions × ${cfg.count} connections per variant, ${cfg.tlsCount} for TLS)`, '')
     out.push('Each client connects, writes the header and an MQTT CONNECT, waits for the CONNACK, sends DISCONNECT and closes. ' +
       `A repetition runs every variant in ${cfg.batches} interleaved batches of ${Math.ceil(cfg.count / cfg.batches)} connections (${Math.ceil(cfg.tlsCount / cfg.batches)} for TLS), up to ${cfg.concurrency} at a time. ` +
       `The repetitions are spread over ${cfg.epochs} epoch${cfg.epochs === 1 ? '' : 's'}, each with fresh broker processes warmed up with ${cfg.warmup} connections each (a fifth for TLS): the same code can settle into a cost per connection that differs by several percent from one process to the next. ` +
@@ -220,7 +284,7 @@ export function renderMarkdown (r: Results, svgName: string): string {
   if (r.throughput !== undefined) {
     const t = r.throughput
     const cfg = m.config.throughput
-    out.push(`## 3. Throughput (${cfg.reps} repetitions × ${num(cfg.messages)} QoS 0 messages per variant, ${cfg.payloadBytes}-byte payload)`, '')
+    out.push(`## 4. Throughput (${cfg.reps} repetitions × ${num(cfg.messages)} QoS 0 messages per variant, ${cfg.payloadBytes}-byte payload)`, '')
     out.push(`One publisher and one subscriber (both with the header behind the plugin), ${cfg.batches} interleaved runs per variant per repetition; the publisher keeps at most ${num(cfg.window)} messages in flight, ${cfg.batch} per write. Messages/s is over the time from the first publish to the last message received.`, '')
     out.push(table(['variant', 'messages/s', 'broker CPU µs/msg', 'ratio to direct'], t.variants.map(v => [
       v.label, spread(v.msgsPerSec, x => num(x)), spread(v.cpuPerMsgUs, x => num(x, 2)), v.id === 'direct' ? '—' : `${ratio(t.ratio)} (CPU/msg ${ratio(t.cpuRatio)})`
@@ -229,7 +293,7 @@ export function renderMarkdown (r: Results, svgName: string): string {
 
   if (r.idle !== undefined) {
     const i = r.idle
-    out.push(`## 4. Idle sockets (${m.config.idle.reps} repetitions of ${num(i.sockets)} connections that never send a byte)`, '')
+    out.push(`## 5. Idle sockets (${m.config.idle.reps} repetitions of ${num(i.sockets)} connections that never send a byte)`, '')
     out.push(`The plugin's \`headerTimeout\` and aedes' \`connectTimeout\` are both ${i.timeoutMs} ms here (aedes' default is 30 s). Memory is the broker's \`process.memoryUsage()\` after a full GC, before and after opening the sockets, divided by the sockets. Closing is watched for ${i.watchedMs} ms after each socket connected.`, '')
     out.push(table(['variant', 'heap+external B/socket', 'beyond bare', 'RSS B/socket', 'RSS beyond bare', 'closed by broker', 'close p50 ms', 'close max ms'], i.variants.map(v => [
       v.label,
@@ -317,6 +381,23 @@ function groups (r: Results): Group[] {
     }
     out.push({ title: '1. Parsing: ops/s ÷ hand-written fixed-field reader', subtitle: 'higher is better · target for ours ≥ 0.8 (dashed)', reference: 1, target: 0.8, cap: 2.5, bars })
   }
+  if (r.cpu !== undefined) {
+    const c = r.cpu
+    const asSummary = (x: Interval): Summary => ({ median: x.mean, min: x.lo, max: x.hi, values: [] })
+    const bars: Bar[] = []
+    for (const v of c.variants) {
+      const x = v.baseline === true ? (v.id === 'plain-again' ? c.process.selfCheck.tcp : v.id === 'tls-again' ? c.process.selfCheck.tls : undefined) : c.process.ratio[v.id]
+      if (x === undefined) continue
+      bars.push({
+        label: v.baseline === true ? `${v.label.replace(/ \(.*?\)/g, '')} ÷ the first (self-check)` : v.label.replace(/ \(.*?\)/g, '').replace(', recommended configuration', ', recommended config'),
+        value: asSummary(x),
+        color: v.id.startsWith('sf') ? COLORS.incumbent as string : v.baseline === true ? COLORS.baseline as string : COLORS.plugin as string,
+        text: `${x.mean.toFixed(3)}× (${x.lo.toFixed(3)}–${x.hi.toFixed(3)})  ${num(c.process.perConnUs[v.id]?.mean ?? Number.NaN, 0)} µs/conn`,
+        bold: v.id.includes('pp-rec')
+      })
+    }
+    out.push({ title: '2. Broker CPU per connection ÷ plain aedes, one process', subtitle: 'lower is better · whole process, geometric mean with 95 % interval · target for the recommended configuration ≤ 1.05 (dashed)', reference: 1, target: 1.05, cap: 1.5, bars })
+  }
   if (r.connections !== undefined) {
     const bars: Bar[] = r.connections.variants.filter(v => v.cpuRatio !== undefined).map(v => ({
       label: `${v.label.replace(/ \(.*?\)/g, '')} ÷ ${v.baseline ?? ''}`,
@@ -325,13 +406,13 @@ function groups (r: Results): Group[] {
       text: `${(v.cpuRatio as Summary).median.toFixed(3)}×  ${num(v.cpuPerConnUs.median, 0)} µs/conn`,
       bold: v.id.includes('pp')
     }))
-    out.push({ title: '2. Connections: broker CPU per connection ÷ baseline', subtitle: 'lower is better · target for the plugin ≤ 1.03 (dashed) · grey: references, red: aedes-server-factory', reference: 1, target: 1.03, cap: 1.6, bars })
+    out.push({ title: '3. Connections: broker CPU per connection ÷ baseline, one process per variant', subtitle: 'lower is better · target for the plugin ≤ 1.03 (dashed) · grey: references, red: aedes-server-factory', reference: 1, target: 1.03, cap: 1.6, bars })
   }
   if (r.throughput !== undefined) {
     const t = r.throughput
     const plugin = t.variants.find(v => v.id === 'plugin')
     out.push({
-      title: '3. Throughput: messages/s behind the plugin ÷ direct',
+      title: '4. Throughput: messages/s behind the plugin ÷ direct',
       subtitle: 'higher is better · target ≥ 0.99 (dashed)',
       reference: 1,
       target: 0.99,
@@ -346,7 +427,7 @@ function groups (r: Results): Group[] {
       const close = Number.isFinite(v.closeP50Ms.median) ? `closed at ${(v.closeP50Ms.median / 1000).toFixed(2)} s` : 'never closed'
       return { label: v.label.replace(/ \(.*\)$/, ''), value: k, color: v.id === 'sf' ? COLORS.incumbent as string : v.id === 'pp' ? COLORS.plugin as string : COLORS.baseline as string, text: `${k.median.toFixed(2)} KiB  ${close}`, bold: v.id === 'pp' }
     })
-    out.push({ title: '4. Idle socket: memory beyond a bare Node socket, KiB', subtitle: 'lower is better · target for the plugin ≤ 5 KiB (dashed) · heap + external after GC', reference: 0, target: 5, bars })
+    out.push({ title: '5. Idle socket: memory beyond a bare Node socket, KiB', subtitle: 'lower is better · target for the plugin ≤ 5 KiB (dashed) · heap + external after GC', reference: 0, target: 5, bars })
   }
   return out
 }

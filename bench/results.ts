@@ -1,7 +1,7 @@
 // The shape of bench/results/*.json, shared by the runner and the reporters.
 import type { Outcome } from './candidates.js'
 import type { Config } from './config.js'
-import type { Summary } from './stats.js'
+import type { Interval, Summary } from './stats.js'
 
 export interface Machine {
   readonly nproc: number
@@ -105,6 +105,44 @@ export interface ConnResults {
   readonly splitDelivery: Record<string, { readonly connections: number, readonly split: number }>
 }
 
+export interface PairedVariantResult {
+  readonly id: string
+  readonly label: string
+  readonly family: 'tcp' | 'tls'
+  /** Connections per batch. */
+  readonly count: number
+  readonly failed: number
+  readonly baseline?: true
+}
+
+/** One way of counting CPU (the main thread, or the whole process), over the rounds. */
+export interface Measure {
+  /** Per variant: CPU µs per connection, mean over rounds with its 95 % interval. */
+  readonly perConnUs: Record<string, Interval>
+  /** Per variant (not the baselines): CPU per connection ÷ the same round's plain (or plain TLS) brokers', geometric mean over rounds, 95 % interval. */
+  readonly ratio: Record<string, Interval>
+  /** The second plain broker ÷ the first, taken as every ratio is: must be 1.00 within its interval. */
+  readonly selfCheck: { readonly tcp: Interval, readonly tls: Interval }
+  /** The plugin (recommended configuration, v1) ÷ aedes-server-factory trustProxy (v1), per round. */
+  readonly vsIncumbent?: Interval
+  /** Per variant, every round's CPU µs per connection, in run order. */
+  readonly samples: Record<string, readonly number[]>
+}
+
+export interface PairedResults {
+  readonly rounds: number
+  readonly warmupRounds: number
+  readonly count: number
+  readonly tlsCount: number
+  readonly concurrency: number
+  readonly wallS: number
+  readonly variants: PairedVariantResult[]
+  /** The broker's main thread (Linux schedstat): where JavaScript, the parser and aedes run. */
+  readonly mainThread: Measure
+  /** The whole broker process (process.cpuUsage()): also V8's GC and compiler threads. */
+  readonly process: Measure
+}
+
 export interface ThroughputVariantResult {
   readonly id: string
   readonly label: string
@@ -156,6 +194,7 @@ export interface Results {
   readonly meta: Meta
   parse?: ParseResults
   connections?: ConnResults
+  cpu?: PairedResults
   throughput?: ThroughputResults
   idle?: IdleResults
   targets: Target[]

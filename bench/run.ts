@@ -26,6 +26,7 @@ import { CONFIGS, type Config } from './config.js'
 import { openIdle, storm, throughput, type IdleSet } from './loadgen.js'
 import { renderMarkdown, renderSvg, evaluateTargets } from './report.js'
 import { summarizeProfile } from './profile.js'
+import { runPaired } from './paired.js'
 import type { ConnResults, ConnVariantResult, CorrectnessRow, IdleResults, IdleVariantResult, ParseResults, PeerComparison, ProbeResult, Results, ThroughputResults } from './results.js'
 import { pairedRatio, percentile, rotate, summarize, type Summary } from './stats.js'
 
@@ -36,12 +37,13 @@ const { values } = parseArgs({
     out: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
-    variants: { type: 'string' }
+    variants: { type: 'string' },
+    'cpu-rounds': { type: 'string' }
   }
 })
 
 const config: Config = CONFIGS[values.quick ? 'quick' : 'full']
-const SECTIONS = ['parse', 'connections', 'throughput', 'idle'] as const
+const SECTIONS = ['parse', 'cpu', 'connections', 'throughput', 'idle'] as const
 const only = new Set((values.only ?? SECTIONS.join(',')).split(',').map(s => s.trim()))
 for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section ${s}`)
 const outName = values.out ?? (config.mode === 'quick' ? 'quick' : 'latest')
@@ -681,6 +683,11 @@ async function main (): Promise<void> {
   log(`[${elapsed()}] compiled src/ into ${BUILD_DIR}`)
   try {
     if (only.has('parse')) results.parse = await runParse()
+    if (only.has('cpu')) {
+      certs ??= testCerts()
+      log(`[${elapsed()}] cpu: every variant in one broker process, ${config.cpu.rounds} rounds`)
+      results.cpu = await runPaired({ cfg: values['cpu-rounds'] === undefined ? config.cpu : { ...config.cpu, rounds: Number(values['cpu-rounds']) }, ca: certs.ca, key: certs.serverKeyPath, cert: certs.serverCertPath, log, only: values.variants === undefined ? undefined : new Set(values.variants.split(',')), profile: { start: profStart, stop: profStop } })
+    }
     if (only.has('connections')) results.connections = await runConnections()
     if (only.has('throughput')) results.throughput = await runThroughput()
     if (only.has('idle')) results.idle = await runIdle()

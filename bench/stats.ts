@@ -50,3 +50,42 @@ export function rotate<T> (items: readonly T[], rep: number): T[] {
   const k = rep % items.length
   return [...items.slice(k), ...items.slice(0, k)]
 }
+
+/** A mean with its 95 % confidence interval. */
+export interface Interval {
+  readonly mean: number
+  readonly lo: number
+  readonly hi: number
+  /** Samples used (the finite ones). */
+  readonly n: number
+  /** Half the interval's width over the mean, before any transform: ± this much. */
+  readonly halfWidth: number
+}
+
+/**
+ * Student's t quantile for 97.5 % (a two-sided 95 % interval) with `df`
+ * degrees of freedom: the Cornish-Fisher expansion around the normal
+ * quantile, within 0.1 % of the table for df ≥ 5.
+ */
+export function t975 (df: number): number {
+  const z = 1.959963984540054
+  const z3 = z ** 3
+  const z5 = z ** 5
+  const z7 = z ** 7
+  return z + (z3 + z) / (4 * df) + (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3)
+}
+
+/**
+ * The mean of `values` with a 95 % confidence interval (Student's t), the
+ * three mapped through `transform` (Math.exp for a mean of log ratios: a
+ * geometric mean ratio and its interval).
+ */
+export function meanInterval (values: readonly number[], transform: (x: number) => number = x => x): Interval {
+  const finite = values.filter(v => Number.isFinite(v))
+  const n = finite.length
+  if (n < 2) return { mean: Number.NaN, lo: Number.NaN, hi: Number.NaN, n, halfWidth: Number.NaN }
+  const mean = finite.reduce((s, v) => s + v, 0) / n
+  const sd = Math.sqrt(finite.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1))
+  const half = t975(n - 1) * sd / Math.sqrt(n)
+  return { mean: transform(mean), lo: transform(mean - half), hi: transform(mean + half), n, halfWidth: half }
+}

@@ -1,0 +1,158 @@
+// Several brokers in one process, for the paired CPU measurement (run.ts,
+// section "cpu"): plain aedes twice (the method measured against itself),
+// the plugin with the README's recommended configuration, the plugin with
+// `proxyEnabled` alone, aedes-server-factory's trustProxy (the incumbent),
+// and TLS with and without the plugin. Each is its own aedes instance on its
+// own port of 127.0.0.1; the runner drives one at a time in short batches
+// and reads this process's CPU time around each batch, so every variant is
+// measured in the same process, with the same JIT and heap, minutes apart
+// at most.
+//
+// Usage (by run.ts): multi-broker.ts --key file --cert file [--trusted cidr]
+import type { EventEmitter } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import net from 'node:net'
+import tls from 'node:tls'
+import { parseArgs } from 'node:util'
+import { Aedes } from 'aedes'
+import { loadPlugin } from './plugin.js'
+import { serve } from './children.js'
+import { skipHeader } from './min-skip.js'
+
+const require = createRequire(import.meta.url)
+const { proxyProtocol, withPlugins } = await loadPlugin()
+
+const { values } = parseArgs({
+  options: {
+    key: { type: 'string' },
+    cert: { type: 'string' },
+    // The README's recommended configuration: only the load balancer may send a header.
+    trusted: { type: 'string', default: '127.0.0.1' }
+  }
+})
+if (values.key === undefined || values.cert === undefined) throw new Error('multi-broker.ts needs --key and --cert')
+const tlsOptions: tls.TlsOptions = { key: readFileSync(values.key), cert: readFileSync(values.cert) }
+const trustedProxies = [values.trusted]
+
+const noop = (): void => {}
+let brokerErrors = 0
+
+async function makeBroker (): Promise<Aedes> {
+  const broker = await Aedes.createBroker()
+  broker.on('clientError', noop)
+  broker.on('connectionError', noop)
+  ;(broker as EventEmitter).on('error', () => { brokerErrors++ })
+  return broker
+}
+
+/** The servers, by id (PAIRED_VARIANTS in paired.ts says what each is for). */
+const builders: Record<string, () => Promise<net.Server>> = {
+  plain: async () => net.createServer((await makeBroker()).handle),
+  'plain-again': async () => net.createServer((await makeBroker()).handle),
+  'pp-recommended': async () => {
+    const broker = withPlugins(await makeBroker())
+    const proxy = broker.use(proxyProtocol({ proxyEnabled: true, trustedProxies }))
+    const server = net.createServer(broker.handle)
+    proxy.attach(server)
+    return server
+  },
+  'pp-enabled': async () => {
+    const broker = withPlugins(await makeBroker())
+    const proxy = broker.use(proxyProtocol({ proxyEnabled: true }))
+    const server = net.createServer(broker.handle)
+    proxy.attach(server)
+    return server
+  },
+  'pp-off': async () => {
+    const broker = withPlugins(await makeBroker())
+    const proxy = broker.use(proxyProtocol({ proxyEnabled: false }))
+    const server = net.createServer(broker.handle)
+    proxy.attach(server)
+    return server
+  },
+  min: async () => {
+    const broker = await makeBroker()
+    const handOver = (socket: net.Socket): void => { broker.handle(socket) }
+    return net.createServer(function (socket) { skipHeader(socket, handOver) })
+  },
+  'min-peer': async () => {
+    const broker = await makeBroker()
+    const handOver = (socket: net.Socket): void => { broker.handle(socket) }
+    // What the trust check needs first, and plain aedes never pays: the peer's address.
+    return net.createServer(function (socket) { if (socket.remoteAddress !== undefined) skipHeader(socket, handOver); else socket.destroy() })
+  },
+  sf: async () => {
+    const factory = require('aedes-server-factory') as { createServer (aedes: { handle: Aedes['handle'] }, options: { trustProxy: boolean }): net.Server }
+    return factory.createServer(await makeBroker(), { trustProxy: true })
+  },
+  tls: async () => tls.createServer(tlsOptions, (await makeBroker()).handle),
+  'tls-again': async () => tls.createServer(tlsOptions, (await makeBroker()).handle),
+  'tls-pp-recommended': async () => {
+    const broker = withPlugins(await makeBroker())
+    const proxy = broker.use(proxyProtocol({ proxyEnabled: true, trustedProxies }))
+    const server = tls.createServer(tlsOptions, broker.handle)
+    proxy.attach(server)
+    return server
+  }
+}
+
+const servers = new Map<string, net.Server>()
+const ports: Record<string, number> = {}
+for (const [id, build] of Object.entries(builders)) {
+  const server = await build()
+  server.on('error', (err: Error) => { process.stderr.write(`${id}: server error: ${err.message}\n`) })
+  server.listen(0, '127.0.0.1')
+  await new Promise<void>(resolve => server.once('listening', resolve))
+  servers.set(id, server)
+  ports[id] = (server.address() as net.AddressInfo).port
+}
+
+async function connections (server: net.Server): Promise<number> {
+  return await new Promise<number>((resolve, reject) => {
+    server.getConnections((err, count) => { if (err !== null) reject(err); else resolve(count) })
+  })
+}
+
+let cpu0: NodeJS.CpuUsage | undefined
+let main0 = 0
+
+/**
+ * CPU time of this process's main thread, in µs (Linux: the scheduler's own
+ * nanosecond count): the JavaScript, the parser and aedes run there, while
+ * V8's GC helpers and compiler threads, counted by process.cpuUsage(), do
+ * their work whenever they get to it, often in another batch's time.
+ */
+function mainThreadUs (): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]) / 1000
+  } catch {
+    return Number.NaN
+  }
+}
+
+serve({
+  cpuStart: () => {
+    cpu0 = process.cpuUsage()
+    main0 = mainThreadUs()
+    return null
+  },
+  cpuStop: () => {
+    const main = mainThreadUs() - main0
+    const d = process.cpuUsage(cpu0)
+    return { process: d.user + d.system, main }
+  },
+  // Waits (bounded) until one server holds no connection: its batch is done,
+  // the broker's closing work included.
+  drained: async req => {
+    const server = servers.get(String(req.server))
+    if (server === undefined) throw new Error(`no server ${String(req.server)}`)
+    const deadline = Date.now() + Number(req.timeoutMs ?? 5000)
+    for (;;) {
+      const n = await connections(server)
+      if (n === 0 || Date.now() >= deadline) return n
+      await new Promise(resolve => setTimeout(resolve, 1))
+    }
+  },
+  info: () => ({ brokerErrors })
+}, { ports, pid: process.pid }, () => { for (const s of servers.values()) s.close() })

@@ -1,0 +1,174 @@
+// Broker CPU per connection, paired in one process (issue 13, items 2 and 3).
+//
+// Every variant is a broker of its own in ONE child process
+// (multi-broker.ts). A round runs one short batch per variant, in a shuffled
+// order, and reads the process's CPU time (user + system) around each
+// batch; only one batch runs at a time, so the CPU of a batch is that
+// variant's. Each variant's ratio is taken per round against the plain
+// batches of the same round (the mean of the two plain brokers'), as a log,
+// and the rounds give a mean and a 95 % confidence interval (Student's t).
+// Plain aedes measured against plain aedes (two identical brokers) shows
+// what the method resolves: its ratio must come out 1.00 within its
+// interval.
+import { performance } from 'node:perf_hooks'
+import { WIRE_HEADERS, type WireHeader } from './cases.js'
+import { Child } from './children.js'
+import { storm } from './loadgen.js'
+import type { Measure, PairedResults } from './results.js'
+import { meanInterval, type Interval } from './stats.js'
+
+export interface PairedConfig {
+  readonly rounds: number
+  /** Untimed rounds first (aedes takes a few thousand connections to settle). */
+  readonly warmupRounds: number
+  /** Connections per batch, plain TCP variants. */
+  readonly count: number
+  /** Connections per batch, TLS variants. */
+  readonly tlsCount: number
+  readonly concurrency: number
+  readonly timeoutMs: number
+}
+
+interface PairedVariant {
+  readonly id: string
+  readonly label: string
+  /** The server in multi-broker.ts. */
+  readonly server: string
+  readonly header?: WireHeader
+  readonly tls?: boolean
+  /** The variants whose mean per round is the baseline ('plain', 'tls'), or none for a baseline. */
+  readonly family: 'tcp' | 'tls'
+  readonly baseline?: true
+}
+
+export const PAIRED_VARIANTS: readonly PairedVariant[] = [
+  { id: 'plain', label: 'aedes, no header (baseline)', server: 'plain', family: 'tcp', baseline: true },
+  { id: 'plain-again', label: 'aedes, no header, a second identical broker (baseline)', server: 'plain-again', family: 'tcp', baseline: true },
+  { id: 'pp-rec-v1', label: 'plugin, recommended configuration (trustedProxies), v1 header', server: 'pp-recommended', header: 'v1', family: 'tcp' },
+  { id: 'pp-rec-v2', label: 'plugin, recommended configuration (trustedProxies), v2 header (AWS NLB)', server: 'pp-recommended', header: 'v2', family: 'tcp' },
+  { id: 'pp-on-v1', label: 'plugin, proxyEnabled alone, v1 header', server: 'pp-enabled', header: 'v1', family: 'tcp' },
+  { id: 'pp-off', label: 'plugin installed, PROXY off on the listener (hints on: the first bytes are looked at), no header', server: 'pp-off', family: 'tcp' },
+  { id: 'min-v1', label: 'minimal header skipper (the least a JavaScript header reader can do), v1 header', server: 'min', header: 'v1', family: 'tcp' },
+  { id: 'min-peer-v1', label: 'minimal header skipper + getpeername, v1 header', server: 'min-peer', header: 'v1', family: 'tcp' },
+  { id: 'sf-v1', label: 'aedes-server-factory trustProxy (the incumbent), v1 header', server: 'sf', header: 'v1', family: 'tcp' },
+  { id: 'tls', label: 'TLS, no header (TLS baseline)', server: 'tls', tls: true, family: 'tls', baseline: true },
+  { id: 'tls-again', label: 'TLS, no header, a second identical broker (TLS baseline)', server: 'tls-again', tls: true, family: 'tls', baseline: true },
+  { id: 'tls-pp-rec-v2', label: 'TLS + plugin, recommended configuration, v2 header (AWS NLB) before the handshake', server: 'tls-pp-recommended', header: 'v2', tls: true, family: 'tls' }
+]
+
+/** A small seeded generator (mulberry32): the same shuffles on every run. */
+function random (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function shuffled<T> (items: readonly T[], next: () => number): T[] {
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1))
+    const t = out[i] as T
+    out[i] = out[j] as T
+    out[j] = t
+  }
+  return out
+}
+
+export interface PairedRun {
+  readonly cfg: PairedConfig
+  readonly ca: Buffer
+  readonly key: string
+  readonly cert: string
+  readonly log: (text: string) => void
+  /** Only these variants (the baselines always run). */
+  readonly only?: ReadonlySet<string> | undefined
+  /** --profile: called around the timed rounds. */
+  readonly profile?: { start (children: ReadonlyArray<{ child: Child }>): Promise<void>, stop (children: ReadonlyArray<{ child: Child }>, section: string): Promise<void> }
+}
+
+export async function runPaired (run: PairedRun): Promise<PairedResults> {
+  const { cfg, ca } = run
+  const variants = PAIRED_VARIANTS.filter(v => v.baseline === true || run.only === undefined || run.only.has(v.id))
+  const { child, ready } = await Child.start('broker:multi', 'multi-broker.ts', ['--key', run.key, '--cert', run.cert])
+  const ports = ready.ports as Record<string, number>
+  // Per variant, per round: CPU µs per connection of the main thread, and of the whole process.
+  const cpu: Record<string, number[]> = Object.fromEntries(variants.map(v => [v.id, []]))
+  const proc: Record<string, number[]> = Object.fromEntries(variants.map(v => [v.id, []]))
+  const failed: Record<string, number> = Object.fromEntries(variants.map(v => [v.id, 0]))
+  const next = random(13)
+  const t0 = performance.now()
+  try {
+    const batch = async (v: PairedVariant): Promise<{ main: number, process: number }> => {
+      const count = v.tls === true ? cfg.tlsCount : cfg.count
+      await child.request('cpuStart')
+      const r = await storm({
+        port: ports[v.server] as number,
+        count,
+        concurrency: cfg.concurrency,
+        header: v.header === undefined ? undefined : WIRE_HEADERS[v.header],
+        tls: v.tls === true ? { ca } : undefined,
+        timeoutMs: cfg.timeoutMs
+      })
+      // The broker's work closing the connections belongs to the batch.
+      await child.request('drained', { server: v.server, timeoutMs: cfg.timeoutMs })
+      const us = await child.request<{ process: number, main: number }>('cpuStop')
+      failed[v.id] = (failed[v.id] ?? 0) + r.failed
+      return r.ok > 0 ? { main: us.main / r.ok, process: us.process / r.ok } : { main: Number.NaN, process: Number.NaN }
+    }
+    let order: PairedVariant[] = []
+    for (let round = 0; round < cfg.warmupRounds + cfg.rounds; round++) {
+      if (round === cfg.warmupRounds) await run.profile?.start([{ child }])
+      // A shuffled order, then the same order reversed: a drift during the
+      // two rounds (the JIT settling, the machine's load changing) weighs on
+      // every variant alike.
+      order = round % 2 === 0 ? shuffled(variants, next) : [...order].reverse()
+      for (const v of order) {
+        const perConn = await batch(v)
+        if (round >= cfg.warmupRounds) {
+          cpu[v.id]?.push(perConn.main)
+          proc[v.id]?.push(perConn.process)
+        }
+      }
+      if ((round + 1) % 50 === 0) run.log(`  cpu: ${round + 1}/${cfg.warmupRounds + cfg.rounds} rounds (${cfg.warmupRounds} untimed)`)
+    }
+    await run.profile?.stop([{ child }], 'cpu')
+  } finally {
+    await child.stop()
+  }
+  const wallS = (performance.now() - t0) / 1000
+  const ratioTo = (x: readonly number[], b: readonly number[]): Interval =>
+    meanInterval(x.map((v, i) => Math.log(v / (b[i] as number))), Math.exp)
+  const baselineOf = (data: Record<string, number[]>, family: 'tcp' | 'tls'): number[] => {
+    const ids = variants.filter(v => v.family === family && v.baseline === true).map(v => v.id)
+    return Array.from({ length: cfg.rounds }, (_, i) => ids.reduce((s, id) => s + (data[id]?.[i] ?? Number.NaN), 0) / ids.length)
+  }
+  const measures = (data: Record<string, number[]>): Measure => {
+    const base = { tcp: baselineOf(data, 'tcp'), tls: baselineOf(data, 'tls') }
+    const ppRec = data['pp-rec-v1']
+    const sf = data['sf-v1']
+    return {
+      perConnUs: Object.fromEntries(variants.map(v => [v.id, meanInterval(data[v.id] ?? [])])),
+      ratio: Object.fromEntries(variants.filter(v => v.baseline !== true).map(v => [v.id, ratioTo(data[v.id] ?? [], base[v.family])])),
+      // The method against itself: the second identical broker over the first.
+      selfCheck: { tcp: ratioTo(data['plain-again'] ?? [], data.plain ?? []), tls: ratioTo(data['tls-again'] ?? [], data.tls ?? []) },
+      ...(ppRec !== undefined && sf !== undefined && sf.length > 0 ? { vsIncumbent: ratioTo(ppRec, sf) } : {}),
+      samples: data
+    }
+  }
+  return {
+    rounds: cfg.rounds,
+    warmupRounds: cfg.warmupRounds,
+    count: cfg.count,
+    tlsCount: cfg.tlsCount,
+    concurrency: cfg.concurrency,
+    wallS,
+    variants: variants.map(v => ({ id: v.id, label: v.label, family: v.family, count: v.tls === true ? cfg.tlsCount : cfg.count, failed: failed[v.id] ?? 0, ...(v.baseline === true ? { baseline: true } : {}) })),
+    mainThread: measures(cpu),
+    process: measures(proc)
+  }
+}
