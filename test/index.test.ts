@@ -5,7 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Client } from 'aedes'
 import * as pkg from 'aedes-proxy-protocol'
-import { proxyProtocol, withPlugins, type ConnDetails, type ProxyHeader, type ProxyProtocolOptions } from 'aedes-proxy-protocol'
+import { proxyProtocol, withPlugins, type ConnDetails, type ProxyHeader, type ProxyProtocolOptions, type UnauthorizedAttempt, type UnauthorizedClient, type UnauthorizedClientsEvents } from 'aedes-proxy-protocol'
 import { Aedes } from 'aedes'
 import { PP2_TYPE_AWS, PP2_TYPE_SSL } from '../src/protocol/tlv-types.js'
 
@@ -61,6 +61,19 @@ export async function useIt (): Promise<void> {
   })
   // @ts-expect-error there is no such event
   proxy.on('nonsense', () => {})
+}
+
+// The unauthorized-clients plugin: 'refused' for every refused login (its
+// attempt), 'unauthorized' for each stored entry.
+expectType<Equal<UnauthorizedClientsEvents['refused'], [attempt: UnauthorizedAttempt]>>()
+expectType<Equal<UnauthorizedClientsEvents['unauthorized'], [entry: UnauthorizedClient]>>()
+export function unauthorizedEvents (list: ReturnType<typeof pkg.unauthorizedClients>): void {
+  list.on('refused', attempt => {
+    const reason: string = attempt.reason
+    // @ts-expect-error an attempt is not an entry: it has no count
+    const attempts: number = attempt.attempts // eslint-disable-line @typescript-eslint/no-unsafe-assignment -- the error @ts-expect-error asserts has no type
+    void reason; void attempts
+  })
 }
 
 // The shared stores take an ioredis client as it is typed, and a

@@ -9,7 +9,7 @@ import type { AedesPlugin } from '../use.js'
 import { callUser, logText } from '../user-code.js'
 import { clientAddress } from './client-address.js'
 import { storeFailed } from './store-failure.js'
-import { MemoryUnauthorizedStore, type UnauthorizedClient, type UnauthorizedStore } from './unauthorized-store.js'
+import { bounded, MemoryUnauthorizedStore, type UnauthorizedAttempt, type UnauthorizedClient, type UnauthorizedStore } from './unauthorized-store.js'
 
 /** Options of the unauthorized-clients plugin. */
 export interface UnauthorizedClientsOptions {
@@ -33,6 +33,9 @@ const Schema = z.strictObject({
 
 /** The events of the unauthorized-clients plugin. */
 export interface UnauthorizedClientsEvents {
+  /** Every refused login, once, as it is refused: before its store write, whether or not that write succeeds. */
+  refused: [attempt: UnauthorizedAttempt]
+  /** A refused login's entry, once it is stored (none when the store fails). */
   unauthorized: [entry: UnauthorizedClient]
 }
 
@@ -49,7 +52,9 @@ const REFUSED: Record<RefusedBy, string> = {
  * TBMQ's unauthorized clients: every refused login (the broker's
  * `authenticate`, or a gate such as the IP policy) with the real client
  * address from `client.connDetails`, one entry per client id. Emits
- * `'unauthorized'` for each, after it is stored.
+ * `'refused'` for every refused login (count refusals with it: it fires
+ * even when the store cannot be written), and `'unauthorized'` for each
+ * entry, after it is stored.
  */
 export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents> implements AedesPlugin<UnauthorizedClients> {
   readonly #store: UnauthorizedStore
@@ -91,6 +96,11 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
     const d = client.connDetails
     const { ipAddress, port, tls } = clientAddress(client)
     const attempt = { clientId: client.id, ipAddress, port, listener: d?.listener, refusedBy, username, passwordProvided: password != null, tls, reason, node }
+    if (this.listenerCount('refused') > 0) {
+      // Told before the store is: a store that is gone (or slow) must not hide a refusal.
+      const refused: UnauthorizedAttempt = { ...attempt, clientId: bounded(attempt.clientId), username: bounded(attempt.username), reason: bounded(attempt.reason) }
+      callUser(() => { this.emit('refused', refused) })
+    }
     let entry: UnauthorizedClient | undefined
     try {
       entry = await this.#store.record(attempt)

@@ -2,7 +2,7 @@ import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { ipPolicy } from '../../src/operator/ip-policy.js'
 import { UnauthorizedClients, unauthorizedClients } from '../../src/operator/unauthorized.js'
-import type { UnauthorizedClient } from '../../src/operator/unauthorized-store.js'
+import type { UnauthorizedAttempt, UnauthorizedClient } from '../../src/operator/unauthorized-store.js'
 import { connectClient } from '../helpers/client.js'
 import { outcome, startPlainBroker } from '../helpers/plain-broker.js'
 
@@ -15,13 +15,19 @@ describe('unauthorized clients, installed alone on a plain aedes broker', () => 
     t.after(() => plain.close())
     assert.ok(list !== undefined)
     const events: UnauthorizedClient[] = []
+    const refusals: UnauthorizedAttempt[] = []
     list.on('unauthorized', e => events.push(e))
+    list.on('refused', a => refusals.push(a))
     assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.4', clientId: 'plain-intruder', username: 'u', password: 'wrong' })), 5)
     assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.4', clientId: 'plain-fine', username: 'u', password: 'right' })), 'connected')
     const entries = await list.list()
     assert.deepEqual(entries.map(e => [e.clientId, e.ipAddress, e.username, e.reason, e.tls]), [['plain-intruder', '127.0.0.4', 'u', 'bad user name or password', false]])
     assert.ok((entries[0]?.port ?? 0) > 0, 'the socket\'s port')
     assert.deepEqual(events, entries)
+    // One 'refused' per refusal too: the attempt, the entry without its time and count.
+    const { time, attempts, ...attempt } = entries[0] as UnauthorizedClient
+    void time; void attempts
+    assert.deepEqual(refusals, [attempt])
     assert.equal(await list.clear(), 1)
     assert.deepEqual(await list.list(), [])
   })
@@ -38,6 +44,17 @@ describe('unauthorized clients, installed alone on a plain aedes broker', () => 
       assert.deepEqual((await list?.list())?.map(e => [e.clientId, e.reason]), [['denied', 'ip-denied']])
     })
   }
+  test('a 60,000-character client id and user name: the \'refused\' attempt has them cut to 256 characters, as the list does', async (t) => {
+    let list: ReturnType<typeof unauthorizedClients> | undefined
+    const plain = await startPlainBroker({ authenticate: (_c, _u, _p, done) => { done(null, false) } }, broker => { list = broker.use(unauthorizedClients()) })
+    t.after(() => plain.close())
+    const refusals: UnauthorizedAttempt[] = []
+    list?.on('refused', a => refusals.push(a))
+    const long = 'x'.repeat(60_000)
+    assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.4', clientId: long, username: `u${long}`, password: 'p' })), 5)
+    assert.deepEqual(refusals.map(a => [a.clientId, a.username]), [[`${'x'.repeat(256)}…`, `u${'x'.repeat(255)}…`]])
+    assert.deepEqual((await list?.list())?.map(e => [e.clientId, e.username]), refusals.map(a => [a.clientId, a.username]))
+  })
   test('options in plain words', () => {
     assert.throws(() => unauthorizedClients({ maxEntrys: 5 } as never), /maxEntrys: is not an option: did you mean `maxEntries`\?/)
     assert.throws(() => unauthorizedClients({ maxAge: 0 }), /maxAge: must be at least 1 \(milliseconds\) \(got 0\)/)
@@ -53,11 +70,20 @@ describe('a store that fails', () => {
       list: () => [],
       clear: () => 0
     }
+    let list: ReturnType<typeof unauthorizedClients> | undefined
     const plain = await startPlainBroker({
       authenticate: (_c, _u, password, done) => { done(null, password?.toString() === 'right') }
-    }, broker => { broker.use(unauthorizedClients({ store, logger: { debug: log, info: log, warn: log, error: log } })) })
+    }, broker => { list = broker.use(unauthorizedClients({ store, logger: { debug: log, info: log, warn: log, error: log } })) })
     t.after(() => plain.close())
-    assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.4', username: 'u', password: 'wrong' })), 5)
+    const refusals: UnauthorizedAttempt[] = []
+    let stored = 0
+    assert.ok(list !== undefined)
+    list.on('refused', a => refusals.push(a))
+    list.on('unauthorized', () => { stored++ })
+    assert.equal(await outcome(connectClient({ listener: 'tcp', port: plain.port, localAddress: '127.0.0.4', clientId: 'lost', username: 'u', password: 'wrong' })), 5)
+    // Not stored, so no 'unauthorized'; refused all the same, so one 'refused'.
+    assert.equal(stored, 0)
+    assert.deepEqual(refusals.map(a => [a.clientId, a.refusedBy, a.reason, a.ipAddress]), [['lost', 'authentication', 'bad user name or password', '127.0.0.4']])
     // The entry is lost; the refusal's line is not (it says why the client was refused).
     assert.equal(lines.length, 2, lines.join('\n'))
     assert.equal(lines[0], 'unauthorized clients: recording a failed login: the store failed {"event":"store-failed","operation":"unauthorized clients: recording a failed login","reason":"redis down"}')
@@ -96,9 +122,12 @@ test('refused logins are logged once a minute per kind and listener, then with h
   const plain = await startPlainBroker({ authenticate: (_c, _u, _p, done) => { done(null, false) } }, broker => { broker.use(list) })
   t.after(() => plain.close())
   const events: UnauthorizedClient[] = []
+  let refusals = 0
   list.on('unauthorized', e => events.push(e))
+  list.on('refused', () => { refusals++ })
   for (let i = 0; i < 5; i++) await outcome(connectClient({ listener: 'tcp', port: plain.port, clientId: `flood-${i}`, username: 'u', password: 'p' }))
   assert.equal(events.length, 5)
+  assert.equal(refusals, 5, 'every refusal, logged or held back')
   assert.deepEqual(lines.map(l => [l.record.clientId, l.record.repeated, l.msg]), [['flood-0', undefined, 'authentication failed']])
   now = 60_000
   await outcome(connectClient({ listener: 'tcp', port: plain.port, clientId: 'flood-5', username: 'u', password: 'p' }))
