@@ -1,7 +1,7 @@
 // GET /metrics of the ready-to-run broker: Prometheus text format, from
 // prom-client, with the PROXY plugin's counters beside aedes' own.
 import type { Aedes, Client, PublishPacket } from 'aedes'
-import type { ListenerName, ListenerStats, ProxyProtocol, UnauthorizedClient, UnauthorizedClients } from 'aedes-proxy-protocol'
+import type { ListenerName, ListenerStats, ProxyProtocol, UnauthorizedAttempt, UnauthorizedClients } from 'aedes-proxy-protocol'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { TAKEN_OVER, type DisconnectReason } from './activity.js'
 
@@ -12,9 +12,9 @@ export const CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE
 const DISCONNECT_LABELS = new Set(['client disconnected', 'keepalive timeout', 'broker shutting down', 'connection closed', TAKEN_OVER])
 
 /** Bounded label values for a refused login: the policy's reasons, `bad-credentials` for the broker's authenticate. */
-function refusalReason (entry: UnauthorizedClient): string {
-  if (entry.refusedBy === 'authentication') return 'bad-credentials'
-  return entry.reason.startsWith('policy unavailable') ? 'policy-unavailable' : entry.reason
+function refusalReason (attempt: UnauthorizedAttempt): string {
+  if (attempt.refusedBy === 'authentication') return 'bad-credentials'
+  return attempt.reason.startsWith('policy unavailable') ? 'policy-unavailable' : attempt.reason
 }
 
 /** A counter that follows a cumulative count kept elsewhere: it adds what grew since the last scrape. */
@@ -107,7 +107,9 @@ export function brokerMetrics (broker: Aedes, proxy: ProxyProtocol, unauthorized
     registers: [registry]
   })
   refusedLogins.inc({ refused_by: 'authentication', reason: 'bad-credentials' }, 0)
-  unauthorized.on('unauthorized', entry => { refusedLogins.inc({ refused_by: entry.refusedBy, reason: refusalReason(entry) }) })
+  // 'refused', not 'unauthorized': every refusal once, also those the list
+  // cannot store (a Redis outage, when the rate limit refuses as policy-unavailable).
+  unauthorized.on('refused', attempt => { refusedLogins.inc({ refused_by: attempt.refusedBy, reason: refusalReason(attempt) }) })
   const connects = new Counter({ name: 'aedes_client_connects_total', help: 'MQTT clients that connected', registers: [registry] })
   broker.on('client', () => { connects.inc() })
   const disconnects = new Counter({ name: 'aedes_client_disconnects_total', help: 'MQTT clients that went, by reason', labelNames: ['reason'], registers: [registry] })
