@@ -22,11 +22,27 @@ export function addressMatcher (entries: readonly string[]): AddressMatcher {
     if (slash < 0) list.addAddress(address, type)
     else list.addSubnet(address, Number(entry.slice(slash + 1)), type)
   }
-  return (address: string): boolean => {
+  const check = (address: string): boolean => {
     if (net.isIPv4(address)) return list.check(address, 'ipv4') || list.check(`::ffff:${address}`, 'ipv6')
     if (!net.isIPv6(address)) return false
     if (list.check(address, 'ipv6')) return true
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
     return mapped !== null && list.check(mapped[1] as string, 'ipv4')
   }
+  // A check costs a few microseconds (BlockList makes a native SocketAddress
+  // for each), on every connection, and the peers asked about are mostly the
+  // same few (a trusted list is asked about the load balancers): the answers
+  // are kept, up to CACHE_SIZE addresses, then forgotten all at once.
+  const known = new Map<string, boolean>()
+  return (address: string): boolean => {
+    const cached = known.get(address)
+    if (cached !== undefined) return cached
+    const answer = check(address)
+    if (known.size >= CACHE_SIZE) known.clear()
+    known.set(address, answer)
+    return answer
+  }
 }
+
+/** Addresses whose answer a matcher keeps (a few tens of kilobytes at most). */
+const CACHE_SIZE = 1024

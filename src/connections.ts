@@ -24,6 +24,29 @@ export class Connections {
   readonly #byKey = new Map<string, Arrival>()
   /** Whether TLSSocket#_parent leads back to the raw socket on this Node (undefined: not seen yet). */
   #tlsParentLink: boolean | undefined
+  /** The socket being handed over right now, and its arrival (see handOver). */
+  #handing: object | undefined
+  #handingArrival: Arrival | undefined
+
+  /**
+   * Runs `handOver` (the server's own listeners) on a socket whose header,
+   * if any, has been read. A plain TCP server's listener (aedes) takes the
+   * socket at once, and `find` gets its arrival straight from here; when a
+   * TLS handshake or an HTTP request comes first, the arrival is remembered
+   * until the stream aedes gets turns up.
+   */
+  handOver (socket: net.Socket, arrival: Arrival, handOver: (socket: net.Socket) => void): void {
+    this.#handing = socket
+    this.#handingArrival = arrival
+    try {
+      handOver(socket)
+    } finally {
+      const unclaimed = this.#handing === socket
+      this.#handing = undefined
+      this.#handingArrival = undefined
+      if (unclaimed) this.remember(socket, arrival)
+    }
+  }
 
   remember (socket: net.Socket, arrival: Arrival): void {
     this.#byStream.set(socket, arrival)
@@ -40,6 +63,12 @@ export class Connections {
   }
 
   find (stream: object, req: IncomingMessage | undefined): Arrival | undefined {
+    if (stream === this.#handing && req === undefined) {
+      const handing = this.#handingArrival
+      this.#handing = undefined
+      this.#handingArrival = undefined
+      return handing
+    }
     const socket = req?.socket ?? stream
     const arrival = this.#byStream.get(socket) ?? this.#byStream.get(stream)
     if (arrival !== undefined || !(socket instanceof tls.TLSSocket)) return arrival

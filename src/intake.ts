@@ -5,10 +5,10 @@ import { peerOf, type SocketEndpoint } from './conn-details.js'
 import type { HeaderEvent, RejectedEvent } from './events.js'
 import { PREFIX } from './errors.js'
 import { describeStart, misconfigurationHint, refusalMessage } from './hints.js'
-import type { ListenerName, Logger, ResolvedOptions } from './options.js'
+import type { ListenerName, ListenerSettings, Logger, ResolvedOptions } from './options.js'
 import { ProxyProtocolError, type ProxyErrorCode } from './protocol/errors.js'
 import type { ProxyHeader } from './protocol/header.js'
-import { readHeader, type ReadFailure, type ReadOptions } from './reader.js'
+import { HeaderRead, type ReadFailure, type ReadOptions } from './reader.js'
 import type { Stats } from './stats.js'
 import { PEERLESS, verdictFor, type Verdict } from './trust.js'
 import { heldBack, type Collapser } from './log-collapse.js'
@@ -18,6 +18,8 @@ import { callUser, logText } from './user-code.js'
 export interface IntakeContext {
   readonly settings: ResolvedOptions
   readonly trusted: Readonly<Record<ListenerName, AddressMatcher>>
+  /** The reader's options per listener and verdict (see {@link readOptionsFor}). */
+  readonly readOptions: Readonly<Record<ListenerName, ReadOptionsByVerdict>>
   readonly stats: Stats
   readonly logger: Logger | undefined
   /** Collapses repeated refusal lines (probes, at debug, are not collapsed). */
@@ -29,13 +31,28 @@ export interface IntakeContext {
 }
 
 /** Called for a connection to keep, with its header (if any) and its peer (when it was read). */
-export type Proceed = (header: ProxyHeader | undefined, peer: SocketEndpoint | undefined) => void
+export type Proceed = (socket: Duplex, header: ProxyHeader | undefined, peer: SocketEndpoint | undefined) => void
 
-function readOptions (verdict: Verdict): Pick<ReadOptions, 'absent' | 'present'> {
+/** What the reader is told for each verdict that reads, per listener: built once, when the plugin is created. */
+export type ReadOptionsByVerdict = Readonly<Record<'REQUIRE' | 'USE' | 'REJECT_UNEXPECTED' | 'REJECT_UNTRUSTED', ReadOptions>>
+
+/** The reader's options for each verdict on one listener. */
+export function readOptionsFor (settings: ListenerSettings): ReadOptionsByVerdict {
+  const base = { headerTimeout: settings.headerTimeout, maxV2Length: settings.maxV2Length }
+  return {
+    REQUIRE: { ...base, absent: 'fail', present: 'parse' },
+    USE: { ...base, absent: 'pass', present: 'parse' },
+    REJECT_UNEXPECTED: { ...base, absent: 'pass', present: 'PROXY_ERR_UNEXPECTED_HEADER' },
+    REJECT_UNTRUSTED: { ...base, absent: 'pass', present: 'PROXY_ERR_UNTRUSTED' }
+  }
+}
+
+function readOptions (ctx: IntakeContext, listener: ListenerName, verdict: Verdict): ReadOptions {
+  const byVerdict = ctx.readOptions[listener]
   switch (verdict.verb) {
-    case 'REQUIRE': return { absent: 'fail', present: 'parse' }
-    case 'USE': return { absent: 'pass', present: 'parse' }
-    case 'REJECT': return { absent: 'pass', present: verdict.code }
+    case 'REQUIRE': return byVerdict.REQUIRE
+    case 'USE': return byVerdict.USE
+    case 'REJECT': return verdict.code === 'PROXY_ERR_UNTRUSTED' ? byVerdict.REJECT_UNTRUSTED : byVerdict.REJECT_UNEXPECTED
     default: throw new Error(`no read for ${verdict.verb}`)
   }
 }
@@ -46,11 +63,9 @@ function readOptions (verdict: Verdict): Pick<ReadOptions, 'absent' | 'present'>
  */
 export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerName, proceed: Proceed): void {
   const settings = ctx.settings[listener]
-  const started = performance.now()
   // The peer is read only when needed (a trust check, a refusal, a 'header'
   // listener): getpeername is a measurable part of a connection.
   let peer: SocketEndpoint | undefined
-  const peerNow = (): SocketEndpoint => (peer ??= peerOf(socket))
   let verdict: Verdict
   // Reset before Node could read its peer address (HAProxy resets its
   // health-check connections that fast): nothing to trust, but what it sent
@@ -58,42 +73,84 @@ export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerNa
   let peerless = false
   if (settings.trustedProxies === undefined || settings.mode === 'off') {
     verdict = verdictFor(settings, true)
-  } else if (peerNow().address === '' && socket instanceof net.Socket) {
-    peerless = true
-    verdict = PEERLESS
   } else {
-    verdict = verdictFor(settings, ctx.trusted[listener](peerNow().address))
+    peer = peerOf(socket)
+    if (peer.address === '' && socket instanceof net.Socket) {
+      peerless = true
+      verdict = PEERLESS
+    } else {
+      verdict = verdictFor(settings, ctx.trusted[listener](peer.address))
+    }
   }
   if (verdict.verb === 'IGNORE') {
     ctx.stats.direct(listener)
-    proceed(undefined, peer)
+    proceed(socket, undefined, peer)
     return
   }
   if (verdict.verb === 'REFUSE') {
-    refuse(ctx, socket, listener, peerNow(), 'PROXY_ERR_UNTRUSTED', refusalMessage.untrusted(peerNow().address, listener), -1)
+    const at = peer ?? peerOf(socket)
+    refuse(ctx, socket, listener, at, 'PROXY_ERR_UNTRUSTED', refusalMessage.untrusted(at.address, listener), -1)
     return
   }
   if (ctx.stats.pending(listener) >= settings.maxPending) {
-    refuse(ctx, socket, listener, peerNow(), 'PROXY_ERR_TOO_MANY_PENDING', refusalMessage.tooManyPending(settings.maxPending, listener), -1)
+    refuse(ctx, socket, listener, peer ?? peerOf(socket), 'PROXY_ERR_TOO_MANY_PENDING', refusalMessage.tooManyPending(settings.maxPending, listener), -1)
     return
   }
+  new IntakeRead(ctx, socket, listener, readOptions(ctx, listener, verdict), proceed, peer, peerless).start()
+}
+
+/** The read of one connection's header, and what the intake does with it. */
+class IntakeRead extends HeaderRead {
+  readonly #ctx: IntakeContext
+  readonly #listener: ListenerName
+  readonly #proceed: Proceed
+  readonly #peerless: boolean
+  readonly #started = performance.now()
+  #peer: SocketEndpoint | undefined
+  #pending = true
+
+  constructor (ctx: IntakeContext, socket: Duplex, listener: ListenerName, options: ReadOptions, proceed: Proceed, peer: SocketEndpoint | undefined, peerless: boolean) {
+    super(socket, options)
+    this.#ctx = ctx
+    this.#listener = listener
+    this.#proceed = proceed
+    this.#peer = peer
+    this.#peerless = peerless
+    ctx.stats.startPending(listener)
+  }
+
+  #peerNow (): SocketEndpoint {
+    return (this.#peer ??= peerOf(this.socket))
+  }
+
   // A connection stops pending once its header is complete, even while the
   // reader still looks at the first bytes after it: an idle client behind
   // the proxy must not hold one of the maxPending places.
-  const done = ctx.stats.startPending(listener)
-  const options: ReadOptions = { headerTimeout: settings.headerTimeout, maxV2Length: settings.maxV2Length, ...readOptions(verdict), onHeaderComplete: done }
-  readHeader(socket, options, (err, header, ended) => {
-    done()
+  protected override headerComplete (): void {
+    this.#done()
+  }
+
+  #done (): void {
+    if (!this.#pending) return
+    this.#pending = false
+    this.#ctx.stats.endPending(this.#listener)
+  }
+
+  protected finish (err: ReadFailure | null, header?: ProxyHeader, ended?: boolean): void {
+    this.#done()
+    const ctx = this.#ctx
+    const listener = this.#listener
+    const socket = this.socket
     if (err !== null) {
-      report(ctx, err, listener, peerNow()) // the socket is destroyed after this returns
+      report(ctx, err, listener, this.#peerNow()) // the socket is destroyed after this returns
       return
     }
-    if (peerless && header?.proxied !== false) {
+    if (this.#peerless && header?.proxied !== false) {
       // An address that cannot be checked against trustedProxies is never
       // believed; the socket is gone anyway. A header and nothing after it
       // is a proxy's health check (HAProxy's v1 checks are reset that
       // fast): a probe, not a refusal.
-      refuse(ctx, socket, listener, peerNow(), 'PROXY_ERR_CLOSED', refusalMessage.peerless(), socket instanceof net.Socket ? socket.bytesRead : 1, ended === true)
+      refuse(ctx, socket, listener, this.#peerNow(), 'PROXY_ERR_CLOSED', refusalMessage.peerless(), socket instanceof net.Socket ? socket.bytesRead : 1, ended === true)
       return
     }
     if (header === undefined) {
@@ -102,18 +159,19 @@ export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerNa
       ctx.stats.accepted(listener, header)
       const onHeader = ctx.onHeader
       if (onHeader !== undefined) {
-        const readTime = performance.now() - started
-        callUser(() => { onHeader({ listener, peer: peerNow(), header, readTime }) })
+        const readTime = performance.now() - this.#started
+        const peer = this.#peerNow()
+        callUser(() => { onHeader({ listener, peer, header, readTime }) })
       }
     }
     // A health check (LOCAL, or a header and nothing after it) is counted
     // and done: there is nothing to hand over.
-    if (ended === true || peerless) {
+    if (ended === true || this.#peerless) {
       if (!socket.destroyed) socket.destroy()
       return
     }
-    proceed(header, peer)
-  })
+    this.#proceed(socket, header, this.#peer)
+  }
 }
 
 /** Closes a connection without reading from it, and reports why. */

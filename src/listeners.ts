@@ -38,33 +38,34 @@ export function checkAttachable (server: unknown, options: unknown): asserts ser
 
 /**
  * Takes over a server's connections: `onConnection` gets each raw TCP socket
- * first and calls `handOver` once its header has been read, which runs the
- * server's own `'connection'` listeners (Node's TLS handshake, HTTP parser,
- * or aedes) on the socket, with the bytes after the header still unread.
+ * first, and the `handOver` returned is called with the socket once its
+ * header has been read: it runs the server's own `'connection'` listeners
+ * (Node's TLS handshake, HTTP parser, or aedes) on the socket, with the
+ * bytes after the header still unread. One `handOver` per server, none per
+ * connection.
  *
  * `swap` replaces a listener when it is called (the broker's unwrapped
  * `handle`, given to the server before the plugin was installed, becomes the
  * plugin's); it applies to `'connection'` and, on a TLS server, to
  * `'secureConnection'`.
  *
- * @returns a function that restores the server's listeners.
+ * @returns `handOver`, and `restore`, which gives the server its listeners back.
  */
 export function takeOverConnections (
   server: AttachableServer,
-  onConnection: (socket: net.Socket, handOver: () => void) => void,
+  onConnection: (socket: net.Socket) => void,
   swap: (listener: Listener) => Listener
-): () => void {
+): { readonly handOver: (socket: net.Socket) => void, readonly restore: () => void } {
   const original = server.listeners('connection') as Listener[]
   server.removeAllListeners('connection')
   const plainHttp = server instanceof http.Server && !(server instanceof https.Server)
-  function interceptor (socket: net.Socket): void {
-    onConnection(socket, () => {
-      for (const listener of original) swap(listener).call(server, socket)
-      // Node's HTTP server reads the socket through `data` events once it has
-      // it, and a socket we paused would wait for a resume that never comes.
-      if (plainHttp) socket.resume()
-    })
+  const handOver = (socket: net.Socket): void => {
+    for (const listener of original) swap(listener).call(server, socket)
+    // Node's HTTP server reads the socket through `data` events once it has
+    // it, and a socket we paused would wait for a resume that never comes.
+    if (plainHttp) socket.resume()
   }
+  function interceptor (socket: net.Socket): void { onConnection(socket) }
   server.on('connection', interceptor)
   const secure = server instanceof tls.Server && !(server instanceof https.Server) ? server.listeners('secureConnection') as Listener[] : []
   const wrappers = secure.map(listener => function (this: unknown, ...args: unknown[]): void { swap(listener).apply(this, args) })
@@ -72,10 +73,11 @@ export function takeOverConnections (
     server.removeAllListeners('secureConnection')
     for (const w of wrappers) server.on('secureConnection', w)
   }
-  return () => {
+  const restore = (): void => {
     server.off('connection', interceptor)
     for (const listener of original) server.on('connection', listener)
     for (const w of wrappers) server.off('secureConnection', w)
     for (const listener of secure) server.on('secureConnection', listener)
   }
+  return { handOver, restore }
 }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import net from 'node:net'
 import type { IncomingMessage } from 'node:http'
 import tls from 'node:tls'
 import type { Aedes, Client, Connection } from 'aedes'
@@ -12,7 +13,7 @@ import { UsageError } from './errors.js'
 import type { ReadFailure } from './reader.js'
 import type { HeaderEvent, ProxyProtocolEvents, RejectedEvent } from './events.js'
 import { refusalMessage } from './hints.js'
-import { intake, refuse, type IntakeContext } from './intake.js'
+import { intake, readOptionsFor, refuse, type IntakeContext, type Proceed } from './intake.js'
 import { checkAttachable, listenerOf, takeOverConnections, type AttachableServer } from './listeners.js'
 import { LISTENER_NAMES, resolveOptions, type ListenerName, type ListenerSettings, type ProxyProtocolOptions, type ResolvedOptions } from './options.js'
 import { Stats, type ListenerStats } from './stats.js'
@@ -68,6 +69,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     this.#intake = {
       settings: s,
       trusted: this.#trusted,
+      readOptions: { tcp: readOptionsFor(s.tcp), ssl: readOptionsFor(s.ssl), ws: readOptionsFor(s.ws), wss: readOptionsFor(s.wss) },
       stats: this.#stats,
       logger: s.logger,
       logs: new Collapser(),
@@ -129,18 +131,22 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     const settings = this.settings[listener]
     const swap = (fn: Listener): Listener => fn === this.#aedesHandle ? this.#asHandle : fn
     const read = settings.mode !== 'off' || settings.hints
-    const restore = takeOverConnections(server, (socket, handOver) => {
+    // Once per server, not per connection: what is done with a socket whose
+    // header (if any) has been read.
+    let handOver: (socket: net.Socket) => void = () => {}
+    // (the intake returns the raw socket it was given, a net.Socket here)
+    const proceed: Proceed = (socket, header, peer) => { if (socket instanceof net.Socket) this.#connections.handOver(socket, { listener, header, peer }, handOver) }
+    const onConnection = (socket: net.Socket): void => {
       if (!read) {
         this.#stats.direct(listener)
-        this.#connections.remember(socket, { listener, header: undefined, peer: undefined })
-        handOver()
+        this.#connections.handOver(socket, { listener, header: undefined, peer: undefined }, handOver)
         return
       }
-      intake(this.#intake, socket, listener, (header, peer) => {
-        this.#connections.remember(socket, { listener, header, peer })
-        handOver()
-      })
-    }, swap)
+      intake(this.#intake, socket, listener, proceed)
+    }
+    const taken = takeOverConnections(server, onConnection, swap)
+    handOver = taken.handOver
+    const restore = taken.restore
     // A TLS handshake the server refuses is logged with the real address.
     const logger = this.settings.logger
     const stopTls = logger !== undefined && server instanceof tls.Server ? logTlsRefusals(server, listener, this.#connections, logger, this.#intake.logs) : undefined
@@ -182,7 +188,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     }
     if (listener === 'tcp' && req === undefined) {
       let client: Client | undefined
-      intake(this.#intake, stream, 'tcp', (header, peer) => {
+      intake(this.#intake, stream, 'tcp', (_socket, header, peer) => {
         client = handle(stream, this.#request(stream, undefined, { listener: 'tcp', header, peer }))
       })
       return client // set when the connection was handed over synchronously

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream'
 import { refusalMessage } from './hints.js'
 import { ProxyProtocolError } from './protocol/errors.js'
 import type { ParseResult, ProxyHeader } from './protocol/header.js'
-import type { ReadCallback, ReadFailure, ReadOptions } from './read-options.js'
+import type { ReadFailure, ReadOptions } from './read-options.js'
 import { parseHeader, signatureAt } from './protocol/parse.js'
 import { V2_SIGNATURE } from './protocol/v2.js'
 
@@ -15,8 +15,12 @@ function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer |
   return Object.assign(err, head === undefined ? { bytesReceived } : { bytesReceived, head })
 }
 
+/** Where a read keeps itself on its socket while it runs (see the listeners below). */
+const READ = Symbol('aedes-proxy-protocol.read')
+type Reading = Duplex & { [READ]?: HeaderRead | undefined }
+
 /**
- * Reads one PROXY header from the start of `socket`, across any number of
+ * Reads one PROXY header from the start of a socket, across any number of
  * `data` events, and hands the socket back paused with every byte after the
  * header put back (`unshift`), so the next consumer (aedes, Node's TLS or
  * HTTP server) reads the stream exactly as the client sent it. A header cut
@@ -27,107 +31,147 @@ function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer |
  * trying to announce an address of its own, refused with
  * `PROXY_ERR_INJECTED_HEADER`.
  *
- * The callback runs once, synchronously from the socket event that decided
- * it: with the header, or with a `ProxyProtocolError`, after which the
- * socket is destroyed. Bounded by the header timeout and the size caps (107 bytes
- * for v1, `16 + maxV2Length` for v2, enforced by the parser).
+ * `finish` runs once, synchronously from the socket event that decided it:
+ * with the header, or with a `ProxyProtocolError`, after which the socket is
+ * destroyed. Bounded by the header timeout and the size caps (107 bytes for
+ * v1, `16 + maxV2Length` for v2, enforced by the parser).
+ *
+ * One object per connection and nothing else: the socket listeners and the
+ * timer callback are module-level functions that find the read on the
+ * socket (a connection is the hot path; no closure is created for it).
+ * Subclasses say what to do with the result (`finish`) and when the header
+ * is complete (`headerComplete`); `readHeader` (read-header.ts) is the callback form.
  */
-export function readHeader (socket: Duplex, options: ReadOptions, callback: ReadCallback): void {
+export abstract class HeaderRead {
+  readonly socket: Duplex
+  readonly options: ReadOptions
   // A header that did not come whole: its bytes so far.
-  let acc: Buffer | undefined
-  let filled = 0
+  #acc: Buffer | undefined = undefined
+  #filled = 0
   // What the parser last said it needs before another look is worth it.
-  let needed = 0
-  let received = 0
-  let settled = false
+  #needed = 0
+  #received = 0
+  #settled = false
   // Set once a complete header has been parsed: the bytes after it, until
   // they show whether they start a second header.
-  let parsed: ProxyHeader | undefined
-  let complete = false
-  let after: Buffer = EMPTY
+  #parsed: ProxyHeader | undefined = undefined
+  #complete = false
+  #after: Buffer = EMPTY
+  #timer: NodeJS.Timeout | undefined = undefined
 
-  const passAbsent = options.absent === 'pass'
-  const present = options.present ?? 'parse'
-  const timer = setTimeout(() => {
+  constructor (socket: Duplex, options: ReadOptions) {
+    this.socket = socket
+    this.options = options
+  }
+
+  /** Called once with the outcome (see ReadCallback in read-options.ts). */
+  protected abstract finish (err: ReadFailure | null, header?: ProxyHeader, ended?: boolean): void
+
+  /** A complete header has arrived; only the first bytes after it are still awaited. */
+  protected headerComplete (): void {}
+
+  /** Starts reading: listeners on the socket, the header timer, the stream flowing. */
+  start (): void {
+    const socket = this.socket as Reading
+    socket[READ] = this
+    const timer = setTimeout(onTimeout, this.options.headerTimeout, this)
+    timer.unref()
+    this.#timer = timer
+    socket.on('data', onData)
+    socket.on('end', onEnd)
+    socket.on('close', onEnd)
+    socket.on('error', onError)
+    // A 'data' listener does not start a stream that was paused on purpose
+    // (net.createServer({ pauseOnConnect: true })): start it.
+    socket.resume()
+  }
+
+  /** @internal the header timer */
+  timedOut (): void {
     // The header came and nothing after it yet: hand over, and the broker's
     // own connect timeout deals with a slow client.
-    if (parsed !== undefined) {
-      succeed(parsed, after)
+    if (this.#parsed !== undefined) {
+      this.#succeed(this.#parsed, this.#after)
       return
     }
     // Nothing at all arrived and a header is optional: the same.
-    if (passAbsent && received === 0) {
-      succeed(undefined, EMPTY)
+    if (this.options.absent === 'pass' && this.#received === 0) {
+      this.#succeed(undefined, EMPTY)
       return
     }
-    fail(new ProxyProtocolError('PROXY_ERR_TIMEOUT',
-      received === 0
-        ? `no bytes within ${options.headerTimeout} ms`
-        : `header incomplete after ${options.headerTimeout} ms (${received} bytes received)`))
-  }, options.headerTimeout)
-  timer.unref()
+    const timeout = this.options.headerTimeout
+    this.#fail(new ProxyProtocolError('PROXY_ERR_TIMEOUT',
+      this.#received === 0
+        ? `no bytes within ${timeout} ms`
+        : `header incomplete after ${timeout} ms (${this.#received} bytes received)`))
+  }
 
-  function settle (): boolean {
-    if (settled) return false
-    settled = true
-    clearTimeout(timer)
+  #settle (): boolean {
+    if (this.#settled) return false
+    this.#settled = true
+    clearTimeout(this.#timer)
+    const socket = this.socket as Reading
+    socket[READ] = undefined
     socket.off('data', onData)
     socket.off('end', onEnd)
-    socket.off('close', onClose)
+    socket.off('close', onEnd)
     socket.off('error', onError)
-    acc = undefined
+    this.#acc = undefined
     return true
   }
 
-  function fail (err: ProxyProtocolError, data?: Uint8Array): void {
-    if (!settle()) return
-    after = EMPTY
+  #fail (err: ProxyProtocolError, data?: Uint8Array): void {
+    if (!this.#settle()) return
+    this.#after = EMPTY
+    const socket = this.socket
     // A late 'error' from the destroyed socket must not go unhandled.
     socket.on('error', ignore)
     try {
-      // Before destroying: the callback may still ask the socket who its peer is.
-      callback(failure(err, received, data === undefined ? undefined : Buffer.from(data.subarray(0, HEAD_LENGTH))))
+      // Before destroying: the result may still ask the socket who its peer is.
+      this.finish(failure(err, this.#received, data === undefined ? undefined : Buffer.from(data.subarray(0, HEAD_LENGTH))))
     } finally {
       socket.destroy()
     }
   }
 
-  function succeed (header: ProxyHeader | undefined, rest: Buffer): void {
-    if (!settle()) return
-    after = EMPTY
+  #succeed (header: ProxyHeader | undefined, rest: Buffer): void {
+    if (!this.#settle()) return
+    this.#after = EMPTY
+    const socket = this.socket
     socket.pause()
     // The bytes after a header are a view of the chunk that carried it: a
     // copy, so a consumer that keeps them does not keep the header's bytes.
     if (rest.length > 0) socket.unshift(rest.buffer.byteLength > rest.length + 256 ? Buffer.from(rest) : rest)
-    callback(null, header)
+    this.finish(null, header)
   }
 
   /** The header came, and the peer left before sending anything after it. */
-  function ended (header: ProxyHeader): void {
-    if (!settle()) return
-    after = EMPTY
+  #ended (header: ProxyHeader): void {
+    if (!this.#settle()) return
+    this.#after = EMPTY
+    const socket = this.socket
     socket.on('error', ignore)
     try {
-      callback(null, header, true)
+      this.finish(null, header, true)
     } finally {
       socket.destroy()
     }
   }
 
   /** Looks at the bytes after a complete header: hand over, refuse, or wait. */
-  function guard (header: ProxyHeader, rest: Buffer): void {
+  #guard (header: ProxyHeader, rest: Buffer): void {
     const second = signatureAt(rest)
     if (second === 'none') {
-      succeed(header, rest)
+      this.#succeed(header, rest)
     } else if (second === 'signature') {
-      fail(new ProxyProtocolError('PROXY_ERR_INJECTED_HEADER',
+      this.#fail(new ProxyProtocolError('PROXY_ERR_INJECTED_HEADER',
         'a second PROXY header followed the proxy\'s: a client behind the proxy tried to announce its own address'))
     } else {
-      if (!complete) options.onHeaderComplete?.()
-      complete = true
-      parsed = header
+      if (!this.#complete) this.headerComplete()
+      this.#complete = true
+      this.#parsed = header
       // At most 11 bytes: a longer prefix is a signature or is not one.
-      after = rest.length === 0 ? EMPTY : Buffer.from(rest)
+      this.#after = rest.length === 0 ? EMPTY : Buffer.from(rest)
     }
   }
 
@@ -135,37 +179,38 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
    * Decides on `data` (the bytes so far; `more` follow it in the same chunk).
    * @returns true when the read is over.
    */
-  function decide (data: Buffer, more: Buffer): boolean {
+  #decide (data: Buffer, more: Buffer): boolean {
+    const present = this.options.present ?? 'parse'
     if (present !== 'parse') {
       // Decide on the signature alone: never parse what will not be believed.
       const signature = signatureAt(data)
-      if (signature === 'none') return absent(data, more)
-      if (signature === 'partial') return wait(data.length + 1, V2_SIGNATURE.length, data)
-      fail(new ProxyProtocolError(present, refusalMessage.unexpected(present)))
+      if (signature === 'none') return this.#absent(data, more)
+      if (signature === 'partial') return this.#wait(data.length + 1, V2_SIGNATURE.length, data)
+      this.#fail(new ProxyProtocolError(present, refusalMessage.unexpected(present)))
       return true
     }
     let result: ParseResult
     try {
-      result = parseHeader(data, options)
+      result = parseHeader(data, this.options)
     } catch (err) {
       // A parser bug is never reported as the peer's or the operator's fault.
-      fail(err instanceof ProxyProtocolError ? err : new ProxyProtocolError('PROXY_ERR_INTERNAL', `the parser failed unexpectedly: ${String(err)}`))
+      this.#fail(err instanceof ProxyProtocolError ? err : new ProxyProtocolError('PROXY_ERR_INTERNAL', `the parser failed unexpectedly: ${String(err)}`))
       return true
     }
-    if (result.status === 'absent') return absent(data, more)
+    if (result.status === 'absent') return this.#absent(data, more)
     if (result.status === 'complete') {
       const rest = data.subarray(result.length)
-      guard(result.header, rest.length === 0 ? more : more.length === 0 ? rest : Buffer.concat([rest, more]))
+      this.#guard(result.header, rest.length === 0 ? more : more.length === 0 ? rest : Buffer.concat([rest, more]))
       return true
     }
-    return wait(result.needed, result.capacity, data)
+    return this.#wait(result.needed, result.capacity, data)
   }
 
   /** No header: hand the bytes over, or refuse where one is required. */
-  function absent (data: Buffer, more: Buffer): true {
+  #absent (data: Buffer, more: Buffer): true {
     const all = more.length === 0 ? data : Buffer.concat([data, more])
-    if (passAbsent) succeed(undefined, all)
-    else fail(new ProxyProtocolError('PROXY_ERR_NOT_PROXY', `connection does not start with a PROXY header (first byte 0x${(all[0] as number).toString(16).padStart(2, '0')})`), all)
+    if (this.options.absent === 'pass') this.#succeed(undefined, all)
+    else this.#fail(new ProxyProtocolError('PROXY_ERR_NOT_PROXY', `connection does not start with a PROXY header (first byte 0x${(all[0] as number).toString(16).padStart(2, '0')})`), all)
     return true
   }
 
@@ -175,76 +220,74 @@ export function readHeader (socket: Duplex, options: ReadOptions, callback: Read
    * v1, 16 for a v2 prefix, 16 + len once its length field is in), so a
    * pending peer holds no more than its header however the bytes are cut.
    */
-  function wait (need: number, capacity: number, data: Buffer): false {
-    needed = need
-    if (acc === undefined || acc.length < capacity) {
+  #wait (need: number, capacity: number, data: Buffer): false {
+    this.#needed = need
+    if (this.#acc === undefined || this.#acc.length < capacity) {
       const grown = Buffer.allocUnsafe(capacity)
-      filled = data.copy(grown, 0)
-      acc = grown
+      this.#filled = data.copy(grown, 0)
+      this.#acc = grown
     }
     return false
   }
 
-  function onData (chunk: Buffer | string): void {
+  /** @internal the socket's `data` */
+  data (chunk: Buffer | string): void {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk
-    received += bytes.length
-    if (parsed !== undefined) {
+    this.#received += bytes.length
+    if (this.#parsed !== undefined) {
       // The header is in: only the first bytes after it are still looked at.
-      const header = parsed
-      parsed = undefined
-      guard(header, after.length === 0 ? bytes : Buffer.concat([after, bytes]))
+      const header = this.#parsed
+      this.#parsed = undefined
+      this.#guard(header, this.#after.length === 0 ? bytes : Buffer.concat([this.#after, bytes]))
       return
     }
     // Most headers arrive whole in the first chunk: parse that in place.
-    if (acc === undefined) {
-      decide(bytes, EMPTY)
+    if (this.#acc === undefined) {
+      this.#decide(bytes, EMPTY)
       return
     }
     let offset = 0
     while (offset < bytes.length) {
-      const a: Buffer = acc
-      const n = bytes.copy(a, filled, offset, Math.min(bytes.length, offset + a.length - filled))
+      const a: Buffer = this.#acc
+      const n = bytes.copy(a, this.#filled, offset, Math.min(bytes.length, offset + a.length - this.#filled))
       if (n === 0) {
         // The parser asked for more than the room it gave: a bug, never the peer's fault.
-        fail(new ProxyProtocolError('PROXY_ERR_INTERNAL', `the parser needs ${needed} bytes but gave room for ${a.length}`))
+        this.#fail(new ProxyProtocolError('PROXY_ERR_INTERNAL', `the parser needs ${this.#needed} bytes but gave room for ${a.length}`))
         return
       }
-      filled += n
+      this.#filled += n
       offset += n
-      if (filled < needed) continue
-      if (decide(a.subarray(0, filled), bytes.subarray(offset))) return
+      if (this.#filled < this.#needed) continue
+      if (this.#decide(a.subarray(0, this.#filled), bytes.subarray(offset))) return
     }
   }
 
-  function onEnd (): void {
-    if (parsed !== undefined) {
-      ended(parsed)
+  /** @internal the socket's `end` and `close` */
+  closed (): void {
+    if (this.#parsed !== undefined) {
+      this.#ended(this.#parsed)
       return
     }
-    fail(new ProxyProtocolError('PROXY_ERR_CLOSED', received === 0
+    this.#fail(new ProxyProtocolError('PROXY_ERR_CLOSED', this.#received === 0
       ? 'connection closed before sending anything'
-      : `connection closed after ${received} bytes, before a complete header`))
+      : `connection closed after ${this.#received} bytes, before a complete header`))
   }
 
-  function onClose (): void { onEnd() }
-
-  function onError (err: Error): void {
-    if (parsed !== undefined) {
-      ended(parsed)
+  /** @internal the socket's `error` */
+  failed (err: Error): void {
+    if (this.#parsed !== undefined) {
+      this.#ended(this.#parsed)
       return
     }
     const code = (err as NodeJS.ErrnoException).code ?? err.message
-    fail(new ProxyProtocolError('PROXY_ERR_CLOSED', `connection failed (${code}) after ${received} bytes, before a complete header`))
+    this.#fail(new ProxyProtocolError('PROXY_ERR_CLOSED', `connection failed (${code}) after ${this.#received} bytes, before a complete header`))
   }
-
-  socket.on('data', onData)
-  socket.on('end', onEnd)
-  socket.on('close', onClose)
-  socket.on('error', onError)
-  // A 'data' listener does not start a stream that was paused on purpose
-  // (net.createServer({ pauseOnConnect: true })): start it.
-  socket.resume()
 }
+
+function onData (this: Reading, chunk: Buffer | string): void { this[READ]?.data(chunk) }
+function onEnd (this: Reading): void { this[READ]?.closed() }
+function onError (this: Reading, err: Error): void { this[READ]?.failed(err) }
+function onTimeout (read: HeaderRead): void { read.timedOut() }
 
 function ignore (): void {}
 

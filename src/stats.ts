@@ -63,17 +63,14 @@ export class Stats {
     return this.#counters[listener].pending
   }
 
-  /** One more connection waits for its header; the function returned says it waits no more (once). */
-  startPending (listener: ListenerName): () => void {
-    const c = this.#counters[listener]
-    c.pending++
-    let pending = true
-    return () => {
-      if (pending) {
-        pending = false
-        c.pending--
-      }
-    }
+  /** One more connection waits for its header (the caller calls `endPending` once, when it waits no more). */
+  startPending (listener: ListenerName): void {
+    this.#counters[listener].pending++
+  }
+
+  /** A connection counted by `startPending` waits for its header no more. */
+  endPending (listener: ListenerName): void {
+    this.#counters[listener].pending--
   }
 
   /** A snapshot. */

@@ -4,7 +4,8 @@ import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
 import { parseHeader } from '../src/protocol/parse.js'
-import { readHeader, type ReadFailure } from '../src/reader.js'
+import { readHeader } from '../src/read-header.js'
+import type { ReadFailure } from '../src/reader.js'
 import type { ProxyHeader } from '../src/protocol/header.js'
 import {
   AWS_NLB_HEALTH_CHECK_ENCODED, AWS_NLB_VPCE_CAPTURE, HAPROXY_TLV_VECTOR, HAPROXY_TLV_VECTOR_HEADER_LENGTH,
