@@ -35,6 +35,8 @@ export interface Config {
   /** Broker CPU per connection, every variant in one process (paired.ts). */
   readonly cpu: {
     readonly rounds: number
+    readonly epochs: number
+    readonly instances: number
     readonly warmupRounds: number
     readonly count: number
     readonly tlsCount: number
@@ -52,6 +54,7 @@ export interface Config {
   }
   readonly idle: {
     readonly reps: number
+    /** At most the plugin's maxPending (1000 by default): beyond it new connections are refused at once, by design. */
     readonly sockets: number
     readonly concurrency: number
     /** The plugin's headerTimeout and aedes' connectTimeout, both. */
@@ -67,17 +70,17 @@ export const CONFIGS: Readonly<Record<'quick' | 'full', Config>> = {
     deadlineMs: 150_000,
     parse: { reps: 5, targetMs: 30 },
     connections: { reps: 6, epochs: 1, count: 120, tlsCount: 24, warmup: 800, concurrency: 32, batches: 3, splitDelayMs: 20, timeoutMs: 5000, probeCount: 10 },
-    cpu: { rounds: 20, warmupRounds: 6, count: 40, tlsCount: 8, concurrency: 8, timeoutMs: 5000 },
+    cpu: { rounds: 24, epochs: 1, instances: 3, warmupRounds: 6, count: 40, tlsCount: 8, concurrency: 8, timeoutMs: 5000 },
     throughput: { reps: 4, messages: 20_000, payloadBytes: 64, batch: 100, window: 4000, batches: 2 },
-    idle: { reps: 2, sockets: 1000, concurrency: 100, timeoutMs: 3000, graceMs: 1500 }
+    idle: { reps: 2, sockets: 900, concurrency: 100, timeoutMs: 3000, graceMs: 1500 }
   },
   full: {
     mode: 'full',
     deadlineMs: 900_000,
     parse: { reps: 9, targetMs: 150 },
     connections: { reps: 21, epochs: 3, count: 800, tlsCount: 80, warmup: 3000, concurrency: 32, batches: 4, splitDelayMs: 20, timeoutMs: 10_000, probeCount: 20 },
-    cpu: { rounds: 300, warmupRounds: 20, count: 50, tlsCount: 10, concurrency: 8, timeoutMs: 10_000 },
+    cpu: { rounds: 300, epochs: 2, instances: 6, warmupRounds: 20, count: 50, tlsCount: 10, concurrency: 8, timeoutMs: 10_000 },
     throughput: { reps: 15, messages: 120_000, payloadBytes: 64, batch: 100, window: 4000, batches: 4 },
-    idle: { reps: 5, sockets: 3000, concurrency: 100, timeoutMs: 3000, graceMs: 2000 }
+    idle: { reps: 5, sockets: 900, concurrency: 100, timeoutMs: 3000, graceMs: 2000 }
   }
 }

@@ -8,7 +8,7 @@
 // measured in the same process, with the same JIT and heap, minutes apart
 // at most.
 //
-// Usage (by run.ts): multi-broker.ts --key file --cert file [--trusted cidr]
+// Usage (by run.ts): multi-broker.ts --key file --cert file [--trusted cidr] [--instances n]
 import type { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -28,7 +28,8 @@ const { values } = parseArgs({
     key: { type: 'string' },
     cert: { type: 'string' },
     // The README's recommended configuration: only the load balancer may send a header.
-    trusted: { type: 'string', default: '127.0.0.1' }
+    trusted: { type: 'string', default: '127.0.0.1' },
+    instances: { type: 'string', default: '1' }
   }
 })
 if (values.key === undefined || values.cert === undefined) throw new Error('multi-broker.ts needs --key and --cert')
@@ -97,15 +98,23 @@ const builders: Record<string, () => Promise<net.Server>> = {
   }
 }
 
+// Each server `instances` times (`plain#0`, `plain#1`, ...): the runner
+// rotates between them, so no variant's figure rests on one broker
+// instance (two identical instances in one process can differ by a few
+// percent: where their objects sit, how their code was optimized).
+const instances = Number(values.instances)
 const servers = new Map<string, net.Server>()
 const ports: Record<string, number> = {}
-for (const [id, build] of Object.entries(builders)) {
-  const server = await build()
-  server.on('error', (err: Error) => { process.stderr.write(`${id}: server error: ${err.message}\n`) })
-  server.listen(0, '127.0.0.1')
-  await new Promise<void>(resolve => server.once('listening', resolve))
-  servers.set(id, server)
-  ports[id] = (server.address() as net.AddressInfo).port
+for (let i = 0; i < instances; i++) {
+  for (const [id, build] of Object.entries(builders)) {
+    const name = `${id}#${i}`
+    const server = await build()
+    server.on('error', (err: Error) => { process.stderr.write(`${name}: server error: ${err.message}\n`) })
+    server.listen(0, '127.0.0.1')
+    await new Promise<void>(resolve => server.once('listening', resolve))
+    servers.set(name, server)
+    ports[name] = (server.address() as net.AddressInfo).port
+  }
 }
 
 async function connections (server: net.Server): Promise<number> {

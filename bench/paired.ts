@@ -18,7 +18,12 @@ import type { Measure, PairedResults } from './results.js'
 import { meanInterval, type Interval } from './stats.js'
 
 export interface PairedConfig {
+  /** Timed rounds in all, spread over the epochs. */
   readonly rounds: number
+  /** Fresh broker processes, one after the other, each warmed up. */
+  readonly epochs: number
+  /** Broker instances per variant in each process; rounds rotate between them. */
+  readonly instances: number
   /** Untimed rounds first (aedes takes a few thousand connections to settle). */
   readonly warmupRounds: number
   /** Connections per batch, plain TCP variants. */
@@ -94,58 +99,82 @@ export interface PairedRun {
 export async function runPaired (run: PairedRun): Promise<PairedResults> {
   const { cfg, ca } = run
   const variants = PAIRED_VARIANTS.filter(v => v.baseline === true || run.only === undefined || run.only.has(v.id))
-  const { child, ready } = await Child.start('broker:multi', 'multi-broker.ts', ['--key', run.key, '--cert', run.cert])
-  const ports = ready.ports as Record<string, number>
   // Per variant, per round: CPU µs per connection of the main thread, and of the whole process.
   const cpu: Record<string, number[]> = Object.fromEntries(variants.map(v => [v.id, []]))
   const proc: Record<string, number[]> = Object.fromEntries(variants.map(v => [v.id, []]))
   const failed: Record<string, number> = Object.fromEntries(variants.map(v => [v.id, 0]))
   const next = random(13)
   const t0 = performance.now()
-  try {
-    const batch = async (v: PairedVariant): Promise<{ main: number, process: number }> => {
-      const count = v.tls === true ? cfg.tlsCount : cfg.count
-      await child.request('cpuStart')
-      const r = await storm({
-        port: ports[v.server] as number,
-        count,
-        concurrency: cfg.concurrency,
-        header: v.header === undefined ? undefined : WIRE_HEADERS[v.header],
-        tls: v.tls === true ? { ca } : undefined,
-        timeoutMs: cfg.timeoutMs
-      })
-      // The broker's work closing the connections belongs to the batch.
-      await child.request('drained', { server: v.server, timeoutMs: cfg.timeoutMs })
-      const us = await child.request<{ process: number, main: number }>('cpuStop')
-      failed[v.id] = (failed[v.id] ?? 0) + r.failed
-      return r.ok > 0 ? { main: us.main / r.ok, process: us.process / r.ok } : { main: Number.NaN, process: Number.NaN }
-    }
-    let order: PairedVariant[] = []
-    for (let round = 0; round < cfg.warmupRounds + cfg.rounds; round++) {
-      if (round === cfg.warmupRounds) await run.profile?.start([{ child }])
-      // A shuffled order, then the same order reversed: a drift during the
-      // two rounds (the JIT settling, the machine's load changing) weighs on
-      // every variant alike.
-      order = round % 2 === 0 ? shuffled(variants, next) : [...order].reverse()
-      for (const v of order) {
-        const perConn = await batch(v)
-        if (round >= cfg.warmupRounds) {
-          cpu[v.id]?.push(perConn.main)
-          proc[v.id]?.push(perConn.process)
-        }
+  const perEpoch = Math.ceil(cfg.rounds / cfg.epochs / 2) * 2
+  let timed = 0
+  // Per timed round: which process and which instances ran it.
+  const clusterOf: string[] = []
+  for (let epoch = 0; epoch < cfg.epochs && timed < cfg.rounds; epoch++) {
+    const { child, ready } = await Child.start(`broker:multi#${epoch + 1}`, 'multi-broker.ts', ['--key', run.key, '--cert', run.cert, '--instances', String(cfg.instances)])
+    const ports = ready.ports as Record<string, number>
+    try {
+      const batch = async (v: PairedVariant, instance: number): Promise<{ main: number, process: number }> => {
+        const count = v.tls === true ? cfg.tlsCount : cfg.count
+        const server = `${v.server}#${instance}`
+        await child.request('cpuStart')
+        const r = await storm({
+          port: ports[server] as number,
+          count,
+          concurrency: cfg.concurrency,
+          header: v.header === undefined ? undefined : WIRE_HEADERS[v.header],
+          tls: v.tls === true ? { ca } : undefined,
+          timeoutMs: cfg.timeoutMs
+        })
+        // The broker's work closing the connections belongs to the batch.
+        await child.request('drained', { server, timeoutMs: cfg.timeoutMs })
+        const us = await child.request<{ process: number, main: number }>('cpuStop')
+        failed[v.id] = (failed[v.id] ?? 0) + r.failed
+        return r.ok > 0 ? { main: us.main / r.ok, process: us.process / r.ok } : { main: Number.NaN, process: Number.NaN }
       }
-      if ((round + 1) % 50 === 0) run.log(`  cpu: ${round + 1}/${cfg.warmupRounds + cfg.rounds} rounds (${cfg.warmupRounds} untimed)`)
+      let order: PairedVariant[] = []
+      const rounds = Math.min(perEpoch, cfg.rounds - timed)
+      for (let round = 0; round < cfg.warmupRounds + rounds; round++) {
+        if (round === cfg.warmupRounds && epoch === 0) await run.profile?.start([{ child }])
+        // A shuffled order, then the same order reversed: a drift during the
+        // two rounds (the JIT settling, the machine's load changing) weighs on
+        // every variant alike. Both rounds of a pair use the same instances.
+        order = round % 2 === 0 ? shuffled(variants, next) : [...order].reverse()
+        const instance = Math.floor(round / 2) % cfg.instances
+        for (const v of order) {
+          const perConn = await batch(v, instance)
+          if (round >= cfg.warmupRounds) {
+            cpu[v.id]?.push(perConn.main)
+            proc[v.id]?.push(perConn.process)
+          }
+        }
+        if (round >= cfg.warmupRounds) {
+          timed++
+          clusterOf.push(`${epoch}:${instance}`)
+        }
+        if ((round + 1) % 50 === 0) run.log(`  cpu: epoch ${epoch + 1}/${cfg.epochs}, ${round + 1}/${cfg.warmupRounds + rounds} rounds (${cfg.warmupRounds} untimed)`)
+      }
+      if (epoch === 0) await run.profile?.stop([{ child }], 'cpu')
+    } finally {
+      await child.stop()
     }
-    await run.profile?.stop([{ child }], 'cpu')
-  } finally {
-    await child.stop()
   }
   const wallS = (performance.now() - t0) / 1000
-  const ratioTo = (x: readonly number[], b: readonly number[]): Interval =>
-    meanInterval(x.map((v, i) => Math.log(v / (b[i] as number))), Math.exp)
+  // The rounds of one process and one set of instances share whatever that
+  // process and those instances settled into, so they are not independent
+  // samples: the interval is taken over those groups (the mean log ratio of
+  // each), not over rounds, and so includes how much instances differ.
+  const ratioTo = (x: readonly number[], b: readonly number[]): Interval => {
+    const groups = new Map<string, number[]>()
+    x.forEach((v, i) => {
+      const key = clusterOf[i] ?? ''
+      const r = Math.log(v / (b[i] as number))
+      if (Number.isFinite(r)) groups.set(key, [...(groups.get(key) ?? []), r])
+    })
+    return meanInterval([...groups.values()].map(g => g.reduce((s, r) => s + r, 0) / g.length), Math.exp)
+  }
   const baselineOf = (data: Record<string, number[]>, family: 'tcp' | 'tls'): number[] => {
     const ids = variants.filter(v => v.family === family && v.baseline === true).map(v => v.id)
-    return Array.from({ length: cfg.rounds }, (_, i) => ids.reduce((s, id) => s + (data[id]?.[i] ?? Number.NaN), 0) / ids.length)
+    return Array.from({ length: timed }, (_, i) => ids.reduce((s, id) => s + (data[id]?.[i] ?? Number.NaN), 0) / ids.length)
   }
   const measures = (data: Record<string, number[]>): Measure => {
     const base = { tcp: baselineOf(data, 'tcp'), tls: baselineOf(data, 'tls') }
@@ -161,7 +190,9 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
     }
   }
   return {
-    rounds: cfg.rounds,
+    rounds: timed,
+    epochs: cfg.epochs,
+    instances: cfg.instances,
     warmupRounds: cfg.warmupRounds,
     count: cfg.count,
     tlsCount: cfg.tlsCount,

@@ -87,11 +87,11 @@ export function evaluateTargets (r: Results): Target[] {
         met: s === undefined ? null : s.median <= 1.03 && (x?.failed ?? 0) === 0
       })
     }
-    cpu('pp-v1', 'broker CPU/connection ≤ 1.03× plain aedes: v1 header, whole')
-    cpu('pp-v2', 'broker CPU/connection ≤ 1.03× plain aedes: v2 header, whole')
-    cpu('pp-v1-split', 'broker CPU/connection ≤ 1.03× plain aedes: v1 header split (vs plain aedes with its CONNECT split the same way)')
-    cpu('pp-v2-split', 'broker CPU/connection ≤ 1.03× plain aedes: v2 header split (vs plain aedes with its CONNECT split the same way)')
-    cpu('tls-pp-v2', 'broker CPU/connection ≤ 1.03× plain TLS on the TLS listener')
+    cpu('pp-v1', 'one process per variant (section 3), proxyEnabled alone: broker CPU/connection ≤ 1.03× plain aedes: v1 header, whole')
+    cpu('pp-v2', 'one process per variant (section 3), proxyEnabled alone: broker CPU/connection ≤ 1.03× plain aedes: v2 header, whole')
+    cpu('pp-v1-split', 'one process per variant (section 3), proxyEnabled alone: broker CPU/connection ≤ 1.03× plain aedes: v1 header split (vs plain aedes with its CONNECT split the same way)')
+    cpu('pp-v2-split', 'one process per variant (section 3), proxyEnabled alone: broker CPU/connection ≤ 1.03× plain aedes: v2 header split (vs plain aedes with its CONNECT split the same way)')
+    cpu('tls-pp-v2', 'one process per variant (section 3), proxyEnabled alone: broker CPU/connection ≤ 1.03× plain TLS on the TLS listener')
   }
   if (r.cpu !== undefined) {
     const c = r.cpu
@@ -228,11 +228,12 @@ export function renderMarkdown (r: Results, svgName: string): string {
 
   if (r.cpu !== undefined) {
     const c = r.cpu
-    out.push(`## 2. Broker CPU per connection, every variant in one process (${c.rounds} rounds, ${c.warmupRounds} more untimed first)`, '')
-    out.push('Every variant is an aedes broker of its own on its own port, all in one process (bench/multi-broker.ts), so they share one JIT, one heap and one stretch of the machine. ' +
+    out.push(`## 2. Broker CPU per connection, every variant in one process (${c.rounds} rounds over ${c.epochs} process${c.epochs === 1 ? '' : 'es'}, each warmed up with ${c.warmupRounds} untimed rounds)`, '')
+    out.push('Every variant is an aedes broker of its own on its own port, all in one process (bench/multi-broker.ts), so they share one JIT, one heap and one stretch of the machine; ' +
+      `each variant has ${c.instances} broker instance${c.instances === 1 ? '' : 's'} in the process, and successive pairs of rounds rotate between them (two identical instances in one process can differ by a few percent); ${c.epochs === 1 ? 'one process' : `${c.epochs} processes one after the other, each with fresh instances`}. ` +
       `A round runs one batch per variant in a shuffled order: ${c.count} connections (${c.tlsCount} for TLS), up to ${c.concurrency} at a time, each writing its header and an MQTT CONNECT, waiting for the CONNACK, sending DISCONNECT and closing; the batch ends when the broker holds no connection. ` +
       'CPU is read around each batch, for the main thread (Linux schedstat: where JavaScript, the parser and aedes run) and for the whole process (`process.cpuUsage()`, which adds V8\'s GC and compiler threads, whose work lands in whichever batch is running when they do it). ' +
-      'Each ratio is taken per round, as a log, against the mean of the same round\'s two plain brokers (two plain TLS brokers for TLS); the rounds give the geometric mean and its 95 % interval (Student\'s t). ' +
+      'Each ratio is taken per round, as a log, against the mean of the same round\'s two plain brokers (two plain TLS brokers for TLS); the rounds of one process and one set of instances are averaged, and those groups give the geometric mean and its 95 % interval (Student\'s t over the groups, so the interval includes how much instances and processes differ). ' +
       'The two plain brokers are also compared with each other, as any variant is: the method measured against itself.', '')
     const row = (v: (typeof c.variants)[number]): string[] => [
       v.label,

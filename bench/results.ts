@@ -131,6 +131,8 @@ export interface Measure {
 
 export interface PairedResults {
   readonly rounds: number
+  readonly epochs: number
+  readonly instances: number
   readonly warmupRounds: number
   readonly count: number
   readonly tlsCount: number
