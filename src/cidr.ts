@@ -38,8 +38,12 @@ export function addressMatcher (entries: readonly string[]): AddressMatcher {
     const cached = known.get(address)
     if (cached !== undefined) return cached
     const answer = check(address)
-    if (known.size >= CACHE_SIZE) known.clear()
-    known.set(address, answer)
+    // Only what can be an address is kept (45 characters: the longest IPv6
+    // text, IPv4-mapped); a caller passing other strings gets no cache.
+    if (address.length <= 45) {
+      if (known.size >= CACHE_SIZE) known.clear()
+      known.set(address, answer)
+    }
     return answer
   }
 }

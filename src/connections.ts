@@ -13,6 +13,9 @@ export function connectionKey (socket: { remoteAddress?: string | undefined, rem
   return `${socket.remoteAddress}|${socket.remotePort}|${socket.localAddress ?? ''}|${socket.localPort ?? 0}`
 }
 
+/** A socket being handed over, its arrival, and whether `find` has given it out. */
+interface Handing { readonly socket: object, readonly arrival: Arrival, claimed: boolean }
+
 /**
  * The arrivals of one plugin instance: what the intake learned on a raw
  * socket, found again for the stream aedes receives. That stream is the raw
@@ -24,37 +27,43 @@ export class Connections {
   readonly #byKey = new Map<string, Arrival>()
   /** Whether TLSSocket#_parent leads back to the raw socket on this Node (undefined: not seen yet). */
   #tlsParentLink: boolean | undefined
-  /** The socket being handed over right now, and its arrival (see handOver). */
-  #handing: object | undefined
-  #handingArrival: Arrival | undefined
+  /** A plain TCP socket being handed over right now (see handOver). */
+  #handing: Handing | undefined
 
   /**
    * Runs `handOver` (the server's own listeners) on a socket whose header,
-   * if any, has been read. A plain TCP server's listener (aedes) takes the
-   * socket at once, and `find` gets its arrival straight from here; when a
-   * TLS handshake or an HTTP request comes first, the arrival is remembered
-   * until the stream aedes gets turns up.
+   * if any, has been read. On a tcp listener aedes' handle takes the socket
+   * at once, and `find` gets its arrival straight from here (no WeakMap
+   * entry for it); whatever its listeners did not hand to aedes before they
+   * returned is remembered. On ssl, ws and wss a handshake or a request
+   * comes first: the arrival is remembered before the listeners run.
    */
-  handOver (socket: net.Socket, arrival: Arrival, handOver: (socket: net.Socket) => void): void {
-    this.#handing = socket
-    this.#handingArrival = arrival
+  handOver (socket: object, arrival: Arrival, handOver: (socket: object) => void): void {
+    if (arrival.listener !== 'tcp') {
+      this.remember(socket, arrival)
+      handOver(socket)
+      return
+    }
+    // Another hand-over can run inside this one (a listener that emits
+    // 'connection' on another server): each finds its own.
+    const outer = this.#handing
+    const handing: Handing = { socket, arrival, claimed: false }
+    this.#handing = handing
     try {
       handOver(socket)
     } finally {
-      const unclaimed = this.#handing === socket
-      this.#handing = undefined
-      this.#handingArrival = undefined
-      if (unclaimed) this.remember(socket, arrival)
+      this.#handing = outer
+      if (!handing.claimed) this.remember(socket, arrival)
     }
   }
 
-  remember (socket: net.Socket, arrival: Arrival): void {
+  remember (socket: object, arrival: Arrival): void {
     this.#byStream.set(socket, arrival)
     // TLS: the TLSSocket aedes gets wraps this raw socket. Node links the two
     // (TLSSocket#_parent, unchanged since Node 0.x but not documented); until
     // that link has been seen to work here, also key the connection by its
     // endpoints, which a TLSSocket reports the same as its raw socket.
-    if (this.#tlsParentLink !== true && (arrival.listener === 'ssl' || arrival.listener === 'wss')) {
+    if (this.#tlsParentLink !== true && (arrival.listener === 'ssl' || arrival.listener === 'wss') && socket instanceof net.Socket) {
       const key = connectionKey(socket)
       if (key === undefined) return
       this.#byKey.set(key, arrival)
@@ -63,13 +72,13 @@ export class Connections {
   }
 
   find (stream: object, req: IncomingMessage | undefined): Arrival | undefined {
-    if (stream === this.#handing && req === undefined) {
-      const handing = this.#handingArrival
-      this.#handing = undefined
-      this.#handingArrival = undefined
-      return handing
-    }
     const socket = req?.socket ?? stream
+    const handing = this.#handing
+    if (handing !== undefined && (socket === handing.socket || stream === handing.socket ||
+      (socket instanceof tls.TLSSocket && (socket as { _parent?: unknown })._parent === handing.socket))) {
+      handing.claimed = true
+      return handing.arrival
+    }
     const arrival = this.#byStream.get(socket) ?? this.#byStream.get(stream)
     if (arrival !== undefined || !(socket instanceof tls.TLSSocket)) return arrival
     const parent: unknown = (socket as { _parent?: unknown })._parent

@@ -63,6 +63,7 @@ function readOptions (ctx: IntakeContext, listener: ListenerName, verdict: Verdi
  */
 export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerName, proceed: Proceed): void {
   const settings = ctx.settings[listener]
+  const started = performance.now()
   // The peer is read only when needed (a trust check, a refusal, a 'header'
   // listener): getpeername is a measurable part of a connection.
   let peer: SocketEndpoint | undefined
@@ -96,7 +97,7 @@ export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerNa
     refuse(ctx, socket, listener, peer ?? peerOf(socket), 'PROXY_ERR_TOO_MANY_PENDING', refusalMessage.tooManyPending(settings.maxPending, listener), -1)
     return
   }
-  new IntakeRead(ctx, socket, listener, readOptions(ctx, listener, verdict), proceed, peer, peerless).start()
+  new IntakeRead(ctx, socket, listener, readOptions(ctx, listener, verdict), proceed, peer, peerless, started).start()
 }
 
 /** The read of one connection's header, and what the intake does with it. */
@@ -105,12 +106,14 @@ class IntakeRead extends HeaderRead {
   readonly #listener: ListenerName
   readonly #proceed: Proceed
   readonly #peerless: boolean
-  readonly #started = performance.now()
+  /** When the intake began (the 'header' event's readTime counts from it). */
+  readonly #started: number
   #peer: SocketEndpoint | undefined
   #pending = true
 
-  constructor (ctx: IntakeContext, socket: Duplex, listener: ListenerName, options: ReadOptions, proceed: Proceed, peer: SocketEndpoint | undefined, peerless: boolean) {
+  constructor (ctx: IntakeContext, socket: Duplex, listener: ListenerName, options: ReadOptions, proceed: Proceed, peer: SocketEndpoint | undefined, peerless: boolean, started: number) {
     super(socket, options)
+    this.#started = started
     this.#ctx = ctx
     this.#listener = listener
     this.#proceed = proceed

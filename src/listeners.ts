@@ -1,6 +1,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
+import { Readable, type Duplex } from 'node:stream'
 import tls from 'node:tls'
 import { UsageError } from './errors.js'
 import { LISTENER_NAMES, type ListenerName } from './options.js'
@@ -53,19 +54,19 @@ export function checkAttachable (server: unknown, options: unknown): asserts ser
  */
 export function takeOverConnections (
   server: AttachableServer,
-  onConnection: (socket: net.Socket) => void,
+  onConnection: (socket: Duplex) => void,
   swap: (listener: Listener) => Listener
-): { readonly handOver: (socket: net.Socket) => void, readonly restore: () => void } {
+): { readonly handOver: (socket: object) => void, readonly restore: () => void } {
   const original = server.listeners('connection') as Listener[]
   server.removeAllListeners('connection')
   const plainHttp = server instanceof http.Server && !(server instanceof https.Server)
-  const handOver = (socket: net.Socket): void => {
+  const handOver = (socket: object): void => {
     for (const listener of original) swap(listener).call(server, socket)
     // Node's HTTP server reads the socket through `data` events once it has
     // it, and a socket we paused would wait for a resume that never comes.
-    if (plainHttp) socket.resume()
+    if (plainHttp && socket instanceof Readable) socket.resume()
   }
-  function interceptor (socket: net.Socket): void { onConnection(socket) }
+  function interceptor (socket: Duplex): void { onConnection(socket) }
   server.on('connection', interceptor)
   const secure = server instanceof tls.Server && !(server instanceof https.Server) ? server.listeners('secureConnection') as Listener[] : []
   const wrappers = secure.map(listener => function (this: unknown, ...args: unknown[]): void { swap(listener).apply(this, args) })

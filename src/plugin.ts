@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import net from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { IncomingMessage } from 'node:http'
 import tls from 'node:tls'
 import type { Aedes, Client, Connection } from 'aedes'
@@ -133,10 +133,9 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     const read = settings.mode !== 'off' || settings.hints
     // Once per server, not per connection: what is done with a socket whose
     // header (if any) has been read.
-    let handOver: (socket: net.Socket) => void = () => {}
-    // (the intake returns the raw socket it was given, a net.Socket here)
-    const proceed: Proceed = (socket, header, peer) => { if (socket instanceof net.Socket) this.#connections.handOver(socket, { listener, header, peer }, handOver) }
-    const onConnection = (socket: net.Socket): void => {
+    let handOver: (socket: object) => void = () => {}
+    const proceed: Proceed = (socket, header, peer) => { this.#connections.handOver(socket, { listener, header, peer }, handOver) }
+    const onConnection = (socket: Duplex): void => {
       if (!read) {
         this.#stats.direct(listener)
         this.#connections.handOver(socket, { listener, header: undefined, peer: undefined }, handOver)
