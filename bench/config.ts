@@ -34,11 +34,17 @@ export interface Config {
   }
   /** Broker CPU per connection, every variant in one process (paired.ts). */
   readonly cpu: {
+    /** Timed rounds in all, spread over the epochs. */
     readonly rounds: number
+    /** Fresh broker processes, one after the other, each warmed up. */
     readonly epochs: number
+    /** Broker instances per variant in each process; rounds rotate between them. */
     readonly instances: number
+    /** Untimed rounds first in each process (aedes takes a few thousand connections to settle). */
     readonly warmupRounds: number
+    /** Connections per batch, plain TCP variants. */
     readonly count: number
+    /** Connections per batch, TLS variants. */
     readonly tlsCount: number
     readonly concurrency: number
     readonly timeoutMs: number

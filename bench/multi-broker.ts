@@ -16,6 +16,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { parseArgs } from 'node:util'
 import { Aedes } from 'aedes'
+import type { ProxyProtocolOptions } from '../src/index.js'
 import { loadPlugin } from './plugin.js'
 import { serve } from './children.js'
 import { skipHeader } from './min-skip.js'
@@ -47,31 +48,22 @@ async function makeBroker (): Promise<Aedes> {
   return broker
 }
 
+/** An aedes broker with the plugin installed, serving `create(broker.handle)`, attached. */
+async function withPlugin (options: ProxyProtocolOptions, create: (handle: Aedes['handle']) => net.Server): Promise<net.Server> {
+  const broker = withPlugins(await makeBroker())
+  const proxy = broker.use(proxyProtocol(options))
+  const server = create(broker.handle)
+  proxy.attach(server)
+  return server
+}
+
 /** The servers, by id (PAIRED_VARIANTS in paired.ts says what each is for). */
 const builders: Record<string, () => Promise<net.Server>> = {
   plain: async () => net.createServer((await makeBroker()).handle),
   'plain-again': async () => net.createServer((await makeBroker()).handle),
-  'pp-recommended': async () => {
-    const broker = withPlugins(await makeBroker())
-    const proxy = broker.use(proxyProtocol({ proxyEnabled: true, trustedProxies }))
-    const server = net.createServer(broker.handle)
-    proxy.attach(server)
-    return server
-  },
-  'pp-enabled': async () => {
-    const broker = withPlugins(await makeBroker())
-    const proxy = broker.use(proxyProtocol({ proxyEnabled: true }))
-    const server = net.createServer(broker.handle)
-    proxy.attach(server)
-    return server
-  },
-  'pp-off': async () => {
-    const broker = withPlugins(await makeBroker())
-    const proxy = broker.use(proxyProtocol({ proxyEnabled: false }))
-    const server = net.createServer(broker.handle)
-    proxy.attach(server)
-    return server
-  },
+  'pp-recommended': async () => await withPlugin({ proxyEnabled: true, trustedProxies }, net.createServer),
+  'pp-enabled': async () => await withPlugin({ proxyEnabled: true }, net.createServer),
+  'pp-off': async () => await withPlugin({ proxyEnabled: false }, net.createServer),
   min: async () => {
     const broker = await makeBroker()
     const handOver = (socket: net.Socket): void => { broker.handle(socket) }
@@ -89,13 +81,7 @@ const builders: Record<string, () => Promise<net.Server>> = {
   },
   tls: async () => tls.createServer(tlsOptions, (await makeBroker()).handle),
   'tls-again': async () => tls.createServer(tlsOptions, (await makeBroker()).handle),
-  'tls-pp-recommended': async () => {
-    const broker = withPlugins(await makeBroker())
-    const proxy = broker.use(proxyProtocol({ proxyEnabled: true, trustedProxies }))
-    const server = tls.createServer(tlsOptions, broker.handle)
-    proxy.attach(server)
-    return server
-  }
+  'tls-pp-recommended': async () => await withPlugin({ proxyEnabled: true, trustedProxies }, handle => tls.createServer(tlsOptions, handle))
 }
 
 // Each server `instances` times (`plain#0`, `plain#1`, ...): the runner

@@ -14,25 +14,11 @@ import { performance } from 'node:perf_hooks'
 import { WIRE_HEADERS, type WireHeader } from './cases.js'
 import { Child } from './children.js'
 import { storm } from './loadgen.js'
+import type { Config } from './config.js'
 import type { Measure, PairedResults } from './results.js'
 import { meanInterval, type Interval } from './stats.js'
 
-export interface PairedConfig {
-  /** Timed rounds in all, spread over the epochs. */
-  readonly rounds: number
-  /** Fresh broker processes, one after the other, each warmed up. */
-  readonly epochs: number
-  /** Broker instances per variant in each process; rounds rotate between them. */
-  readonly instances: number
-  /** Untimed rounds first (aedes takes a few thousand connections to settle). */
-  readonly warmupRounds: number
-  /** Connections per batch, plain TCP variants. */
-  readonly count: number
-  /** Connections per batch, TLS variants. */
-  readonly tlsCount: number
-  readonly concurrency: number
-  readonly timeoutMs: number
-}
+export type PairedConfig = Config['cpu']
 
 interface PairedVariant {
   readonly id: string

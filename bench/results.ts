@@ -129,14 +129,8 @@ export interface Measure {
   readonly samples: Record<string, readonly number[]>
 }
 
-export interface PairedResults {
-  readonly rounds: number
-  readonly epochs: number
-  readonly instances: number
-  readonly warmupRounds: number
-  readonly count: number
-  readonly tlsCount: number
-  readonly concurrency: number
+/** The run's settings (`rounds`: the timed rounds actually run), and what it measured. */
+export interface PairedResults extends Omit<Config['cpu'], 'timeoutMs'> {
   readonly wallS: number
   readonly variants: PairedVariantResult[]
   /** The broker's main thread (Linux schedstat): where JavaScript, the parser and aedes run. */

@@ -132,19 +132,17 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     const swap = (fn: Listener): Listener => fn === this.#aedesHandle ? this.#asHandle : fn
     const read = settings.mode !== 'off' || settings.hints
     // Once per server, not per connection: what is done with a socket whose
-    // header (if any) has been read.
-    let handOver: (socket: object) => void = () => {}
-    const proceed: Proceed = (socket, header, peer) => { this.#connections.handOver(socket, { listener, header, peer }, handOver) }
+    // header (if any) has been read (called only once `taken` is set).
+    const proceed: Proceed = (socket, header, peer) => { this.#connections.handOver(socket, { listener, header, peer }, taken.handOver) }
     const onConnection = (socket: Duplex): void => {
       if (!read) {
         this.#stats.direct(listener)
-        this.#connections.handOver(socket, { listener, header: undefined, peer: undefined }, handOver)
+        this.#connections.handOver(socket, { listener, header: undefined, peer: undefined }, taken.handOver)
         return
       }
       intake(this.#intake, socket, listener, proceed)
     }
     const taken = takeOverConnections(server, onConnection, swap)
-    handOver = taken.handOver
     const restore = taken.restore
     // A TLS handshake the server refuses is logged with the real address.
     const logger = this.settings.logger

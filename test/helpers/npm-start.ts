@@ -29,3 +29,20 @@ export async function announcedPort (broker: Spawned, what: 'tcp' | 'ssl' | 'ws'
   const line = await broker.waitFor(l => l.includes('"event":"listening"') && l.includes(key), 20_000, `the ${what} listening line`)
   return (JSON.parse(line) as { bindPort: number }).bindPort
 }
+
+/** A broker that clients reach directly (no PROXY), with its tcp and admin ports. */
+export interface DirectBroker { readonly process: Spawned, readonly mqtt: number, readonly admin: number }
+
+/**
+ * The broker without PROXY, tcp on 127.0.0.1 and the admin endpoint on
+ * ephemeral ports, a login, `env` on top; its ports once announced.
+ */
+export async function startDirectBroker (t: TestContext, env: Record<string, string>, label = 'npm start'): Promise<DirectBroker> {
+  const broker = spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
+    cwd: root,
+    env: { ...process.env, LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0', LISTENER_WS_ENABLED: 'false', ADMIN_BIND_PORT: '0', MQTT_AUTH_USERNAME: 'device', MQTT_AUTH_PASSWORD: 'secret', ...env },
+    label,
+    t
+  })
+  return { process: broker, mqtt: await announcedPort(broker, 'tcp'), admin: await announcedPort(broker, 'admin') }
+}

@@ -10,22 +10,16 @@ import { connectClient, endClient } from '../../../test/helpers/client.js'
 import { outcome } from '../../../test/helpers/plain-broker.js'
 import { freePort, requireProgram } from '../../../test/helpers/programs.js'
 import { startRedis } from '../../../test/helpers/redis.js'
-import { spawnProgram, type Spawned } from '../../../test/helpers/spawn.js'
+import { startDirectBroker, type DirectBroker } from '../../../test/helpers/npm-start.js'
+import { spawnProgram } from '../../../test/helpers/spawn.js'
 import { until } from '../../../test/helpers/wait.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 
-interface Node { readonly process: Spawned, readonly mqtt: number, readonly admin: number }
+type Node = DirectBroker
 
 async function startNode (t: TestContext, env: Record<string, string>): Promise<Node> {
-  const broker = spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
-    cwd: root,
-    env: { ...process.env, LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0', LISTENER_WS_ENABLED: 'false', ADMIN_BIND_PORT: '0', MQTT_AUTH_USERNAME: 'device', MQTT_AUTH_PASSWORD: 'secret', ...env },
-    label: `node ${env.TB_SERVICE_ID ?? ''}`,
-    t
-  })
-  const port = async (what: RegExp): Promise<number> => (JSON.parse(await broker.waitFor(what, 20_000)) as { bindPort: number }).bindPort
-  return { process: broker, mqtt: await port(/"msg":"tcp listener on /), admin: await port(/"endpoint":"admin"/) }
+  return await startDirectBroker(t, env, `node ${env.TB_SERVICE_ID ?? ''}`)
 }
 
 async function get<T> (node: Node, path: string): Promise<T> {

@@ -4,26 +4,16 @@
 // (the refusal is still a `refused` line, and still counted).
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { fileURLToPath } from 'node:url'
 import { connectClient } from '../../../test/helpers/client.js'
 import { outcome } from '../../../test/helpers/plain-broker.js'
 import { requireProgram } from '../../../test/helpers/programs.js'
 import { startRedis } from '../../../test/helpers/redis.js'
-import { spawnProgram, type Spawned } from '../../../test/helpers/spawn.js'
+import { startDirectBroker, type DirectBroker } from '../../../test/helpers/npm-start.js'
 
-const root = fileURLToPath(new URL('../../..', import.meta.url))
-
-interface Running { readonly process: Spawned, readonly mqtt: number, readonly admin: number }
+type Running = DirectBroker
 
 async function start (t: TestContext, env: Record<string, string>): Promise<Running> {
-  const broker = spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
-    cwd: root,
-    env: { ...process.env, LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0', LISTENER_WS_ENABLED: 'false', ADMIN_BIND_PORT: '0', MQTT_AUTH_USERNAME: 'device', MQTT_AUTH_PASSWORD: 'secret', ...env },
-    label: 'npm start',
-    t
-  })
-  const port = async (what: RegExp): Promise<number> => (JSON.parse(await broker.waitFor(what, 20_000)) as { bindPort: number }).bindPort
-  return { process: broker, mqtt: await port(/"msg":"tcp listener on /), admin: await port(/"endpoint":"admin"/) }
+  return await startDirectBroker(t, env, 'npm start')
 }
 
 /** The aedes_refused_logins_total samples, by `refused_by/reason`. */
