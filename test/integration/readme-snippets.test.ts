@@ -1,0 +1,115 @@
+// Keeps the README true: every TypeScript block it shows compiles, with the
+// project's strict settings, against the package's own source. A block that
+// continues an earlier one (it uses `broker` or `proxy` without making them)
+// gets what the README made before it: the same imports and a broker with the
+// plugin installed, and nothing it defines itself. A block that declares a
+// module (types for a package that ships none) is a .d.ts file of its own.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+/** The ```ts blocks of a Markdown text, with the line each starts on. */
+function tsBlocks (markdown: string): Array<{ line: number, code: string }> {
+  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map(m => ({
+    line: markdown.slice(0, m.index).split('\n').length + 1,
+    code: m[1] as string
+  }))
+}
+
+/** What a block may use without making it, in the order a file needs it. */
+const CONTEXT: ReadonlyArray<{ readonly name: string, readonly code: string }> = [
+  { name: 'net', code: "import net from 'node:net'" },
+  { name: 'tls', code: "import tls from 'node:tls'" },
+  { name: 'http', code: "import http from 'node:http'" },
+  { name: 'WebSocketServer', code: "import { WebSocketServer } from 'ws'" },
+  { name: 'createWebSocketStream', code: "import { createWebSocketStream } from 'ws'" },
+  { name: 'Aedes', code: "import { Aedes } from 'aedes'" },
+  { name: 'withPlugins', code: "import { withPlugins } from 'aedes-proxy-protocol'" },
+  { name: 'proxyProtocol', code: "import { proxyProtocol } from 'aedes-proxy-protocol'" },
+  { name: 'ipPolicy', code: "import { ipPolicy } from 'aedes-proxy-protocol'" },
+  { name: 'unauthorizedClients', code: "import { unauthorizedClients } from 'aedes-proxy-protocol'" },
+  { name: 'sessions', code: "import { sessions } from 'aedes-proxy-protocol'" },
+  { name: 'key', code: 'declare const key: Buffer' },
+  { name: 'cert', code: 'declare const cert: Buffer' },
+  { name: 'ca', code: 'declare const ca: Buffer' },
+  { name: 'broker', code: 'const broker = withPlugins(await Aedes.createBroker())' },
+  { name: 'proxy', code: "const proxy = broker.use(proxyProtocol({ proxyEnabled: true, trustedProxies: ['10.0.0.5'] }))" }
+]
+
+function defines (code: string, name: string): boolean {
+  return new RegExp(`\\b(const|let|var|function|class)\\s+${name}\\b|^import\\s+${name}\\b|^import\\s*\\{[^}]*\\b${name}\\b[^}]*\\}`, 'm').test(code)
+}
+
+/** The block as a file of its own: the context it uses and does not define, then the block. */
+function asModule (code: string): string {
+  const needed = new Set<string>()
+  const need = (text: string): void => {
+    for (const item of CONTEXT) {
+      if (needed.has(item.name) || defines(code, item.name) || !new RegExp(`\\b${item.name}\\b`).test(text)) continue
+      needed.add(item.name)
+      need(item.code) // what the context itself uses (broker needs Aedes and withPlugins)
+    }
+  }
+  need(code)
+  const prelude = CONTEXT.filter(item => needed.has(item.name)).map(item => item.code)
+  return `${prelude.join('\n')}\n${code}\nexport {}\n`
+}
+
+/** tsc's errors for the files, with the project's compiler options and the package name mapped to src/. */
+function compileErrors (files: readonly string[]): string[] {
+  const config = ts.readConfigFile(path.join(root, 'tsconfig.json'), file => ts.sys.readFile(file))
+  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, root)
+  const options: ts.CompilerOptions = {
+    ...parsed.options,
+    noEmit: true,
+    declaration: false,
+    sourceMap: false,
+    paths: { 'aedes-proxy-protocol': [path.join(root, 'src', 'index.ts')] }
+  }
+  const program = ts.createProgram(files, options)
+  return ts.getPreEmitDiagnostics(program)
+    .filter(d => d.file === undefined || files.includes(path.resolve(d.file.fileName)))
+    .map(d => `${d.file === undefined ? '' : `${path.basename(d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: `}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`)
+}
+
+test('every TypeScript block in the README compiles with the project\'s strict settings', { timeout: 120_000 }, () => {
+  const blocks = tsBlocks(readFileSync(path.join(root, 'README.md'), 'utf8'))
+  assert.ok(blocks.length >= 8, `only ${blocks.length} ts blocks found`)
+  // Inside the project, so `aedes`, `ws` and the rest resolve from its node_modules.
+  const dir = path.join(root, '.tmp', `readme-snippets-${process.pid}`)
+  mkdirSync(dir, { recursive: true })
+  try {
+    const files = blocks.map(b => {
+      // A block of declarations for a package without types is a .d.ts file of the user's.
+      const ambient = /^declare module /m.test(b.code)
+      const file = path.join(dir, `readme-line-${b.line}${ambient ? '.d.ts' : '.ts'}`)
+      writeFileSync(file, ambient ? b.code : asModule(b.code))
+      return file
+    })
+    assert.deepEqual(compileErrors(files), [])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a README block that does not compile is caught, and what it defines is not declared twice', () => {
+  const dir = path.join(root, '.tmp', `readme-snippets-check-${process.pid}`)
+  mkdirSync(dir, { recursive: true })
+  try {
+    const wrong = path.join(dir, 'wrong.ts')
+    writeFileSync(wrong, asModule("const proxy = broker.use(proxyProtocol({ proxyEnabled: 'yes' }))\nproxy.attach(net.createServer(broker.handle))"))
+    const errors = compileErrors([wrong])
+    assert.equal(errors.length, 1, errors.join('\n'))
+    assert.match(errors[0] as string, /wrong\.ts:\d+: .*"yes"/)
+    const own = asModule("import net from 'node:net'\nconst broker = 1\nconsole.log(net, broker)")
+    assert.doesNotMatch(own, /import net from 'node:net'\nimport net/)
+    assert.doesNotMatch(own, /withPlugins\(await Aedes\.createBroker\(\)\)/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
