@@ -69,7 +69,9 @@ function compileErrors (files: readonly string[]): string[] {
     noEmit: true,
     declaration: false,
     sourceMap: false,
-    paths: { 'aedes-proxy-protocol': [path.join(root, 'src', 'index.ts')] }
+    paths: { 'aedes-proxy-protocol': [path.join(root, 'src', 'index.ts')] },
+    // A file without imports or exports is a script, as a user's declarations file is.
+    moduleDetection: ts.ModuleDetectionKind.Legacy
   }
   const program = ts.createProgram(files, options)
   return ts.getPreEmitDiagnostics(program)
@@ -78,16 +80,21 @@ function compileErrors (files: readonly string[]): string[] {
 }
 
 test('every TypeScript block in the README compiles with the project\'s strict settings', { timeout: 120_000 }, () => {
-  const blocks = tsBlocks(readFileSync(path.join(root, 'README.md'), 'utf8'))
-  assert.ok(blocks.length >= 8, `only ${blocks.length} ts blocks found`)
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8')
+  const blocks = tsBlocks(readme)
+  // Every fence that opens TypeScript, however written, is one of the blocks compiled.
+  const fences = [...readme.matchAll(/^\s*```\s*(ts|typescript|tsx|mts)\b.*$/gim)].map(m => m[0])
+  assert.equal(fences.length, blocks.length, `TypeScript fences not compiled here (write them as \`\`\`ts at the start of a line): ${fences.filter(f => f !== '```ts').join(' | ')}`)
+  assert.ok(blocks.length >= 9, `only ${blocks.length} ts blocks found`)
   // Inside the project, so `aedes`, `ws` and the rest resolve from its node_modules.
   const dir = path.join(root, '.tmp', `readme-snippets-${process.pid}`)
   mkdirSync(dir, { recursive: true })
   try {
     const files = blocks.map(b => {
-      // A block of declarations for a package without types is a .d.ts file of the user's.
+      // Declarations for a package without types: a file of the user's without imports, so
+      // global. Here a .ts rather than a .d.ts, whose errors skipLibCheck would not report.
       const ambient = /^declare module /m.test(b.code)
-      const file = path.join(dir, `readme-line-${b.line}${ambient ? '.d.ts' : '.ts'}`)
+      const file = path.join(dir, `readme-line-${b.line}.ts`)
       writeFileSync(file, ambient ? b.code : asModule(b.code))
       return file
     })
