@@ -15,9 +15,13 @@ function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer |
   return Object.assign(err, head === undefined ? { bytesReceived } : { bytesReceived, head })
 }
 
-/** Where a read keeps itself on its socket while it runs (see the listeners below). */
-const READ = Symbol('aedes-proxy-protocol.read')
-type Reading = Duplex & { [READ]?: HeaderRead | undefined }
+/**
+ * The read of each socket while it runs (see the listeners below). Kept
+ * beside the socket, not on it: a property added to a socket gives it a
+ * shape of its own, and everything aedes does with it for the life of the
+ * connection would then see two kinds of socket instead of one.
+ */
+const READS = new WeakMap<Duplex, HeaderRead>()
 
 /**
  * Reads one PROXY header from the start of a socket, across any number of
@@ -37,7 +41,7 @@ type Reading = Duplex & { [READ]?: HeaderRead | undefined }
  * v1, `16 + maxV2Length` for v2, enforced by the parser).
  *
  * One object per connection and nothing else: the socket listeners and the
- * timer callback are module-level functions that find the read on the
+ * timer callback are module-level functions that find the read by its
  * socket (a connection is the hot path; no closure is created for it).
  * Subclasses say what to do with the result (`finish`) and when the header
  * is complete (`headerComplete`); `readHeader` (read-header.ts) is the callback form.
@@ -72,8 +76,8 @@ export abstract class HeaderRead {
 
   /** Starts reading: listeners on the socket, the header timer, the stream flowing. */
   start (): void {
-    const socket = this.socket as Reading
-    socket[READ] = this
+    const socket = this.socket
+    READS.set(socket, this)
     const timer = setTimeout(onTimeout, this.options.headerTimeout, this)
     timer.unref()
     this.#timer = timer
@@ -110,8 +114,8 @@ export abstract class HeaderRead {
     if (this.#settled) return false
     this.#settled = true
     clearTimeout(this.#timer)
-    const socket = this.socket as Reading
-    socket[READ] = undefined
+    const socket = this.socket
+    READS.delete(socket)
     socket.off('data', onData)
     socket.off('end', onEnd)
     socket.off('close', onEnd)
@@ -284,9 +288,9 @@ export abstract class HeaderRead {
   }
 }
 
-function onData (this: Reading, chunk: Buffer | string): void { this[READ]?.data(chunk) }
-function onEnd (this: Reading): void { this[READ]?.closed() }
-function onError (this: Reading, err: Error): void { this[READ]?.failed(err) }
+function onData (this: Duplex, chunk: Buffer | string): void { READS.get(this)?.data(chunk) }
+function onEnd (this: Duplex): void { READS.get(this)?.closed() }
+function onError (this: Duplex, err: Error): void { READS.get(this)?.failed(err) }
 function onTimeout (read: HeaderRead): void { read.timedOut() }
 
 function ignore (): void {}
