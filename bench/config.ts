@@ -58,6 +58,16 @@ export interface Config {
     /** Interleaved runs per repetition (messages/batches each). */
     readonly batches: number
   }
+  /** Throughput, every broker in one process (paired-throughput.ts). */
+  readonly throughputPaired: {
+    /** Timed rounds in all, spread over the epochs. */
+    readonly rounds: number
+    readonly epochs: number
+    readonly instances: number
+    readonly warmupRounds: number
+    /** QoS 0 messages per run. */
+    readonly messages: number
+  }
   readonly idle: {
     readonly reps: number
     /** At most the plugin's maxPending (1000 by default): beyond it new connections are refused at once, by design. */
@@ -78,6 +88,7 @@ export const CONFIGS: Readonly<Record<'quick' | 'full', Config>> = {
     connections: { reps: 6, epochs: 1, count: 120, tlsCount: 24, warmup: 800, concurrency: 32, batches: 3, splitDelayMs: 20, timeoutMs: 5000, probeCount: 10 },
     cpu: { rounds: 24, epochs: 1, instances: 3, warmupRounds: 6, count: 40, tlsCount: 8, concurrency: 8, timeoutMs: 5000 },
     throughput: { reps: 4, messages: 20_000, payloadBytes: 64, batch: 100, window: 4000, batches: 2 },
+    throughputPaired: { rounds: 8, epochs: 1, instances: 2, warmupRounds: 2, messages: 4000 },
     idle: { reps: 2, sockets: 900, concurrency: 100, timeoutMs: 3000, graceMs: 1500 }
   },
   full: {
@@ -87,6 +98,7 @@ export const CONFIGS: Readonly<Record<'quick' | 'full', Config>> = {
     connections: { reps: 21, epochs: 3, count: 800, tlsCount: 80, warmup: 3000, concurrency: 32, batches: 4, splitDelayMs: 20, timeoutMs: 10_000, probeCount: 20 },
     cpu: { rounds: 300, epochs: 2, instances: 6, warmupRounds: 20, count: 50, tlsCount: 10, concurrency: 8, timeoutMs: 10_000 },
     throughput: { reps: 15, messages: 120_000, payloadBytes: 64, batch: 100, window: 4000, batches: 4 },
+    throughputPaired: { rounds: 96, epochs: 2, instances: 3, warmupRounds: 4, messages: 10_000 },
     idle: { reps: 5, sockets: 900, concurrency: 100, timeoutMs: 3000, graceMs: 2000 }
   }
 }

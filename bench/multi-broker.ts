@@ -8,7 +8,7 @@
 // measured in the same process, with the same JIT and heap, minutes apart
 // at most.
 //
-// Usage (by run.ts): multi-broker.ts --key file --cert file [--trusted cidr] [--instances n]
+// Usage (by run.ts): multi-broker.ts --key file --cert file [--trusted cidr] [--instances n] [--seed n]
 import type { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -16,13 +16,22 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { parseArgs } from 'node:util'
 import { Aedes } from 'aedes'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type * as Plugin from '../src/index.js'
 import type { ProxyProtocolOptions } from '../src/index.js'
-import { loadPlugin } from './plugin.js'
+import { loadPlugin, pluginBuilds } from './plugin.js'
 import { serve } from './children.js'
 import { skipHeader } from './min-skip.js'
+import { random, shuffled } from './stats.js'
 
 const require = createRequire(import.meta.url)
 const { proxyProtocol, withPlugins } = await loadPlugin()
+// Other builds of the plugin beside this one, in the same process, for
+// comparing two versions of the code by the paired method (bench/README.md,
+// section 2): BENCH_PLUGIN_BUILDS=name=dir,name=dir (folders of compiled src/).
+const others: Array<[string, typeof Plugin]> = []
+for (const spec of pluginBuilds()) others.push([spec.name, await import(pathToFileURL(join(spec.dir, 'index.js')).href) as typeof Plugin])
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +39,9 @@ const { values } = parseArgs({
     cert: { type: 'string' },
     // The README's recommended configuration: only the load balancer may send a header.
     trusted: { type: 'string', default: '127.0.0.1' },
-    instances: { type: 'string', default: '1' }
+    instances: { type: 'string', default: '1' },
+    // Seeds the order the brokers of each instance are created in.
+    seed: { type: 'string', default: '1' }
   }
 })
 if (values.key === undefined || values.cert === undefined) throw new Error('multi-broker.ts needs --key and --cert')
@@ -75,6 +86,13 @@ const builders: Record<string, () => Promise<net.Server>> = {
     // What the trust check needs first, and plain aedes never pays: the peer's address.
     return net.createServer(function (socket) { if (socket.remoteAddress !== undefined) skipHeader(socket, handOver); else socket.destroy() })
   },
+  ...Object.fromEntries(others.map(([name, build]) => [`pp-recommended@${name}`, async () => {
+    const broker = build.withPlugins(await makeBroker())
+    const proxy = broker.use(build.proxyProtocol({ proxyEnabled: true, trustedProxies }))
+    const server = net.createServer(broker.handle)
+    proxy.attach(server)
+    return server
+  }])),
   sf: async () => {
     const factory = require('aedes-server-factory') as { createServer (aedes: { handle: Aedes['handle'] }, options: { trustProxy: boolean }): net.Server }
     return factory.createServer(await makeBroker(), { trustProxy: true })
@@ -92,7 +110,11 @@ const instances = Number(values.instances)
 const servers = new Map<string, net.Server>()
 const ports: Record<string, number> = {}
 for (let i = 0; i < instances; i++) {
-  for (const [id, build] of Object.entries(builders)) {
+  // Each instance's brokers are created in an order of their own (seeded):
+  // no variant is always made first or last (where its objects sit, what the
+  // JIT has seen by then), so the order's effect lands in the interval
+  // instead of always in the same variant's figure.
+  for (const [id, build] of shuffled(Object.entries(builders), random(Number(values.seed) * 1000 + i))) {
     const name = `${id}#${i}`
     const server = await build()
     server.on('error', (err: Error) => { process.stderr.write(`${name}: server error: ${err.message}\n`) })

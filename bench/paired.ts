@@ -15,8 +15,9 @@ import { WIRE_HEADERS, type WireHeader } from './cases.js'
 import { Child } from './children.js'
 import { storm } from './loadgen.js'
 import type { Config } from './config.js'
+import { pluginBuilds } from './plugin.js'
 import type { Measure, PairedResults } from './results.js'
-import { meanInterval, type Interval } from './stats.js'
+import { meanInterval, random, shuffled, type Interval } from './stats.js'
 
 export type PairedConfig = Config['cpu']
 
@@ -42,33 +43,12 @@ export const PAIRED_VARIANTS: readonly PairedVariant[] = [
   { id: 'min-v1', label: 'minimal header skipper (the least a JavaScript header reader can do), v1 header', server: 'min', header: 'v1', family: 'tcp' },
   { id: 'min-peer-v1', label: 'minimal header skipper + getpeername, v1 header', server: 'min-peer', header: 'v1', family: 'tcp' },
   { id: 'sf-v1', label: 'aedes-server-factory trustProxy (the incumbent), v1 header', server: 'sf', header: 'v1', family: 'tcp' },
+  // BENCH_PLUGIN_BUILDS: each other build, recommended configuration, v1 header.
+  ...pluginBuilds().map(({ name }) => ({ id: `pp-rec@${name}-v1`, label: `build ${name}: plugin, recommended configuration (trustedProxies), v1 header`, server: `pp-recommended@${name}`, header: 'v1' as const, family: 'tcp' as const })),
   { id: 'tls', label: 'TLS, no header (TLS baseline)', server: 'tls', tls: true, family: 'tls', baseline: true },
   { id: 'tls-again', label: 'TLS, no header, a second identical broker (TLS baseline)', server: 'tls-again', tls: true, family: 'tls', baseline: true },
   { id: 'tls-pp-rec-v2', label: 'TLS + plugin, recommended configuration, v2 header (AWS NLB) before the handshake', server: 'tls-pp-recommended', header: 'v2', tls: true, family: 'tls' }
 ]
-
-/** A small seeded generator (mulberry32): the same shuffles on every run. */
-function random (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function shuffled<T> (items: readonly T[], next: () => number): T[] {
-  const out = [...items]
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1))
-    const t = out[i] as T
-    out[i] = out[j] as T
-    out[j] = t
-  }
-  return out
-}
 
 export interface PairedRun {
   readonly cfg: PairedConfig
@@ -82,9 +62,53 @@ export interface PairedRun {
   readonly profile?: { start (children: ReadonlyArray<{ child: Child }>): Promise<void>, stop (children: ReadonlyArray<{ child: Child }>, section: string): Promise<void> }
 }
 
+/**
+ * Runs `warmupRounds` untimed rounds and then `rounds` timed ones, each
+ * variant once per round: a shuffled order, then the same order reversed,
+ * so a drift during the two rounds (the JIT settling, the machine's load
+ * changing) weighs on every variant alike. Both rounds of a pair use the
+ * same instance; the next pair moves on to the next.
+ * @returns the instance of each timed round, in order.
+ */
+export async function pairedRounds<V> (variants: readonly V[], o: { readonly warmupRounds: number, readonly rounds: number, readonly instances: number, readonly next: () => number },
+  each: (variant: V, instance: number, timed: boolean) => Promise<void>,
+  hooks: { readonly before?: (round: number) => Promise<void>, readonly after?: (round: number) => void } = {}): Promise<number[]> {
+  const timedInstances: number[] = []
+  let order: V[] = []
+  for (let round = 0; round < o.warmupRounds + o.rounds; round++) {
+    await hooks.before?.(round)
+    order = round % 2 === 0 ? shuffled(variants, o.next) : [...order].reverse()
+    const instance = Math.floor(round / 2) % o.instances
+    for (const v of order) await each(v, instance, round >= o.warmupRounds)
+    if (round >= o.warmupRounds) timedInstances.push(instance)
+    hooks.after?.(round)
+  }
+  return timedInstances
+}
+
+/**
+ * The ratio of `x` to `b`, round by round, as a geometric mean with its 95 %
+ * interval. The rounds of one process and one set of instances share
+ * whatever that process and those instances settled into, so they are not
+ * independent samples: the interval is taken over those groups (`groupOf`,
+ * per round; the mean log ratio of each), not over rounds, and so includes
+ * how much instances differ.
+ */
+export function groupedRatio (x: readonly number[], b: readonly number[], groupOf: readonly string[]): Interval {
+  const groups = new Map<string, number[]>()
+  x.forEach((v, i) => {
+    const key = groupOf[i] ?? ''
+    const r = Math.log(v / (b[i] as number))
+    if (Number.isFinite(r)) groups.set(key, [...(groups.get(key) ?? []), r])
+  })
+  return meanInterval([...groups.values()].map(g => g.reduce((s, r) => s + r, 0) / g.length), Math.exp)
+}
+
 export async function runPaired (run: PairedRun): Promise<PairedResults> {
   const { cfg, ca } = run
-  const variants = PAIRED_VARIANTS.filter(v => v.baseline === true || run.only === undefined || run.only.has(v.id))
+  // With --variants, a family's baselines run when any of its variants (or a baseline of it) was named.
+  const wantedFamilies = new Set(PAIRED_VARIANTS.filter(v => run.only === undefined || run.only.has(v.id)).map(v => v.family))
+  const variants = PAIRED_VARIANTS.filter(v => (v.baseline === true && wantedFamilies.has(v.family)) || (v.baseline !== true && (run.only === undefined || run.only.has(v.id))))
   // Per variant, per round: CPU µs per connection of the main thread, and of the whole process.
   const cpu: Record<string, number[]> = Object.fromEntries(variants.map(v => [v.id, []]))
   const proc: Record<string, number[]> = Object.fromEntries(variants.map(v => [v.id, []]))
@@ -96,7 +120,7 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
   // Per timed round: which process and which instances ran it.
   const clusterOf: string[] = []
   for (let epoch = 0; epoch < cfg.epochs && timed < cfg.rounds; epoch++) {
-    const { child, ready } = await Child.start(`broker:multi#${epoch + 1}`, 'multi-broker.ts', ['--key', run.key, '--cert', run.cert, '--instances', String(cfg.instances)])
+    const { child, ready } = await Child.start(`broker:multi#${epoch + 1}`, 'multi-broker.ts', ['--key', run.key, '--cert', run.cert, '--instances', String(cfg.instances), '--seed', String(epoch + 1)])
     const ports = ready.ports as Record<string, number>
     try {
       const batch = async (v: PairedVariant, instance: number): Promise<{ main: number, process: number }> => {
@@ -117,47 +141,26 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
         failed[v.id] = (failed[v.id] ?? 0) + r.failed
         return r.ok > 0 ? { main: us.main / r.ok, process: us.process / r.ok } : { main: Number.NaN, process: Number.NaN }
       }
-      let order: PairedVariant[] = []
       const rounds = Math.min(perEpoch, cfg.rounds - timed)
-      for (let round = 0; round < cfg.warmupRounds + rounds; round++) {
-        if (round === cfg.warmupRounds && epoch === 0) await run.profile?.start([{ child }])
-        // A shuffled order, then the same order reversed: a drift during the
-        // two rounds (the JIT settling, the machine's load changing) weighs on
-        // every variant alike. Both rounds of a pair use the same instances.
-        order = round % 2 === 0 ? shuffled(variants, next) : [...order].reverse()
-        const instance = Math.floor(round / 2) % cfg.instances
-        for (const v of order) {
-          const perConn = await batch(v, instance)
-          if (round >= cfg.warmupRounds) {
-            cpu[v.id]?.push(perConn.main)
-            proc[v.id]?.push(perConn.process)
-          }
+      const instances = await pairedRounds(variants, { ...cfg, rounds, next }, async (v, instance, timedRound) => {
+        const perConn = await batch(v, instance)
+        if (timedRound) {
+          cpu[v.id]?.push(perConn.main)
+          proc[v.id]?.push(perConn.process)
         }
-        if (round >= cfg.warmupRounds) {
-          timed++
-          clusterOf.push(`${epoch}:${instance}`)
-        }
-        if ((round + 1) % 50 === 0) run.log(`  cpu: epoch ${epoch + 1}/${cfg.epochs}, ${round + 1}/${cfg.warmupRounds + rounds} rounds (${cfg.warmupRounds} untimed)`)
-      }
+      }, {
+        before: async round => { if (round === cfg.warmupRounds && epoch === 0) await run.profile?.start([{ child }]) },
+        after: round => { if ((round + 1) % 50 === 0) run.log(`  cpu: epoch ${epoch + 1}/${cfg.epochs}, ${round + 1}/${cfg.warmupRounds + rounds} rounds (${cfg.warmupRounds} untimed)`) }
+      })
+      for (const instance of instances) clusterOf.push(`${epoch}:${instance}`)
+      timed += instances.length
       if (epoch === 0) await run.profile?.stop([{ child }], 'cpu')
     } finally {
       await child.stop()
     }
   }
   const wallS = (performance.now() - t0) / 1000
-  // The rounds of one process and one set of instances share whatever that
-  // process and those instances settled into, so they are not independent
-  // samples: the interval is taken over those groups (the mean log ratio of
-  // each), not over rounds, and so includes how much instances differ.
-  const ratioTo = (x: readonly number[], b: readonly number[]): Interval => {
-    const groups = new Map<string, number[]>()
-    x.forEach((v, i) => {
-      const key = clusterOf[i] ?? ''
-      const r = Math.log(v / (b[i] as number))
-      if (Number.isFinite(r)) groups.set(key, [...(groups.get(key) ?? []), r])
-    })
-    return meanInterval([...groups.values()].map(g => g.reduce((s, r) => s + r, 0) / g.length), Math.exp)
-  }
+  const ratioTo = (x: readonly number[], b: readonly number[]): Interval => groupedRatio(x, b, clusterOf)
   const baselineOf = (data: Record<string, number[]>, family: 'tcp' | 'tls'): number[] => {
     const ids = variants.filter(v => v.family === family && v.baseline === true).map(v => v.id)
     return Array.from({ length: timed }, (_, i) => ids.reduce((s, id) => s + (data[id]?.[i] ?? Number.NaN), 0) / ids.length)

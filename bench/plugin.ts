@@ -25,3 +25,16 @@ export async function loadPlugin (): Promise<typeof Plugin> {
   if (!existsSync(join(dir, 'index.js'))) throw new Error(`no compiled plugin in ${dir}: run npm run build, or bench/run.ts (which compiles src/)`)
   return await import(pathToFileURL(join(dir, 'index.js')).href) as typeof Plugin
 }
+
+/**
+ * BENCH_PLUGIN_BUILDS=name=dir,name=dir: other compiled builds of src/ that
+ * the paired CPU section measures beside this one (variants
+ * `pp-rec@name-v1`), to compare two versions of the code in one process.
+ */
+export function pluginBuilds (): ReadonlyArray<{ readonly name: string, readonly dir: string }> {
+  return (process.env.BENCH_PLUGIN_BUILDS ?? '').split(',').filter(spec => spec !== '').map(spec => {
+    const at = spec.indexOf('=')
+    if (at <= 0 || !existsSync(join(spec.slice(at + 1), 'index.js'))) throw new Error(`BENCH_PLUGIN_BUILDS: ${spec} is not name=folder with a compiled index.js`)
+    return { name: spec.slice(0, at), dir: spec.slice(at + 1) }
+  })
+}

@@ -151,6 +151,23 @@ export interface ThroughputResults {
   /** plugin ÷ direct messages/s, paired per repetition. */
   readonly ratio: Summary
   readonly cpuRatio: Summary
+  /** The same in one process (paired-throughput.ts): what the target is judged on. */
+  readonly paired?: PairedThroughputResults
+}
+
+export interface PairedThroughputResults {
+  readonly rounds: number
+  readonly epochs: number
+  readonly instances: number
+  readonly messages: number
+  readonly variants: ReadonlyArray<{ readonly id: string, readonly label: string, readonly msgsPerSec: Interval, readonly cpuPerMsgUs: Interval }>
+  /** plugin ÷ the round's plain brokers, messages/s. */
+  readonly ratio: Interval
+  /** The same for the broker's main-thread CPU per message. */
+  readonly cpuRatio: Interval
+  /** The second plain broker ÷ the first: the method against itself. */
+  readonly selfCheck: Interval
+  readonly cpuSelfCheck: Interval
 }
 
 export interface IdleVariantResult {

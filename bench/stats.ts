@@ -64,10 +64,12 @@ export interface Interval {
 
 /**
  * Student's t quantile for 97.5 % (a two-sided 95 % interval) with `df`
- * degrees of freedom: the Cornish-Fisher expansion around the normal
- * quantile, within 0.1 % of the table for df ≥ 5.
+ * degrees of freedom: the table's values up to 4, then the Cornish-Fisher
+ * expansion around the normal quantile, within 0.1 % of the table for df ≥ 5.
  */
+const T975_SMALL = [Number.NaN, 12.706, 4.303, 3.182, 2.776]
 export function t975 (df: number): number {
+  if (df < T975_SMALL.length) return T975_SMALL[df] ?? Number.NaN
   const z = 1.959963984540054
   const z3 = z ** 3
   const z5 = z ** 5
@@ -88,4 +90,27 @@ export function meanInterval (values: readonly number[], transform: (x: number) 
   const sd = Math.sqrt(finite.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1))
   const half = t975(n - 1) * sd / Math.sqrt(n)
   return { mean: transform(mean), lo: transform(mean - half), hi: transform(mean + half), n, halfWidth: half }
+}
+
+/** A small seeded generator (mulberry32): the same shuffles on every run. */
+export function random (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export function shuffled<T> (items: readonly T[], next: () => number): T[] {
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1))
+    const t = out[i] as T
+    out[i] = out[j] as T
+    out[j] = t
+  }
+  return out
 }

@@ -1,0 +1,97 @@
+// Throughput behind the plugin, paired in one process (issue 13: "throughput
+// behind the plugin stays ≥ 0.99× direct").
+//
+// The same method as the paired CPU section (paired.ts): the brokers are in
+// ONE child process (multi-broker.ts), so they share one JIT, one heap and
+// one stretch of the machine. A round runs one run of `messages` QoS 0
+// messages per variant, in a shuffled order and then the same order
+// reversed: plain aedes, a second identical plain aedes (the method against
+// itself), and the plugin with the README's recommended configuration,
+// whose publisher and subscriber both send an AWS NLB v2 header first.
+// Each round's ratio is taken, as a log, against the mean of that round's
+// two plain runs; the rounds of one process and one set of instances are
+// averaged, and those groups give the mean and its 95 % interval.
+//
+// After its header, a connection behind the plugin is aedes' own socket:
+// nothing of the plugin runs per message. What this can show is whether
+// that holds (CPU per message, messages/s), within the interval it states.
+import { performance } from 'node:perf_hooks'
+import { WIRE_HEADERS } from './cases.js'
+import { Child } from './children.js'
+import { throughput } from './loadgen.js'
+import type { Config } from './config.js'
+import type { PairedThroughputResults } from './results.js'
+import { groupedRatio, pairedRounds } from './paired.js'
+import { meanInterval, random, type Interval } from './stats.js'
+
+export type PairedThroughputConfig = Config['throughputPaired']
+
+const VARIANTS = [
+  { id: 'plain', label: 'aedes, direct (no header)', server: 'plain', header: undefined, baseline: true },
+  { id: 'plain-again', label: 'aedes, direct, a second identical broker', server: 'plain-again', header: undefined, baseline: true },
+  { id: 'plugin', label: 'plugin, recommended configuration, v2 header (AWS NLB) on both clients', server: 'pp-recommended', header: WIRE_HEADERS.v2, baseline: false }
+] as const
+type Variant = typeof VARIANTS[number]
+
+export interface PairedThroughputRun {
+  readonly cfg: PairedThroughputConfig
+  readonly tp: Config['throughput']
+  readonly key: string
+  readonly cert: string
+  readonly log: (line: string) => void
+}
+
+export async function runPairedThroughput (run: PairedThroughputRun): Promise<PairedThroughputResults> {
+  const { cfg, tp } = run
+  const rate: Record<string, number[]> = { plain: [], 'plain-again': [], plugin: [] }
+  const cpu: Record<string, number[]> = { plain: [], 'plain-again': [], plugin: [] }
+  const groupOf: string[] = []
+  const next = random(29)
+  const t0 = performance.now()
+  const perEpoch = Math.ceil(cfg.rounds / cfg.epochs / 2) * 2
+  let timed = 0
+  for (let epoch = 0; epoch < cfg.epochs && timed < cfg.rounds; epoch++) {
+    const { child, ready } = await Child.start(`broker:multi-tp#${epoch + 1}`, 'multi-broker.ts', ['--key', run.key, '--cert', run.cert, '--instances', String(cfg.instances), '--seed', String(101 + epoch)])
+    const ports = ready.ports as Record<string, number>
+    try {
+      const once = async (v: Variant, instance: number): Promise<{ rate: number, main: number }> => {
+        const server = `${v.server}#${instance}`
+        await child.request('cpuStart')
+        const r = await throughput({ port: ports[server] as number, header: v.header, messages: cfg.messages, payloadBytes: tp.payloadBytes, batch: tp.batch, window: tp.window, timeoutMs: 120_000 })
+        // The two clients' DISCONNECTs and closes belong to the run.
+        const left = await child.request<number>('drained', { server, timeoutMs: 5000 })
+        if (left !== 0) throw new Error(`paired throughput ${v.id}: the broker still holds ${left} connections 5 s after the clients' DISCONNECT`)
+        const us = await child.request<{ main: number }>('cpuStop')
+        if (r.received !== cfg.messages || r.strayBytes !== 0) throw new Error(`paired throughput ${v.id}: received ${r.received} of ${cfg.messages} (+${r.strayBytes} stray bytes)`)
+        return { rate: cfg.messages / (r.wallMs / 1000), main: us.main / cfg.messages }
+      }
+      const rounds = Math.min(perEpoch, cfg.rounds - timed)
+      const instances = await pairedRounds(VARIANTS, { ...cfg, rounds, next }, async (v, instance, timedRound) => {
+        const r = await once(v, instance)
+        if (timedRound) {
+          rate[v.id]?.push(r.rate)
+          cpu[v.id]?.push(r.main)
+        }
+      })
+      for (const instance of instances) groupOf.push(`${epoch}:${instance}`)
+      timed += instances.length
+    } finally {
+      await child.stop()
+    }
+  }
+  run.log(`  throughput (paired): ${timed} rounds in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+  const ratioTo = (x: readonly number[], b: readonly number[]): Interval => groupedRatio(x, b, groupOf)
+  const base = (data: Record<string, number[]>): number[] =>
+    Array.from({ length: timed }, (_, i) => ((data.plain?.[i] ?? Number.NaN) + (data['plain-again']?.[i] ?? Number.NaN)) / 2)
+  return {
+    rounds: timed,
+    epochs: cfg.epochs,
+    instances: cfg.instances,
+    messages: cfg.messages,
+    variants: VARIANTS.map(v => ({ id: v.id, label: v.label, msgsPerSec: meanInterval(rate[v.id] ?? []), cpuPerMsgUs: meanInterval(cpu[v.id] ?? []) })),
+    ratio: ratioTo(rate.plugin ?? [], base(rate)),
+    cpuRatio: ratioTo(cpu.plugin ?? [], base(cpu)),
+    selfCheck: ratioTo(rate['plain-again'] ?? [], rate.plain ?? []),
+    cpuSelfCheck: ratioTo(cpu['plain-again'] ?? [], cpu.plain ?? [])
+  }
+}
