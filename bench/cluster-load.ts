@@ -44,13 +44,14 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { pathToFileURL } from 'node:url'
 import mqttPacket from 'mqtt-packet'
+import { CONNACK, DISCONNECT } from './cases.js'
+import { BENCH_DIR, ROOT_DIR } from './children.js'
+import { summarize as summarizeAll } from './stats.js'
 
-const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
-const ROOT_DIR = dirname(BENCH_DIR)
 const BROKER_JS = join(ROOT_DIR, 'packages/broker/dist/broker.js')
 const CLUSTER_JS = join(ROOT_DIR, 'packages/broker/dist/cluster.js')
 const HOST = '127.0.0.1'
@@ -379,8 +380,6 @@ const minus = (a: Cpu, b: Cpu): Cpu => ({ nodes: a.nodes - b.nodes, haproxy: a.h
 
 // ---------------------------------------------------------------- one measurement
 
-const CONNACK_OK = Buffer.from([0x20, 0x02, 0x00, 0x00])
-const DISCONNECT = Buffer.from([0xe0, 0x00])
 /** The n-th client's own loopback address. */
 const addressOf = (n: number): string => `127.${String(1 + (n >> 16))}.${String((n >> 8) & 255)}.${String(n & 255)}`
 
@@ -413,7 +412,7 @@ async function openClients (port: number, count: number, idPrefix: string): Prom
       s.on('data', (chunk: Buffer) => {
         got = Buffer.concat([got, chunk])
         if (got.length < 4) return
-        settle(got.subarray(0, 4).equals(CONNACK_OK) ? undefined : `CONNACK ${got.subarray(0, 4).toString('hex')}`)
+        settle(got.subarray(0, 4).equals(CONNACK) ? undefined : `CONNACK ${got.subarray(0, 4).toString('hex')}`)
       })
     })
   }
@@ -506,14 +505,13 @@ async function measure (s: Setup, round: number): Promise<Sample> {
 
 // ---------------------------------------------------------------- statistics and the report
 
+// Median and range only (cluster.json keeps no per-round lists).
 interface Summary { readonly median: number, readonly min: number, readonly max: number }
 function summarize (values: readonly number[]): Summary {
-  const sorted = values.filter(v => Number.isFinite(v)).sort((a, b) => a - b)
-  if (sorted.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN }
-  const mid = sorted.length >> 1
-  const median = sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
-  return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number }
+  const { median, min, max } = summarizeAll(values)
+  return { median, min, max }
 }
+
 const fmt = (v: number, digits = 0): string => Number.isFinite(v) ? v.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–'
 const signed = (v: number, digits = 0): string => `${v > 0 ? '+' : v < 0 ? '−' : '±'}${fmt(Math.abs(v), digits)}`
 const cell = (s: Summary, digits = 0): string => `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`

@@ -1,5 +1,17 @@
 // Counts for the two modes. Full: under 10 minutes on 2 cores; quick: under 1.
 
+/** How a paired run (paired.ts) is spread over processes and rounds. */
+export interface PairedSchedule {
+  /** Timed rounds in all, spread over the epochs. */
+  readonly rounds: number
+  /** Fresh broker processes, one after the other, each warmed up. */
+  readonly epochs: number
+  /** Broker instances per variant in each process; rounds rotate between them. */
+  readonly instances: number
+  /** Untimed rounds first in each process (aedes takes a few thousand connections to settle). */
+  readonly warmupRounds: number
+}
+
 export interface Config {
   readonly mode: 'quick' | 'full'
   /** Hard stop for the whole run (every loop is bounded anyway). */
@@ -33,15 +45,7 @@ export interface Config {
     readonly probeCount: number
   }
   /** Broker CPU per connection, every variant in one process (paired.ts). */
-  readonly cpu: {
-    /** Timed rounds in all, spread over the epochs. */
-    readonly rounds: number
-    /** Fresh broker processes, one after the other, each warmed up. */
-    readonly epochs: number
-    /** Broker instances per variant in each process; rounds rotate between them. */
-    readonly instances: number
-    /** Untimed rounds first in each process (aedes takes a few thousand connections to settle). */
-    readonly warmupRounds: number
+  readonly cpu: PairedSchedule & {
     /** Connections per batch, plain TCP variants. */
     readonly count: number
     /** Connections per batch, TLS variants. */
@@ -59,12 +63,7 @@ export interface Config {
     readonly batches: number
   }
   /** Throughput, every broker in one process (paired-throughput.ts). */
-  readonly throughputPaired: {
-    /** Timed rounds in all, spread over the epochs. */
-    readonly rounds: number
-    readonly epochs: number
-    readonly instances: number
-    readonly warmupRounds: number
+  readonly throughputPaired: PairedSchedule & {
     /** QoS 0 messages per run. */
     readonly messages: number
   }

@@ -16,22 +16,19 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { parseArgs } from 'node:util'
 import { Aedes } from 'aedes'
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import type * as Plugin from '../src/index.js'
-import type { ProxyProtocolOptions } from '../src/index.js'
-import { loadPlugin, pluginBuilds } from './plugin.js'
+import { importBuild, loadPlugin, pluginBuilds } from './plugin.js'
 import { serve } from './children.js'
 import { skipHeader } from './min-skip.js'
 import { random, shuffled } from './stats.js'
 
 const require = createRequire(import.meta.url)
-const { proxyProtocol, withPlugins } = await loadPlugin()
+const plugin = await loadPlugin()
 // Other builds of the plugin beside this one, in the same process, for
 // comparing two versions of the code by the paired method (bench/README.md,
 // section 2): BENCH_PLUGIN_BUILDS=name=dir,name=dir (folders of compiled src/).
 const others: Array<[string, typeof Plugin]> = []
-for (const spec of pluginBuilds()) others.push([spec.name, await import(pathToFileURL(join(spec.dir, 'index.js')).href) as typeof Plugin])
+for (const spec of pluginBuilds()) others.push([spec.name, await importBuild(spec.dir)])
 
 const { values } = parseArgs({
   options: {
@@ -59,10 +56,10 @@ async function makeBroker (): Promise<Aedes> {
   return broker
 }
 
-/** An aedes broker with the plugin installed, serving `create(broker.handle)`, attached. */
-async function withPlugin (options: ProxyProtocolOptions, create: (handle: Aedes['handle']) => net.Server): Promise<net.Server> {
-  const broker = withPlugins(await makeBroker())
-  const proxy = broker.use(proxyProtocol(options))
+/** An aedes broker with the plugin (this build, or `build`) installed, serving `create(broker.handle)`, attached. */
+async function withPlugin (options: Plugin.ProxyProtocolOptions, create: (handle: Aedes['handle']) => net.Server, build: typeof Plugin = plugin): Promise<net.Server> {
+  const broker = build.withPlugins(await makeBroker())
+  const proxy = broker.use(build.proxyProtocol(options))
   const server = create(broker.handle)
   proxy.attach(server)
   return server
@@ -86,13 +83,7 @@ const builders: Record<string, () => Promise<net.Server>> = {
     // What the trust check needs first, and plain aedes never pays: the peer's address.
     return net.createServer(function (socket) { if (socket.remoteAddress !== undefined) skipHeader(socket, handOver); else socket.destroy() })
   },
-  ...Object.fromEntries(others.map(([name, build]) => [`pp-recommended@${name}`, async () => {
-    const broker = build.withPlugins(await makeBroker())
-    const proxy = broker.use(build.proxyProtocol({ proxyEnabled: true, trustedProxies }))
-    const server = net.createServer(broker.handle)
-    proxy.attach(server)
-    return server
-  }])),
+  ...Object.fromEntries(others.map(([name, build]) => [`pp-recommended@${name}`, async () => await withPlugin({ proxyEnabled: true, trustedProxies }, net.createServer, build)])),
   sf: async () => {
     const factory = require('aedes-server-factory') as { createServer (aedes: { handle: Aedes['handle'] }, options: { trustProxy: boolean }): net.Server }
     return factory.createServer(await makeBroker(), { trustProxy: true })

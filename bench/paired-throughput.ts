@@ -17,19 +17,18 @@
 // that holds (CPU per message, messages/s), within the interval it states.
 import { performance } from 'node:perf_hooks'
 import { WIRE_HEADERS } from './cases.js'
-import { Child } from './children.js'
 import { throughput } from './loadgen.js'
 import type { Config } from './config.js'
 import type { PairedThroughputResults } from './results.js'
-import { groupedRatio, pairedRounds } from './paired.js'
+import { groupedRatio, pairedProcesses, type PairedProcess } from './paired.js'
 import { meanInterval, random, type Interval } from './stats.js'
 
 export type PairedThroughputConfig = Config['throughputPaired']
 
 const VARIANTS = [
-  { id: 'plain', label: 'aedes, direct (no header)', server: 'plain', header: undefined, baseline: true },
-  { id: 'plain-again', label: 'aedes, direct, a second identical broker', server: 'plain-again', header: undefined, baseline: true },
-  { id: 'plugin', label: 'plugin, recommended configuration, v2 header (AWS NLB) on both clients', server: 'pp-recommended', header: WIRE_HEADERS.v2, baseline: false }
+  { id: 'plain', label: 'aedes, direct (no header)', server: 'plain', header: undefined },
+  { id: 'plain-again', label: 'aedes, direct, a second identical broker', server: 'plain-again', header: undefined },
+  { id: 'plugin', label: 'plugin, recommended configuration, v2 header (AWS NLB) on both clients', server: 'pp-recommended', header: WIRE_HEADERS.v2 }
 ] as const
 type Variant = typeof VARIANTS[number]
 
@@ -43,42 +42,28 @@ export interface PairedThroughputRun {
 
 export async function runPairedThroughput (run: PairedThroughputRun): Promise<PairedThroughputResults> {
   const { cfg, tp } = run
-  const rate: Record<string, number[]> = { plain: [], 'plain-again': [], plugin: [] }
-  const cpu: Record<string, number[]> = { plain: [], 'plain-again': [], plugin: [] }
-  const groupOf: string[] = []
-  const next = random(29)
+  const rate: Record<string, number[]> = Object.fromEntries(VARIANTS.map(v => [v.id, []]))
+  const cpu: Record<string, number[]> = Object.fromEntries(VARIANTS.map(v => [v.id, []]))
   const t0 = performance.now()
-  const perEpoch = Math.ceil(cfg.rounds / cfg.epochs / 2) * 2
-  let timed = 0
-  for (let epoch = 0; epoch < cfg.epochs && timed < cfg.rounds; epoch++) {
-    const { child, ready } = await Child.start(`broker:multi-tp#${epoch + 1}`, 'multi-broker.ts', ['--key', run.key, '--cert', run.cert, '--instances', String(cfg.instances), '--seed', String(101 + epoch)])
-    const ports = ready.ports as Record<string, number>
-    try {
-      const once = async (v: Variant, instance: number): Promise<{ rate: number, main: number }> => {
-        const server = `${v.server}#${instance}`
-        await child.request('cpuStart')
-        const r = await throughput({ port: ports[server] as number, header: v.header, messages: cfg.messages, payloadBytes: tp.payloadBytes, batch: tp.batch, window: tp.window, timeoutMs: 120_000 })
-        // The two clients' DISCONNECTs and closes belong to the run.
-        const left = await child.request<number>('drained', { server, timeoutMs: 5000 })
-        if (left !== 0) throw new Error(`paired throughput ${v.id}: the broker still holds ${left} connections 5 s after the clients' DISCONNECT`)
-        const us = await child.request<{ main: number }>('cpuStop')
-        if (r.received !== cfg.messages || r.strayBytes !== 0) throw new Error(`paired throughput ${v.id}: received ${r.received} of ${cfg.messages} (+${r.strayBytes} stray bytes)`)
-        return { rate: cfg.messages / (r.wallMs / 1000), main: us.main / cfg.messages }
-      }
-      const rounds = Math.min(perEpoch, cfg.rounds - timed)
-      const instances = await pairedRounds(VARIANTS, { ...cfg, rounds, next }, async (v, instance, timedRound) => {
-        const r = await once(v, instance)
-        if (timedRound) {
-          rate[v.id]?.push(r.rate)
-          cpu[v.id]?.push(r.main)
-        }
-      })
-      for (const instance of instances) groupOf.push(`${epoch}:${instance}`)
-      timed += instances.length
-    } finally {
-      await child.stop()
-    }
+  const once = async ({ child, ports }: PairedProcess, v: Variant, instance: number): Promise<{ rate: number, main: number }> => {
+    const server = `${v.server}#${instance}`
+    await child.request('cpuStart')
+    const r = await throughput({ port: ports[server] as number, header: v.header, messages: cfg.messages, payloadBytes: tp.payloadBytes, batch: tp.batch, window: tp.window, timeoutMs: 120_000 })
+    // The two clients' DISCONNECTs and closes belong to the run.
+    const left = await child.request<number>('drained', { server, timeoutMs: 5000 })
+    if (left !== 0) throw new Error(`paired throughput ${v.id}: the broker still holds ${left} connections 5 s after the clients' DISCONNECT`)
+    const us = await child.request<{ main: number }>('cpuStop')
+    if (r.received !== cfg.messages || r.strayBytes !== 0) throw new Error(`paired throughput ${v.id}: received ${r.received} of ${cfg.messages} (+${r.strayBytes} stray bytes)`)
+    return { rate: cfg.messages / (r.wallMs / 1000), main: us.main / cfg.messages }
   }
+  const groupOf = await pairedProcesses(VARIANTS, { ...cfg, name: 'broker:multi-tp', key: run.key, cert: run.cert, seed: 101, next: random(29) }, async (p, v, instance, timed) => {
+    const r = await once(p, v, instance)
+    if (timed) {
+      rate[v.id]?.push(r.rate)
+      cpu[v.id]?.push(r.main)
+    }
+  })
+  const timed = groupOf.length
   run.log(`  throughput (paired): ${timed} rounds in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
   const ratioTo = (x: readonly number[], b: readonly number[]): Interval => groupedRatio(x, b, groupOf)
   const base = (data: Record<string, number[]>): number[] =>

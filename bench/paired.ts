@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks'
 import { WIRE_HEADERS, type WireHeader } from './cases.js'
 import { Child } from './children.js'
 import { storm } from './loadgen.js'
-import type { Config } from './config.js'
+import type { Config, PairedSchedule } from './config.js'
 import { pluginBuilds } from './plugin.js'
 import type { Measure, PairedResults } from './results.js'
 import { meanInterval, random, shuffled, type Interval } from './stats.js'
@@ -62,28 +62,55 @@ export interface PairedRun {
   readonly profile?: { start (children: ReadonlyArray<{ child: Child }>): Promise<void>, stop (children: ReadonlyArray<{ child: Child }>, section: string): Promise<void> }
 }
 
+/** One multi-broker.ts process of a paired run, with the ports of its servers (`id#instance`). */
+export interface PairedProcess {
+  readonly child: Child
+  readonly ports: Record<string, number>
+  /** Which process of the run, from 0. */
+  readonly epoch: number
+}
+
 /**
- * Runs `warmupRounds` untimed rounds and then `rounds` timed ones, each
- * variant once per round: a shuffled order, then the same order reversed,
- * so a drift during the two rounds (the JIT settling, the machine's load
- * changing) weighs on every variant alike. Both rounds of a pair use the
- * same instance; the next pair moves on to the next.
- * @returns the instance of each timed round, in order.
+ * Runs `rounds` timed rounds over `epochs` fresh multi-broker.ts processes,
+ * one after the other, each with `instances` of every broker (created in an
+ * order seeded by `seed` and the process) and `warmupRounds` untimed rounds
+ * first. A round runs each variant once: a shuffled order, then the same
+ * order reversed, so a drift during the two rounds (the JIT settling, the
+ * machine's load changing) weighs on every variant alike. Both rounds of a
+ * pair use the same instance; the next pair moves on to the next.
+ * @returns the (process, instance) group of each timed round, in order: what {@link groupedRatio} takes.
  */
-export async function pairedRounds<V> (variants: readonly V[], o: { readonly warmupRounds: number, readonly rounds: number, readonly instances: number, readonly next: () => number },
-  each: (variant: V, instance: number, timed: boolean) => Promise<void>,
-  hooks: { readonly before?: (round: number) => Promise<void>, readonly after?: (round: number) => void } = {}): Promise<number[]> {
-  const timedInstances: number[] = []
-  let order: V[] = []
-  for (let round = 0; round < o.warmupRounds + o.rounds; round++) {
-    await hooks.before?.(round)
-    order = round % 2 === 0 ? shuffled(variants, o.next) : [...order].reverse()
-    const instance = Math.floor(round / 2) % o.instances
-    for (const v of order) await each(v, instance, round >= o.warmupRounds)
-    if (round >= o.warmupRounds) timedInstances.push(instance)
-    hooks.after?.(round)
+export async function pairedProcesses<V> (variants: readonly V[],
+  o: PairedSchedule & { readonly name: string, readonly key: string, readonly cert: string, readonly seed: number, readonly next: () => number },
+  each: (p: PairedProcess, variant: V, instance: number, timed: boolean) => Promise<void>,
+  hooks: {
+    readonly before?: (p: PairedProcess, round: number) => Promise<void>
+    /** After each round; `of` is the process's rounds, untimed ones included. */
+    readonly after?: (p: PairedProcess, round: number, of: number) => void
+    readonly done?: (p: PairedProcess) => Promise<void>
+  } = {}): Promise<string[]> {
+  const groupOf: string[] = []
+  const perEpoch = Math.ceil(o.rounds / o.epochs / 2) * 2
+  for (let epoch = 0; epoch < o.epochs && groupOf.length < o.rounds; epoch++) {
+    const { child, ready } = await Child.start(`${o.name}#${epoch + 1}`, 'multi-broker.ts', ['--key', o.key, '--cert', o.cert, '--instances', String(o.instances), '--seed', String(o.seed + epoch)])
+    const p: PairedProcess = { child, ports: ready.ports as Record<string, number>, epoch }
+    try {
+      const of = o.warmupRounds + Math.min(perEpoch, o.rounds - groupOf.length)
+      let order: V[] = []
+      for (let round = 0; round < of; round++) {
+        await hooks.before?.(p, round)
+        order = round % 2 === 0 ? shuffled(variants, o.next) : [...order].reverse()
+        const instance = Math.floor(round / 2) % o.instances
+        for (const v of order) await each(p, v, instance, round >= o.warmupRounds)
+        if (round >= o.warmupRounds) groupOf.push(`${epoch}:${instance}`)
+        hooks.after?.(p, round, of)
+      }
+      await hooks.done?.(p)
+    } finally {
+      await child.stop()
+    }
   }
-  return timedInstances
+  return groupOf
 }
 
 /**
@@ -113,52 +140,38 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
   const cpu: Record<string, number[]> = Object.fromEntries(variants.map(v => [v.id, []]))
   const proc: Record<string, number[]> = Object.fromEntries(variants.map(v => [v.id, []]))
   const failed: Record<string, number> = Object.fromEntries(variants.map(v => [v.id, 0]))
-  const next = random(13)
   const t0 = performance.now()
-  const perEpoch = Math.ceil(cfg.rounds / cfg.epochs / 2) * 2
-  let timed = 0
-  // Per timed round: which process and which instances ran it.
-  const clusterOf: string[] = []
-  for (let epoch = 0; epoch < cfg.epochs && timed < cfg.rounds; epoch++) {
-    const { child, ready } = await Child.start(`broker:multi#${epoch + 1}`, 'multi-broker.ts', ['--key', run.key, '--cert', run.cert, '--instances', String(cfg.instances), '--seed', String(epoch + 1)])
-    const ports = ready.ports as Record<string, number>
-    try {
-      const batch = async (v: PairedVariant, instance: number): Promise<{ main: number, process: number }> => {
-        const count = v.tls === true ? cfg.tlsCount : cfg.count
-        const server = `${v.server}#${instance}`
-        await child.request('cpuStart')
-        const r = await storm({
-          port: ports[server] as number,
-          count,
-          concurrency: cfg.concurrency,
-          header: v.header === undefined ? undefined : WIRE_HEADERS[v.header],
-          tls: v.tls === true ? { ca } : undefined,
-          timeoutMs: cfg.timeoutMs
-        })
-        // The broker's work closing the connections belongs to the batch.
-        await child.request('drained', { server, timeoutMs: cfg.timeoutMs })
-        const us = await child.request<{ process: number, main: number }>('cpuStop')
-        failed[v.id] = (failed[v.id] ?? 0) + r.failed
-        return r.ok > 0 ? { main: us.main / r.ok, process: us.process / r.ok } : { main: Number.NaN, process: Number.NaN }
-      }
-      const rounds = Math.min(perEpoch, cfg.rounds - timed)
-      const instances = await pairedRounds(variants, { ...cfg, rounds, next }, async (v, instance, timedRound) => {
-        const perConn = await batch(v, instance)
-        if (timedRound) {
-          cpu[v.id]?.push(perConn.main)
-          proc[v.id]?.push(perConn.process)
-        }
-      }, {
-        before: async round => { if (round === cfg.warmupRounds && epoch === 0) await run.profile?.start([{ child }]) },
-        after: round => { if ((round + 1) % 50 === 0) run.log(`  cpu: epoch ${epoch + 1}/${cfg.epochs}, ${round + 1}/${cfg.warmupRounds + rounds} rounds (${cfg.warmupRounds} untimed)`) }
-      })
-      for (const instance of instances) clusterOf.push(`${epoch}:${instance}`)
-      timed += instances.length
-      if (epoch === 0) await run.profile?.stop([{ child }], 'cpu')
-    } finally {
-      await child.stop()
-    }
+  const batch = async ({ child, ports }: PairedProcess, v: PairedVariant, instance: number): Promise<{ main: number, process: number }> => {
+    const count = v.tls === true ? cfg.tlsCount : cfg.count
+    const server = `${v.server}#${instance}`
+    await child.request('cpuStart')
+    const r = await storm({
+      port: ports[server] as number,
+      count,
+      concurrency: cfg.concurrency,
+      header: v.header === undefined ? undefined : WIRE_HEADERS[v.header],
+      tls: v.tls === true ? { ca } : undefined,
+      timeoutMs: cfg.timeoutMs
+    })
+    // The broker's work closing the connections belongs to the batch.
+    await child.request('drained', { server, timeoutMs: cfg.timeoutMs })
+    const us = await child.request<{ process: number, main: number }>('cpuStop')
+    failed[v.id] = (failed[v.id] ?? 0) + r.failed
+    return r.ok > 0 ? { main: us.main / r.ok, process: us.process / r.ok } : { main: Number.NaN, process: Number.NaN }
   }
+  // Per timed round: which process and which instances ran it.
+  const clusterOf = await pairedProcesses(variants, { ...cfg, name: 'broker:multi', key: run.key, cert: run.cert, seed: 1, next: random(13) }, async (p, v, instance, timed) => {
+    const perConn = await batch(p, v, instance)
+    if (timed) {
+      cpu[v.id]?.push(perConn.main)
+      proc[v.id]?.push(perConn.process)
+    }
+  }, {
+    before: async ({ child, epoch }, round) => { if (round === cfg.warmupRounds && epoch === 0) await run.profile?.start([{ child }]) },
+    after: ({ epoch }, round, of) => { if ((round + 1) % 50 === 0) run.log(`  cpu: epoch ${epoch + 1}/${cfg.epochs}, ${round + 1}/${of} rounds (${cfg.warmupRounds} untimed)`) },
+    done: async ({ child, epoch }) => { if (epoch === 0) await run.profile?.stop([{ child }], 'cpu') }
+  })
+  const timed = clusterOf.length
   const wallS = (performance.now() - t0) / 1000
   const ratioTo = (x: readonly number[], b: readonly number[]): Interval => groupedRatio(x, b, clusterOf)
   const baselineOf = (data: Record<string, number[]>, family: 'tcp' | 'tls'): number[] => {

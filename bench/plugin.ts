@@ -23,6 +23,11 @@ export function pluginDir (): string {
 export async function loadPlugin (): Promise<typeof Plugin> {
   const dir = pluginDir()
   if (!existsSync(join(dir, 'index.js'))) throw new Error(`no compiled plugin in ${dir}: run npm run build, or bench/run.ts (which compiles src/)`)
+  return await importBuild(dir)
+}
+
+/** The compiled plugin in `dir`. */
+export async function importBuild (dir: string): Promise<typeof Plugin> {
   return await import(pathToFileURL(join(dir, 'index.js')).href) as typeof Plugin
 }
 

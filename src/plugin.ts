@@ -134,21 +134,18 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     // Once per server, not per connection: what is done with a socket whose
     // header (if any) has been read (called only once `taken` is set).
     const proceed: Proceed = (socket, header, peer) => { this.#connections.handOver(socket, { listener, header, peer }, taken.handOver) }
-    const onConnection = (socket: Duplex): void => {
-      if (!read) {
-        this.#stats.direct(listener)
-        this.#connections.handOver(socket, { listener, header: undefined, peer: undefined }, taken.handOver)
-        return
-      }
-      intake(this.#intake, socket, listener, proceed)
-    }
+    const onConnection = read
+      ? (socket: Duplex): void => { intake(this.#intake, socket, listener, proceed) }
+      : (socket: Duplex): void => {
+          this.#stats.direct(listener)
+          proceed(socket, undefined, undefined)
+        }
     const taken = takeOverConnections(server, onConnection, swap)
-    const restore = taken.restore
     // A TLS handshake the server refuses is logged with the real address.
     const logger = this.settings.logger
     const stopTls = logger !== undefined && server instanceof tls.Server ? logTlsRefusals(server, listener, this.#connections, logger, this.#intake.logs) : undefined
     const detach = (): void => {
-      restore()
+      taken.restore()
       stopTls?.()
       this.#detach.delete(server)
       Reflect.deleteProperty(s, ATTACHED)

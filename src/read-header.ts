@@ -14,10 +14,6 @@ class CallbackRead extends HeaderRead {
   protected finish (err: ReadFailure | null, header?: ProxyHeader, ended?: boolean): void {
     this.#callback(err, header, ended)
   }
-
-  protected override headerComplete (): void {
-    this.options.onHeaderComplete?.()
-  }
 }
 
 /**

@@ -26,12 +26,6 @@ export interface ReadOptions {
    * @defaultValue 'parse'
    */
   readonly present?: 'parse' | 'PROXY_ERR_UNEXPECTED_HEADER' | 'PROXY_ERR_UNTRUSTED'
-  /**
-   * Called once when a complete header has arrived and the reader only waits
-   * for the first bytes after it (to refuse a second header): from then on
-   * the connection is no longer pending a header.
-   */
-  readonly onHeaderComplete?: () => void
 }
 
 /** Why a read failed, beyond the error code: how much the peer had sent. */
