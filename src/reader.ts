@@ -11,6 +11,18 @@ export type { ReadCallback, ReadFailure, ReadOptions } from './read-options.js'
 /** How much of a connection that is not PROXY is kept to explain it. */
 const HEAD_LENGTH = 512
 
+/**
+ * A copy of `bytes` in a buffer of exactly their size. Not `Buffer.from`:
+ * below 4 KiB that is a piece of Buffer's shared 8 KiB pool, and a copy kept
+ * (bytes aedes keeps for a client's life, a refusal an application holds on
+ * to) would keep a whole slab alive.
+ */
+function ownCopy (bytes: Uint8Array): Buffer {
+  const own = Buffer.allocUnsafeSlow(bytes.length)
+  own.set(bytes)
+  return own
+}
+
 function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer | undefined): ReadFailure {
   return Object.assign(err, head === undefined ? { bytesReceived } : { bytesReceived, head })
 }
@@ -132,7 +144,7 @@ export abstract class HeaderRead {
     socket.on('error', ignore)
     try {
       // Before destroying: the result may still ask the socket who its peer is.
-      this.finish(failure(err, this.#received, data === undefined ? undefined : Buffer.from(data.subarray(0, HEAD_LENGTH))))
+      this.finish(failure(err, this.#received, data === undefined ? undefined : ownCopy(data.subarray(0, HEAD_LENGTH))))
     } finally {
       socket.destroy()
     }
@@ -145,7 +157,7 @@ export abstract class HeaderRead {
     socket.pause()
     // The bytes after a header are a view of the chunk that carried it: a
     // copy, so a consumer that keeps them does not keep the header's bytes.
-    if (rest.length > 0) socket.unshift(rest.buffer.byteLength > rest.length + 256 ? Buffer.from(rest) : rest)
+    if (rest.length > 0) socket.unshift(rest.buffer.byteLength > rest.length + 256 ? ownCopy(rest) : rest)
     this.finish(null, header)
   }
 
