@@ -234,12 +234,14 @@ export abstract class HeaderRead {
    * More bytes are needed: `needed` in all before another look, in a buffer
    * of `capacity` (what the parser says this header takes: 107 bytes for
    * v1, 16 for a v2 prefix, 16 + len once its length field is in), so a
-   * pending peer holds no more than its header however the bytes are cut.
+   * pending peer holds no more than its header however the bytes are cut
+   * (a buffer of its own: a piece of Buffer's shared pool would keep a whole
+   * 8 KiB slab alive for as long as the peer waits).
    */
   #wait (need: number, capacity: number, data: Buffer): false {
     this.#needed = need
     if (this.#acc === undefined || this.#acc.length < capacity) {
-      const grown = Buffer.allocUnsafe(capacity)
+      const grown = Buffer.allocUnsafeSlow(capacity)
       this.#filled = data.copy(grown, 0)
       this.#acc = grown
     }
