@@ -5,23 +5,12 @@ import type { ParseResult, ProxyHeader } from './protocol/header.js'
 import type { ReadFailure, ReadOptions } from './read-options.js'
 import { parseHeader, signatureAt } from './protocol/parse.js'
 import { V2_SIGNATURE } from './protocol/v2.js'
+import { ownCopy } from './protocol/own-buffer.js'
 
 export type { ReadCallback, ReadFailure, ReadOptions } from './read-options.js'
 
 /** How much of a connection that is not PROXY is kept to explain it. */
 const HEAD_LENGTH = 512
-
-/**
- * A copy of `bytes` in a buffer of exactly their size. Not `Buffer.from`:
- * below 4 KiB that is a piece of Buffer's shared 8 KiB pool, and a copy kept
- * (bytes aedes keeps for a client's life, a refusal an application holds on
- * to) would keep a whole slab alive.
- */
-function ownCopy (bytes: Uint8Array): Buffer {
-  const own = Buffer.allocUnsafeSlow(bytes.length)
-  own.set(bytes)
-  return own
-}
 
 function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer | undefined): ReadFailure {
   return Object.assign(err, head === undefined ? { bytesReceived } : { bytesReceived, head })
@@ -235,8 +224,7 @@ export abstract class HeaderRead {
    * of `capacity` (what the parser says this header takes: 107 bytes for
    * v1, 16 for a v2 prefix, 16 + len once its length field is in), so a
    * pending peer holds no more than its header however the bytes are cut
-   * (a buffer of its own: a piece of Buffer's shared pool would keep a whole
-   * 8 KiB slab alive for as long as the peer waits).
+   * (a buffer of its own: see own-buffer.ts).
    */
   #wait (need: number, capacity: number, data: Buffer): false {
     this.#needed = need

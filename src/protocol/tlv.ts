@@ -1,4 +1,5 @@
 import { crc32c } from './crc32c.js'
+import { ownLatin1 } from './own-buffer.js'
 import { proxyError } from './errors.js'
 import { checkText, latin1Slice, setText, textAt } from './text.js'
 import { decodeCloud, type CloudTlvs } from './tlv-cloud.js'
@@ -165,16 +166,4 @@ export function decodeTlvs (own: Buffer, start: number, end: number): TlvSet {
 export function lazyTlvSet (target: object, header: Uint8Array, start: number, end: number): void {
   const bytes = latin1Slice.call(header, start, end)
   Slot.define(target, 'tlvs', () => decodeTlvs(ownLatin1(bytes), 0, end - start))
-}
-
-/**
- * The bytes of a latin1 string in a buffer of exactly their size. Not
- * `Buffer.from(text, 'latin1')`: below 4 KiB that is a piece of Buffer's
- * shared 8 KiB pool, and a set kept for a connection's life would keep a
- * whole slab alive (8 KiB retained for a 4 KiB header, measured).
- */
-function ownLatin1 (text: string): Buffer {
-  const own = Buffer.allocUnsafeSlow(text.length)
-  own.write(text, 0, 'latin1')
-  return own
 }
