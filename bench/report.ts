@@ -25,7 +25,6 @@ function spread (s: Summary, f: (x: number) => string): string {
   return `${f(s.median)} (${f(s.min)}–${f(s.max)})`
 }
 
-/** A ratio with its 95 % interval: 1.031× (0.998×–1.065×). */
 /** The interval holds 1.00 (the method against itself). */
 function holds (x: Interval): boolean {
   return x.lo <= 1 && x.hi >= 1
@@ -36,6 +35,7 @@ function asSummary (x: Interval): Summary {
   return { median: x.mean, min: x.lo, max: x.hi, values: [] }
 }
 
+/** A ratio with its 95 % interval: 1.031× (0.998×–1.065×). */
 function interval (x: Interval | undefined, unit = '×', digits = 3): string {
   if (x === undefined || !Number.isFinite(x.mean)) return '–'
   return `${x.mean.toFixed(digits)}${unit} (${x.lo.toFixed(digits)}${unit}–${x.hi.toFixed(digits)}${unit})`
