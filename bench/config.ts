@@ -97,7 +97,7 @@ export const CONFIGS: Readonly<Record<'quick' | 'full', Config>> = {
     connections: { reps: 21, epochs: 3, count: 800, tlsCount: 80, warmup: 3000, concurrency: 32, batches: 4, splitDelayMs: 20, timeoutMs: 10_000, probeCount: 20 },
     cpu: { rounds: 300, epochs: 2, instances: 6, warmupRounds: 20, count: 50, tlsCount: 10, concurrency: 8, timeoutMs: 10_000 },
     throughput: { reps: 15, messages: 120_000, payloadBytes: 64, batch: 100, window: 4000, batches: 4 },
-    throughputPaired: { rounds: 96, epochs: 2, instances: 3, warmupRounds: 4, messages: 10_000 },
+    throughputPaired: { rounds: 96, epochs: 2, instances: 6, warmupRounds: 4, messages: 10_000 },
     idle: { reps: 5, sockets: 900, concurrency: 100, timeoutMs: 3000, graceMs: 2000 }
   }
 }
