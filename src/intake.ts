@@ -64,9 +64,10 @@ function readOptions (ctx: IntakeContext, listener: ListenerName, verdict: Verdi
 export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerName, proceed: Proceed): void {
   const settings = ctx.settings[listener]
   const started = performance.now()
-  // The peer is read only when needed (a trust check, a refusal, a 'header'
-  // listener): getpeername is a measurable part of a connection.
-  let peer: SocketEndpoint | undefined
+  // The peer is read now, whatever the verdict: connDetails needs it anyway
+  // (one getpeername either way, at most one per connection), and a refusal
+  // reported later would find it gone once the peer has reset.
+  const peer = peerOf(socket)
   let verdict: Verdict
   // Reset before Node could read its peer address (HAProxy resets its
   // health-check connections that fast): nothing to trust, but what it sent
@@ -74,14 +75,11 @@ export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerNa
   let peerless = false
   if (settings.trustedProxies === undefined || settings.mode === 'off') {
     verdict = verdictFor(settings, true)
+  } else if (peer.address === '' && socket instanceof net.Socket) {
+    peerless = true
+    verdict = PEERLESS
   } else {
-    peer = peerOf(socket)
-    if (peer.address === '' && socket instanceof net.Socket) {
-      peerless = true
-      verdict = PEERLESS
-    } else {
-      verdict = verdictFor(settings, ctx.trusted[listener](peer.address))
-    }
+    verdict = verdictFor(settings, ctx.trusted[listener](peer.address))
   }
   if (verdict.verb === 'IGNORE') {
     ctx.stats.direct(listener)
@@ -89,15 +87,21 @@ export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerNa
     return
   }
   if (verdict.verb === 'REFUSE') {
-    const at = peer ?? peerOf(socket)
-    refuse(ctx, socket, listener, at, 'PROXY_ERR_UNTRUSTED', refusalMessage.untrusted(at.address, listener), -1)
+    refuse(ctx, socket, listener, peer, 'PROXY_ERR_UNTRUSTED', refusalMessage.untrusted(peer.address, listener), -1)
     return
   }
-  if (ctx.stats.pending(listener) >= settings.maxPending) {
-    refuse(ctx, socket, listener, peer ?? peerOf(socket), 'PROXY_ERR_TOO_MANY_PENDING', refusalMessage.tooManyPending(settings.maxPending, listener), -1)
+  // Only a read whose header will be believed holds one of the maxPending
+  // places. A REJECT read (PROXY off with hints, or a peer outside
+  // trustedProxies in optional mode) only looks at the first bytes, and a
+  // silent peer is handed over at the timeout as aedes would keep it: were
+  // those counted, anyone could fill the places with idle sockets and lock
+  // the listener's clients, or its load balancer, out.
+  const counted = verdict.verb !== 'REJECT'
+  if (counted && ctx.stats.pending(listener) >= settings.maxPending) {
+    refuse(ctx, socket, listener, peer, 'PROXY_ERR_TOO_MANY_PENDING', refusalMessage.tooManyPending(settings.maxPending, listener), -1)
     return
   }
-  new IntakeRead(ctx, socket, listener, readOptions(ctx, listener, verdict), proceed, peer, peerless, started).start()
+  new IntakeRead(ctx, socket, listener, readOptions(ctx, listener, verdict), proceed, peer, peerless, started, counted).start()
 }
 
 /** The read of one connection's header, and what the intake does with it. */
@@ -108,10 +112,11 @@ class IntakeRead extends HeaderRead {
   readonly #peerless: boolean
   /** When the intake began (the 'header' event's readTime counts from it). */
   readonly #started: number
-  #peer: SocketEndpoint | undefined
-  #pending = true
+  readonly #peer: SocketEndpoint
+  /** Counted in the listener's pending connections (see `intake`) until the header is in. */
+  #pending: boolean
 
-  constructor (ctx: IntakeContext, socket: Duplex, listener: ListenerName, options: ReadOptions, proceed: Proceed, peer: SocketEndpoint | undefined, peerless: boolean, started: number) {
+  constructor (ctx: IntakeContext, socket: Duplex, listener: ListenerName, options: ReadOptions, proceed: Proceed, peer: SocketEndpoint, peerless: boolean, started: number, counted: boolean) {
     super(socket, options)
     this.#started = started
     this.#ctx = ctx
@@ -119,11 +124,8 @@ class IntakeRead extends HeaderRead {
     this.#proceed = proceed
     this.#peer = peer
     this.#peerless = peerless
-    ctx.stats.startPending(listener)
-  }
-
-  #peerNow (): SocketEndpoint {
-    return (this.#peer ??= peerOf(this.socket))
+    this.#pending = counted
+    if (counted) ctx.stats.startPending(listener)
   }
 
   // A connection stops pending once its header is complete, even while the
@@ -145,7 +147,7 @@ class IntakeRead extends HeaderRead {
     const listener = this.#listener
     const socket = this.socket
     if (err !== null) {
-      report(ctx, err, listener, this.#peerNow()) // the socket is destroyed after this returns
+      report(ctx, err, listener, this.#peer) // the socket is destroyed after this returns
       return
     }
     if (this.#peerless && header?.proxied !== false) {
@@ -153,7 +155,7 @@ class IntakeRead extends HeaderRead {
       // believed; the socket is gone anyway. A header and nothing after it
       // is a proxy's health check (HAProxy's v1 checks are reset that
       // fast): a probe, not a refusal.
-      refuse(ctx, socket, listener, this.#peerNow(), 'PROXY_ERR_CLOSED', refusalMessage.peerless(), socket instanceof net.Socket ? socket.bytesRead : 1, ended === true)
+      refuse(ctx, socket, listener, this.#peer, 'PROXY_ERR_CLOSED', refusalMessage.peerless(), socket instanceof net.Socket ? socket.bytesRead : 1, ended === true)
       return
     }
     if (header === undefined) {
@@ -163,7 +165,7 @@ class IntakeRead extends HeaderRead {
       const onHeader = ctx.onHeader
       if (onHeader !== undefined) {
         const readTime = performance.now() - this.#started
-        const peer = this.#peerNow()
+        const peer = this.#peer
         callUser(() => { onHeader({ listener, peer, header, readTime }) })
       }
     }

@@ -86,8 +86,7 @@ export abstract class HeaderRead {
     socket.on('end', onEnd)
     socket.on('close', onEnd)
     socket.on('error', onError)
-    // A 'data' listener does not start a stream that was paused on purpose
-    // (net.createServer({ pauseOnConnect: true })): start it.
+    // A 'data' listener does not start a stream paused on purpose (pauseOnConnect): start it.
     socket.resume()
   }
 
@@ -99,9 +98,10 @@ export abstract class HeaderRead {
       this.#succeed(this.#parsed, this.#after)
       return
     }
-    // Nothing at all arrived and a header is optional: the same.
-    if (this.options.absent === 'pass' && this.#received === 0) {
-      this.#succeed(undefined, EMPTY)
+    // Nothing arrived and a header is optional, or only the start of a signature where none is
+    // believed (PROXY off, an untrusted peer): hand over what came, as without a reader.
+    if (this.options.absent === 'pass' && (this.#received === 0 || (this.options.present ?? 'parse') !== 'parse')) {
+      this.#succeed(undefined, this.#acc === undefined ? EMPTY : ownCopy(this.#acc.subarray(0, this.#filled)))
       return
     }
     const timeout = this.options.headerTimeout

@@ -113,6 +113,38 @@ describe('maxPending', () => {
     assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)
     assert.deepEqual(stack.proxy.stats().tcp.rejected, {})
   })
+  // Only a header that will be believed holds a place: on a listener that
+  // reads no header (PROXY off, whose first bytes are only looked at for a
+  // misplaced one) and for a peer outside trustedProxies in optional mode,
+  // anyone could otherwise fill maxPending with idle sockets and lock the
+  // listener's real clients (or its load balancer) out.
+  test('PROXY off: idle sockets hold no place, and a plain MQTT client is served beyond maxPending of them', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: false, maxPending: 3 } })
+    t.after(() => stack.close())
+    await openStalled(t, stack.port, 5, Buffer.alloc(0))
+    const result = await rawExchange(stack.port, [connectPacket('plain')], { expectBytes: 4 })
+    assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)
+    assert.deepEqual(stack.proxy.stats().tcp.rejected, {})
+    assert.equal(stack.proxy.stats().tcp.pending, 0)
+  })
+  test('optional: untrusted idle sockets hold no place, and the trusted load balancer is served beyond maxPending of them', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: 'optional', trustedProxies: ['127.0.0.2'], maxPending: 3 } })
+    t.after(() => stack.close())
+    await openStalled(t, stack.port, 5, Buffer.alloc(0)) // from 127.0.0.9, not trusted
+    const result = await rawExchange(stack.port, [Buffer.concat([PROXY_HEADER, connectPacket('behind-lb')])], { localAddress: '127.0.0.2', expectBytes: 4 })
+    assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)
+    assert.deepEqual(stack.proxy.stats().tcp.rejected, {})
+    assert.equal(stack.seen.find(s => s.clientId === 'behind-lb')?.details?.ipAddress, '203.0.113.7')
+  })
+  test('PROXY off: a client whose first bytes start like a signature and then stall is handed over at the timeout, not refused', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: false, headerTimeout: 300 } })
+    t.after(() => stack.close())
+    const [stalled] = await openStalled(t, stack.port, 1, 'PRO')
+    await until(() => stack.proxy.stats().tcp.direct === 1, 3000)
+    assert.equal(stalled?.destroyed, false, 'still open: aedes has it now, with its own connect timeout')
+    assert.deepEqual(stack.proxy.stats().tcp.rejected, {})
+    assert.equal(stack.proxy.stats().tcp.pending, 0)
+  })
   test('the default is 1000 and it is per listener', async () => {
     const { resolveOptions } = await import('../../src/options.js')
     const r = resolveOptions({ proxyEnabled: true, listeners: { ws: { maxPending: 10 } } })

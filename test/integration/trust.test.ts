@@ -3,7 +3,8 @@
 import { test, describe } from 'node:test'
 import mqttPacket from 'mqtt-packet'
 import assert from 'node:assert/strict'
-import type net from 'node:net'
+import net from 'node:net'
+import { once } from 'node:events'
 import { spawnSync } from 'node:child_process'
 import { until } from '../helpers/wait.js'
 import { startStack } from '../helpers/stack.js'
@@ -176,6 +177,19 @@ describe('misconfiguration hints', () => {
     const client = await connectClient({ listener: 'tcp', port: stack.port, localAddress: '127.0.0.3' })
     await endClient(client)
     assert.equal(stack.seen.find(s => s.hook === 'authenticate')?.details?.ipAddress, '127.0.0.3')
+  })
+  test('a health check that sends its header and resets at once is refused with its peer, not an empty address', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: {} })
+    t.after(() => stack.close())
+    const socket = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+    await new Promise(resolve => setTimeout(resolve, 100)) // the broker has the connection
+    // HAProxy's check-send-proxy: the header, then a reset in the same breath.
+    socket.write(encodeV2({ command: 'LOCAL' }), () => { socket.resetAndDestroy() })
+    await until(() => stack.rejected.length === 1)
+    assert.equal(stack.rejected[0]?.err.code, 'PROXY_ERR_UNEXPECTED_HEADER')
+    assert.equal(stack.rejected[0]?.ev.peer.address, '127.0.0.9')
   })
   test('the same misconfiguration again and again (a health check every few seconds): one log line, every refusal still counted and emitted', async (t) => {
     const lines: string[] = []
