@@ -55,7 +55,7 @@ export function readBoolean (env: Env, name: string): boolean | undefined {
   if (value === '') return undefined
   if (TRUE.has(value)) return true
   if (FALSE.has(value)) return false
-  return invalid(name, raw, 'is not a boolean: use true/false, on/off, yes/no or 1/0, or leave it empty to inherit')
+  return invalid(name, raw, 'is not a boolean: use true/false, on/off, yes/no or 1/0, or leave it empty for the default')
 }
 
 /** A PROXY switch: a TBMQ boolean, or `optional` (this package's mixed mode). */
@@ -66,7 +66,9 @@ function readEnabled (env: Env, name: string): boolean | 'optional' | undefined 
   const value = raw.trim().toLowerCase()
   if (TRUE.has(value)) return true
   if (FALSE.has(value)) return false
-  return invalid(name, raw, 'is not a boolean: use true/false, on/off, yes/no or 1/0, optional, or leave it empty to inherit')
+  // A listener's switch inherits the global one; the global one has a default.
+  const unset = /^MQTT_(TCP|SSL|WS|WSS)_/.test(name) ? 'to inherit MQTT_PROXY_PROTOCOL_ENABLED' : 'for the default (false)'
+  return invalid(name, raw, `is not a boolean: use true/false, on/off, yes/no or 1/0, optional, or leave it empty ${unset}`)
 }
 
 /** A number above 0 (a whole one when `integer`). */

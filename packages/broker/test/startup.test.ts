@@ -5,7 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createPrivateKey } from 'node:crypto'
 import { once } from 'node:events'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -64,7 +64,9 @@ const failures: Array<{ name: string, env?: Record<string, string>, args?: strin
   { name: 'forwarded headers without a trusted list', env: { MQTT_WS_FORWARD_HEADERS_ENABLED: 'true' }, line: /^aedes-proxy-protocol: MQTT_WS_FORWARD_HEADERS_ENABLED="true": forwardedHeaders on the ws listener needs MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES/ },
   { name: 'optional without a trusted list (once, not once per listener)', env: { MQTT_PROXY_PROTOCOL_ENABLED: 'optional' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_ENABLED="optional": 'optional' on the tcp listener needs MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES/ },
   { name: 'a bind address that is not an IP', env: { LISTENER_TCP_BIND_ADDRESS: 'not-an-ip' }, line: /^aedes-proxy-protocol: LISTENER_TCP_BIND_ADDRESS="not-an-ip" is not an IP address/ },
-  { name: 'a bad boolean', env: { MQTT_TCP_PROXY_PROTOCOL_ENABLED: 'maybe' }, line: /^aedes-proxy-protocol: MQTT_TCP_PROXY_PROTOCOL_ENABLED="maybe" is not a boolean/ },
+  { name: 'a bad boolean', env: { MQTT_TCP_PROXY_PROTOCOL_ENABLED: 'maybe' }, line: /^aedes-proxy-protocol: MQTT_TCP_PROXY_PROTOCOL_ENABLED="maybe" is not a boolean: use true\/false, on\/off, yes\/no or 1\/0, optional, or leave it empty to inherit MQTT_PROXY_PROTOCOL_ENABLED$/ },
+  { name: 'a bad global boolean (nothing to inherit: the default)', env: { MQTT_PROXY_PROTOCOL_ENABLED: 'maybe' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_ENABLED="maybe" is not a boolean: use true\/false, on\/off, yes\/no or 1\/0, optional, or leave it empty for the default \(false\)$/ },
+  { name: 'a bad boolean that is not a PROXY switch', env: { MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME: 'maybe' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME="maybe" is not a boolean: use true\/false, on\/off, yes\/no or 1\/0, or leave it empty for the default$/ },
   { name: 'a log level pino does not have', env: { LOG_LEVEL: 'verbose' }, line: /^aedes-proxy-protocol: LOG_LEVEL="verbose" is not one of trace, debug, info, warn, error, fatal, silent$/ },
   { name: 'no listener enabled', env: { LISTENER_TCP_ENABLED: 'false', LISTENER_WS_ENABLED: 'false' }, line: /^aedes-proxy-protocol: no listener is enabled: set LISTENER_TCP_ENABLED=true/ },
   { name: 'a TLS listener without its certificate', env: { LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_BIND_ADDRESS: '127.0.0.1', LISTENER_SSL_BIND_PORT: '0' }, line: /^aedes-proxy-protocol: the ssl listener is enabled but LISTENER_SSL_PEM_CERT is not set/ },
@@ -91,6 +93,13 @@ for (const row of failures) {
     assert.ok(await isFree(r.tcp) && await isFree(r.ws), 'nothing left bound')
   })
 }
+
+test('the README quotes the line for a bad boolean as the broker prints it', async () => {
+  const r = await start({ MQTT_TCP_PROXY_PROTOCOL_ENABLED: 'maybe' })
+  const message = r.stderr.trim().replace(/^aedes-proxy-protocol: /, '')
+  const readme = readFileSync(join(root, 'README.md'), 'utf8').replace(/\s+/g, ' ')
+  assert.ok(readme.includes(`\`${message}\``), `README quotes: ${message}`)
+})
 
 test('a port in use: the listener bound before it is closed again, nothing announced', async () => {
   const busy = net.createServer().listen(0, '127.0.0.1')
