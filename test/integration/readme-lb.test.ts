@@ -9,6 +9,7 @@
 // may go in Debian's layout, and which lines mix address families.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -400,3 +401,54 @@ test('nginx in Debian\'s layout, as the README says: the stream block at the top
   assert.match(noModule.output, /unknown directive "stream"/)
   quoted('unknown directive "stream"')
 })
+
+test('the README\'s alert rule for a load balancer and a listener that disagree: promtool accepts it, and it fires for a misconfigured listener only', (t) => {
+  const promtool = requireProgram(t, 'promtool', 'prometheus (or just its promtool binary)')
+  if (promtool === undefined) return
+  const section = readmeSection('### Health, readiness and metrics')
+  const after = section.slice(section.indexOf('**What a health check cannot see'))
+  const rules = /```yaml\n([^]*?)```/.exec(after)?.[1]
+  assert.ok(rules !== undefined, 'the README has the rule block')
+  // The metrics and outcomes it names are the broker's.
+  const metrics = readFileSync(join(root, 'packages/broker/src/metrics.ts'), 'utf8')
+  for (const name of ['aedes_proxy_protocol_rejected_total', 'aedes_proxy_protocol_connections_total', 'proxied_v1', 'proxied_v2', 'local']) assert.ok(metrics.includes(name), name)
+  const dir = mkdtempSync(join(tmpdir(), 'aedes-pp-rules-'))
+  t.after(() => { rmSync(dir, { recursive: true, force: true }) })
+  writeFileSync(join(dir, 'rules.yml'), rules)
+  const check = runProgramSync(promtool, ['check', 'rules', join(dir, 'rules.yml')])
+  assert.equal(check.status, 0, check.output)
+  const series = (name: string, labels: string, values: string): string => `      - series: '${name}{${labels}}'\n        values: '${values}'`
+  const summary = (instance: string): string => `tcp listener of ${instance}: the load balancer and the broker disagree about PROXY protocol; the broker's error log line says what to change`
+  writeFileSync(join(dir, 'test.yml'), [
+    'rule_files: [rules.yml]',
+    'evaluation_interval: 1m',
+    'tests:',
+    '  - interval: 1m',
+    '    input_series:',
+    // PROXY off where HAProxy sends it: every check and client refused, nothing accepted.
+    series('aedes_proxy_protocol_rejected_total', 'instance="off",listener="tcp",code="PROXY_ERR_UNEXPECTED_HEADER"', '0+30x20'),
+    // HAProxy missing from trustedProxies: its checks refused, nothing accepted.
+    series('aedes_proxy_protocol_rejected_total', 'instance="untrusted",listener="tcp",code="PROXY_ERR_UNTRUSTED"', '0+30x20'),
+    series('aedes_proxy_protocol_connections_total', 'instance="untrusted",listener="tcp",outcome="probe"', '0+2x20'),
+    // A working load balancer (its LOCAL checks) and a client that goes around it.
+    series('aedes_proxy_protocol_rejected_total', 'instance="bypassed",listener="tcp",code="PROXY_ERR_UNTRUSTED"', '0+1x20'),
+    series('aedes_proxy_protocol_connections_total', 'instance="bypassed",listener="tcp",outcome="local"', '0+30x20'),
+    // All is well.
+    series('aedes_proxy_protocol_connections_total', 'instance="healthy",listener="tcp",outcome="proxied_v2"', '0+100x20'),
+    '    alert_rule_test:',
+    '      - eval_time: 10m',
+    '        alertname: ProxyProtocolMismatch',
+    '        exp_alerts:',
+    ...['off', 'untrusted'].flatMap(instance => [
+      `          - exp_labels: { instance: ${instance}, listener: tcp, alertname: ProxyProtocolMismatch }`,
+      `            exp_annotations: { summary: ${JSON.stringify(summary(instance))} }`
+    ])
+  ].join('\n') + '\n')
+  const run = runProgramSync(promtool, ['test', 'rules', join(dir, 'test.yml')])
+  assert.equal(run.status, 0, run.output)
+})
+
+function runProgramSync (program: string, args: readonly string[]): { status: number | null, output: string } {
+  const r = spawnSync(program, args, { encoding: 'utf8' })
+  return { status: r.status, output: `${r.stdout}${r.stderr}` }
+}

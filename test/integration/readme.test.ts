@@ -16,6 +16,14 @@ test('every error code is in the README table', () => {
   }
 })
 
+test('the error-code section counts the refusal codes and names every code that carries a hint', () => {
+  assert.match(readme, new RegExp(`one of the first ${PROXY_ERROR_CODES.length} \`code\`s`))
+  const hinted = PROXY_ERROR_CODES.filter(code => misconfigurationHint(code, 'tcp', undefined) !== undefined)
+  const named = /A `hint` \(what to change\) comes with the refusals that say a setting is wrong whatever the peer:\n([^]*?), logged at `error`/.exec(readme)?.[1]
+  assert.ok(named !== undefined, 'the README says which refusals carry a hint')
+  assert.deepEqual([...named.matchAll(/`(PROXY_ERR_[A-Z0-9_]+)`/g)].map(m => m[1]).sort(), [...hinted].sort())
+})
+
 test('the troubleshooting table quotes the hints word for word', () => {
   const hints = [
     misconfigurationHint('PROXY_ERR_NOT_PROXY', 'tcp', 'an MQTT CONNECT from client "sensor-42"'),

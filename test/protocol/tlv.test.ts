@@ -173,6 +173,9 @@ const notClean: ReadonlyArray<{ name: string, value: Buffer | string }> = [
   { name: 'a UTF-16BE CN of Latin and CJK characters', value: utf16be('client-上海') },
   { name: 'a T61String / Latin-1 CN', value: latin1('Jürgen Müller') },
   { name: 'a NUL byte', value: 'admin\u0000.example' },
+  // A value with a NUL is never text, whatever else it holds (README, security model).
+  { name: 'a NUL byte beside a CR LF', value: 'evil\r\nforged\u0000' },
+  { name: 'UTF-16BE whose bytes hold a LF (a + 上 = 00 61 4E 0A)', value: utf16be('a上') },
   { name: 'byte 0xFF (invalid UTF-8)', value: latin1('a\xff.example') },
   { name: 'an overlong "/" (C0 AF)', value: bytes(0x61, 0xc0, 0xaf) },
   { name: 'a UTF-16 surrogate (ED A0 80)', value: bytes(0x61, 0xed, 0xa0, 0x80) },
