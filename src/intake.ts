@@ -206,7 +206,8 @@ function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, p
     // The line is the package's already: its reason without the message prefix.
     const reason = err.message.startsWith(PREFIX) ? err.message.slice(PREFIX.length) : err.message
     // The field names are the package's log vocabulary (README, "Log fields").
-    const record = { event: probe ? 'probe' : 'refused', refusedBy: 'proxy', listener, peer, code: err.code, ...(clientId !== undefined ? { clientId: logText(clientId) } : {}) }
+    // A probe is a health check, not a refusal: no refusedBy on its line.
+    const record = { event: probe ? 'probe' : 'refused', ...(probe ? {} : { refusedBy: 'proxy' }), listener, peer, code: err.code, ...(clientId !== undefined ? { clientId: logText(clientId) } : {}) }
     // The same refusal on the same listener: one line a minute, then how many more.
     const code = err.code
     const summary = (n: number): void => {

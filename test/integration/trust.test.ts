@@ -178,6 +178,24 @@ describe('misconfiguration hints', () => {
     await endClient(client)
     assert.equal(stack.seen.find(s => s.hook === 'authenticate')?.details?.ipAddress, '127.0.0.3')
   })
+  test('an empty probe is one debug line: event probe, its code and peer, nothing saying it was refused', async (t) => {
+    const lines: Array<{ level: string, obj: Record<string, unknown>, msg: string | undefined }> = []
+    const at = (level: string) => (obj: object, msg?: string) => { lines.push({ level, obj: obj as Record<string, unknown>, msg }) }
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } } })
+    t.after(() => stack.close())
+    const socket = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+    await new Promise(resolve => setTimeout(resolve, 100))
+    socket.end()
+    await until(() => stack.proxy.stats().tcp.probes === 1)
+    assert.equal(lines.length, 1)
+    assert.equal(lines[0]?.level, 'debug')
+    assert.equal(lines[0]?.obj.event, 'probe')
+    assert.equal(lines[0]?.obj.code, 'PROXY_ERR_CLOSED')
+    assert.equal((lines[0]?.obj.peer as { address?: string } | undefined)?.address, '127.0.0.9')
+    assert.equal('refusedBy' in (lines[0]?.obj ?? {}), false)
+  })
   test('a health check that sends its header and resets at once is refused with its peer, not an empty address', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: {} })
     t.after(() => stack.close())
