@@ -213,13 +213,26 @@ function explainKey (path: readonly string[], key: string): string | undefined {
   return undefined
 }
 
+/** `the tcp listener`, `the tcp and ws listeners`, `the tcp, ssl, ws and wss listeners`. */
+function theListeners (names: readonly ListenerName[]): string {
+  if (names.length === 1) return `the ${names[0] as string} listener`
+  return `the ${names.slice(0, -1).join(', ')} and ${names[names.length - 1] as string} listeners`
+}
+
 /**
  * Validates options and works out each listener's settings.
  * @throws OptionsError naming every bad key.
  */
 export function resolveOptions (input: unknown = {}): ResolvedOptions {
   const o = parseOptions(OptionsSchema, input, 'proxyProtocol() options', explainKey)
-  const issues: OptionsIssue[] = []
+  // Problems of a listener's settings, by setting and kind: one global
+  // setting wrong for four listeners is one issue naming the four.
+  const problems = new Map<string, { path: string, names: ListenerName[], message: (on: string) => string }>()
+  const problem = (kind: string, path: string, name: ListenerName, message: (on: string) => string): void => {
+    const known = problems.get(`${kind}|${path}`)
+    if (known === undefined) problems.set(`${kind}|${path}`, { path, names: [name], message })
+    else known.names.push(name)
+  }
   const resolve = (name: ListenerName): ListenerSettings => {
     const own: z.output<typeof WebSocketListenerSchema> = o.listeners[name] ?? {}
     const enabled = own.proxyEnabled ?? o.proxyEnabled
@@ -229,24 +242,18 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
     if (sslCnAsUsername && enabled !== false && trustedProxies === undefined) {
       // Without a list anyone can send an SSL TLV naming any CN: a forged
       // header would become a forged login.
-      issues.push({
-        path: own.sslCnAsUsername !== undefined ? `listeners.${name}.sslCnAsUsername` : 'sslCnAsUsername',
-        message: `on the ${name} listener needs trustedProxies, so that only known proxies can vouch for a certificate`
-      })
+      problem('cn', own.sslCnAsUsername !== undefined ? `listeners.${name}.sslCnAsUsername` : 'sslCnAsUsername', name,
+        on => `on ${on} needs trustedProxies, so that only known proxies can vouch for a certificate`)
     }
     if (forwardedHeaders && trustedProxies === undefined) {
-      issues.push({
-        path: `listeners.${name}.forwardedHeaders`,
-        message: `on the ${name} listener needs trustedProxies, so that only known proxies can set X-Forwarded-For`
-      })
+      problem('forwarded', `listeners.${name}.forwardedHeaders`, name,
+        on => `on ${on} needs trustedProxies, so that only known proxies can set X-Forwarded-For`)
     }
     if (enabled === 'optional' && trustedProxies === undefined) {
       // Spec 2 and 5: a receiver must not guess. Optional mode is only safe
       // when the peers allowed to send a header are known.
-      issues.push({
-        path: own.proxyEnabled !== undefined ? `listeners.${name}.proxyEnabled` : 'proxyEnabled',
-        message: `'optional' on the ${name} listener needs trustedProxies, so that only known proxies can announce a client address`
-      })
+      problem('optional', own.proxyEnabled !== undefined ? `listeners.${name}.proxyEnabled` : 'proxyEnabled', name,
+        on => `'optional' on ${on} needs trustedProxies, so that only known proxies can announce a client address`)
     }
     return Object.freeze({
       mode: enabled === 'optional' ? 'optional' : enabled ? 'required' : 'off',
@@ -267,6 +274,7 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
     wss: resolve('wss'),
     logger: o.logger
   }
+  const issues: OptionsIssue[] = [...problems.values()].map(p => ({ path: p.path, message: p.message(theListeners(p.names)) }))
   if (issues.length > 0) throw OptionsError.of('proxyProtocol() options', issues)
   return Object.freeze(resolved)
 }

@@ -98,6 +98,12 @@ describe('optional mode', () => {
       assert.match(err.message, /trustedProxies/)
       return true
     })
+    // One global setting wrong for every listener is one problem, naming them.
+    assert.throws(() => proxyProtocol({ proxyEnabled: 'optional', listeners: { ws: { trustedProxies: ['10.0.0.1'] } } }), (err: unknown) => {
+      assert.ok(err instanceof OptionsError)
+      assert.deepEqual(err.issues.map(i => `${i.path}: ${i.message}`), ["proxyEnabled: 'optional' on the tcp, ssl and wss listeners needs trustedProxies, so that only known proxies can announce a client address"])
+      return true
+    })
     assert.throws(() => proxyProtocol({ listeners: { ws: { proxyEnabled: 'optional' } } }), (err: unknown) => {
       assert.ok(err instanceof OptionsError)
       assert.equal(err.issues[0]?.path, 'listeners.ws.proxyEnabled')
