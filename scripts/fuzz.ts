@@ -1,8 +1,8 @@
 // Fuzzes the header parser: random bytes, valid headers with random
 // mutations, truncations and splices. Every input must give `incomplete`,
 // `absent`, `complete` (with a length inside the input) or a
-// ProxyProtocolError with a documented code; anything else, or one parse
-// taking longer than 50 ms, is a failure.
+// ProxyProtocolError with a documented code; anything else, or an input
+// whose parse takes longer than 50 ms every time (6 tries), is a failure.
 //
 //   npm run fuzz                 # 1,000,000 inputs
 //   npm run fuzz -- 5000000 42   # count and seed
@@ -88,13 +88,27 @@ export function fuzz (count: number, seed = 1): FuzzReport {
         failures.push({ input: input.toString('hex'), problem: String(err) })
       }
     }
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6
+    let ms = Number(process.hrtime.bigint() - t0) / 1e6
+    // One slow parse on a shared machine is as likely a GC pause or a
+    // descheduled process as a slow input: it counts only if the input is
+    // slow every time (a parse that is slow by its input is slow again).
+    if (ms > 50) ms = Math.min(ms, ...Array.from({ length: 5 }, () => timeParse(input)))
     if (ms > slowestMs) slowestMs = ms
-    if (ms > 50) failures.push({ input: input.toString('hex'), problem: `parse took ${ms.toFixed(1)} ms` })
+    if (ms > 50) failures.push({ input: input.toString('hex'), problem: `parse took ${ms.toFixed(1)} ms at the fastest of 6 tries` })
     outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
     if (failures.length > 20) break
   }
   return { inputs: count, outcomes, failures, slowestMs, seconds: Number(process.hrtime.bigint() - started) / 1e9 }
+}
+
+/** Milliseconds one parse of `input` (and a read of its TLVs) takes, whatever its outcome. */
+function timeParse (input: Buffer): number {
+  const t0 = process.hrtime.bigint()
+  try {
+    const result = parseHeader(input, { maxV2Length: 4096 })
+    if (result.status === 'complete') void result.header.tlvs.ssl?.tlvs.length
+  } catch {}
+  return Number(process.hrtime.bigint() - t0) / 1e6
 }
 
 function makeInput (next: () => number): Buffer {
