@@ -161,9 +161,14 @@ export function loopbackHost (host: string | undefined): boolean {
   return name.toLowerCase() === 'localhost' || isLoopback(name)
 }
 
-/** Whether a bind address is only reachable from this host. */
+/**
+ * Whether an address is only reachable from this host. An IP address only:
+ * `127.attacker.example` is a name anyone's DNS can point anywhere.
+ */
 export function isLoopback (host: string): boolean {
-  return host === '::1' || host.startsWith('127.') || host.startsWith('::ffff:127.')
+  const ip = host.toLowerCase()
+  if (net.isIPv4(ip)) return ip.startsWith('127.')
+  return net.isIPv6(ip) && (ip === '::1' || (ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) && ip.slice(7).startsWith('127.')))
 }
 
 export { OptionsError }

@@ -208,4 +208,7 @@ test('the pieces: flags, loopback, unknown variables', () => {
   // Without a token, only requests to a loopback host (DNS rebinding gets 403).
   for (const host of [undefined, '127.0.0.1:8080', 'localhost:8080', 'LOCALHOST', '[::1]:8080', '127.0.0.2']) assert.equal(loopbackHost(host), true, String(host))
   for (const host of ['evil.example:8080', '10.0.0.5:8080', '[2001:db8::1]:8080', 'localhost.evil.example']) assert.equal(loopbackHost(host), false, host)
+  // DNS rebinding: a name that merely starts like a loopback address can point anywhere.
+  for (const host of ['127.0.0.1.evil.example:8080', '127.attacker.example', '127.0.0.1.nip.io', '[::ffff:127.evil]:80']) assert.equal(loopbackHost(host), false, host)
+  assert.equal(loopbackHost('[::ffff:127.0.0.1]:8080'), true)
 })
