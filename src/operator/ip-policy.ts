@@ -5,6 +5,7 @@ import { addressMatcher, type AddressMatcher } from '../cidr.js'
 import { parseOptions, UsageError } from '../errors.js'
 import { AddressRange } from '../options.js'
 import type { AedesPlugin } from '../use.js'
+import { canonicalAddress } from '../protocol/address.js'
 import { clientIp } from './client-address.js'
 import { MAX_BUCKETS, MemoryRateLimitStore, type RateLimit, type RateLimitStore } from './rate-limit.js'
 
@@ -76,7 +77,7 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
     if (this.#deny?.(address) === true) return 'ip-denied'
     if (this.#allow !== undefined && !this.#allow(address)) return 'ip-not-allowed'
     if (this.#limit === undefined) return undefined
-    const taken = this.#store.consume(address, this.#limit)
+    const taken = this.#store.consume(bucketOf(address), this.#limit)
     return typeof taken === 'boolean'
       ? (taken ? undefined : 'rate-limited')
       : taken.then(ok => ok ? undefined : 'rate-limited')
@@ -97,6 +98,19 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
     }, 'rate-limit') // only the rate limit's store can fail to answer
     return this
   }
+}
+
+/**
+ * The rate-limit bucket of an address: one per client however it is written
+ * (`::FFFF:10.1.2.3` from a dual-stack listener is `10.1.2.3`, as the lists
+ * see it; `2001:DB8:0::1` is `2001:db8::1`), so no spelling of an address
+ * gets a budget of its own. Text that is no address is its own bucket.
+ */
+function bucketOf (address: string): string {
+  const canonical = canonicalAddress(address)
+  if (canonical === undefined) return address
+  const mapped = canonical.family === 6 && /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(canonical.address)
+  return mapped === false || mapped === null ? canonical.address : mapped[1] as string
 }
 
 /**

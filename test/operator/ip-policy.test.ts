@@ -24,6 +24,15 @@ describe('IpPolicy', () => {
   })
 })
 
+describe('one bucket per client, however its address is written', () => {
+  test('the IPv4-mapped form from a dual-stack listener and upper-case IPv6 share the plain form\'s bucket', () => {
+    const p = new IpPolicy({ rateLimit: { perSecond: 1, burst: 2 } }, () => 0)
+    assert.deepEqual([p.check('127.0.0.52'), p.check('127.0.0.52'), p.check('::ffff:127.0.0.52'), p.check('::FFFF:127.0.0.52')], [undefined, undefined, 'rate-limited', 'rate-limited'])
+    assert.deepEqual([p.check('2001:DB8:0::1'), p.check('2001:db8::1'), p.check('2001:db8:0:0:0:0:0:1')], [undefined, undefined, 'rate-limited'])
+    assert.equal(p.check('127.0.0.53'), undefined, 'another client has its own bucket')
+  })
+})
+
 describe('bounds under hostile input (issue 9)', () => {
   test('IpPolicy: at its address bound, a new address evicts the least recently used one only', () => {
     const p = new IpPolicy({ rateLimit: { perSecond: 1, burst: 1 } }, () => 0, 3)
