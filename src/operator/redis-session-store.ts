@@ -77,7 +77,8 @@ return out
  * disconnects goes at once, a node that dies (or loses Redis) within `ttl`.
  * The store keeps its own node's sessions here too (bounded by the broker's
  * connections), so a heartbeat after a lost write or a Redis restart puts
- * the node's list back as it is. Call `close()` when the broker closes.
+ * the node's list back as it is, and the first write of a process replaces
+ * whatever a crashed predecessor of the same name left. Call `close()` when the broker closes.
  */
 export class RedisSessionStore implements SessionStore {
   readonly #client: RedisClient
@@ -90,8 +91,13 @@ export class RedisSessionStore implements SessionStore {
   readonly #logger: Logger | undefined
   readonly #local = new Map<string, string>()
   readonly #timer: NodeJS.Timeout
-  /** A write was lost: the next heartbeat rewrites this node's hash. */
-  #dirty = false
+  /**
+   * The hash in Redis may not be this process's: a write was lost, or
+   * nothing has been written yet (a node restarted under its name after a
+   * crash finds its predecessor's clients there, kept alive by heartbeats
+   * that only refresh the TTL). The next write or heartbeat rewrites it.
+   */
+  #dirty = true
   #beating = false
 
   /** @throws OptionsError naming every bad key. */
@@ -142,8 +148,10 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #write (what: string, script: string, pairs: string[]): Promise<void> {
+    const whole = this.#dirty
+    this.#dirty = false
     try {
-      await run(this.#client, this.#timeout, what, script, [this.#key, this.#nodes], [this.#ttl, Date.now(), this.#node, ...pairs])
+      await run(this.#client, this.#timeout, what, whole ? REPLACE : script, [this.#key, this.#nodes], [this.#ttl, Date.now(), this.#node, ...(whole ? [...this.#local].flat() : pairs)])
     } catch (err) {
       this.#dirty = true
       throw err

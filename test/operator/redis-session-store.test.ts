@@ -79,6 +79,24 @@ describe('two real brokers sharing one session list', () => {
     assert.deepEqual(await view(a), [])
     await until(async () => (await view(a)).length === 1, 5000, 'listed again after the heartbeat')
   })
+  test('a node restarted under the same name after a crash lists its own clients only, not its predecessor\'s', async (t) => {
+    const redis = await testRedis(t)
+    if (redis === undefined) return
+    // What a broker killed with SIGKILL leaves: its hash and its heartbeat, for ttl.
+    const ghost = (node: string): string => JSON.stringify({ clientId: `ghost-of-${node}`, ipAddress: '127.0.0.81', port: 1, ipFamily: 4, listener: 'tcp', isProxy: 0, proxied: false, peer: undefined, serverIpAddress: '', serverPort: 0, tls: false, connectedAt: 1, node })
+    for (const node of ['node-a', 'node-c']) {
+      await redisCommand(redis.server.port, ['HSET', `{aedes-proxy-protocol:sessions}:node:${node}`, '1', ghost(node)])
+      await redisCommand(redis.server.port, ['PEXPIRE', `{aedes-proxy-protocol:sessions}:node:${node}`, '60000'])
+      await redisCommand(redis.server.port, ['ZADD', '{aedes-proxy-protocol:sessions}:nodes', String(Date.now()), node])
+    }
+    const a = await startNode(redis, 'node-a', { ttl: 1000 }) // gets a client
+    const c = await startNode(redis, 'node-c', { ttl: 1000 }) // stays empty
+    t.after(async () => { await a.plain.close(); await c.plain.close() })
+    const c1 = await connectClient({ listener: 'tcp', port: a.plain.port, localAddress: '127.0.0.6', clientId: 'c1' })
+    t.after(() => endClient(c1))
+    await until(async () => (await view(a)).length === 1, 5000, 'the ghosts gone, c1 listed')
+    assert.deepEqual(await view(c), [['c1', '127.0.0.6', 'node-a']])
+  })
   test('Redis stopped: connects and disconnects are logged, the broker keeps serving, list() rejects in time', async (t) => {
     const redis = await testRedis(t)
     if (redis === undefined) return
