@@ -212,3 +212,15 @@ test('the same with MQTT_IP_RATE_LIMIT_WHEN_UNAVAILABLE=allow: a new client is l
   await endClient(newcomer)
   await endClient(stayer)
 })
+
+test('a cluster node stopped with SIGTERM while Redis is up leaves without a line saying it lost Redis', async (t) => {
+  const bin = requireProgram(t, 'redis-server', 'redis-server')
+  if (bin === undefined) return
+  const redis = await startRedis(bin)
+  t.after(() => redis.stop())
+  const node = await startClusterNode(t, 'node1', redis.port)
+  const ended = await node.process.stop('SIGTERM')
+  assert.equal(ended.code, 0, node.process.output())
+  assert.ok(node.process.lines.some(l => l.includes('"event":"shutdown"')), 'it logged its shutdown')
+  assert.deepEqual(redisLines(node, 'down'), [], 'Redis was never lost')
+})

@@ -78,15 +78,19 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   const down = new Set<string>()
   let lastError = ''
   let started = false
+  // Set once the broker closes: its own connections closing are not Redis lost.
+  let leaving = false
   conns.forEach((conn, i) => {
     const name = names[i] as string
     conn.on('error', (err: Error) => { lastError = err.message })
     conn.on('close', () => {
-      if (!started || down.has(name)) return
+      if (!started || leaving || down.has(name)) return
       if (down.size === 0) logger.error({ event: 'redis', state: 'down', redis: where, node, reason: lastError === '' ? 'connection closed' : lastError }, `lost Redis at ${where}: messages between nodes, sessions and shared lists wait for it; clients here stay connected`)
       down.add(name)
     })
     conn.on('ready', () => {
+      // An error before this one (Redis was away) is not why a later close happens.
+      lastError = ''
       if (!down.delete(name) || down.size > 0) return
       logger.info({ event: 'redis', state: 'up', redis: where, node }, `Redis at ${where} is back`)
     })
@@ -127,6 +131,7 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
       }), { whenUnavailable: failOpen, logger })
     },
     closing: () => {
+      leaving = true
       setTimeout(() => process.exit(0), 5000).unref()
       sessionStore.close().catch(() => {})
     }
