@@ -7,7 +7,8 @@ import { callUser, logText } from './user-code.js'
 
 /**
  * Logs the TLS handshakes a TLS server refuses (no client certificate where
- * one is required, a client that does not speak TLS, no shared protocol), with
+ * one is required, one that does not verify, a client that does not speak
+ * TLS, no shared protocol), with
  * the real client address from the header read before the handshake: a
  * refused client is otherwise invisible, since it never reaches aedes. One
  * line a minute per listener, then how many more (a scanner cannot flood).
@@ -24,9 +25,17 @@ export function logTlsRefusals (server: tls.Server, listener: ListenerName, conn
     const header = arrival?.header
     const peer = arrival?.peer ?? peerOf((socket as { _parent?: unknown })._parent ?? socket)
     const client = header?.proxied === true ? header.source : peer
-    // OpenSSL's errors carry a short reason beside a long message.
+    // OpenSSL's errors carry a short reason beside a long message. A client
+    // certificate that did not verify ends the handshake with a bare close
+    // (Node sends no alert), so the error says only "socket hang up": why the
+    // server closed is the socket's authorizationError.
     const why = err.reason ?? err.message
-    const reason = logText(err.code === undefined ? why : `${err.code}: ${why}`, 256)
+    // Node sets it to OpenSSL's code (a string); @types/node says Error.
+    const unverified: unknown = (socket as { authorizationError?: unknown }).authorizationError
+    const code = typeof unverified === 'string' ? unverified : unverified instanceof Error ? ((unverified as { code?: string }).code ?? unverified.message) : undefined
+    const reason = logText(code !== undefined
+      ? `client certificate not verified (${code})`
+      : err.code === undefined ? why : `${err.code}: ${why}`, 256)
     const { fields, tail } = heldBack(held)
     const record = { event: 'refused', refusedBy: 'tls', listener, ipAddress: client.address, port: client.port, peer, reason, ...fields }
     callUser(() => { logger.warn(record, `TLS handshake refused: ${reason}${tail}`) })

@@ -41,3 +41,18 @@ for (const listener of ['ssl', 'wss'] as const) {
     await endClient(good)
   })
 }
+
+for (const listener of ['ssl', 'wss'] as const) {
+  test(`${listener}: a client certificate from another CA is logged as not verified, not as a hang-up`, async (t) => {
+    const { logger, lines } = recorder()
+    const stack = await startStack({ listener, mtls: true, plugin: { proxyEnabled: true, trustedProxies: ['127.0.0.9'], logger } })
+    t.after(() => stack.close())
+    const front = await startFront({ target: stack.port, header: 'v2', upstreamAddress: '127.0.0.9' })
+    t.after(() => front.close())
+    await assert.rejects(connectClient({ listener, port: front.port, localAddress: '127.0.0.2', clientCert: 'other CA' }))
+    await until(() => lines.some(l => l.record.refusedBy === 'tls'), 5000, 'the TLS refusal line')
+    const line = lines.find(l => l.record.refusedBy === 'tls')
+    assert.equal(line?.record.ipAddress, '127.0.0.2', 'the client behind the proxy, from the header')
+    assert.match(String(line?.record.reason), /^client certificate not verified \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/)
+  })
+}
