@@ -39,7 +39,7 @@
 // A client through it is seen with the header's address and its certificate:
 //
 //   $ npx mqtt pub -C mqtts -h 127.0.0.1 -p 8883 --ca ca.crt --cert client.crt --key client.key -i by-hand -t demo -m hello
-//   {"event":"authenticate","clientId":"by-hand","ipAddress":"198.51.100.7","port":50000,"certCn":"client-1","certAuthorized":true,...}
+//   {"event":"authenticate","clientId":"by-hand","ipAddress":"198.51.100.7","port":50000,"cn":"client-1","certAuthorized":true,...}
 //
 // A client that bypasses it is refused (and MQTT.js says "Client network
 // socket disconnected before secure TLS connection was established"):

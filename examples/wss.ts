@@ -34,7 +34,7 @@
 // A client through it is seen with the header's address:
 //
 //   $ npx mqtt pub -C wss -h 127.0.0.1 -p 8085 --ca ca.crt -i by-hand -t demo -m hello
-//   {"event":"authenticate","clientId":"by-hand","ipAddress":"198.51.100.7","port":50000,"tls":true,"websocket":true,...}
+//   {"event":"authenticate","clientId":"by-hand","ipAddress":"198.51.100.7","port":50000,"tls":"broker","websocket":true,...}
 //
 // A client that bypasses it is refused (and MQTT.js says "Client network
 // socket disconnected before secure TLS connection was established"):

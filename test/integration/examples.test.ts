@@ -186,6 +186,10 @@ for (const row of byHand) {
       assert.equal(logged.cn, 'client-1')
       assert.equal(logged.certAuthorized, true)
     }
+    // The line the comment shows is what the example printed, field for field (`...` elides the rest).
+    const shown = /^\/\/ {3}(\{"event":"authenticate".*)$/m.exec(readFileSync(join(root, 'examples', row.file), 'utf8'))?.[1]
+    assert.ok(shown !== undefined, 'the comment shows the authenticate line')
+    assertShown(JSON.parse(shown.replace(/,\.\.\.\}/g, '}')) as Record<string, unknown>, JSON.parse(line) as Record<string, unknown>, row.file)
 
     const bypass = spawnProgram(mqttBin, ports(aroundFront).split(' ').slice(2), { cwd: dir, label: aroundFront, t })
     const refused = await refusal(example.program, 'PROXY_ERR_NOT_PROXY')
@@ -200,4 +204,12 @@ for (const row of byHand) {
     const { code } = await example.program.stop('SIGTERM')
     assert.equal(code, 0)
   })
+}
+
+/** Every field of `shown` (nested objects too) is the same in `logged`. */
+function assertShown (shown: Record<string, unknown>, logged: Record<string, unknown>, where: string): void {
+  for (const [key, value] of Object.entries(shown)) {
+    if (typeof value === 'object' && value !== null) assertShown(value as Record<string, unknown>, (logged[key] ?? {}) as Record<string, unknown>, `${where} ${key}`)
+    else assert.deepEqual(logged[key], value, `${where}: the comment shows ${key}: ${JSON.stringify(value)}, the example printed ${JSON.stringify(logged[key])}`)
+  }
 }
