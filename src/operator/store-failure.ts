@@ -1,3 +1,4 @@
+import { Collapser, heldBack } from '../log-collapse.js'
 import type { Logger } from '../options.js'
 import { callUser } from '../user-code.js'
 
@@ -16,7 +17,22 @@ export function detached (what: string, logger: Logger | undefined, op: () => un
   }
 }
 
-/** Logs a store failure (the operation, the error). */
+/** Per logger: an outage fails the same operation again and again (a heartbeat every few seconds). */
+const windows = new WeakMap<Logger, Collapser>()
+
+/**
+ * Logs a store failure (the operation, the error): the first of an
+ * operation in full, then one line a minute saying how many more, so a
+ * store that stays away does not flood the log.
+ */
 export function storeFailed (what: string, logger: Logger | undefined, err: unknown): void {
-  if (logger !== undefined) callUser(() => { logger.error({ event: 'store-failed', operation: what, reason: err instanceof Error ? err.message : String(err) }, `${what}: the store failed`) })
+  if (logger === undefined) return
+  let collapser = windows.get(logger)
+  if (collapser === undefined) windows.set(logger, collapser = new Collapser())
+  const held = collapser.admit(what, n => {
+    callUser(() => { logger.error({ event: 'store-failed', operation: what, repeated: n }, `${what}: the store failed ${n} more times in the last minute, not logged one by one`) })
+  })
+  if (held === undefined) return
+  const { fields, tail } = heldBack(held)
+  callUser(() => { logger.error({ event: 'store-failed', operation: what, reason: err instanceof Error ? err.message : String(err), ...fields }, `${what}: the store failed${tail}`) })
 }

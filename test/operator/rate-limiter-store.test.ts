@@ -66,7 +66,8 @@ describe('two real brokers sharing one rate limiter', () => {
     t.after(() => a.plain.close())
     await redis.server.stop()
     for (let i = 0; i < RATE.burst + 1; i++) assert.equal(await attempt(a.plain.port, '127.0.0.8'), 'connected')
-    assert.equal(lines.length, RATE.burst + 1)
+    // The first in full; the others within the minute are counted on its summary, not logged one by one.
+    assert.equal(lines.length, 1)
     assert.deepEqual([lines[0]?.event, lines[0]?.operation], ['store-failed', 'rate limit: let through unlimited'])
   })
 })

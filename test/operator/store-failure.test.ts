@@ -20,3 +20,13 @@ test('a store that throws or rejects is logged, never thrown', async () => {
   ])
   assert.doesNotThrow(() => { storeFailed('x', undefined, new Error('no logger')) })
 })
+
+test('a store that stays away: one line per operation, not one per failure', () => {
+  const { logger, lines } = recorder()
+  for (let i = 0; i < 5; i++) storeFailed('sessions: the heartbeat', logger, new Error('redis down'))
+  storeFailed('sessions: listing for $SYS', logger, new Error('redis down'))
+  assert.deepEqual(lines, [
+    'sessions: the heartbeat: the store failed {"event":"store-failed","operation":"sessions: the heartbeat","reason":"redis down"}',
+    'sessions: listing for $SYS: the store failed {"event":"store-failed","operation":"sessions: listing for $SYS","reason":"redis down"}'
+  ])
+})
