@@ -20,7 +20,8 @@ import { connectClient, endClient } from '../helpers/client.js'
 import { outcome } from '../helpers/plain-broker.js'
 import { requireProgram, until } from '../helpers/programs.js'
 import { startRedis, type RunningRedis } from '../helpers/redis.js'
-import { adminGet, startClusterHaproxy, startClusterNode, type ClusterFront, type ClusterNode } from '../helpers/bin-cluster.js'
+import { adminGet, HAPROXY_SOURCE, startClusterHaproxy, startClusterNode, type ClusterFront, type ClusterNode } from '../helpers/bin-cluster.js'
+import { startFront } from '../helpers/front.js'
 
 const login = { listener: 'tcp' as const, username: 'device', password: 'secret' }
 const NODES = ['node1', 'node2', 'node3']
@@ -223,4 +224,21 @@ test('a cluster node stopped with SIGTERM while Redis is up leaves without a lin
   assert.equal(ended.code, 0, node.process.output())
   assert.ok(node.process.lines.some(l => l.includes('"event":"shutdown"')), 'it logged its shutdown')
   assert.deepEqual(redisLines(node, 'down'), [], 'Redis was never lost')
+})
+
+test('a client id that logs in on another node: the node that held it logs it as taken over, not as a closed connection', async (t) => {
+  const bin = requireProgram(t, 'redis-server', 'redis-server')
+  if (bin === undefined) return
+  const redis = await startRedis(bin)
+  t.after(() => redis.stop())
+  const [node1, node2] = await Promise.all(['node1', 'node2'].map(async id => await startClusterNode(t, id, redis.port)))
+  assert.ok(node1 !== undefined && node2 !== undefined)
+  const fronts = await Promise.all([node1, node2].map(async node => await startFront({ target: node.mqtt, header: 'v2', upstreamAddress: HAPROXY_SOURCE })))
+  t.after(async () => { for (const f of fronts) await f.close() })
+  const first = await connectClient({ ...login, port: fronts[0]?.port as number, clientId: 'mover', localAddress: '127.0.0.91' })
+  t.after(() => { first.end(true) })
+  const second = await connectClient({ ...login, port: fronts[1]?.port as number, clientId: 'mover', localAddress: '127.0.0.92' })
+  t.after(() => endClient(second))
+  const line = await node1.process.waitFor(l => l.includes('"event":"disconnect"') && l.includes('"mover"'), 10_000, 'node1 lets mover go')
+  assert.match(line, /"reason":"taken over by a new connection with the same client id"/)
 })

@@ -51,9 +51,11 @@ interface Seen { readonly since: number, reason?: DisconnectReason }
  * logged in with (the broker's authenticate fills it).
  * @returns `shuttingDown()`, which marks every disconnect from then on as the
  *   broker's shutdown, and `accepted(client)`, called when a login succeeds,
- *   which marks a connected client with the same id as taken over.
+ *   which marks a connected client with the same id as taken over; with
+ *   `onLogin` (a cluster member's), a login on another node does the same.
  */
-export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakMap<Client, string>, onDisconnect?: (reason: DisconnectReason) => void): { shuttingDown: () => void, accepted: (client: Client) => void } {
+export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakMap<Client, string>, onDisconnect?: (reason: DisconnectReason) => void,
+  onLogin?: (fn: (node: string, clientId: string) => void) => void): { shuttingDown: () => void, accepted: (client: Client) => void } {
   const seen = new WeakMap<Client, Seen>()
   let shuttingDown = false
   broker.on('client', (client: Client) => {
@@ -97,6 +99,12 @@ export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakM
       reason,
       duration: s === undefined ? undefined : Date.now() - s.since
     }, `client disconnected (${reason})`)
+  })
+  // A client id that logged in on another node: aedes closes it here next.
+  onLogin?.((node, clientId) => {
+    const previous = node === broker.id ? undefined : (broker as Aedes & { clients: Record<string, Client | undefined> }).clients[clientId]
+    const s = previous === undefined ? undefined : seen.get(previous)
+    if (s !== undefined) s.reason ??= TAKEN_OVER
   })
   return {
     shuttingDown: () => { shuttingDown = true },

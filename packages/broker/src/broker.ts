@@ -139,7 +139,7 @@ async function main (): Promise<void> {
   }
 
   const metrics = brokerMetrics(broker, proxy, unauthorized, plan.map(l => l.name))
-  const activity = logActivity(broker, logger, usernames, metrics.disconnected)
+  const activity = logActivity(broker, logger, usernames, metrics.disconnected, cluster?.onLogin)
   loggedIn = activity.accepted
   // The plugin logs refusals and failed authentications itself (its logger option).
 

@@ -25,6 +25,12 @@ export interface ClusterMember {
   readonly ipPolicy: { store: RateLimitStore }
   /** The broker is closing: takes this node's clients off the list, and exits after 5 s if closing waits on a Redis that is gone. */
   readonly closing: () => void
+  /**
+   * Calls `fn` when a node announces a client that logged in there, before
+   * aedes closes this node's connection with that id (its handler is
+   * registered after this one, when the broker is created).
+   */
+  readonly onLogin: (fn: (node: string, clientId: string) => void) => void
 }
 
 /** `redis://host:port` with any password hidden, for log lines and errors. */
@@ -111,6 +117,15 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   const mq = mqemitterRedis({ subConn: sub, pubConn: pub })
   // mqemitter-redis reports its connections' errors here: without a listener one would end the process.
   ;(mq as unknown as { state: NodeJS.EventEmitter }).state.on('error', (err: Error) => { lastError = err.message })
+  // Before aedes subscribes (Aedes.createBroker, later): mqemitter calls a
+  // topic's handlers in the order they came.
+  const logins: Array<(node: string, clientId: string) => void> = []
+  mq.on('$SYS/+/new/clients', (packet, done) => {
+    const payload: unknown = (packet as { payload?: unknown }).payload
+    const clientId = Buffer.isBuffer(payload) ? payload.toString('utf8') : String(payload)
+    for (const fn of logins) fn(packet.topic.split('/')[1] ?? '', clientId)
+    done()
+  })
   const sessionStore = redisSessionStore({ client: stores, node, logger })
   logger.info({ event: 'startup', redis: where, node }, `cluster member ${node}: messages, sessions, retained messages, the session list, the unauthorized list and the rate limit in Redis at ${where}`)
   return {
@@ -130,6 +145,7 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
         rejectIfRedisNotReady: true
       }), { whenUnavailable: failOpen, logger })
     },
+    onLogin: fn => { logins.push(fn) },
     closing: () => {
       leaving = true
       setTimeout(() => process.exit(0), 5000).unref()
