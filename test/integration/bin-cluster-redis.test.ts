@@ -236,9 +236,17 @@ test('a client id that logs in on another node: the node that held it logs it as
   const fronts = await Promise.all([node1, node2].map(async node => await startFront({ target: node.mqtt, header: 'v2', upstreamAddress: HAPROXY_SOURCE })))
   t.after(async () => { for (const f of fronts) await f.close() })
   const first = await connectClient({ ...login, port: fronts[0]?.port as number, clientId: 'mover', localAddress: '127.0.0.91' })
-  t.after(() => { first.end(true) })
+  // node1 closes it once node2 has the id: what its socket says then is not this test's business.
+  first.on('error', () => {})
+  first.stream.on('error', () => {})
   const second = await connectClient({ ...login, port: fronts[1]?.port as number, clientId: 'mover', localAddress: '127.0.0.92' })
-  t.after(() => endClient(second))
-  const line = await node1.process.waitFor(l => l.includes('"event":"disconnect"') && l.includes('"mover"'), 10_000, 'node1 lets mover go')
-  assert.match(line, /"reason":"taken over by a new connection with the same client id"/)
+  second.on('error', () => {})
+  try {
+    const line = await node1.process.waitFor(l => l.includes('"event":"disconnect"') && l.includes('"mover"'), 10_000, 'node1 lets mover go')
+    assert.match(line, /"reason":"taken over by a new connection with the same client id"/)
+  } finally {
+    // Before the fronts and Redis go (the hooks): nothing is written to a socket already ended.
+    first.stream.destroy()
+    await endClient(second)
+  }
 })
