@@ -1,4 +1,5 @@
 import net from 'node:net'
+import { unmappedIPv4 } from './protocol/address.js'
 
 /** Whether an address is on a list of addresses and CIDR ranges. */
 export type AddressMatcher = (address: string) => boolean
@@ -26,8 +27,8 @@ export function addressMatcher (entries: readonly string[]): AddressMatcher {
     if (net.isIPv4(address)) return list.check(address, 'ipv4') || list.check(`::ffff:${address}`, 'ipv6')
     if (!net.isIPv6(address)) return false
     if (list.check(address, 'ipv6')) return true
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-    return mapped !== null && list.check(mapped[1] as string, 'ipv4')
+    const mapped = unmappedIPv4(address)
+    return mapped !== undefined && list.check(mapped, 'ipv4')
   }
   // A check costs a few microseconds (BlockList makes a native SocketAddress
   // for each), on every connection, and the peers asked about are mostly the

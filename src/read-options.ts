@@ -15,7 +15,9 @@ export interface ReadOptions {
    * the connection on untouched, without a header (optional mode, and a
    * listener with PROXY off that only watches for misconfiguration).
    * With `pass`, a connection that sends nothing before the timeout is passed
-   * on too, to the broker's own connect timeout.
+   * on too, to the broker's own connect timeout, and so is one that sent only
+   * the start of a signature where `present` is not `parse` (no header would
+   * be believed there).
    * @defaultValue 'fail'
    */
   readonly absent?: 'fail' | 'pass'

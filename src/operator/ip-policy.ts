@@ -5,7 +5,7 @@ import { addressMatcher, type AddressMatcher } from '../cidr.js'
 import { parseOptions, UsageError } from '../errors.js'
 import { AddressRange } from '../options.js'
 import type { AedesPlugin } from '../use.js'
-import { canonicalAddress } from '../protocol/address.js'
+import { canonicalAddress, unmappedIPv4 } from '../protocol/address.js'
 import { clientIp } from './client-address.js'
 import { MAX_BUCKETS, MemoryRateLimitStore, type RateLimit, type RateLimitStore } from './rate-limit.js'
 
@@ -109,8 +109,7 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
 function bucketOf (address: string): string {
   const canonical = canonicalAddress(address)
   if (canonical === undefined) return address
-  const mapped = canonical.family === 6 && /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(canonical.address)
-  return mapped === false || mapped === null ? canonical.address : mapped[1] as string
+  return (canonical.family === 6 ? unmappedIPv4(canonical.address) : undefined) ?? canonical.address
 }
 
 /**

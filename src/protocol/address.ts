@@ -286,3 +286,8 @@ export function canonicalAddress (text: string): { readonly address: string, rea
   if (v6 !== undefined) return { address: formatIPv6(v6, 0), family: 6 }
   return undefined
 }
+
+/** The IPv4 address an IPv4-mapped IPv6 text stands for (`::ffff:10.1.2.3`, any case: `10.1.2.3`), else undefined. */
+export function unmappedIPv4 (text: string): string | undefined {
+  return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text)?.[1]
+}

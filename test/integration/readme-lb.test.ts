@@ -418,7 +418,7 @@ test('the README\'s alert rule for a load balancer and a listener that disagree:
   const check = runProgramSync(promtool, ['check', 'rules', join(dir, 'rules.yml')])
   assert.equal(check.status, 0, check.output)
   const series = (name: string, labels: string, values: string): string => `      - series: '${name}{${labels}}'\n        values: '${values}'`
-  const summary = (instance: string): string => `tcp listener of ${instance}: the load balancer and the broker disagree about PROXY protocol; the broker's error log line says what to change`
+  const summary = (instance: string): string => `tcp listener of ${instance}: the load balancer and the broker disagree about PROXY protocol; the broker's refused lines say what to change (an error with a hint, or a warn naming the peer missing from trustedProxies)`
   writeFileSync(join(dir, 'test.yml'), [
     'rule_files: [rules.yml]',
     'evaluation_interval: 1m',
