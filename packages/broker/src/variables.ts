@@ -68,7 +68,7 @@ export function usage (): string {
   return [
     'aedes-proxy-protocol: an aedes MQTT broker that reads PROXY protocol v1/v2 headers.',
     '',
-    'Configured from the environment (TBMQ names and defaults):',
+    'Configured from the environment (TBMQ\'s names and defaults where TBMQ has them):',
     ...VARIABLES.map(v => `  ${v.name.padEnd(width)}  ${v.help}${v.default !== '' ? ` (default ${v.default})` : ''}`),
     '',
     'Booleans: true/false, on/off, yes/no, 1/0. Logs are JSON lines on stdout.',
