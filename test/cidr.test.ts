@@ -15,6 +15,9 @@ const rows = [
   { list: ['::1'], peer: '::1', trusted: true },
   { list: ['::1'], peer: '127.0.0.1', trusted: false },
   { list: ['::ffff:10.0.0.0/104'], peer: '10.9.9.9', trusted: true },
+  // An IPv6 range holding the mapped block holds IPv4 peers too (README, "Who may send a header").
+  { list: ['::/0'], peer: '127.0.0.1', trusted: true },
+  { list: ['0.0.0.0/0'], peer: '::1', trusted: false },
   { list: ['10.0.0.0/8'], peer: '', trusted: false },
   { list: ['10.0.0.0/8'], peer: 'not-an-address', trusted: false }
 ]
