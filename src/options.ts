@@ -225,12 +225,12 @@ function theListeners (names: readonly ListenerName[]): string {
  */
 export function resolveOptions (input: unknown = {}): ResolvedOptions {
   const o = parseOptions(OptionsSchema, input, 'proxyProtocol() options', explainKey)
-  // Problems of a listener's settings, by setting and kind: one global
+  // Problems of a listener's settings, by the setting's path: one global
   // setting wrong for four listeners is one issue naming the four.
-  const problems = new Map<string, { path: string, names: ListenerName[], message: (on: string) => string }>()
-  const problem = (kind: string, path: string, name: ListenerName, message: (on: string) => string): void => {
-    const known = problems.get(`${kind}|${path}`)
-    if (known === undefined) problems.set(`${kind}|${path}`, { path, names: [name], message })
+  const problems = new Map<string, { names: ListenerName[], message: (on: string) => string }>()
+  const problem = (path: string, name: ListenerName, message: (on: string) => string): void => {
+    const known = problems.get(path)
+    if (known === undefined) problems.set(path, { names: [name], message })
     else known.names.push(name)
   }
   const resolve = (name: ListenerName): ListenerSettings => {
@@ -242,17 +242,17 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
     if (sslCnAsUsername && enabled !== false && trustedProxies === undefined) {
       // Without a list anyone can send an SSL TLV naming any CN: a forged
       // header would become a forged login.
-      problem('cn', own.sslCnAsUsername !== undefined ? `listeners.${name}.sslCnAsUsername` : 'sslCnAsUsername', name,
+      problem(own.sslCnAsUsername !== undefined ? `listeners.${name}.sslCnAsUsername` : 'sslCnAsUsername', name,
         on => `on ${on} needs trustedProxies, so that only known proxies can vouch for a certificate`)
     }
     if (forwardedHeaders && trustedProxies === undefined) {
-      problem('forwarded', `listeners.${name}.forwardedHeaders`, name,
+      problem(`listeners.${name}.forwardedHeaders`, name,
         on => `on ${on} needs trustedProxies, so that only known proxies can set X-Forwarded-For`)
     }
     if (enabled === 'optional' && trustedProxies === undefined) {
       // Spec 2 and 5: a receiver must not guess. Optional mode is only safe
       // when the peers allowed to send a header are known.
-      problem('optional', own.proxyEnabled !== undefined ? `listeners.${name}.proxyEnabled` : 'proxyEnabled', name,
+      problem(own.proxyEnabled !== undefined ? `listeners.${name}.proxyEnabled` : 'proxyEnabled', name,
         on => `'optional' on ${on} needs trustedProxies, so that only known proxies can announce a client address`)
     }
     return Object.freeze({
@@ -274,7 +274,7 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
     wss: resolve('wss'),
     logger: o.logger
   }
-  const issues: OptionsIssue[] = [...problems.values()].map(p => ({ path: p.path, message: p.message(theListeners(p.names)) }))
+  const issues: OptionsIssue[] = [...problems].map(([path, p]) => ({ path, message: p.message(theListeners(p.names)) }))
   if (issues.length > 0) throw OptionsError.of('proxyProtocol() options', issues)
   return Object.freeze(resolved)
 }

@@ -162,11 +162,10 @@ export class RedisSessionStore implements SessionStore {
     if (this.#beating) return // a Redis slower than the interval: one heartbeat at a time
     this.#beating = true
     try {
-      const present = this.#dirty ? 0 : Number(await run(this.#client, this.#timeout, 'the heartbeat', TOUCH, [this.#key, this.#nodes], [this.#ttl, Date.now(), this.#node]))
-      if (present === 0 && (this.#dirty || this.#local.size > 0)) {
-        this.#dirty = false
-        await this.#write('the heartbeat', REPLACE, [...this.#local].flat())
-      }
+      // The hash gone (expired, Redis restarted) while this node has clients: it is this node's to rewrite.
+      if (!this.#dirty && Number(await run(this.#client, this.#timeout, 'the heartbeat', TOUCH, [this.#key, this.#nodes], [this.#ttl, Date.now(), this.#node])) === 0) this.#dirty = this.#local.size > 0
+      // A dirty write is a REPLACE with this node's clients (see #write).
+      if (this.#dirty) await this.#write('the heartbeat', REPLACE, [])
     } catch (err) {
       storeFailed('sessions: the heartbeat', this.#logger, err)
     } finally {

@@ -57,6 +57,8 @@ interface Seen { readonly since: number, reason?: DisconnectReason }
 export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakMap<Client, string>, onDisconnect?: (reason: DisconnectReason) => void,
   onLogin?: (fn: (node: string, clientId: string) => void) => void): { shuttingDown: () => void, accepted: (client: Client) => void } {
   const seen = new WeakMap<Client, Seen>()
+  // aedes' connected clients by id (one object for the broker's life; its types leave it out).
+  const clients = (broker as Aedes & { clients: Record<string, Client | undefined> }).clients
   let shuttingDown = false
   broker.on('client', (client: Client) => {
     seen.set(client, { since: Date.now() })
@@ -102,7 +104,7 @@ export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakM
   })
   // A client id that logged in on another node: aedes closes it here next.
   onLogin?.((node, clientId) => {
-    const previous = node === broker.id ? undefined : (broker as Aedes & { clients: Record<string, Client | undefined> }).clients[clientId]
+    const previous = node === broker.id ? undefined : clients[clientId]
     const s = previous === undefined ? undefined : seen.get(previous)
     if (s !== undefined) s.reason ??= TAKEN_OVER
   })
@@ -110,7 +112,7 @@ export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakM
     shuttingDown: () => { shuttingDown = true },
     accepted: client => {
       // aedes closes the connected client with this id once the new one is registered.
-      const previous = (broker as Aedes & { clients: Record<string, Client | undefined> }).clients[client.id]
+      const previous = clients[client.id]
       const s = previous === undefined || previous === client ? undefined : seen.get(previous)
       if (s !== undefined) s.reason ??= TAKEN_OVER
     }

@@ -167,8 +167,9 @@ export function loopbackHost (host: string | undefined): boolean {
  */
 export function isLoopback (host: string): boolean {
   const ip = host.toLowerCase()
-  if (net.isIPv4(ip)) return ip.startsWith('127.')
-  return net.isIPv6(ip) && (ip === '::1' || (ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) && ip.slice(7).startsWith('127.')))
+  // An IPv4-mapped address is its IPv4 one.
+  const v4 = net.isIPv6(ip) && ip.startsWith('::ffff:') ? ip.slice(7) : ip
+  return net.isIPv4(v4) ? v4.startsWith('127.') : ip === '::1'
 }
 
 export { OptionsError }
