@@ -54,10 +54,13 @@ describe('wiring in any order', () => {
     const proxy = broker.use(proxyProtocol({}))
     const server = net.createServer()
     const port = await listen(server)
-    t.after(() => new Promise<void>(resolve => server.close(() => resolve())))
+    // The accepted socket is ended here: left to aedes, server.close() would wait for its 30 s connect timeout.
+    const held: net.Socket[] = []
+    t.after(() => new Promise<void>(resolve => { for (const s of held) s.destroy(); server.close(() => resolve()) }))
     const socket = net.connect(port, '127.0.0.1')
     t.after(() => { socket.destroy() })
     const [accepted] = await once(server, 'connection') as [net.Socket]
+    held.push(accepted)
     const client = broker.handle(accepted)
     assert.ok(client !== undefined, 'an aedes Client, at once')
     assert.equal((client as unknown as { conn: unknown }).conn, accepted, 'the aedes Client of this socket')
