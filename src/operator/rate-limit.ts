@@ -47,7 +47,9 @@ const SLACK_MS = 0.001
  * keys share. So a client that spent its budget keeps it spent however
  * many other addresses come (an evicting table hands a flooding client a
  * fresh budget each time it is pushed out), and a flood of new networks
- * gets one budget between them, not one each.
+ * gets one budget between them, not one each. A key served from the
+ * overflow is not remembered: it gets a bucket of its own once one can be
+ * dropped, having taken no more than the shared overflow let it.
  */
 export class MemoryRateLimitStore implements RateLimitStore {
   readonly #full = new Map<string, number>()

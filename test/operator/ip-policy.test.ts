@@ -24,6 +24,19 @@ describe('IpPolicy', () => {
   })
 })
 
+describe('rates whose period is no whole number of milliseconds', () => {
+  test('the whole burst gets in, and the next attempt is refused (sums of 1000/3 ms do not drift past the burst)', () => {
+    for (const [perSecond, burst] of [[3, 3], [0.3, 7], [7, 49], [1 / 3, 10]] as const) {
+      let now = 1_000_000
+      const p = new IpPolicy({ rateLimit: { perSecond, burst } }, () => now)
+      const got = Array.from({ length: burst + 1 }, () => p.check('10.0.0.1'))
+      assert.deepEqual(got, [...Array<undefined>(burst).fill(undefined), 'rate-limited'], `${perSecond}/s, burst ${burst}`)
+      now += 1000 / perSecond
+      assert.deepEqual([p.check('10.0.0.1'), p.check('10.0.0.1')], [undefined, 'rate-limited'], `${perSecond}/s: one period, one token`)
+    }
+  })
+})
+
 describe('one bucket per client, however its address is written', () => {
   test('the IPv4-mapped form from a dual-stack listener and upper-case IPv6 share the plain form\'s bucket', () => {
     const p = new IpPolicy({ rateLimit: { perSecond: 1, burst: 2 } }, () => 0)
@@ -64,6 +77,9 @@ describe('one budget per network, not per address (issue 22)', () => {
     const wider = new IpPolicy({ rateLimit: { perSecond: 1, ipv4Prefix: 16, ipv6Prefix: 56 }, store: { consume: key => { keys.push(key); return true } } })
     for (const a of ['2001:db8:1:2ff:3:4:5:6', '::ffff:10.1.2.3']) void wider.check(a)
     assert.deepEqual(keys.slice(4), ['2001:db8:1:200::/56', '10.1.0.0/16'])
+    const unaligned = new IpPolicy({ rateLimit: { perSecond: 1, ipv4Prefix: 20, ipv6Prefix: 60 }, store: { consume: key => { keys.push(key); return true } } })
+    for (const a of ['2001:db8:1:2ff:3:4:5:6', '10.1.255.3']) void unaligned.check(a)
+    assert.deepEqual(keys.slice(6), ['2001:db8:1:2f0::/60', '10.1.240.0/20'], 'a prefix within a byte')
   })
   test('prefix lengths out of range are coded option errors', () => {
     assert.throws(() => new IpPolicy({ rateLimit: { perSecond: 1, ipv6Prefix: 8 } }), /rateLimit\.ipv6Prefix: must be a whole number from 32 to 128 \(got 8\)/)
