@@ -5,36 +5,48 @@ import { addressMatcher, type AddressMatcher } from '../cidr.js'
 import { parseOptions, UsageError } from '../errors.js'
 import { AddressRange } from '../options.js'
 import type { AedesPlugin } from '../use.js'
-import { canonicalAddress, unmappedIPv4 } from '../protocol/address.js'
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../protocol/address.js'
 import { clientIp } from './client-address.js'
 import { MAX_BUCKETS, MemoryRateLimitStore, type RateLimit, type RateLimitStore } from './rate-limit.js'
 
-/** Allow and deny lists and a per-address connection rate, on the real client address. */
+/** Allow and deny lists and a connection rate per client network, on the real client address. */
 export interface IpPolicyOptions {
   /** Only these addresses and CIDR ranges may connect (unset: everyone not denied). */
   allow?: string[] | undefined
   /** These addresses and CIDR ranges may not connect; checked before `allow`. */
   deny?: string[] | undefined
-  /** A token bucket per client address. */
+  /** A token bucket per client network: an IPv4 address, an IPv6 /64 (one customer's, whatever address it takes). */
   rateLimit?: {
     /** Connection attempts per second, refilled continuously. */
     perSecond: number
     /** Attempts allowed at once. @defaultValue `ceil(perSecond)` */
     burst?: number | undefined
+    /** IPv4 addresses sharing a budget: the network's prefix length, 16 to 32. @defaultValue 32 (one per address) */
+    ipv4Prefix?: number | undefined
+    /** IPv6 addresses sharing a budget: the network's prefix length, 32 to 128. @defaultValue 64 */
+    ipv6Prefix?: number | undefined
   } | undefined
-  /** Where the budgets are kept. @defaultValue in this process, at most 100,000 addresses */
+  /** Where the budgets are kept. @defaultValue in this process, at most 100,000 networks */
   store?: RateLimitStore | undefined
 }
 
 /** Why a client address was refused. */
 export type IpRefusal = 'ip-denied' | 'ip-not-allowed' | 'rate-limited'
 
+/** A prefix length from `min` to `max` bits, with one message for every way to miss. */
+function prefixLength (min: number, max: number): z.ZodInt {
+  const error = `must be a whole number from ${min} to ${max}`
+  return z.int({ error }).min(min, { error }).max(max, { error })
+}
+
 const Schema = z.strictObject({
   allow: z.array(AddressRange).optional(),
   deny: z.array(AddressRange).optional(),
   rateLimit: z.strictObject({
     perSecond: z.number().positive({ error: 'must be above 0 (attempts per second)' }),
-    burst: z.int().min(1, { error: 'must be at least 1' }).optional()
+    burst: z.int().min(1, { error: 'must be at least 1' }).optional(),
+    ipv4Prefix: prefixLength(16, 32).optional(),
+    ipv6Prefix: prefixLength(32, 128).optional()
   }).optional(),
   store: z.custom<RateLimitStore>(v => typeof (v as { consume?: unknown } | null)?.consume === 'function',
     { error: 'must be a rate-limit store with a consume(key, limit) method' }).optional()
@@ -54,6 +66,8 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
   readonly #deny: AddressMatcher | undefined
   readonly #allow: AddressMatcher | undefined
   readonly #limit: RateLimit | undefined
+  readonly #ipv4Prefix: number
+  readonly #ipv6Prefix: number
   readonly #store: RateLimitStore
 
   /**
@@ -66,6 +80,8 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
     this.#deny = o.deny === undefined ? undefined : addressMatcher(o.deny)
     this.#allow = o.allow === undefined ? undefined : addressMatcher(o.allow)
     this.#limit = o.rateLimit === undefined ? undefined : { perSecond: o.rateLimit.perSecond, burst: o.rateLimit.burst ?? Math.ceil(o.rateLimit.perSecond) }
+    this.#ipv4Prefix = o.rateLimit?.ipv4Prefix ?? 32
+    this.#ipv6Prefix = o.rateLimit?.ipv6Prefix ?? 64
     this.#store = o.store ?? new MemoryRateLimitStore(now, maxBuckets)
   }
 
@@ -77,7 +93,7 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
     if (this.#deny?.(address) === true) return 'ip-denied'
     if (this.#allow !== undefined && !this.#allow(address)) return 'ip-not-allowed'
     if (this.#limit === undefined) return undefined
-    const taken = this.#store.consume(bucketOf(address), this.#limit)
+    const taken = this.#store.consume(networkOf(address, this.#ipv4Prefix, this.#ipv6Prefix), this.#limit)
     return typeof taken === 'boolean'
       ? (taken ? undefined : 'rate-limited')
       : taken.then(ok => ok ? undefined : 'rate-limited')
@@ -101,15 +117,44 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
 }
 
 /**
- * The rate-limit bucket of an address: one per client however it is written
- * (`::FFFF:10.1.2.3` from a dual-stack listener is `10.1.2.3`, as the lists
- * see it; `2001:DB8:0::1` is `2001:db8::1`), so no spelling of an address
- * gets a budget of its own. Text that is no address is its own bucket.
+ * The rate-limit bucket of an address: its network, as canonical text. One
+ * host holds a whole IPv6 /64 (what an ISP gives one customer, 2^64
+ * addresses), so a budget per IPv6 address never limits it; IPv4 is by
+ * address unless `ipv4Prefix` says otherwise. A network whose prefix is the
+ * whole address is the address alone (`10.1.2.3`), others are written
+ * `2001:db8:1:2::/64`, `10.1.2.0/24`. An address written any way gets the
+ * same key (`::FFFF:10.1.2.3` from a dual-stack listener is IPv4
+ * `10.1.2.3`, as the lists see it; `2001:DB8:0::1` is `2001:db8::1`). Text
+ * that is no address is its own bucket.
  */
-function bucketOf (address: string): string {
-  const canonical = canonicalAddress(address)
-  if (canonical === undefined) return address
-  return (canonical.family === 6 ? unmappedIPv4(canonical.address) : undefined) ?? canonical.address
+function networkOf (address: string, ipv4Prefix: number, ipv6Prefix: number): string {
+  let bytes = parseIPv4(address)
+  let offset = 0
+  let bits = ipv4Prefix
+  if (bytes === undefined) {
+    bytes = parseIPv6(address)
+    if (bytes === undefined) return address
+    if (isMappedIPv4(bytes)) offset = 12
+    else bits = ipv6Prefix
+  }
+  const width = (bytes.length - offset) * 8
+  if (bits < width) {
+    const at = offset + (bits >> 3)
+    if ((bits & 7) !== 0) bytes[at] = (bytes[at] as number) & (0xff00 >> (bits & 7))
+    bytes.fill(0, at + ((bits & 7) !== 0 ? 1 : 0))
+  }
+  const text = width === 32 ? formatIPv4(bytes, offset) : formatIPv6(bytes, 0)
+  // The formatters join table strings: V8 keeps such text as a rope of its
+  // pieces, which a store's map would hold whole (176 bytes an entry for an
+  // IPv6 key, measured). toLowerCase() of this lower-case text is a flat
+  // copy, the same characters in one piece (91 bytes).
+  return (bits < width ? `${text}/${bits}` : text).toLowerCase()
+}
+
+/** Whether sixteen bytes are an IPv4-mapped IPv6 address, `::ffff:a.b.c.d`. */
+function isMappedIPv4 (bytes: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false
+  return bytes[10] === 0xff && bytes[11] === 0xff
 }
 
 /**

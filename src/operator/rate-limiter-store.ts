@@ -43,8 +43,9 @@ const isLimiter = (v: unknown): v is RateLimiterLike => typeof (v as { consume?:
 /**
  * An IP-policy store backed by a limiter of rate-limiter-flexible (or any
  * with its `consume`), so that brokers sharing the limiter's Redis share one
- * budget per client address. `limiter` is the limiter, or a function that
- * makes one from the IP policy's `rateLimit` (called once per rate).
+ * budget per client network (the IP policy's key, `2001:db8:1:2::/64`).
+ * `limiter` is the limiter, or a function that makes one from the IP
+ * policy's `rateLimit` (called once per rate).
  */
 export class RateLimiterStore implements RateLimitStore {
   readonly #make: (limit: RateLimit) => RateLimiterLike

@@ -2,6 +2,7 @@
 import net from 'node:net'
 import { once } from 'node:events'
 import mqttPacket from 'mqtt-packet'
+import { encodeV1, encodeV2 } from './encode.js'
 
 /** An MQTT 3.1.1 CONNECT packet, from mqtt-packet's generator. */
 export function connectPacket (clientId = `raw-${Math.random().toString(16).slice(2)}`): Buffer {
@@ -45,3 +46,16 @@ export async function rawExchange (port: number, chunks: readonly Buffer[], opti
 
 /** The CONNACK aedes sends for an accepted 3.1.1 CONNECT. */
 export const CONNACK_ACCEPTED = Buffer.from([0x20, 0x02, 0x00, 0x00])
+
+/**
+ * One CONNECT behind a PROXY header (v1 or v2) naming `source` as the
+ * client, from a loopback socket: the CONNACK's return code, or undefined
+ * when none came.
+ */
+export async function proxiedConnack (port: number, source: string, version: 1 | 2): Promise<number | undefined> {
+  const v6 = source.includes(':')
+  const ends = { source: { address: source, port: 40000 }, destination: { address: v6 ? '2001:db8::ffff' : '192.0.2.1', port: 1883 } }
+  const header = version === 1 ? encodeV1({ family: v6 ? 'TCP6' : 'TCP4', ...ends }) : encodeV2({ family: v6 ? 'INET6' : 'INET', ...ends })
+  const { received } = await rawExchange(port, [header, connectPacket()], { expectBytes: 4 })
+  return received[0] === 0x20 ? received[3] : undefined
+}

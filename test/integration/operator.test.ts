@@ -7,6 +7,7 @@ import mqtt from 'mqtt'
 import { startStack } from '../helpers/stack.js'
 import { startFront, v1HeaderFor, v2HeaderFor } from '../helpers/front.js'
 import { connectClient, endClient } from '../helpers/client.js'
+import { proxiedConnack } from '../helpers/raw.js'
 import { proxyProtocol } from '../../src/plugin.js'
 import { OptionsError } from '../../src/errors.js'
 import type { UnauthorizedClient } from '../../src/operator/unauthorized-store.js'
@@ -112,6 +113,27 @@ describe('IP policies on the real address', () => {
     await endClient(await connectClient({ listener: 'tcp', port: front.port, localAddress: '127.0.0.3' }))
     assert.equal((await stack.unauthorized.list())[0]?.reason, 'rate-limited')
     assert.equal((await stack.unauthorized.list())[0]?.clientId, 'too-fast')
+  })
+})
+
+describe('rate limit per network through PROXY v1 and v2 (issue 22)', () => {
+  // 100 clients of one /64, each with its own address, each behind a PROXY
+  // header (v1 and v2 in turn) on a loopback socket: one budget, as one
+  // address would get.
+  const sources = Array.from({ length: 100 }, (_, i) => `2001:db8:1:2:${((i * 7919) & 0xffff).toString(16)}::${(i + 1).toString(16)}`)
+  test('100 CONNECTs from 100 addresses of one /64 get one address\'s budget; the entries name each real address', async (t) => {
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true }, ipPolicy: { rateLimit: { perSecond: 0.001, burst: 1 } } })
+    t.after(() => stack.close())
+    const codes: Array<number | undefined> = []
+    for (const [i, source] of sources.entries()) codes.push(await proxiedConnack(stack.port, source, i % 2 === 0 ? 1 : 2))
+    assert.deepEqual(codes, [0, ...Array<number>(99).fill(5)])
+    assert.equal(await proxiedConnack(stack.port, '2001:db8:1:3::1', 2), 0, 'another /64 has its own budget')
+    assert.equal(await proxiedConnack(stack.port, '127.0.0.5', 1), 0, 'IPv4: per address')
+    assert.equal(await proxiedConnack(stack.port, '127.0.0.6', 2), 0)
+    const entries = await stack.unauthorized.list()
+    assert.equal(entries.length, 99)
+    assert.deepEqual(new Set(entries.map(e => e.reason)), new Set(['rate-limited']))
+    assert.deepEqual(entries.map(e => e.ipAddress).sort(), sources.slice(1).sort(), 'each entry has the client\'s own address')
   })
 })
 

@@ -24,6 +24,19 @@ describe('IpPolicy', () => {
   })
 })
 
+describe('rates whose period is no whole number of milliseconds', () => {
+  test('the whole burst gets in, and the next attempt is refused (sums of 1000/3 ms do not drift past the burst)', () => {
+    for (const [perSecond, burst] of [[3, 3], [0.3, 7], [7, 49], [1 / 3, 10]] as const) {
+      let now = 1_000_000
+      const p = new IpPolicy({ rateLimit: { perSecond, burst } }, () => now)
+      const got = Array.from({ length: burst + 1 }, () => p.check('10.0.0.1'))
+      assert.deepEqual(got, [...Array<undefined>(burst).fill(undefined), 'rate-limited'], `${perSecond}/s, burst ${burst}`)
+      now += 1000 / perSecond
+      assert.deepEqual([p.check('10.0.0.1'), p.check('10.0.0.1')], [undefined, 'rate-limited'], `${perSecond}/s: one period, one token`)
+    }
+  })
+})
+
 describe('one bucket per client, however its address is written', () => {
   test('the IPv4-mapped form from a dual-stack listener and upper-case IPv6 share the plain form\'s bucket', () => {
     const p = new IpPolicy({ rateLimit: { perSecond: 1, burst: 2 } }, () => 0)
@@ -33,15 +46,79 @@ describe('one bucket per client, however its address is written', () => {
   })
 })
 
-describe('bounds under hostile input (issue 9)', () => {
-  test('IpPolicy: at its address bound, a new address evicts the least recently used one only', () => {
-    const p = new IpPolicy({ rateLimit: { perSecond: 1, burst: 1 } }, () => 0, 3)
-    for (const a of ['a', 'b', 'c']) assert.equal(p.check(a), undefined)
-    assert.equal(p.check('a'), 'rate-limited', 'a is remembered, and now the most recently used')
-    assert.equal(p.check('d'), undefined) // evicts b, the least recently used
-    assert.equal(p.check('c'), 'rate-limited', 'c is still remembered')
-    assert.equal(p.check('a'), 'rate-limited', 'a is still remembered')
-    assert.equal(p.check('b'), undefined, 'b was forgotten: a full bucket again')
+describe('one budget per network, not per address (issue 22)', () => {
+  // One host with a /64, what an ISP gives one customer, has 2^64 addresses:
+  // a budget per address never limits it.
+  const oneSlash64 = Array.from({ length: 100 }, (_, i) => `2001:db8:1:2::${(i + 1).toString(16)}`)
+  const admitted = (p: IpPolicy, addresses: readonly string[]): number => addresses.filter(a => p.check(a) === undefined).length
+  test('100 addresses of one /64 get the budget of one address', () => {
+    const p = new IpPolicy({ rateLimit: { perSecond: 0.001, burst: 1 } }, () => 0)
+    assert.equal(admitted(p, oneSlash64), 1)
+    assert.equal(p.check('2001:db8:1:3::1'), undefined, 'the next /64 has a budget of its own')
+    assert.equal(p.check('2001:DB8:1:3:ffff:ffff:ffff:ffff'), 'rate-limited', 'however the address is written')
+  })
+  test('ipv6Prefix and ipv4Prefix set the network a budget is for', () => {
+    const perAddress = new IpPolicy({ rateLimit: { perSecond: 0.001, burst: 1, ipv6Prefix: 128 } }, () => 0)
+    assert.equal(admitted(perAddress, oneSlash64), 100)
+    const per48 = new IpPolicy({ rateLimit: { perSecond: 0.001, burst: 1, ipv6Prefix: 48 } }, () => 0)
+    assert.equal(admitted(per48, ['2001:db8:1:2::1', '2001:db8:1:ffff::1', '2001:db8:2::1']), 2)
+    const per24 = new IpPolicy({ rateLimit: { perSecond: 0.001, burst: 1, ipv4Prefix: 24 } }, () => 0)
+    assert.equal(admitted(per24, ['10.1.2.3', '10.1.2.200', '::ffff:10.1.2.9', '10.1.3.3']), 2)
+  })
+  test('IPv4 stays per address by default, and its IPv4-mapped form is the same bucket', () => {
+    const p = new IpPolicy({ rateLimit: { perSecond: 0.001, burst: 1 } }, () => 0)
+    assert.equal(admitted(p, ['127.0.0.5', '::ffff:127.0.0.5', '::FFFF:127.0.0.5', '127.0.0.6', '127.0.0.7']), 3)
+  })
+  test('the store is asked for the network: the same key for every store, a shared one too', () => {
+    const keys: string[] = []
+    const p = new IpPolicy({ rateLimit: { perSecond: 1 }, store: { consume: key => { keys.push(key); return true } } })
+    for (const a of ['2001:db8:1:2:3:4:5:6', '::ffff:10.1.2.3', '10.1.2.3', 'not an address']) void p.check(a)
+    assert.deepEqual(keys, ['2001:db8:1:2::/64', '10.1.2.3', '10.1.2.3', 'not an address'])
+    const wider = new IpPolicy({ rateLimit: { perSecond: 1, ipv4Prefix: 16, ipv6Prefix: 56 }, store: { consume: key => { keys.push(key); return true } } })
+    for (const a of ['2001:db8:1:2ff:3:4:5:6', '::ffff:10.1.2.3']) void wider.check(a)
+    assert.deepEqual(keys.slice(4), ['2001:db8:1:200::/56', '10.1.0.0/16'])
+    const unaligned = new IpPolicy({ rateLimit: { perSecond: 1, ipv4Prefix: 20, ipv6Prefix: 60 }, store: { consume: key => { keys.push(key); return true } } })
+    for (const a of ['2001:db8:1:2ff:3:4:5:6', '10.1.255.3']) void unaligned.check(a)
+    assert.deepEqual(keys.slice(6), ['2001:db8:1:2f0::/60', '10.1.240.0/20'], 'a prefix within a byte')
+  })
+  test('prefix lengths out of range are coded option errors', () => {
+    assert.throws(() => new IpPolicy({ rateLimit: { perSecond: 1, ipv6Prefix: 8 } }), /rateLimit\.ipv6Prefix: must be a whole number from 32 to 128 \(got 8\)/)
+    assert.throws(() => new IpPolicy({ rateLimit: { perSecond: 1, ipv4Prefix: 33 } }), /rateLimit\.ipv4Prefix: must be a whole number from 16 to 32 \(got 33\)/)
+    assert.throws(() => new IpPolicy({ rateLimit: { perSecond: 1, ipv4Prefix: 24.5 } }), /rateLimit\.ipv4Prefix/)
+  })
+})
+
+describe('bounds under hostile input (issues 9 and 22)', () => {
+  test('at its bound, a flooded address keeps its spent budget: only a bucket that is full again is dropped', () => {
+    let now = 0
+    const p = new IpPolicy({ rateLimit: { perSecond: 1, burst: 2 } }, () => now, 3)
+    assert.deepEqual([p.check('10.0.0.1'), p.check('10.0.0.1'), p.check('10.0.0.1')], [undefined, undefined, 'rate-limited'])
+    // Fresh addresses push the flooded one out of a least-recently-used table.
+    for (let i = 2; i < 10; i++) void p.check(`10.0.0.${i}`)
+    assert.equal(p.check('10.0.0.1'), 'rate-limited', 'the flooded address is still limited')
+    now += 1000
+    assert.equal(p.check('10.0.0.1'), undefined, 'one token after a second at 1/s')
+    assert.equal(p.check('10.0.0.1'), 'rate-limited')
+  })
+  test('memory at the bound: MAX_BUCKETS of the longest keys (43 characters) fit in 12.5 MB', async () => {
+    const { settledMemory } = await import('../helpers/memory.js')
+    const { MAX_BUCKETS } = await import('../../src/operator/rate-limit.js')
+    // A /124 of eight four-digit groups: `ffff:...:fff0/124`, the longest key.
+    const address = (i: number): string => `aaaa:bbbb:cccc:dddd:eeee:ffff:${(0x8000 + (i >> 12)).toString(16)}:${(0x8000 + ((i & 0xfff) << 4)).toString(16)}`
+    const before = await settledMemory()
+    const p = new IpPolicy({ rateLimit: { perSecond: 0.1, burst: 2, ipv6Prefix: 124 } })
+    for (let i = 0; i < MAX_BUCKETS; i++) void p.check(address(i))
+    const perEntry = (await settledMemory() - before) / MAX_BUCKETS
+    assert.equal(p.check(address(0)), undefined, 'the table is in use (and kept alive) here')
+    assert.ok(perEntry < 125, `${perEntry.toFixed(1)} bytes an entry`)
+  })
+  test('at its bound with no bucket full again, new addresses share one overflow budget', () => {
+    let now = 0
+    const p = new IpPolicy({ rateLimit: { perSecond: 1, burst: 2 } }, () => now, 3)
+    for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) assert.equal(p.check(a), undefined)
+    assert.deepEqual(['10.0.0.4', '10.0.0.5', '10.0.0.6'].map(a => p.check(a)), [undefined, undefined, 'rate-limited'])
+    now += 2000 // every bucket is full again: dropping one gives nothing away
+    assert.deepEqual([p.check('10.0.0.7'), p.check('10.0.0.7'), p.check('10.0.0.7')], [undefined, undefined, 'rate-limited'])
   })
 })
 

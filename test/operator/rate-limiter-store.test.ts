@@ -11,6 +11,8 @@ import { unauthorizedClients, type UnauthorizedClients } from '../../src/operato
 import { connectClient } from '../helpers/client.js'
 import { outcome, startPlainBroker, type PlainBroker } from '../helpers/plain-broker.js'
 import { testRedis, type TestRedis } from '../helpers/redis-clients.js'
+import { proxiedConnack } from '../helpers/raw.js'
+import { startStack } from '../helpers/stack.js'
 
 const RATE = { perSecond: 0.1, burst: 3 }
 
@@ -69,6 +71,27 @@ describe('two real brokers sharing one rate limiter', () => {
     // The first in full; the others within the minute are counted on its summary, not logged one by one.
     assert.equal(lines.length, 1)
     assert.deepEqual([lines[0]?.event, lines[0]?.operation], ['store-failed', 'rate limit: let through unlimited'])
+  })
+})
+
+describe('the shared limit groups clients by network as the memory store does (issue 22)', () => {
+  test('100 CONNECTs from one /64 over two brokers behind PROXY v1 and v2: one budget, one Redis key for the /64', async (t) => {
+    const redis = await testRedis(t)
+    if (redis === undefined) return
+    const storeClient = redis.client()
+    const store = rateLimiterStore(limit => new RateLimiterRedis({ storeClient, keyPrefix: 'mqtt-ip', points: limit.burst, duration: Math.ceil(limit.burst / limit.perSecond) }))
+    const ipPolicy = { rateLimit: { perSecond: 0.001, burst: 1 }, store }
+    const a = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true }, ipPolicy })
+    const b = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true }, ipPolicy })
+    t.after(async () => { await a.close(); await b.close() })
+    const codes: Array<number | undefined> = []
+    for (let i = 0; i < 100; i++) {
+      codes.push(await proxiedConnack((i % 2 === 0 ? a : b).port, `2001:db8:1:2:${i.toString(16)}::1`, i % 4 < 2 ? 1 : 2))
+    }
+    assert.deepEqual(codes, [0, ...Array<number>(99).fill(5)])
+    assert.equal(await proxiedConnack(b.port, '127.0.0.5', 1), 0)
+    assert.equal(await proxiedConnack(a.port, '::ffff:127.0.0.5', 2), 5, 'IPv4-mapped: the IPv4 address\'s budget')
+    assert.deepEqual((await storeClient.keys('mqtt-ip:*')).sort(), ['mqtt-ip:127.0.0.5', 'mqtt-ip:2001:db8:1:2::/64'])
   })
 })
 

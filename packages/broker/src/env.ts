@@ -139,8 +139,9 @@ export function optionsFromEnv (env: Env = process.env): ProxyProtocolOptions {
 
 /**
  * The operator plugins' settings from the environment: `MQTT_IP_ALLOW_LIST`,
- * `MQTT_IP_DENY_LIST`, `MQTT_IP_RATE_LIMIT` and `MQTT_IP_RATE_BURST` (the IP
- * policy, undefined when none is set), and `MQTT_PROXY_PROTOCOL_SYS_INTERVAL`
+ * `MQTT_IP_DENY_LIST`, `MQTT_IP_RATE_LIMIT`, `MQTT_IP_RATE_BURST`,
+ * `MQTT_IP_RATE_LIMIT_IPV4_PREFIX` and `MQTT_IP_RATE_LIMIT_IPV6_PREFIX` (the
+ * IP policy, undefined when none is set), and `MQTT_PROXY_PROTOCOL_SYS_INTERVAL`
  * (the sessions plugin's `$SYS` interval).
  *
  * @throws OptionsError naming the variable and the values it accepts.
@@ -154,11 +155,19 @@ export function operatorOptionsFromEnv (env: Env = process.env): { ipPolicy?: Ip
   const rate = readNumber(env, 'MQTT_IP_RATE_LIMIT', 'a number of connections per second above 0', false)
   const burst = readNumber(env, 'MQTT_IP_RATE_BURST', 'a whole number above 0', true)
   if (burst !== undefined && rate === undefined) invalid('MQTT_IP_RATE_BURST', env.MQTT_IP_RATE_BURST as string, 'is set without MQTT_IP_RATE_LIMIT, the rate it is the burst of')
+  // The range (16-32, 32-128) is ipPolicy()'s to check: its error names the variable.
+  const prefixes: { ipv4Prefix?: number, ipv6Prefix?: number } = {}
+  for (const [key, name] of [['ipv4Prefix', 'MQTT_IP_RATE_LIMIT_IPV4_PREFIX'], ['ipv6Prefix', 'MQTT_IP_RATE_LIMIT_IPV6_PREFIX']] as const) {
+    const bits = readNumber(env, name, 'a whole number of bits (a prefix length)', true)
+    if (bits === undefined) continue
+    if (rate === undefined) invalid(name, env[name] as string, 'is set without MQTT_IP_RATE_LIMIT, the rate limit it groups addresses for')
+    prefixes[key] = bits
+  }
   if (allow !== undefined || deny !== undefined || rate !== undefined) {
     result.ipPolicy = {
       ...(allow !== undefined ? { allow } : {}),
       ...(deny !== undefined ? { deny } : {}),
-      ...(rate !== undefined ? { rateLimit: { perSecond: rate, ...(burst !== undefined ? { burst } : {}) } } : {})
+      ...(rate !== undefined ? { rateLimit: { perSecond: rate, ...(burst !== undefined ? { burst } : {}), ...prefixes } } : {})
     }
   }
   return result

@@ -91,6 +91,8 @@ function variableOf (env: Env, path: string): string | undefined {
     case 'deny': return 'MQTT_IP_DENY_LIST'
     case 'rateLimit.perSecond': return 'MQTT_IP_RATE_LIMIT'
     case 'rateLimit.burst': return 'MQTT_IP_RATE_BURST'
+    case 'rateLimit.ipv4Prefix': return 'MQTT_IP_RATE_LIMIT_IPV4_PREFIX'
+    case 'rateLimit.ipv6Prefix': return 'MQTT_IP_RATE_LIMIT_IPV6_PREFIX'
     default: return undefined
   }
 }

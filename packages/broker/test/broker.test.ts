@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { startFront, v2HeaderFor } from '../../../test/helpers/front.js'
 import { connectClient, endClient } from '../../../test/helpers/client.js'
 import { testCerts } from '../../../test/helpers/certs.js'
+import { proxiedConnack } from '../../../test/helpers/raw.js'
 import { spawnProgram, type Spawned } from '../../../test/helpers/spawn.js'
 import { until } from '../../../test/helpers/wait.js'
 
@@ -58,6 +59,19 @@ test('npm start: default listeners tcp and ws, PROXY from MQTT_PROXY_PROTOCOL_EN
 
   const { code } = await broker.stop('SIGTERM')
   assert.equal(code, 0)
+})
+
+test('npm start: the rate limit is per network (MQTT_IP_RATE_LIMIT_IPV6_PREFIX=48), the refused line names the real address', async (t) => {
+  const broker = start(t, { MQTT_PROXY_PROTOCOL_ENABLED: 'true', MQTT_IP_RATE_LIMIT: '0.001', MQTT_IP_RATE_BURST: '1', MQTT_IP_RATE_LIMIT_IPV6_PREFIX: '48', LISTENER_WS_ENABLED: 'false' })
+  const port = portOf(await broker.waitFor(/"msg":"tcp listener on /, 15_000))
+  const codes = []
+  for (const [i, source] of ['2001:db8:1:2::1', '2001:db8:1:ffff::9', '2001:db8:2::1', '127.0.0.5', '::ffff:127.0.0.5'].entries()) {
+    codes.push(await proxiedConnack(port, source, i % 2 === 0 ? 1 : 2))
+  }
+  assert.deepEqual(codes, [0, 5, 0, 0, 5], 'one /48 is one budget; IPv4 is per address, however it is written')
+  const refused = await broker.waitFor(/"event":"refused".*"ipAddress":"2001:db8:1:ffff::9"/, 10_000)
+  assert.match(refused, /"reason":"rate-limited"/)
+  assert.equal((await broker.stop('SIGTERM')).code, 0)
 })
 
 test('npm start: ssl and wss listeners with certificates from LISTENER_*_PEM_*', async (t) => {

@@ -80,6 +80,8 @@ describe('optionsFromEnv: optional mode and trusted proxies', () => {
     { env: { MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: ',' }, name: 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES' },
     { env: { MQTT_IP_RATE_BURST: '5' }, name: 'MQTT_IP_RATE_BURST' },
     { env: { MQTT_IP_RATE_LIMIT: 'fast' }, name: 'MQTT_IP_RATE_LIMIT' },
+    { env: { MQTT_IP_RATE_LIMIT_IPV6_PREFIX: '48' }, name: 'MQTT_IP_RATE_LIMIT_IPV6_PREFIX' },
+    { env: { MQTT_IP_RATE_LIMIT: '5', MQTT_IP_RATE_LIMIT_IPV4_PREFIX: '/24' }, name: 'MQTT_IP_RATE_LIMIT_IPV4_PREFIX' },
     { env: { MQTT_WS_FORWARD_HEADERS_ENABLED: 'optional' }, name: 'MQTT_WS_FORWARD_HEADERS_ENABLED' }
   ]
   for (const row of badEnv) {
@@ -87,6 +89,12 @@ describe('optionsFromEnv: optional mode and trusted proxies', () => {
       assert.throws(() => { optionsFromEnv(row.env); operatorOptionsFromEnv(row.env) }, (err: unknown) => err instanceof OptionsError && err.issues[0]?.path === row.name)
     })
   }
+})
+
+test('the rate limit\'s networks: MQTT_IP_RATE_LIMIT_IPV4_PREFIX and _IPV6_PREFIX are ipPolicy\'s ipv4Prefix and ipv6Prefix', () => {
+  assert.deepEqual(operatorOptionsFromEnv({ MQTT_IP_RATE_LIMIT: '5', MQTT_IP_RATE_LIMIT_IPV4_PREFIX: '24', MQTT_IP_RATE_LIMIT_IPV6_PREFIX: '48' }).ipPolicy,
+    { rateLimit: { perSecond: 5, ipv4Prefix: 24, ipv6Prefix: 48 } })
+  assert.deepEqual(operatorOptionsFromEnv({ MQTT_IP_RATE_LIMIT: '5' }).ipPolicy, { rateLimit: { perSecond: 5 } }, 'unset: the defaults, /32 and /64')
 })
 
 test('list entries are checked as the plugins check them: addresses and CIDR ranges of both families', () => {
