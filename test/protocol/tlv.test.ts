@@ -8,6 +8,7 @@ import type { TlvSet } from '../../src/protocol/tlv.js'
 import { MAX_TLVS } from '../../src/protocol/tlv.js'
 import { encodeV2, signCrc32c, sslTlv, TLV, tlvBytes, v2Raw, type Tlv } from '../helpers/encode.js'
 import { MQTT_CONNECT } from '../helpers/fixtures.js'
+import { UNCLEAN_KINDS } from '../helpers/unclean.js'
 
 const SRC = { address: '192.0.2.1', port: 51234 }
 const DST = { address: '198.51.100.2', port: 1883 }
@@ -174,10 +175,6 @@ const notClean: ReadonlyArray<{ name: string, value: Buffer | string }> = [
   { name: 'a UTF-16BE Hebrew CN (מדחום: 05 de ...)', value: utf16be('מדחום') },
   { name: 'a UTF-16BE CJK CN holding 0A and 0D (上不: 4E 0A 4E 0D)', value: utf16be('上不') },
   ...controls.map(c => ({ name: `control character 0x${c.toString(16).padStart(2, '0')} in text`, value: `a.exa${String.fromCharCode(c)}mple` })),
-  { name: 'CR LF (a log-injection attempt)', value: 'a.example\r\nX-Injected: 1' },
-  { name: 'an ANSI escape sequence', value: '\u001b[2Ja.example' },
-  { name: 'a C1 control (U+0085 NEXT LINE)', value: 'a.example\u0085' },
-  { name: 'a C1 control (U+009B CSI)', value: 'a\u009b2J.example' },
   { name: 'a BMPString CN as HAProxy forwards it (UTF-16BE)', value: utf16be('client-1') },
   { name: 'a UTF-16BE CN of Latin and CJK characters', value: utf16be('client-上海') },
   { name: 'a T61String / Latin-1 CN', value: latin1('Jürgen Müller') },
@@ -190,20 +187,7 @@ const notClean: ReadonlyArray<{ name: string, value: Buffer | string }> = [
   { name: 'a UTF-16 surrogate (ED A0 80)', value: bytes(0x61, 0xed, 0xa0, 0x80) },
   { name: 'a truncated sequence (E2 82)', value: bytes(0x61, 0xe2, 0x82) },
   { name: 'a code point above U+10FFFF (F4 90 80 80)', value: bytes(0xf4, 0x90, 0x80, 0x80) },
-  { name: 'U+202E RIGHT-TO-LEFT OVERRIDE', value: 'admin\u202enimda' },
-  { name: 'U+200B ZERO WIDTH SPACE', value: 'ad\u200bmin' },
-  { name: 'U+2060 WORD JOINER', value: 'ad\u2060min' },
-  { name: 'U+2028 LINE SEPARATOR', value: 'admin\u2028root' },
-  { name: 'U+2029 PARAGRAPH SEPARATOR', value: 'admin\u2029root' },
-  { name: 'U+FEFF inside', value: 'ad\ufeffmin' },
-  { name: 'U+00AD SOFT HYPHEN', value: 'ad\u00admin' },
-  { name: 'U+3164 HANGUL FILLER', value: 'admin\u3164' },
-  { name: 'U+00A0 NO-BREAK SPACE', value: 'admin\u00a0root' },
-  { name: 'a private-use character', value: 'admin\ue000' },
-  { name: 'an unassigned code point', value: 'admin\u0378' },
-  { name: 'text not in NFC (e + combining acute)', value: 'jose\u0301' },
-  { name: 'Latin mixed with Cyrillic (pаypal)', value: 'p\u0430ypal' },
-  { name: 'Latin mixed with Greek (οk)', value: '\u03bfk' }
+  ...UNCLEAN_KINDS.map(k => ({ name: k.name, value: k.text }))
 ]
 for (const row of notClean) {
   test(`TLV: AUTHORITY and SSL_CN with ${row.name}: accepted, text absent, bytes kept`, () => {
