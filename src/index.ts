@@ -45,3 +45,6 @@ export { parseHeader } from './protocol/parse.js'
 export type { Endpoint, ParseLimits, ParseResult, ProxyHeader, ProxiedHeader, UnproxiedHeader } from './protocol/header.js'
 export type { RawTlv, SslInfo, CloudTlvs, TlvSet } from './protocol/tlv.js'
 export * from './protocol/tlv-types.js'
+
+// A peer's string as a log field, as the plugins write it.
+export { logText } from './user-code.js'

@@ -19,10 +19,25 @@ export const DEFAULT_MAX_PENDING = 1000
 /** The smallest v2 cap that still holds a UNIX address block (spec 2.2: 216 bytes). */
 const MIN_V2_LENGTH = 216
 
-const headerTimeout = z.int().min(1, { error: 'must be at least 1 (milliseconds)' })
-  .max(600_000, { error: 'must be at most 600000 (milliseconds)' })
-const maxPending = z.int().min(1, { error: 'must be at least 1' })
-  .max(1_000_000, { error: 'must be at most 1000000' })
+/**
+ * The longest delay setTimeout and setInterval honour (2^31-1 ms, about 24.8
+ * days): Node runs a longer one after 1 ms, with a TimeoutOverflowWarning.
+ * Every option that becomes a timer is at most this.
+ */
+export const MAX_TIMER_MS = 2_147_483_647
+
+/**
+ * A number option from `min` to `max` (whole unless `integer` is false),
+ * each bound's error saying the bound and `unit`. Every numeric option has
+ * both bounds, what the code can honour: a test walks the schemas for them.
+ */
+export function numberIn (min: number, max: number, unit = '', integer = true): z.ZodNumber {
+  const u = unit === '' ? '' : ` (${unit})`
+  return (integer ? z.int() : z.number()).min(min, { error: `must be at least ${min}${u}` }).max(max, { error: `must be at most ${max}${u}` })
+}
+
+const headerTimeout = numberIn(1, 600_000, 'milliseconds')
+const maxPending = numberIn(1, 1_000_000)
 const maxV2Length = z.int().min(MIN_V2_LENGTH, { error: `must be at least ${MIN_V2_LENGTH} (a UNIX address block)` })
   .max(65_535, { error: 'must be at most 65535 (the v2 length field is 16 bits)' })
 
@@ -63,7 +78,7 @@ const WebSocketListenerSchema = ListenerSchema.extend({
 })
 
 /** The plugin's options; every key is checked, unknown keys are errors. */
-const OptionsSchema = z.strictObject({
+export const OptionsSchema = z.strictObject({
   proxyEnabled: ProxyEnabled.default(false),
   trustedProxies: TrustedProxies.optional(),
   headerTimeout: headerTimeout.default(DEFAULT_HEADER_TIMEOUT),

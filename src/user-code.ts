@@ -19,7 +19,13 @@ export function rethrowLater (err: unknown): void {
   process.nextTick(() => { throw err })
 }
 
-/** A peer's string as a log field: at most `max` characters, anything that is not clean text escaped. */
+/**
+ * A peer's string (a client id, a user name, a topic) as a log field: at
+ * most `max` characters, then `…`; anything that is not clean text (see the
+ * README's security model) written as a `\uXXXX` escape, so it can neither
+ * break a line nor print as another name. The plugins' lines and the
+ * ready-to-run broker's use it; so may yours.
+ */
 export function logText (text: string, max = 256): string {
   return escapeUnclean(text, max)
 }

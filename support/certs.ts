@@ -89,3 +89,30 @@ export function otherCaCerts (): OtherCaCerts {
   otherCached = { dir, caPath: join(dir, 'ca.crt'), clientKey: readFileSync(join(dir, 'client.key')), clientCert: readFileSync(join(dir, 'client.crt')) }
   return otherCached
 }
+
+export interface ClientCert {
+  readonly key: Buffer
+  readonly cert: Buffer
+}
+
+const bmpCached = new Map<string, ClientCert>()
+
+/**
+ * A client certificate signed by testCerts()'s CA whose subject CN is `cn` as
+ * an ASN.1 BMPString (UTF-16BE), as some PKIs issue non-Latin names: HAProxy's
+ * `send-proxy-v2-ssl-cn` forwards those bytes unchanged. Made once per CN.
+ */
+export function bmpClientCert (cn: string): ClientCert {
+  const made = bmpCached.get(cn)
+  if (made !== undefined) return made
+  const { dir, caPath, caKeyPath } = testCerts()
+  const name = `bmp-${bmpCached.size}`
+  // string_mask MASK:0x800 allows BMPString only (B_ASN1_BMPSTRING), so openssl encodes the CN as one.
+  writeFileSync(join(dir, `${name}.cnf`), '[req]\ndistinguished_name = dn\nstring_mask = MASK:0x800\n[dn]\n')
+  openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`,
+    '-config', `${name}.cnf`, '-utf8', '-subj', `/CN=${cn}`])
+  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', caPath, '-CAkey', caKeyPath, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', 'client.ext'])
+  const cert = { key: readFileSync(join(dir, `${name}.key`)), cert: readFileSync(join(dir, `${name}.crt`)) }
+  bmpCached.set(cn, cert)
+  return cert
+}

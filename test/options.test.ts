@@ -2,7 +2,14 @@ import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { OptionsError } from '../src/errors.js'
 import { proxyProtocol } from '../src/plugin.js'
-import { resolveOptions, LISTENER_NAMES } from '../src/options.js'
+import type { z } from 'zod'
+import { resolveOptions, LISTENER_NAMES, MAX_TIMER_MS, OptionsSchema } from '../src/options.js'
+import { ipPolicy, Schema as IpPolicySchema } from '../src/operator/ip-policy.js'
+import { rateLimiterStore, Schema as RateLimiterStoreSchema } from '../src/operator/rate-limiter-store.js'
+import { redisSessionStore, Schema as RedisSessionStoreSchema } from '../src/operator/redis-session-store.js'
+import { redisUnauthorizedStore, Schema as RedisUnauthorizedStoreSchema } from '../src/operator/redis-unauthorized-store.js'
+import { sessions, Schema as SessionsSchema } from '../src/operator/sessions.js'
+import { unauthorizedClients, Schema as UnauthorizedSchema } from '../src/operator/unauthorized.js'
 
 describe('resolveOptions', () => {
   test('defaults: PROXY off everywhere, 5 s timeout, 4096-byte v2 cap', () => {
@@ -57,3 +64,75 @@ describe('trustedProxies in code', () => {
     assert.throws(() => resolveOptions({ trustedProxies: ['localhost'] }), OptionsError)
   })
 })
+
+// Every numeric option of the library has a minimum and a maximum that the
+// code can honour (issue 22): found by walking the options' schemas, so a new
+// numeric option without both bounds fails here. Each is checked through its
+// factory: min and max accepted, min - 1 and max + 1 an OptionsError naming it.
+/** A Redis client that answers every script with nothing: enough to build a store. */
+const redis = { eval: async () => await Promise.resolve(null) }
+const limiter = { consume: async () => await Promise.resolve({}) }
+
+const factories: ReadonlyArray<{ name: string, schema: z.ZodType, make: (options: Record<string, unknown>) => unknown, base?: Record<string, unknown> }> = [
+  { name: 'proxyProtocol', schema: OptionsSchema, make: o => proxyProtocol(o) },
+  { name: 'ipPolicy', schema: IpPolicySchema, make: o => ipPolicy(o), base: { rateLimit: { perSecond: 1 } } },
+  { name: 'rateLimiterStore', schema: RateLimiterStoreSchema, make: o => rateLimiterStore(limiter, o) },
+  { name: 'redisSessionStore', schema: RedisSessionStoreSchema, make: o => redisSessionStore(o as never), base: { client: redis, node: 'n1' } },
+  { name: 'redisUnauthorizedStore', schema: RedisUnauthorizedStoreSchema, make: o => redisUnauthorizedStore(o as never), base: { client: redis } },
+  { name: 'sessions', schema: SessionsSchema, make: o => sessions(o) },
+  { name: 'unauthorizedClients', schema: UnauthorizedSchema, make: o => unauthorizedClients(o) }
+]
+
+interface NumberLeaf { readonly path: string[], readonly min: number, readonly max: number, readonly integer: boolean }
+
+/** Every number in `schema`, through objects, optionals and defaults, with its bounds. */
+function numbers (schema: z.ZodType, path: string[] = []): NumberLeaf[] {
+  const def = (schema as unknown as { _zod: { def: { type: string, innerType?: z.ZodType, shape?: Record<string, z.ZodType> } } })._zod.def
+  if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable') return numbers(def.innerType as z.ZodType, path)
+  if (def.type === 'object') return Object.entries(def.shape ?? {}).flatMap(([key, s]) => numbers(s, [...path, key]))
+  if (def.type !== 'number') return []
+  const n = schema as unknown as { minValue: number | null, maxValue: number | null, isInt: boolean }
+  return [{ path, min: n.minValue ?? -Infinity, max: n.maxValue ?? Infinity, integer: n.isInt }]
+}
+
+/** `base` with `value` at `path`, the objects on the way made. */
+function withValue (base: Record<string, unknown>, path: string[], value: number): Record<string, unknown> {
+  const out = { ...base }
+  let at = out
+  for (const key of path.slice(0, -1)) {
+    const next = { ...(at[key] as Record<string, unknown> | undefined) }
+    at[key] = next
+    at = next
+  }
+  at[path.at(-1) as string] = value
+  return out
+}
+
+async function settle (made: unknown): Promise<void> {
+  await (made as { close?: () => Promise<void> } | undefined)?.close?.()
+}
+
+for (const f of factories) {
+  const leaves = numbers(f.schema)
+  test(`${f.name}: every numeric option has a finite minimum and maximum`, () => {
+    assert.ok(leaves.length > 0, 'its schema has numeric options')
+    for (const leaf of leaves) {
+      assert.ok(Number.isFinite(leaf.min) && Number.isFinite(leaf.max), `${leaf.path.join('.')}: ${leaf.min}..${leaf.max}`)
+      // Milliseconds become timers: at most what setTimeout honours.
+      if (/timeout|interval|ttl/i.test(leaf.path.at(-1) ?? '')) assert.ok(leaf.max <= MAX_TIMER_MS, `${leaf.path.join('.')} at most ${MAX_TIMER_MS}`)
+    }
+  })
+  for (const leaf of leaves) {
+    const path = leaf.path.join('.')
+    test(`${f.name} ${path}: ${leaf.min} and ${leaf.max} accepted; ${leaf.min - 1} and ${leaf.max + 1} refused naming it`, async () => {
+      for (const ok of [leaf.min, leaf.max]) await settle(f.make(withValue(f.base ?? {}, leaf.path, ok)))
+      for (const bad of [leaf.min - 1, leaf.max + 1, ...(leaf.integer ? [leaf.min + 0.5] : [])]) {
+        assert.throws(() => f.make(withValue(f.base ?? {}, leaf.path, bad)), (err: unknown) => {
+          assert.ok(err instanceof OptionsError, String(err))
+          assert.equal(err.issues[0]?.path, path, err.message)
+          return true
+        }, `${path} = ${bad}`)
+      }
+    })
+  }
+}

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { authChain, type GateRefusal, type MaybePromise } from '../auth-chain.js'
 import { addressMatcher, type AddressMatcher } from '../cidr.js'
 import { parseOptions, UsageError } from '../errors.js'
-import { AddressRange } from '../options.js'
+import { AddressRange, numberIn } from '../options.js'
 import type { AedesPlugin } from '../use.js'
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../protocol/address.js'
 import { clientIp } from './client-address.js'
@@ -39,12 +39,21 @@ function prefixLength (min: number, max: number): z.ZodInt {
   return z.int({ error }).min(min, { error }).max(max, { error })
 }
 
-const Schema = z.strictObject({
+/**
+ * Bounds of a rate limit. At least one attempt in about 11.6 days: the
+ * shared limiter's window, ceil(burst / perSecond) seconds (README), stays a
+ * whole number Redis can store (at most 10^12 s); at most a million attempts
+ * a second, and at once, so a budget stays exact in a double.
+ */
+export const MIN_PER_SECOND = 0.000001
+export const MAX_RATE = 1_000_000
+
+export const Schema = z.strictObject({
   allow: z.array(AddressRange).optional(),
   deny: z.array(AddressRange).optional(),
   rateLimit: z.strictObject({
-    perSecond: z.number().positive({ error: 'must be above 0 (attempts per second)' }),
-    burst: z.int().min(1, { error: 'must be at least 1' }).optional(),
+    perSecond: numberIn(MIN_PER_SECOND, MAX_RATE, 'attempts per second', false),
+    burst: numberIn(1, MAX_RATE).optional(),
     ipv4Prefix: prefixLength(16, 32).optional(),
     ipv6Prefix: prefixLength(32, 128).optional()
   }).optional(),

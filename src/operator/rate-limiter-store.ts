@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { OptionsError, parseOptions } from '../errors.js'
-import { LoggerSchema, type Logger } from '../options.js'
+import { LoggerSchema, MAX_TIMER_MS, numberIn, type Logger } from '../options.js'
 import type { RateLimit, RateLimitStore } from './rate-limit.js'
 import { DEFAULT_REDIS_TIMEOUT, withTimeout } from './redis-client.js'
 import { storeFailed } from './store-failure.js'
@@ -32,9 +32,9 @@ export interface RateLimiterStoreOptions {
   logger?: Logger | undefined
 }
 
-const Schema = z.strictObject({
+export const Schema = z.strictObject({
   whenUnavailable: z.enum(['refuse', 'allow']).optional(),
-  timeout: z.int().min(1, { error: 'must be at least 1 (milliseconds)' }).optional(),
+  timeout: numberIn(1, MAX_TIMER_MS, 'milliseconds').optional(),
   logger: LoggerSchema.optional()
 })
 

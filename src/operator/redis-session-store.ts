@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { parseOptions } from '../errors.js'
-import { LoggerSchema, type Logger } from '../options.js'
+import { LoggerSchema, MAX_TIMER_MS, numberIn, type Logger } from '../options.js'
 import { DEFAULT_REDIS_TIMEOUT, keyOf, run, type RedisClient } from './redis-client.js'
 import type { Session, SessionStore } from './sessions.js'
 import { storeFailed } from './store-failure.js'
@@ -27,12 +27,12 @@ export interface RedisSessionStoreOptions {
   logger?: Logger | undefined
 }
 
-const Schema = z.strictObject({
+export const Schema = z.strictObject({
   client: z.custom<RedisClient>(v => typeof (v as { eval?: unknown } | null)?.eval === 'function', { error: 'must be a Redis client with an eval method (an ioredis instance)' }),
   node: z.string().min(1, { error: 'must name this broker (its aedes id)' }),
   prefix: z.string().min(1).optional(),
-  ttl: z.int().min(1000, { error: 'must be at least 1000 (milliseconds)' }).optional(),
-  timeout: z.int().min(1, { error: 'must be at least 1 (milliseconds)' }).optional(),
+  ttl: numberIn(1000, MAX_TIMER_MS, 'milliseconds').optional(),
+  timeout: numberIn(1, MAX_TIMER_MS, 'milliseconds').optional(),
   logger: LoggerSchema.optional()
 })
 

@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { parseOptions } from '../errors.js'
+import { MAX_TIMER_MS, numberIn } from '../options.js'
 import { DEFAULT_REDIS_TIMEOUT, keyOf, run, type RedisClient } from './redis-client.js'
-import { bounded, type UnauthorizedAttempt, type UnauthorizedClient, type UnauthorizedStore } from './unauthorized-store.js'
+import { bounded, MAX_UNAUTHORIZED_AGE, MAX_UNAUTHORIZED_ENTRIES, type UnauthorizedAttempt, type UnauthorizedClient, type UnauthorizedStore } from './unauthorized-store.js'
 
 /** Options of the shared unauthorized-clients list. */
 export interface RedisUnauthorizedStoreOptions {
@@ -17,12 +18,12 @@ export interface RedisUnauthorizedStoreOptions {
   timeout?: number | undefined
 }
 
-const Schema = z.strictObject({
+export const Schema = z.strictObject({
   client: z.custom<RedisClient>(v => typeof (v as { eval?: unknown } | null)?.eval === 'function', { error: 'must be a Redis client with an eval method (an ioredis instance)' }),
   prefix: z.string().min(1).optional(),
-  maxEntries: z.int().min(1, { error: 'must be at least 1' }).optional(),
-  maxAge: z.int().min(1, { error: 'must be at least 1 (milliseconds)' }).optional(),
-  timeout: z.int().min(1, { error: 'must be at least 1 (milliseconds)' }).optional()
+  maxEntries: numberIn(1, MAX_UNAUTHORIZED_ENTRIES).optional(),
+  maxAge: numberIn(1, MAX_UNAUTHORIZED_AGE, 'milliseconds').optional(),
+  timeout: numberIn(1, MAX_TIMER_MS, 'milliseconds').optional()
 })
 
 // KEYS: entries (hash: id -> JSON without attempts), attempts (hash: id ->

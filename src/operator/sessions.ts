@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { MaybePromise } from '../auth-chain.js'
 import type { SocketEndpoint } from '../conn-details.js'
 import { parseOptions, UsageError } from '../errors.js'
-import { LISTENER_NAMES, LoggerSchema, type ListenerName, type Logger } from '../options.js'
+import { LISTENER_NAMES, LoggerSchema, MAX_TIMER_MS, numberIn, type ListenerName, type Logger } from '../options.js'
 import type { ListenerStats } from '../stats.js'
 import type { AedesPlugin } from '../use.js'
 import { clientAddress, type TlsAt } from './client-address.js'
@@ -86,8 +86,8 @@ export interface SessionsOptions {
   logger?: Logger | undefined
 }
 
-const Schema = z.strictObject({
-  sysInterval: z.int().min(1000, { error: 'must be at least 1000 (milliseconds)' }).optional(),
+export const Schema = z.strictObject({
+  sysInterval: numberIn(1000, MAX_TIMER_MS, 'milliseconds').optional(),
   sysClients: z.custom<(client: Client) => boolean>(v => typeof v === 'function', { error: 'must be a function (client) => boolean: who may read the client list' }).optional(),
   counters: z.custom<CounterSource>(v => typeof (v as { stats?: unknown } | null)?.stats === 'function', { error: 'must have a stats() method, like the PROXY plugin' }).optional(),
   store: z.custom<SessionStore>(v => ['add', 'remove', 'list'].every(m => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),

@@ -61,6 +61,11 @@ export interface UnauthorizedStore {
   clear (clientId?: string): MaybePromise<number>
 }
 
+/** The most entries a list may be given: about 300 MB in memory at this bound. */
+export const MAX_UNAUTHORIZED_ENTRIES = 1_000_000
+/** The longest an entry may be kept: 365 days, in milliseconds. */
+export const MAX_UNAUTHORIZED_AGE = 31_536_000_000
+
 /** Bounds of the in-memory list. */
 export interface MemoryUnauthorizedStoreOptions {
   /** @defaultValue 1000 */

@@ -4,12 +4,12 @@ import { z } from 'zod'
 import { authChain, type AuthFailure, type RefusedBy } from '../auth-chain.js'
 import { parseOptions, UsageError } from '../errors.js'
 import { Collapser, heldBack } from '../log-collapse.js'
-import { LoggerSchema, type Logger } from '../options.js'
+import { LoggerSchema, numberIn, type Logger } from '../options.js'
 import type { AedesPlugin } from '../use.js'
 import { callUser, logText } from '../user-code.js'
 import { clientAddress } from './client-address.js'
 import { storeFailed } from './store-failure.js'
-import { bounded, MemoryUnauthorizedStore, type UnauthorizedAttempt, type UnauthorizedClient, type UnauthorizedStore } from './unauthorized-store.js'
+import { bounded, MAX_UNAUTHORIZED_AGE, MAX_UNAUTHORIZED_ENTRIES, MemoryUnauthorizedStore, type UnauthorizedAttempt, type UnauthorizedClient, type UnauthorizedStore } from './unauthorized-store.js'
 
 /** Options of the unauthorized-clients plugin. */
 export interface UnauthorizedClientsOptions {
@@ -23,9 +23,9 @@ export interface UnauthorizedClientsOptions {
   logger?: Logger | undefined
 }
 
-const Schema = z.strictObject({
-  maxEntries: z.int().min(1, { error: 'must be at least 1' }).optional(),
-  maxAge: z.int().min(1, { error: 'must be at least 1 (milliseconds)' }).optional(),
+export const Schema = z.strictObject({
+  maxEntries: numberIn(1, MAX_UNAUTHORIZED_ENTRIES).optional(),
+  maxAge: numberIn(1, MAX_UNAUTHORIZED_AGE, 'milliseconds').optional(),
   store: z.custom<UnauthorizedStore>(v => ['record', 'list', 'clear'].every(m => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
     { error: 'must be a store with record, list and clear methods' }).optional(),
   logger: LoggerSchema.optional()

@@ -21,7 +21,7 @@ export const PROXY_ERROR_CODES = [
   'PROXY_ERR_V2_ADDRESS_LENGTH', // declared length shorter than the address block
   // TLVs (spec 2.2.1 - 2.2.8)
   'PROXY_ERR_TLV', // a TLV or SSL sub-TLV does not fit, or the walk does not end at 16 + len
-  'PROXY_ERR_TLV_VALUE', // a TLV value is malformed, too long, or carries control characters
+  'PROXY_ERR_TLV_VALUE', // a TLV value is malformed, too long, or repeated (a string's bytes never refuse)
   'PROXY_ERR_CRC32C', // CRC32C TLV present and does not match the header
   // Connection
   'PROXY_ERR_TIMEOUT', // no complete header within headerTimeout

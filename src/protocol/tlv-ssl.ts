@@ -1,5 +1,5 @@
 import { proxyError } from './errors.js'
-import { checkText, setText, textAt } from './text.js'
+import { setText, textAt } from './text.js'
 import {
   PP2_CLIENT_CERT_CONN, PP2_CLIENT_CERT_SESS, PP2_CLIENT_SSL,
   PP2_SUBTYPE_SSL_CIPHER, PP2_SUBTYPE_SSL_CLIENT_CERT, PP2_SUBTYPE_SSL_CN, PP2_SUBTYPE_SSL_GROUP,
@@ -44,21 +44,11 @@ export interface SslInfo {
   readonly tlvs: readonly RawTlv[]
 }
 
-/** Names of the SSL string sub-TLVs, for messages; CN is UTF-8, the others US-ASCII. */
-const SUBTYPE_NAMES: Readonly<Record<number, string>> = {
-  [PP2_SUBTYPE_SSL_VERSION]: 'SSL_VERSION',
-  [PP2_SUBTYPE_SSL_CN]: 'SSL_CN',
-  [PP2_SUBTYPE_SSL_CIPHER]: 'SSL_CIPHER',
-  [PP2_SUBTYPE_SSL_SIG_ALG]: 'SSL_SIG_ALG',
-  [PP2_SUBTYPE_SSL_KEY_ALG]: 'SSL_KEY_ALG',
-  [PP2_SUBTYPE_SSL_GROUP]: 'SSL_GROUP',
-  [PP2_SUBTYPE_SSL_SIG_SCHEME]: 'SSL_SIG_SCHEME'
-}
-
 /**
  * Checks the SSL TLV in `bytes[start, end)` (spec 2.2.6) as
  * {@link decodeSsl} will read it: the client/verify prefix, its sub-TLVs
- * (one level deep, each known one at most once) and their strings. Returns
+ * (one level deep, each known one at most once; a string's bytes never
+ * refuse it, see text.ts). Returns
  * what is left of the TLV budget.
  * @throws ProxyProtocolError `PROXY_ERR_TLV` or `PROXY_ERR_TLV_VALUE`.
  */
@@ -77,7 +67,6 @@ export function checkSsl (bytes: Uint8Array, start: number, end: number, budget:
       const bit = 1 << (type - PP2_SUBTYPE_SSL_VERSION)
       if ((seen & bit) !== 0) throw proxyError('PROXY_ERR_TLV_VALUE', `SSL sub-TLV 0x${type.toString(16)} appears twice`)
       seen |= bit
-      if (type !== PP2_SUBTYPE_SSL_CLIENT_CERT) checkText(bytes, offset + TLV_HEADER_LENGTH, valueEnd, SUBTYPE_NAMES[type] as string, type !== PP2_SUBTYPE_SSL_CN)
     }
     offset = valueEnd
   }
@@ -112,13 +101,13 @@ export function decodeSsl (bytes: Buffer, start: number, end: number): SslInfo {
     const ve = vs + (((bytes[offset + 1] as number) << 8) | (bytes[offset + 2] as number))
     offset = ve
     switch (type) {
-      case PP2_SUBTYPE_SSL_VERSION: setText(ssl, 'version', textAt(bytes, vs, ve, 'SSL_VERSION', true)); break
-      case PP2_SUBTYPE_SSL_CN: setText(ssl, 'cn', textAt(bytes, vs, ve, 'SSL_CN', false)); break
-      case PP2_SUBTYPE_SSL_CIPHER: setText(ssl, 'cipher', textAt(bytes, vs, ve, 'SSL_CIPHER', true)); break
-      case PP2_SUBTYPE_SSL_SIG_ALG: setText(ssl, 'sigAlg', textAt(bytes, vs, ve, 'SSL_SIG_ALG', true)); break
-      case PP2_SUBTYPE_SSL_KEY_ALG: setText(ssl, 'keyAlg', textAt(bytes, vs, ve, 'SSL_KEY_ALG', true)); break
-      case PP2_SUBTYPE_SSL_GROUP: setText(ssl, 'group', textAt(bytes, vs, ve, 'SSL_GROUP', true)); break
-      case PP2_SUBTYPE_SSL_SIG_SCHEME: setText(ssl, 'sigScheme', textAt(bytes, vs, ve, 'SSL_SIG_SCHEME', true)); break
+      case PP2_SUBTYPE_SSL_VERSION: setText(ssl, 'version', textAt(bytes, vs, ve, true)); break
+      case PP2_SUBTYPE_SSL_CN: setText(ssl, 'cn', textAt(bytes, vs, ve, false)); break
+      case PP2_SUBTYPE_SSL_CIPHER: setText(ssl, 'cipher', textAt(bytes, vs, ve, true)); break
+      case PP2_SUBTYPE_SSL_SIG_ALG: setText(ssl, 'sigAlg', textAt(bytes, vs, ve, true)); break
+      case PP2_SUBTYPE_SSL_KEY_ALG: setText(ssl, 'keyAlg', textAt(bytes, vs, ve, true)); break
+      case PP2_SUBTYPE_SSL_GROUP: setText(ssl, 'group', textAt(bytes, vs, ve, true)); break
+      case PP2_SUBTYPE_SSL_SIG_SCHEME: setText(ssl, 'sigScheme', textAt(bytes, vs, ve, true)); break
       case PP2_SUBTYPE_SSL_CLIENT_CERT: ssl.clientCert = bytes.subarray(vs, ve); break
       default: break // unknown sub-types are tolerated (spec 2.2), unlike ranch
     }

@@ -1,7 +1,7 @@
 import { crc32c } from './crc32c.js'
 import { ownLatin1 } from './own-buffer.js'
 import { proxyError } from './errors.js'
-import { checkText, latin1Slice, setText, textAt } from './text.js'
+import { latin1Slice, setText, textAt } from './text.js'
 import { decodeCloud, type CloudTlvs } from './tlv-cloud.js'
 import { checkSsl, decodeSsl, type SslInfo } from './tlv-ssl.js'
 import {
@@ -57,8 +57,9 @@ function knownTypeBit (type: number): number {
  * Walks the TLVs of a v2 header and checks every rule the decoder relies
  * on, decoding nothing: each TLV fits and the walk ends at `16 + len`, at
  * most {@link MAX_TLVS}, each known type at most once, AUTHORITY and
- * UNIQUE_ID within their bounds, the SSL TLV (see checkSsl), no control
- * characters in the strings, and the CRC32C when present. What passes
+ * UNIQUE_ID within their bounds, the SSL TLV (see checkSsl) and the
+ * CRC32C when present. A string's bytes never refuse a header: one that is
+ * not clean text is kept raw (text.ts). What passes
  * decodes without an error ({@link decodeTlvs}), so a header is refused
  * here or never.
  *
@@ -89,7 +90,6 @@ export function checkTlvs (header: Uint8Array, start: number, end: number): void
     switch (type) {
       case PP2_TYPE_AUTHORITY:
         if (length > MAX_AUTHORITY_LENGTH) throw proxyError('PROXY_ERR_TLV_VALUE', `AUTHORITY is ${length} bytes, more than ${MAX_AUTHORITY_LENGTH}`)
-        checkText(header, vs, ve, 'AUTHORITY', false)
         break
       case PP2_TYPE_CRC32C:
         if (length !== 4) throw proxyError('PROXY_ERR_TLV_VALUE', `CRC32C TLV is ${length} bytes, not 4`)
@@ -101,10 +101,7 @@ export function checkTlvs (header: Uint8Array, start: number, end: number): void
       case PP2_TYPE_SSL:
         budget = checkSsl(header, vs, ve, budget)
         break
-      case PP2_TYPE_NETNS:
-        checkText(header, vs, ve, 'NETNS', true)
-        break
-      default: // ALPN: any bytes
+      default: // ALPN, NETNS: any bytes (a string that is not clean text is kept raw, never refused)
         break
     }
   }
@@ -140,11 +137,11 @@ export function decodeTlvs (own: Buffer, start: number, end: number): TlvSet {
     switch (type) {
       case PP2_TYPE_NOOP: break
       case PP2_TYPE_ALPN: set.alpn = own.subarray(vs, ve); break
-      case PP2_TYPE_AUTHORITY: setText(set, 'authority', textAt(own, vs, ve, 'AUTHORITY', false)); break
+      case PP2_TYPE_AUTHORITY: setText(set, 'authority', textAt(own, vs, ve, false)); break
       case PP2_TYPE_CRC32C: crcAt = vs; break
       case PP2_TYPE_UNIQUE_ID: set.uniqueId = own.subarray(vs, ve); break
       case PP2_TYPE_SSL: set.ssl = decodeSsl(own, vs, ve); break
-      case PP2_TYPE_NETNS: setText(set, 'netns', textAt(own, vs, ve, 'NETNS', true)); break
+      case PP2_TYPE_NETNS: setText(set, 'netns', textAt(own, vs, ve, true)); break
       default:
         // Application-specific range (spec 2.2.8): decoded only when the
         // value has the shape the cloud vendor documents; otherwise kept raw.

@@ -4,7 +4,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt'
 import type { ListenerName } from '../../src/options.js'
-import { otherCaCerts, testCerts } from './certs.js'
+import { otherCaCerts, testCerts, type ClientCert } from './certs.js'
 
 export interface ConnectOptions {
   readonly listener: ListenerName
@@ -12,8 +12,8 @@ export interface ConnectOptions {
   readonly host?: string
   readonly localAddress?: string
   readonly clientId?: string
-  /** present the test client certificate (ssl/wss), or one signed by another CA */
-  readonly clientCert?: boolean | 'other CA'
+  /** present the test client certificate (ssl/wss), one signed by another CA, or this one */
+  readonly clientCert?: boolean | 'other CA' | ClientCert
   readonly username?: string
   readonly password?: string
   /** MQTT's clean session flag (default true); false keeps the session and its subscriptions */
@@ -29,7 +29,8 @@ export async function connectClient (options: ConnectOptions): Promise<MqttClien
     ca: certs.ca,
     servername: 'localhost',
     ...(options.clientCert === true ? { cert: certs.clientCert, key: certs.clientKey } : {}),
-    ...(options.clientCert === 'other CA' ? { cert: otherCaCerts().clientCert, key: otherCaCerts().clientKey } : {})
+    ...(options.clientCert === 'other CA' ? { cert: otherCaCerts().clientCert, key: otherCaCerts().clientKey } : {}),
+    ...(typeof options.clientCert === 'object' ? options.clientCert : {})
   }
   const base: IClientOptions = {
     clientId: options.clientId ?? `c-${Math.random().toString(16).slice(2)}`,

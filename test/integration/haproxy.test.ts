@@ -10,7 +10,7 @@ import tls from 'node:tls'
 import mqtt, { type MqttClient } from 'mqtt'
 import { startStack, type Stack, type StackOptions } from '../helpers/stack.js'
 import { connectClient, endClient } from '../helpers/client.js'
-import { testCerts } from '../helpers/certs.js'
+import { bmpClientCert, testCerts } from '../helpers/certs.js'
 import { freePort, haproxyStats, startTestHaproxy as haproxy, until } from '../helpers/programs.js'
 import { LISTENER_NAMES, type ListenerName } from '../../src/options.js'
 import type { ConnDetails } from '../../src/conn-details.js'
@@ -271,6 +271,38 @@ test('TLS terminated at HAProxy with a client certificate, send-proxy-v2-ssl-cn:
   assert.match(ssl.version ?? '', /^TLSv1\.[23]$/)
   assert.equal(ssl.version, (c.client.stream as tls.TLSSocket).getProtocol())
   await endClient(c.client)
+})
+
+// Issue 22: a CN that some PKIs issue as a BMPString reaches the plugin as
+// its UTF-16BE bytes (HAProxy copies the ASN.1 string as it is). In a
+// non-Latin script those bytes hold no NUL but 0x03-0x06, and 0x0A in 上:
+// not text, so the client is let in, the CN is left raw, and with
+// sslCnAsUsername the MQTT username stands.
+describe('HAProxy send-proxy-v2-ssl-cn, a verified client whose CN is a BMPString', () => {
+  for (const cn of ['Термометр', 'Θερμόμετρο', 'مقياس', 'מדחום', '上海']) {
+    test(`CN ${cn}: connected, ssl.cn absent, the UTF-16BE bytes in ssl.tlvs, the MQTT username stands`, async (t) => {
+      const certs = testCerts()
+      const s = await stack(t, { listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: [PROXY_SOURCE], sslCnAsUsername: true } })
+      const fe = await freePort()
+      const hap = await haproxy(t, {
+        frontend: [`bind 127.0.0.1:${fe} ssl crt ${certs.serverPemPath} ca-file ${certs.caPath} verify required`],
+        server: `server s1 127.0.0.1:${s.port} send-proxy-v2-ssl-cn source ${PROXY_SOURCE}`
+      })
+      if (hap === undefined) return
+      const client = await connectClient({ listener: 'ssl', port: fe, localAddress: CLIENT_ADDRESS, clientCert: bmpClientCert(cn), username: 'mqtt-user' })
+      t.after(() => { client.end(true) })
+      const clientId = client.options.clientId as string
+      const seen = s.seen.find(x => x.hook === 'authenticate' && x.clientId === clientId)
+      assert.equal(seen?.username, 'mqtt-user')
+      const ssl = seen?.details?.proxy?.tlvs.ssl
+      assert.ok(ssl, 'SSL TLV decoded')
+      assert.equal(ssl.verified, true)
+      assert.equal(ssl.cn, undefined)
+      assert.equal(ssl.tlvs.find(x => x.type === 0x22)?.value.toString('hex'), Buffer.from(cn, 'utf16le').swap16().toString('hex'))
+      assert.deepEqual(s.rejected, [])
+      await endClient(client)
+    })
+  }
 })
 
 describe('HAProxy proxy-v2-options authority,unique-id,crc32c', () => {

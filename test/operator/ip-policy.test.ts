@@ -140,7 +140,7 @@ describe('installed alone on a plain aedes broker', () => {
     assert.throws(() => plain.broker.use(ipPolicy({})), (err: unknown) => err instanceof TypeError && (err as { code?: string }).code === 'PROXY_ERR_USAGE')
   })
   test('options in plain words: a bad rate names its path and echoes the value', () => {
-    assert.throws(() => new IpPolicy({ rateLimit: { perSecond: -1 } }), /rateLimit\.perSecond: must be above 0 \(attempts per second\) \(got -1\)/)
+    assert.throws(() => new IpPolicy({ rateLimit: { perSecond: -1 } }), /rateLimit\.perSecond: must be at least 0.000001 \(attempts per second\) \(got -1\)/)
     assert.throws(() => new IpPolicy({ denyList: ['10.0.0.1'] } as never), /denyList: is not an option: did you mean `deny`\?/)
   })
 })

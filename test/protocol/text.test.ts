@@ -2,6 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { escapeUnclean, isCleanText, printable } from '../../src/protocol/text.js'
+import { UNCLEAN_KINDS } from '../helpers/unclean.js'
 
 test('printable: quoted, cut at 64 characters, quotes and backslashes escaped', () => {
   assert.equal(printable('ab"c\\d'), '"ab\\"c\\\\d"')
@@ -21,3 +22,10 @@ test('escapeUnclean: a name of clean characters that is not clean as a whole (mi
   assert.equal(escapeUnclean('p\u0430ypal'), 'p\\u0430ypal')
   assert.equal(escapeUnclean('jose\u0301'), 'jose\\u0301')
 })
+for (const kind of UNCLEAN_KINDS) {
+  test(`${kind.name}: not clean text; escapeUnclean makes it clean, and printable too`, () => {
+    assert.equal(isCleanText(kind.text), false)
+    assert.equal(isCleanText(escapeUnclean(kind.text)), true)
+    assert.equal(isCleanText(printable(kind.text)), true)
+  })
+}

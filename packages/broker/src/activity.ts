@@ -1,7 +1,7 @@
 // The connect and disconnect lines of the ready-to-run broker, in the log
 // vocabulary of the package (README, "Log fields").
 import type { Aedes, Client } from 'aedes'
-import type { ConnDetails } from 'aedes-proxy-protocol'
+import { logText, type ConnDetails } from 'aedes-proxy-protocol'
 
 /** The part of a pino logger this file writes to. */
 export interface InfoLogger { info: (record: object, message: string) => void }
@@ -16,28 +16,23 @@ export type TlsAt = 'broker' | 'proxy' | false
  */
 export type DisconnectReason = string
 
-/** The TLS facts of a connection: where TLS was, and the client certificate's CN where one was verified. */
+/**
+ * The TLS facts of a connection: where TLS was, and the client certificate's
+ * CN where one was verified, as a log field ({@link logText}).
+ */
 export function tlsFacts (d: ConnDetails | null | undefined): { tls: TlsAt, cn?: string } {
   if (d == null) return { tls: false }
   if (d.isTls) {
     const cn = d.certAuthorized === true ? d.cert?.subject.CN : undefined
-    return typeof cn === 'string' ? { tls: 'broker', cn } : { tls: 'broker' }
+    return typeof cn === 'string' ? { tls: 'broker', cn: logText(cn) } : { tls: 'broker' }
   }
   const ssl = d.proxy?.tlvs.ssl
   if (ssl?.clientSsl !== true) return { tls: false }
-  return ssl.verified && ssl.cn !== undefined ? { tls: 'proxy', cn: ssl.cn } : { tls: 'proxy' }
+  return ssl.verified && ssl.cn !== undefined ? { tls: 'proxy', cn: logText(ssl.cn) } : { tls: 'proxy' }
 }
 
-/**
- * A client's string as a log field: at most 256 characters (then `…`), and
- * control, bidirectional and other invisible characters as `\u{…}` escapes,
- * so a client id cannot make a line huge or rewrite how it reads.
- */
-export function clientText (text: string | undefined): string | undefined {
-  if (text === undefined) return undefined
-  const cut = text.length > 256 ? `${text.slice(0, 256)}…` : text
-  return cut.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}]/gu, c => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`)
-}
+/** A client's string as a log field: the plugins' one rule ({@link logText}). */
+const clientText = (text: string | undefined): string | undefined => text === undefined ? undefined : logText(text)
 
 /** Why a client went when a new connection with its client id took its place. */
 export const TAKEN_OVER = 'taken over by a new connection with the same client id'
@@ -89,7 +84,8 @@ export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakM
     const d = client.connDetails
     // aedes sets _disconnected only for a DISCONNECT packet.
     const clean = (client as Client & { _disconnected?: boolean })._disconnected === true
-    const reason = shuttingDown ? 'broker shutting down' : clean ? 'client disconnected' : s?.reason ?? 'connection closed'
+    // An error's message may quote what the client sent: it is a log field like the client id.
+    const reason = shuttingDown ? 'broker shutting down' : clean ? 'client disconnected' : logText(s?.reason ?? 'connection closed')
     onDisconnect?.(reason)
     logger.info({
       event: 'disconnect',

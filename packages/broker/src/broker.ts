@@ -9,8 +9,8 @@ import { Aedes, type Client } from 'aedes'
 import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, withPlugins, type ListenerName } from 'aedes-proxy-protocol'
 import { pino } from 'pino'
 import { WebSocketServer, createWebSocketStream } from 'ws'
-import { LISTENER_NAMES, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
-import { bearerMatches, bindAddress, bindAll, fromOptionsError, isLoopback, loopbackHost, milliseconds, parseArgs, port, StartupError, value, version } from './startup.js'
+import { LISTENER_NAMES, openTrustLists, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
+import { bearerMatches, bindAddress, bindAll, fromOptionsError, isLoopback, loopbackHost, numberOr, parseArgs, StartupError, value, version } from './startup.js'
 import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
 import { logActivity } from './activity.js'
@@ -34,6 +34,7 @@ async function main (): Promise<void> {
     logger.warn({ event: 'startup', variable: name, ...(suggestion !== undefined ? { suggestion } : {}) },
       `${name} is not a variable of this broker and is ignored${suggestion !== undefined ? `: did you mean ${suggestion}?` : ' (see --help)'}`)
   }
+  for (const { variable, message } of openTrustLists(env)) logger.warn({ event: 'startup', variable }, message)
   const options = { ...optionsFromEnv(env), logger }
   const operator = operatorOptionsFromEnv(env)
   const authUser = value(env, 'MQTT_AUTH_USERNAME')
@@ -56,9 +57,9 @@ async function main (): Promise<void> {
   if (brokerId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(brokerId)) {
     throw new StartupError(`TB_SERVICE_ID=${JSON.stringify(brokerId)} is not a broker id: use 1 to 64 letters, digits, dots, dashes or underscores (it is a $SYS topic level)`)
   }
-  const drainTimeout = milliseconds(env, 'MQTT_DRAIN_TIMEOUT', 10_000, 3_600_000)
+  const drainTimeout = numberOr(env, 'MQTT_DRAIN_TIMEOUT', 10_000)
   let ready = false
-  const adminPort = value(env, 'ADMIN_BIND_PORT') === undefined ? undefined : port(env, 'ADMIN_BIND_PORT', 0)
+  const adminPort = value(env, 'ADMIN_BIND_PORT') === undefined ? undefined : numberOr(env, 'ADMIN_BIND_PORT', 0)
   const adminHost = bindAddress(env, 'ADMIN_BIND_ADDRESS', '127.0.0.1')
   const adminToken = value(env, 'ADMIN_TOKEN')
   if (adminPort !== undefined && adminToken === undefined && !isLoopback(adminHost)) {
@@ -71,7 +72,7 @@ async function main (): Promise<void> {
       prefix: p,
       enabled: readBoolean(env, `${p}_ENABLED`) ?? LISTENER_DEFAULTS[name].enabled,
       host: bindAddress(env, `${p}_BIND_ADDRESS`, '0.0.0.0'),
-      port: port(env, `${p}_BIND_PORT`, LISTENER_DEFAULTS[name].port)
+      port: numberOr(env, `${p}_BIND_PORT`, LISTENER_DEFAULTS[name].port)
     }
   }).filter(l => l.enabled)
   if (plan.length === 0) throw new StartupError('no listener is enabled: set LISTENER_TCP_ENABLED=true (or LISTENER_SSL_ENABLED, LISTENER_WS_ENABLED, LISTENER_WSS_ENABLED)')

@@ -3,6 +3,7 @@
 // that a bad value names its variable.
 import net from 'node:net'
 import { OptionsError, type IpPolicyOptions, type ListenerName, type ProxyProtocolOptions } from 'aedes-proxy-protocol'
+import { RANGES } from './ranges.js'
 
 /** The four listeners, as TBMQ names them. */
 export const LISTENER_NAMES: readonly ListenerName[] = ['tcp', 'ssl', 'ws', 'wss']
@@ -71,12 +72,22 @@ function readEnabled (env: Env, name: string): boolean | 'optional' | undefined 
   return invalid(name, raw, `is not a boolean: use true/false, on/off, yes/no or 1/0, optional, or leave it empty ${unset}`)
 }
 
-/** A number above 0 (a whole one when `integer`). */
-export function readNumber (env: Env, name: string, what: string, integer: boolean): number | undefined {
+/**
+ * A numeric variable, within its range (ranges.ts).
+ * @returns undefined when unset or empty.
+ * @throws OptionsError naming the variable and its range.
+ */
+export function readNumber (env: Env, name: string): number | undefined {
+  const range = RANGES[name]
+  if (range === undefined) throw new TypeError(`${name} has no range in ranges.ts`)
   const raw = env[name]
   if (raw === undefined || raw.trim() === '') return undefined
-  const value = Number(raw.trim())
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) return invalid(name, raw, `is not ${what}`)
+  const text = raw.trim()
+  const value = Number(text)
+  const shape = range.integer ? /^\d+$/ : /^(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i
+  if (!shape.test(text) || !(value >= range.min && value <= range.max)) {
+    return invalid(name, raw, `is not ${range.integer ? 'a whole number' : 'a number'} from ${range.min} to ${range.max} (${range.unit})`)
+  }
   return value
 }
 
@@ -89,6 +100,41 @@ export function readList (env: Env, name: string): string[] | undefined {
   const bad = entries.find(e => !isAddressRange(e))
   if (bad !== undefined) invalid(name, raw, `has "${bad}", which is not an IPv4 or IPv6 address or CIDR range (example: 10.0.0.0/8,fd00::/8)`)
   return entries
+}
+
+/**
+ * What an entry of a trusted list trusts when it covers a whole family:
+ * `every peer` (::/0), `every IPv4 peer` (0.0.0.0/0, or an IPv6 range that
+ * holds ::ffff:0:0/96, as IPv4 peers match as ::ffff:a.b.c.d); else undefined.
+ */
+export function trustsEvery (entry: string): string | undefined {
+  const [address = '', bits] = entry.split('/')
+  if (bits === undefined) return undefined
+  const prefix = Number(bits)
+  if (net.isIPv4(address)) return prefix === 0 ? 'every IPv4 peer' : undefined
+  if (prefix === 0) return 'every peer'
+  const range = new net.BlockList()
+  range.addSubnet(address, prefix, 'ipv6')
+  return prefix <= 96 && range.check('::ffff:0:0', 'ipv6') ? 'every IPv4 peer' : undefined
+}
+
+/**
+ * A start-up warning for each trusted-list variable with an entry that
+ * trusts every peer of a family: a header from anyone who reaches the port
+ * is believed, as without a list.
+ */
+export function openTrustLists (env: Env): Array<{ variable: string, message: string }> {
+  const out: Array<{ variable: string, message: string }> = []
+  for (const variable of [ENV_TRUSTED, ...LISTENER_NAMES.map(listenerTrustedEnvName)]) {
+    for (const entry of readList(env, variable) ?? []) {
+      const every = trustsEvery(entry)
+      if (every !== undefined) {
+        out.push({ variable, message: `${variable} holds ${entry}, which trusts ${every}: anyone who reaches the port can claim any client address; list your load balancers instead` })
+        break
+      }
+    }
+  }
+  return out
 }
 
 /**
@@ -128,9 +174,9 @@ export function optionsFromEnv (env: Env = process.env): ProxyProtocolOptions {
     if (forwarded !== undefined) listeners[name] = { ...listeners[name], forwardedHeaders: forwarded }
   }
   if (Object.keys(listeners).length > 0) options.listeners = listeners
-  const timeout = readNumber(env, 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT', 'a whole number of milliseconds above 0', true)
+  const timeout = readNumber(env, 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT')
   if (timeout !== undefined) options.headerTimeout = timeout
-  const pending = readNumber(env, 'MQTT_PROXY_PROTOCOL_MAX_PENDING', 'a whole number above 0', true)
+  const pending = readNumber(env, 'MQTT_PROXY_PROTOCOL_MAX_PENDING')
   if (pending !== undefined) options.maxPending = pending
   const cn = readBoolean(env, 'MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME')
   if (cn !== undefined) options.sslCnAsUsername = cn
@@ -148,17 +194,16 @@ export function optionsFromEnv (env: Env = process.env): ProxyProtocolOptions {
  */
 export function operatorOptionsFromEnv (env: Env = process.env): { ipPolicy?: IpPolicyOptions, sysInterval?: number } {
   const result: { ipPolicy?: IpPolicyOptions, sysInterval?: number } = {}
-  const sys = readNumber(env, 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL', 'a whole number of milliseconds above 0', true)
+  const sys = readNumber(env, 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL')
   if (sys !== undefined) result.sysInterval = sys
   const allow = readList(env, 'MQTT_IP_ALLOW_LIST')
   const deny = readList(env, 'MQTT_IP_DENY_LIST')
-  const rate = readNumber(env, 'MQTT_IP_RATE_LIMIT', 'a number of connections per second above 0', false)
-  const burst = readNumber(env, 'MQTT_IP_RATE_BURST', 'a whole number above 0', true)
+  const rate = readNumber(env, 'MQTT_IP_RATE_LIMIT')
+  const burst = readNumber(env, 'MQTT_IP_RATE_BURST')
   if (burst !== undefined && rate === undefined) invalid('MQTT_IP_RATE_BURST', env.MQTT_IP_RATE_BURST as string, 'is set without MQTT_IP_RATE_LIMIT, the rate it is the burst of')
-  // The range (16-32, 32-128) is ipPolicy()'s to check: its error names the variable.
   const prefixes: { ipv4Prefix?: number, ipv6Prefix?: number } = {}
   for (const [key, name] of [['ipv4Prefix', 'MQTT_IP_RATE_LIMIT_IPV4_PREFIX'], ['ipv6Prefix', 'MQTT_IP_RATE_LIMIT_IPV6_PREFIX']] as const) {
-    const bits = readNumber(env, name, 'a whole number of bits (a prefix length)', true)
+    const bits = readNumber(env, name)
     if (bits === undefined) continue
     if (rate === undefined) invalid(name, env[name] as string, 'is set without MQTT_IP_RATE_LIMIT, the rate limit it groups addresses for')
     prefixes[key] = bits

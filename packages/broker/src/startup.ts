@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'
 import { OptionsError, type ListenerName } from 'aedes-proxy-protocol'
-import { listenerEnvName, listenerTrustedEnvName } from './env.js'
+import { listenerEnvName, listenerTrustedEnvName, readNumber } from './env.js'
 
 /** A start-up failure: its message is the one line the operator reads. */
 export class StartupError extends Error {}
@@ -44,23 +44,9 @@ export function version (): string {
   return `aedes-proxy-protocol-broker ${own} (aedes-proxy-protocol ${of('aedes-proxy-protocol')}, aedes ${of('aedes')}, Node ${process.version})`
 }
 
-/** A port number, 0-65535. */
-export function port (env: Env, name: string, fallback: number): number {
-  return wholeNumber(env, name, fallback, 65535, 'a port number (0-65535)')
-}
-
-/** Whole milliseconds, from 0 to `max`. */
-export function milliseconds (env: Env, name: string, fallback: number, max: number): number {
-  return wholeNumber(env, name, fallback, max, `a number of milliseconds from 0 to ${max}`)
-}
-
-/** A whole number from 0 to `max`; unset, `fallback`. @throws StartupError saying it is not `what`. */
-function wholeNumber (env: Env, name: string, fallback: number, max: number, what: string): number {
-  const text = value(env, name)
-  if (text === undefined) return fallback
-  const n = Number(text)
-  if (!/^\d+$/.test(text) || n > max) throw new StartupError(`${name}=${JSON.stringify(text)} is not ${what}`)
-  return n
+/** A numeric variable within its range (ranges.ts); unset, `fallback`. @throws OptionsError naming it and its range. */
+export function numberOr (env: Env, name: string, fallback: number): number {
+  return readNumber(env, name) ?? fallback
 }
 
 /** An IP address to listen on. */

@@ -6,7 +6,10 @@ import type { Client } from 'aedes'
 import { connectClient, endClient } from '../../../test/helpers/client.js'
 import { startPlainBroker } from '../../../test/helpers/plain-broker.js'
 import { until } from '../../../test/helpers/wait.js'
-import { clientText, logActivity, TAKEN_OVER } from '../src/activity.js'
+import { logText } from 'aedes-proxy-protocol'
+import { isCleanText } from '../../../src/protocol/text.js'
+import { UNCLEAN_KINDS } from '../../../test/helpers/unclean.js'
+import { logActivity, TAKEN_OVER } from '../src/activity.js'
 
 test('a client whose id a new connection takes is logged as taken over; a clean DISCONNECT as such; the reasons reach the counter', async (t) => {
   const records: Array<Record<string, unknown>> = []
@@ -29,16 +32,27 @@ test('a client whose id a new connection takes is logged as taken over; a clean 
   assert.deepEqual(reasons, [TAKEN_OVER, 'client disconnected'])
 })
 
-test('client ids and user names in log lines: at most 256 characters, invisible and control characters escaped', async (t) => {
+test('client ids and user names in log lines: at most 256 characters, every kind of unclean text escaped as the plugins escape it', async (t) => {
   const records: Array<Record<string, unknown>> = []
-  const plain = await startPlainBroker({}, broker => { logActivity(broker, { info: (record: object) => { records.push(record as Record<string, unknown>) } }, new WeakMap()) })
+  const usernames = new WeakMap<Client, string>()
+  const plain = await startPlainBroker({
+    authenticate: (client, username, _p, done) => { if (username !== undefined) usernames.set(client, username); done(null, true) }
+  }, broker => { logActivity(broker, { info: (record: object) => { records.push(record as Record<string, unknown>) } }, usernames) })
   t.after(() => plain.close())
-  const id = `${'x'.repeat(20_000)}\u202e\u0007`
-  const client = await connectClient({ listener: 'tcp', port: plain.port, clientId: id })
-  await endClient(client)
-  await until(() => records.some(r => r.event === 'disconnect'), 5000)
-  for (const r of records) assert.equal(r.clientId, `${'x'.repeat(256)}…`)
-  assert.equal(clientText('a\u202eb\u0007c\u2028'), 'a\\u{202e}b\\u{7}c\\u{2028}')
-  assert.equal(clientText('plain id é'), 'plain id é')
-  assert.equal(clientText(undefined), undefined)
+  const long = `${'x'.repeat(20_000)}\u202e\u0007`
+  const sent = [long, ...UNCLEAN_KINDS.map(k => k.text)]
+  for (const text of sent) {
+    const client = await connectClient({ listener: 'tcp', port: plain.port, clientId: text, username: text })
+    await endClient(client)
+  }
+  await until(() => records.filter(r => r.event === 'disconnect').length === sent.length, 5000, 'every disconnect line')
+  assert.equal(records.length, 2 * sent.length)
+  for (const r of records) {
+    const i = sent.findIndex(text => logText(text) === r.clientId)
+    assert.ok(i >= 0, `${r.event as string}: clientId ${JSON.stringify(r.clientId)} is the plugins' escape of what was sent`)
+    const name = i === 0 ? 'a 20,000-character id' : UNCLEAN_KINDS[i - 1]?.name ?? ''
+    assert.equal(r.username, r.clientId, `${name}: the user name escaped as the client id`)
+    assert.equal(isCleanText(r.clientId as string), true, `${name}: ${JSON.stringify(r.clientId)} is clean text`)
+  }
+  assert.equal(records[0]?.clientId, `${'x'.repeat(256)}…`)
 })

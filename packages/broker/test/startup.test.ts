@@ -11,7 +11,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { testCerts } from '../../../test/helpers/certs.js'
 import { spawnProgram } from '../../../test/helpers/spawn.js'
-import { bearerMatches, bindAll, isLoopback, loopbackHost, milliseconds, parseArgs, StartupError } from '../src/startup.js'
+import { bearerMatches, bindAll, isLoopback, loopbackHost, numberOr, parseArgs, StartupError } from '../src/startup.js'
+import { trustsEvery } from '../src/env.js'
 import { unknownVariables } from '../src/variables.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
@@ -59,9 +60,11 @@ const failures: Array<{ name: string, env?: Record<string, string>, args?: strin
   { name: 'a wrong key password', env: { ...ssl, LISTENER_SSL_PEM_KEY: encryptedKey, LISTENER_SSL_PEM_KEY_PASSWORD: 'wrong' }, line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_KEY_PASSWORD does not decrypt LISTENER_SSL_PEM_KEY="[^"]+server-encrypted\.key"$/ },
   { name: 'a wrong key password (traditional PEM)', env: { ...wss, LISTENER_WSS_PEM_KEY: encryptedRsaKey, LISTENER_WSS_PEM_KEY_PASSWORD: 'wrong' }, line: /^aedes-proxy-protocol: LISTENER_WSS_PEM_KEY_PASSWORD does not decrypt LISTENER_WSS_PEM_KEY="[^"]+server-encrypted-rsa\.key"$/ },
   { name: 'an unknown flag', args: ['--verbose'], line: /^aedes-proxy-protocol: unknown flag "--verbose": the broker takes --help or --version/ },
-  { name: 'a header timeout out of range', env: { MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT: '1000000' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT="1000000": must be at most 600000 \(milliseconds\)$/ },
-  { name: 'an IPv6 rate-limit prefix out of range', env: { MQTT_IP_RATE_LIMIT: '5', MQTT_IP_RATE_LIMIT_IPV6_PREFIX: '8' }, line: /^aedes-proxy-protocol: MQTT_IP_RATE_LIMIT_IPV6_PREFIX="8": must be a whole number from 32 to 128$/ },
-  { name: 'a $SYS interval too short', env: { MQTT_PROXY_PROTOCOL_SYS_INTERVAL: '500' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_SYS_INTERVAL="500": must be at least 1000 \(milliseconds\)$/ },
+  { name: 'a header timeout out of range', env: { MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT: '1000000' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT="1000000" is not a whole number from 1 to 600000 \(milliseconds\)$/ },
+  { name: 'a $SYS interval too short', env: { MQTT_PROXY_PROTOCOL_SYS_INTERVAL: '500' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_SYS_INTERVAL="500" is not a whole number from 1000 to 2147483647 \(milliseconds\)$/ },
+  { name: 'a $SYS interval beyond setTimeout (once 1 ms)', env: { MQTT_PROXY_PROTOCOL_SYS_INTERVAL: '2147483648' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_SYS_INTERVAL="2147483648" is not a whole number from 1000 to 2147483647 \(milliseconds\)$/ },
+  { name: 'a rate Redis cannot store (once every CONNECT refused)', env: { MQTT_IP_RATE_LIMIT: '1e-300' }, line: /^aedes-proxy-protocol: MQTT_IP_RATE_LIMIT="1e-300" is not a number from 0.000001 to 1000000 \(connection attempts per second\)$/ },
+  { name: 'an IPv6 rate-limit prefix out of range', env: { MQTT_IP_RATE_LIMIT: '5', MQTT_IP_RATE_LIMIT_IPV6_PREFIX: '8' }, line: /^aedes-proxy-protocol: MQTT_IP_RATE_LIMIT_IPV6_PREFIX="8" is not a whole number from 32 to 128 \(bits of a prefix\)$/ },
   { name: 'forwarded headers without a trusted list', env: { MQTT_WS_FORWARD_HEADERS_ENABLED: 'true' }, line: /^aedes-proxy-protocol: MQTT_WS_FORWARD_HEADERS_ENABLED="true": forwardedHeaders on the ws listener needs MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES/ },
   { name: 'optional without a trusted list (once, not once per listener)', env: { MQTT_PROXY_PROTOCOL_ENABLED: 'optional' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_ENABLED="optional": 'optional' on the tcp, ssl, ws and wss listeners needs MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES/ },
   { name: 'a bind address that is not an IP', env: { LISTENER_TCP_BIND_ADDRESS: 'not-an-ip' }, line: /^aedes-proxy-protocol: LISTENER_TCP_BIND_ADDRESS="not-an-ip" is not an IP address/ },
@@ -166,6 +169,32 @@ test('warnings before anything is bound: a variable it does not know (did you me
   assert.match(r.stderr, /LISTENER_SSL_PEM_CERT is not set/)
 })
 
+test('a trusted list that covers every address: one warning line per variable, before anything is bound', async () => {
+  const r = await start({
+    MQTT_PROXY_PROTOCOL_ENABLED: 'true',
+    MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '10.0.0.1,0.0.0.0/0,::/0',
+    MQTT_WS_PROXY_PROTOCOL_TRUSTED_PROXIES: '::ffff:0:0/96',
+    MQTT_SSL_PROXY_PROTOCOL_TRUSTED_PROXIES: '10.0.0.0/8,fd00::/8',
+    LISTENER_SSL_ENABLED: 'true',
+    LISTENER_SSL_BIND_ADDRESS: '127.0.0.1'
+  })
+  assert.equal(r.code, 1)
+  const warnings = r.stdout.split('\n').filter(l => l !== '').map(l => JSON.parse(l) as { level: number, variable?: string, msg: string }).filter(w => w.level === 40)
+  assert.deepEqual(warnings.map(w => [w.variable, w.msg]), [
+    ['MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES', 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES holds 0.0.0.0/0, which trusts every IPv4 peer: anyone who reaches the port can claim any client address; list your load balancers instead'],
+    ['MQTT_WS_PROXY_PROTOCOL_TRUSTED_PROXIES', 'MQTT_WS_PROXY_PROTOCOL_TRUSTED_PROXIES holds ::ffff:0:0/96, which trusts every IPv4 peer: anyone who reaches the port can claim any client address; list your load balancers instead']
+  ])
+  assert.match(r.stderr, /LISTENER_SSL_PEM_CERT is not set/)
+})
+
+test('trustsEvery: 0.0.0.0/0 and IPv6 ranges holding ::ffff:0:0/96 trust every IPv4 peer, ::/0 every peer; narrower ranges nothing', () => {
+  const cases: Array<[string, string | undefined]> = [
+    ['0.0.0.0/0', 'every IPv4 peer'], ['::/0', 'every peer'], ['::ffff:0:0/96', 'every IPv4 peer'], ['::/64', 'every IPv4 peer'],
+    ['::ffff:10.0.0.0/104', undefined], ['0.0.0.0/1', undefined], ['10.0.0.0/8', undefined], ['2001:db8::/32', undefined], ['::', undefined], ['127.0.0.1', undefined]
+  ]
+  for (const [entry, every] of cases) assert.equal(trustsEvery(entry), every, entry)
+})
+
 test('--version prints the versions and exits 0', async () => {
   const r = await start({}, ['--version'])
   assert.equal(r.code, 0)
@@ -197,9 +226,9 @@ test('the pieces: flags, loopback, unknown variables', () => {
     LISTENER_TCP_PORT: '1883',
     TB_SERVICE_IDD: 'node1'
   }), [{ name: 'LISTENER_TCP_PORT' }, { name: 'TB_SERVICE_IDD', suggestion: 'TB_SERVICE_ID' }])
-  assert.equal(milliseconds({ MQTT_DRAIN_TIMEOUT: '120000' }, 'MQTT_DRAIN_TIMEOUT', 10_000, 3_600_000), 120_000)
-  assert.equal(milliseconds({}, 'MQTT_DRAIN_TIMEOUT', 10_000, 3_600_000), 10_000)
-  assert.throws(() => milliseconds({ MQTT_DRAIN_TIMEOUT: '10s' }, 'MQTT_DRAIN_TIMEOUT', 10_000, 3_600_000), { message: /^MQTT_DRAIN_TIMEOUT="10s" is not a number of milliseconds from 0 to 3600000$/ })
+  assert.equal(numberOr({ MQTT_DRAIN_TIMEOUT: '120000' }, 'MQTT_DRAIN_TIMEOUT', 10_000), 120_000)
+  assert.equal(numberOr({}, 'MQTT_DRAIN_TIMEOUT', 10_000), 10_000)
+  assert.throws(() => numberOr({ MQTT_DRAIN_TIMEOUT: '10s' }, 'MQTT_DRAIN_TIMEOUT', 10_000), { message: /^aedes-proxy-protocol: MQTT_DRAIN_TIMEOUT="10s" is not a whole number from 0 to 3600000 \(milliseconds\)$/ })
   // The Authorization scheme is case-insensitive; the token is not.
   assert.equal(bearerMatches('Bearer s3cret', 's3cret'), true)
   assert.equal(bearerMatches('bearer s3cret', 's3cret'), true)
