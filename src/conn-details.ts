@@ -1,8 +1,8 @@
-import type { IncomingMessage } from 'node:http'
+import { IncomingMessage } from 'node:http'
 import net from 'node:net'
 import tls from 'node:tls'
 import type { AddressMatcher } from './cidr.js'
-import type { ListenerName, ListenerSettings } from './options.js'
+import type { ForwardedHeader, ListenerName, ListenerSettings } from './options.js'
 import { canonicalAddress } from './protocol/address.js'
 import type { ProxyHeader } from './protocol/header.js'
 
@@ -42,7 +42,7 @@ export interface ConnDetails {
   /** The parsed header, with decoded TLVs; absent when no header was read. */
   readonly proxy?: ProxyHeader
   /** ws/wss with `forwardedHeaders`: the HTTP header the address came from (port is then 0). */
-  readonly forwarded?: 'x-forwarded-for' | 'x-real-ip'
+  readonly forwarded?: ForwardedHeader
 }
 
 /** No peer: a stream that is not a socket, or a socket already closed. */
@@ -76,7 +76,8 @@ export interface Arrival {
  */
 export function connDetailsFor (stream: unknown, req: IncomingMessage | undefined, arrival: Arrival,
   settings: ListenerSettings, trusted: AddressMatcher): ConnDetails {
-  const socket = req?.socket ?? stream
+  const upgrade = upgradeRequest(req)
+  const socket = upgrade?.socket ?? stream
   const peer = arrival.peer ?? peerOf(socket)
   const header = arrival.header
   const real = header?.proxied === true
@@ -89,7 +90,7 @@ export function connDetailsFor (stream: unknown, req: IncomingMessage | undefine
     serverPort: real ? header.destination.port : local?.localPort ?? 0,
     isProxy: header === undefined ? 0 : header.version,
     isTls: socket instanceof tls.TLSSocket,
-    isWebsocket: req !== undefined,
+    isWebsocket: upgrade !== undefined,
     listener: arrival.listener,
     peer
   }
@@ -100,8 +101,8 @@ export function connDetailsFor (stream: unknown, req: IncomingMessage | undefine
     if (cert !== null && Object.keys(cert).length > 0) details.cert = cert
   }
   if (header !== undefined) details.proxy = header
-  const forwarded = req !== undefined && header === undefined && settings.forwardedHeaders && settings.mode === 'off' && trusted(peer.address)
-    ? forwardedAddress(req)
+  const forwarded = upgrade !== undefined && header === undefined && settings.forwardedHeaders !== false && settings.mode === 'off' && trusted(peer.address)
+    ? forwardedAddress(upgrade, settings.forwardedHeaders, trusted)
     : undefined
   if (forwarded !== undefined) {
     details.ipAddress = forwarded.address
@@ -113,20 +114,49 @@ export function connDetailsFor (stream: unknown, req: IncomingMessage | undefine
 }
 
 /**
- * TBMQ's forwarded-header rule (ws/wss where PROXY is off, from a trusted
- * proxy only): the leftmost X-Forwarded-For entry, else X-Real-IP; a value
- * that is not exactly one IP address is ignored. Canonical, as header
+ * The HTTP request of a WebSocket connection, or undefined when `req` is not
+ * one: aedes-server-factory passes `{ connDetails }` as the request of a plain
+ * TCP connection, so a request's presence says nothing about the transport.
+ */
+export function upgradeRequest (req: unknown): IncomingMessage | undefined {
+  return req instanceof IncomingMessage ? req : undefined
+}
+
+/**
+ * The client address a trusted proxy forwarded (ws/wss where PROXY is off,
+ * the peer already checked against `trusted`), canonical as header
  * addresses are: one client, one rate-limit bucket, however its proxy writes
  * the address (`2001:DB8:0::1`, `::FFFF:10.1.2.3`).
+ *
+ * - `x-real-ip`: the one address in X-Real-IP (the proxy sets it, replacing
+ *   whatever the client sent); anything else, two header lines included, is
+ *   not used.
+ * - `x-forwarded-for`: the proxies' rule (nginx `real_ip_recursive on`,
+ *   Express `trust proxy`). Each proxy appends the address it was connected
+ *   from, so only the entries on the right were written by proxies we trust:
+ *   walk from the right, skip addresses that are themselves trusted proxies,
+ *   and take the first that is not. The entries to its left are whatever
+ *   that client sent, never believed. Several header lines are one list
+ *   (Node joins them with ', ' in `req.headers`). Every entry trusted: the
+ *   leftmost, as nginx does. An entry that is not exactly one IP address
+ *   where the walk reaches it (`unknown`, an obfuscated node, a port, an
+ *   empty entry) was written by a trusted proxy that did not know the
+ *   address, so the forwarded data is not used at all: undefined, and the
+ *   peer stands.
  */
-function forwardedAddress (req: IncomingMessage): { header: 'x-forwarded-for' | 'x-real-ip', address: string } | undefined {
-  const xff = req.headers['x-forwarded-for']
-  const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim()
-  const fromXff = first === undefined ? undefined : canonicalAddress(first)
-  if (fromXff !== undefined) return { header: 'x-forwarded-for', address: fromXff.address }
-  const real = req.headers['x-real-ip']
-  const value = (Array.isArray(real) ? real[0] : real)?.trim()
-  const fromReal = value === undefined ? undefined : canonicalAddress(value)
-  if (fromReal !== undefined) return { header: 'x-real-ip', address: fromReal.address }
+export function forwardedAddress (req: IncomingMessage, which: ForwardedHeader, trusted: AddressMatcher): { header: ForwardedHeader, address: string } | undefined {
+  const raw = req.headers[which]
+  const value = Array.isArray(raw) ? raw.join(', ') : raw
+  if (value === undefined) return undefined
+  if (which === 'x-real-ip') {
+    const address = canonicalAddress(value.trim())
+    return address === undefined ? undefined : { header: which, address: address.address }
+  }
+  const entries = value.split(',')
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const address = canonicalAddress((entries[i] ?? '').trim())
+    if (address === undefined) return undefined
+    if (i === 0 || !trusted(address.address)) return { header: which, address: address.address }
+  }
   return undefined
 }

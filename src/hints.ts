@@ -5,6 +5,9 @@ import type { ListenerName } from './options.js'
 import type { ProxyErrorCode } from './protocol/errors.js'
 import { printable } from './protocol/text.js'
 
+/** The kind of server each listener is attached as. */
+const SERVER_KIND: Readonly<Record<ListenerName, string>> = { tcp: 'net', ssl: 'tls', ws: 'http', wss: 'https' }
+
 /**
  * The client id of an MQTT CONNECT at the start of `bytes`, read with
  * mqtt-packet (the parser aedes itself uses), or undefined.
@@ -75,7 +78,7 @@ export const refusalMessage = {
     `${maxPending} connections are already waiting for their header on the ${listener} listener (maxPending)`,
   peerless: (): string => 'connection reset before its peer address could be read',
   notAttached: (listener: ListenerName): string =>
-    `PROXY protocol is on for the ${listener} listener but its server was not attached: call attach(server) on the ${listener === 'ssl' ? 'tls' : listener === 'ws' ? 'http' : 'https'} server`,
+    `PROXY protocol is on for the ${listener} listener but its server was not attached: call attach(server) on the ${SERVER_KIND[listener]} server`,
   /** A header where it may not come: refused on its signature, unparsed. */
   unexpected: (code: 'PROXY_ERR_UNEXPECTED_HEADER' | 'PROXY_ERR_UNTRUSTED'): string =>
     code === 'PROXY_ERR_UNTRUSTED'

@@ -74,7 +74,7 @@ const ListenerSchema = z.strictObject({
   hints: z.boolean().optional()
 })
 const WebSocketListenerSchema = ListenerSchema.extend({
-  forwardedHeaders: z.boolean().optional()
+  forwardedHeaders: z.union([z.boolean(), z.literal(['x-forwarded-for', 'x-real-ip'])], { error: 'must be true (X-Forwarded-For), \'x-forwarded-for\', \'x-real-ip\' or false' }).optional()
 })
 
 /** The plugin's options; every key is checked, unknown keys are errors. */
@@ -144,16 +144,21 @@ export interface ListenerOptions {
   hints?: boolean | undefined
 }
 
+/** Which forwarded header a ws/wss listener reads (`forwardedHeaders`), when it reads one. */
+export type ForwardedHeader = 'x-forwarded-for' | 'x-real-ip'
+
 /** Settings of a WebSocket listener (ws, wss). */
 export interface WebSocketListenerOptions extends ListenerOptions {
   /**
-   * Where PROXY is off on this listener, take the client address from
-   * `X-Forwarded-For` (leftmost) or `X-Real-IP`, port 0, when the peer is in
-   * `trustedProxies` (TBMQ's `MQTT_WS_FORWARD_HEADERS_ENABLED`). Ignored
-   * when PROXY is on for the listener.
+   * Where PROXY is off on this listener, take the client address from a
+   * header the proxy sets, port 0, when the peer is in `trustedProxies`
+   * (TBMQ's `MQTT_WS_FORWARD_HEADERS_ENABLED`): `true` or
+   * `'x-forwarded-for'` walks `X-Forwarded-For` from the right past the
+   * trusted proxies; `'x-real-ip'` reads `X-Real-IP` only. Ignored when
+   * PROXY is on for the listener.
    * @defaultValue false
    */
-  forwardedHeaders?: boolean | undefined
+  forwardedHeaders?: boolean | ForwardedHeader | undefined
 }
 
 /**
@@ -187,8 +192,8 @@ export interface ListenerSettings {
   readonly maxPending: number
   readonly sslCnAsUsername: boolean
   readonly hints: boolean
-  /** ws and wss: take the address from X-Forwarded-For / X-Real-IP (only where PROXY is off). */
-  readonly forwardedHeaders: boolean
+  /** ws and wss: the header the address is taken from (only where PROXY is off), false for none. */
+  readonly forwardedHeaders: false | ForwardedHeader
 }
 
 /** Options after validation and defaults. */
@@ -252,7 +257,7 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
     const own: z.output<typeof WebSocketListenerSchema> = o.listeners[name] ?? {}
     const enabled = own.proxyEnabled ?? o.proxyEnabled
     const trustedProxies = own.trustedProxies ?? o.trustedProxies
-    const forwardedHeaders = own.forwardedHeaders ?? false
+    const forwardedHeaders = own.forwardedHeaders === true ? 'x-forwarded-for' : own.forwardedHeaders ?? false
     const sslCnAsUsername = own.sslCnAsUsername ?? o.sslCnAsUsername
     if (sslCnAsUsername && enabled !== false && trustedProxies === undefined) {
       // Without a list anyone can send an SSL TLV naming any CN: a forged
@@ -260,7 +265,7 @@ export function resolveOptions (input: unknown = {}): ResolvedOptions {
       problem(own.sslCnAsUsername !== undefined ? `listeners.${name}.sslCnAsUsername` : 'sslCnAsUsername', name,
         on => `on ${on} needs trustedProxies, so that only known proxies can vouch for a certificate`)
     }
-    if (forwardedHeaders && trustedProxies === undefined) {
+    if (forwardedHeaders !== false && trustedProxies === undefined) {
       problem(`listeners.${name}.forwardedHeaders`, name,
         on => `on ${on} needs trustedProxies, so that only known proxies can set X-Forwarded-For`)
     }

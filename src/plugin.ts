@@ -5,7 +5,7 @@ import tls from 'node:tls'
 import type { Aedes, Client, Connection } from 'aedes'
 import { authChain } from './auth-chain.js'
 import { addressMatcher, MATCH_ANY, type AddressMatcher } from './cidr.js'
-import { connDetailsFor, peerOf, type Arrival, type ConnDetails } from './conn-details.js'
+import { connDetailsFor, peerOf, upgradeRequest, type Arrival, type ConnDetails } from './conn-details.js'
 import { Connections } from './connections.js'
 import { Collapser } from './log-collapse.js'
 import { logTlsRefusals } from './tls-refusals.js'
@@ -167,15 +167,19 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
   #onHandle (stream: Connection, req: IncomingMessage | undefined): Client | undefined {
     const handle = this.#aedesHandle
     if (handle === undefined) throw new UsageError('broker.handle of this plugin was called before broker.use(plugin)')
-    const arrival = this.#connections.find(stream, req)
+    // A WebSocket's request, not any `req`: aedes-server-factory gives its
+    // TCP connections `{ connDetails }`, and those are tcp (or ssl) all the same.
+    const upgrade = upgradeRequest(req)
+    const arrival = this.#connections.find(stream, upgrade)
     if (arrival !== undefined) return handle(stream, this.#request(stream, req, arrival))
-    const listener: ListenerName = req !== undefined
-      ? (req.socket instanceof tls.TLSSocket ? 'wss' : 'ws')
+    const listener: ListenerName = upgrade !== undefined
+      ? (upgrade.socket instanceof tls.TLSSocket ? 'wss' : 'ws')
       : (stream instanceof tls.TLSSocket ? 'ssl' : 'tcp')
     const settings = this.settings[listener]
     // Nobody attached this connection's server. PROXY off: hand it over as
-    // aedes would. A plain TCP stream can still be read here; TLS and HTTP
-    // have already consumed the first bytes.
+    // aedes would. A plain TCP stream given alone can still be read here;
+    // TLS and HTTP have already consumed the first bytes, and so may have a
+    // wrapper that passes a request (aedes-server-factory's trustProxy).
     if (settings.mode === 'off') {
       this.#stats.direct(listener)
       return handle(stream, this.#request(stream, req, { listener, header: undefined, peer: undefined }))
@@ -187,7 +191,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       })
       return client // set when the connection was handed over synchronously
     }
-    const socket = req?.socket ?? stream
+    const socket = upgrade?.socket ?? stream
     refuse(this.#intake, stream, listener, peerOf(socket), 'PROXY_ERR_NOT_ATTACHED', refusalMessage.notAttached(listener), -1)
     return undefined
   }

@@ -26,6 +26,13 @@ describe('resolveOptions', () => {
     assert.equal(r.ws.headerTimeout, 1000)
     assert.equal(r.wss.headerTimeout, 3000)
   })
+  test('forwardedHeaders: true is X-Forwarded-For; X-Real-IP only when named; anything else is an error', () => {
+    const r = resolveOptions({ trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: true }, wss: { forwardedHeaders: 'x-real-ip' } } })
+    assert.equal(r.ws.forwardedHeaders, 'x-forwarded-for')
+    assert.equal(r.wss.forwardedHeaders, 'x-real-ip')
+    assert.throws(() => resolveOptions({ trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: 'X-Real-IP' } } }),
+      (err: unknown) => err instanceof OptionsError && err.issues[0]?.path === 'listeners.ws.forwardedHeaders' && /'x-real-ip'/.test(err.issues[0].message))
+  })
   test('global off, one listener on', () => {
     const r = resolveOptions({ listeners: { ssl: { proxyEnabled: true } } })
     assert.deepEqual(LISTENER_NAMES.map(n => r[n].proxyEnabled), [false, true, false, false])

@@ -264,13 +264,15 @@ export async function haproxyStats (socketPath: string): Promise<Array<Record<st
 
 export { until } from './wait.js'
 
-// A one-frontend, one-backend HAProxy for the tests, in mode tcp, with a
+// A one-frontend, one-backend HAProxy for the tests, in mode tcp (or http), with a
 // stats socket; ready once `show stat` lists the frontend OPEN.
 export interface HaproxyParts {
   /** lines of the `frontend fe` section; `bind` lines decide readiness */
   readonly frontend: readonly string[]
   /** the `server` line of `backend be` */
   readonly server: string
+  /** the proxies' mode (default tcp); http also logs with `option httplog` */
+  readonly mode?: 'tcp' | 'http'
 }
 
 export interface Haproxy {
@@ -286,9 +288,9 @@ export function haproxyConfig (dir: string, parts: HaproxyParts): string {
     `  stats socket ${join(dir, 'admin.sock')} mode 600 level admin`,
     '  log stderr format raw local0 info',
     'defaults',
-    '  mode tcp',
+    `  mode ${parts.mode ?? 'tcp'}`,
     '  log global',
-    '  option tcplog',
+    `  option ${parts.mode ?? 'tcp'}log`,
     '  timeout connect 2s',
     '  timeout client 10s',
     '  timeout server 10s',

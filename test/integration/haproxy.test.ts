@@ -407,3 +407,26 @@ describe('misconfigured HAProxy: fails fast, never hangs', () => {
     })
   }
 })
+
+test('HAProxy mode http, option forwardfor, to the ws listener with forwardedHeaders: a client\'s own X-Forwarded-For and X-Real-IP do not choose its address', async (t) => {
+  const s = await stack(t, { listener: 'ws', plugin: { trustedProxies: [PROXY_SOURCE], listeners: { ws: { forwardedHeaders: true } } } })
+  const fe = await freePort()
+  const hap = await haproxy(t, {
+    mode: 'http',
+    frontend: [`bind 127.0.0.1:${fe}`, 'option forwardfor'],
+    server: `server s1 127.0.0.1:${s.port} source ${PROXY_SOURCE}`
+  })
+  if (hap === undefined) return
+  const client = mqtt.connect(`ws://127.0.0.1:${fe}/`, {
+    reconnectPeriod: 0,
+    wsOptions: { localAddress: CLIENT_ADDRESS, headers: { 'X-Forwarded-For': '203.0.113.9', 'X-Real-IP': '203.0.113.9' } }
+  })
+  t.after(() => { client.end(true) })
+  await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject) })
+  const d = authenticateDetails(s, client.options.clientId as string)
+  assert.equal(d.ipAddress, CLIENT_ADDRESS)
+  assert.equal(d.forwarded, 'x-forwarded-for')
+  assert.equal(d.peer.address, PROXY_SOURCE)
+  assert.equal(d.isWebsocket, true)
+  await endClient(client)
+})

@@ -1,6 +1,6 @@
 // What real client addresses are for: unauthorized clients, IP policies,
 // sessions, $SYS figures and WebSocket forwarded headers, with real clients.
-import { test, describe } from 'node:test'
+import { test, describe, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
 import mqtt from 'mqtt'
@@ -11,6 +11,8 @@ import { proxiedConnack } from '../helpers/raw.js'
 import { proxyProtocol } from '../../src/plugin.js'
 import { OptionsError } from '../../src/errors.js'
 import type { UnauthorizedClient } from '../../src/operator/unauthorized-store.js'
+import type { ConnDetails } from '../../src/conn-details.js'
+import type { ProxyProtocolOptions } from '../../src/options.js'
 
 async function refusedWith (promise: Promise<unknown>): Promise<number | string | undefined> {
   try {
@@ -180,49 +182,49 @@ describe('WebSocket forwarded headers (PROXY off on the listener)', () => {
     await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject) })
     return client
   }
-  test('from a trusted proxy: the leftmost X-Forwarded-For, port 0', async (t) => {
-    const stack = await startStack({ listener: 'ws', plugin: { trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: true } } } })
+  /** What authenticate saw of a WebSocket client sending `headers` through a front (from 127.0.0.9) that adds none. */
+  async function throughFront (t: TestContext, plugin: ProxyProtocolOptions, headers: Record<string, string>): Promise<ConnDetails | null | undefined> {
+    const stack = await startStack({ listener: 'ws', plugin })
     t.after(() => stack.close())
     const front = await startFront({ target: stack.port, header: 'none' })
     t.after(() => front.close())
-    const c = await wsClient(front.port, '127.0.0.2', { 'X-Forwarded-For': '203.0.113.5, 10.0.0.1', 'X-Real-IP': '198.51.100.9' })
+    const c = await wsClient(front.port, '127.0.0.2', headers)
     c.end(true)
-    const d = stack.seen.find(s => s.hook === 'authenticate')?.details
-    assert.equal(d?.ipAddress, '203.0.113.5')
+    return stack.seen.find(s => s.hook === 'authenticate')?.details
+  }
+  test('from a trusted proxy: the rightmost X-Forwarded-For entry that is not a trusted proxy, port 0', async (t) => {
+    const d = await throughFront(t, { trustedProxies: ['127.0.0.9', '10.0.0.0/8'], listeners: { ws: { forwardedHeaders: true } } },
+      { 'X-Forwarded-For': '203.0.113.5, 198.51.100.7, 10.0.0.1', 'X-Real-IP': '198.51.100.9' })
+    assert.equal(d?.ipAddress, '198.51.100.7')
     assert.equal(d?.port, 0)
     assert.equal(d?.forwarded, 'x-forwarded-for')
     assert.equal(d?.peer.address, '127.0.0.9')
   })
-  test('X-Real-IP when there is no usable X-Forwarded-For', async (t) => {
-    const stack = await startStack({ listener: 'ws', plugin: { trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: true } } } })
-    t.after(() => stack.close())
-    const front = await startFront({ target: stack.port, header: 'none' })
-    t.after(() => front.close())
-    const c = await wsClient(front.port, '127.0.0.2', { 'X-Forwarded-For': 'unknown', 'X-Real-IP': '2001:db8::5' })
-    c.end(true)
-    const d = stack.seen.find(s => s.hook === 'authenticate')?.details
+  test('X-Real-IP only where it is the configured header, and then X-Forwarded-For is not read', async (t) => {
+    const d = await throughFront(t, { trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: 'x-real-ip' } } },
+      { 'X-Forwarded-For': '203.0.113.5', 'X-Real-IP': '2001:db8::5' })
     assert.equal(d?.ipAddress, '2001:db8::5')
     assert.equal(d?.ipFamily, 6)
     assert.equal(d?.forwarded, 'x-real-ip')
+  })
+  test('an X-Forwarded-For entry that is not an address where the walk reaches it: the peer stands, and X-Real-IP is not read', async (t) => {
+    const d = await throughFront(t, { trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: true } } },
+      { 'X-Forwarded-For': 'unknown', 'X-Real-IP': '2001:db8::5' })
+    assert.equal(d?.ipAddress, '127.0.0.9')
+    assert.equal(d?.forwarded, undefined)
   })
   // One client, one address: however the proxy writes it, the address is
   // canonical, so it gets one rate-limit bucket and one name in the logs.
   const spellings: Array<{ sent: Record<string, string>, address: string, header: 'x-forwarded-for' | 'x-real-ip' }> = [
     { sent: { 'X-Forwarded-For': '2001:DB8:0:0:0:0:0:1' }, address: '2001:db8::1', header: 'x-forwarded-for' },
     { sent: { 'X-Forwarded-For': '::FFFF:10.1.2.3' }, address: '::ffff:10.1.2.3', header: 'x-forwarded-for' },
-    { sent: { 'X-Forwarded-For': '2001:db8:0:0:1:0:0:1, 10.0.0.1' }, address: '2001:db8::1:0:0:1', header: 'x-forwarded-for' },
+    { sent: { 'X-Forwarded-For': '10.0.0.1, 2001:db8:0:0:1:0:0:1' }, address: '2001:db8::1:0:0:1', header: 'x-forwarded-for' },
     { sent: { 'X-Forwarded-For': 'fe80::1%eth0', 'X-Real-IP': '203.0.113.9' }, address: '203.0.113.9', header: 'x-real-ip' },
     { sent: { 'X-Forwarded-For': '010.1.2.3', 'X-Real-IP': '2001:0DB8::0005' }, address: '2001:db8::5', header: 'x-real-ip' }
   ]
   for (const row of spellings) {
     test(`forwarded ${JSON.stringify(row.sent)} is the canonical ${row.address}`, async (t) => {
-      const stack = await startStack({ listener: 'ws', plugin: { trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: true } } } })
-      t.after(() => stack.close())
-      const front = await startFront({ target: stack.port, header: 'none' })
-      t.after(() => front.close())
-      const c = await wsClient(front.port, '127.0.0.2', row.sent)
-      c.end(true)
-      const d = stack.seen.find(s => s.hook === 'authenticate')?.details
+      const d = await throughFront(t, { trustedProxies: ['127.0.0.9'], listeners: { ws: { forwardedHeaders: row.header } } }, row.sent)
       assert.equal(d?.ipAddress, row.address)
       assert.equal(d?.forwarded, row.header)
     })

@@ -2,7 +2,7 @@
 // PROXY plugin's options and the operator plugins', read and checked here so
 // that a bad value names its variable.
 import net from 'node:net'
-import { OptionsError, type IpPolicyOptions, type ListenerName, type ProxyProtocolOptions } from 'aedes-proxy-protocol'
+import { OptionsError, type ForwardedHeader, type IpPolicyOptions, type ListenerName, type ProxyProtocolOptions } from 'aedes-proxy-protocol'
 import { RANGES } from './ranges.js'
 
 /** The four listeners, as TBMQ names them. */
@@ -70,6 +70,20 @@ function readEnabled (env: Env, name: string): boolean | 'optional' | undefined 
   // A listener's switch inherits the global one; the global one has a default.
   const unset = /^MQTT_(TCP|SSL|WS|WSS)_/.test(name) ? 'to inherit MQTT_PROXY_PROTOCOL_ENABLED' : 'for the default (false)'
   return invalid(name, raw, `is not a boolean: use true/false, on/off, yes/no or 1/0, optional, or leave it empty ${unset}`)
+}
+
+/**
+ * A forwarded-headers switch: a TBMQ boolean (true is X-Forwarded-For), or
+ * the header to read, `x-forwarded-for` or `x-real-ip` (this package's).
+ */
+function readForwarded (env: Env, name: string): boolean | ForwardedHeader | undefined {
+  const value = env[name]?.trim().toLowerCase()
+  if (value === 'x-forwarded-for' || value === 'x-real-ip') return value
+  try {
+    return readBoolean(env, name)
+  } catch {
+    return invalid(name, env[name] ?? '', 'is not a boolean or a header: use true/false (true reads X-Forwarded-For), x-forwarded-for or x-real-ip, or leave it empty for the default (false)')
+  }
 }
 
 /**
@@ -170,7 +184,7 @@ export function optionsFromEnv (env: Env = process.env): ProxyProtocolOptions {
   }
   for (const name of ['ws', 'wss'] as const) {
     // TBMQ 2.4: MQTT_WS_FORWARD_HEADERS_ENABLED, MQTT_WSS_FORWARD_HEADERS_ENABLED
-    const forwarded = readBoolean(env, `MQTT_${name.toUpperCase()}_FORWARD_HEADERS_ENABLED`)
+    const forwarded = readForwarded(env, `MQTT_${name.toUpperCase()}_FORWARD_HEADERS_ENABLED`)
     if (forwarded !== undefined) listeners[name] = { ...listeners[name], forwardedHeaders: forwarded }
   }
   if (Object.keys(listeners).length > 0) options.listeners = listeners

@@ -26,7 +26,7 @@ export const VARIABLES: Variable[] = [
   { name: 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL', default: '(off)', help: 'publish the PROXY counters under $SYS every this many ms' },
   { name: 'MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME', default: '(none)', help: 'with _PASSWORD: the login that may read the client list (with addresses) under $SYS; unset, the list is not published' },
   { name: 'MQTT_PROXY_PROTOCOL_SYS_ADMIN_PASSWORD', default: '(none)', help: 'the password of MQTT_PROXY_PROTOCOL_SYS_ADMIN_USERNAME' },
-  { name: 'MQTT_WS_FORWARD_HEADERS_ENABLED', default: 'false', help: 'ws without PROXY: client address from X-Forwarded-For / X-Real-IP of trusted proxies' },
+  { name: 'MQTT_WS_FORWARD_HEADERS_ENABLED', default: 'false', help: 'ws without PROXY: client address from a trusted proxy\'s header: true or x-forwarded-for (walked from the right past trusted proxies), x-real-ip' },
   { name: 'MQTT_WSS_FORWARD_HEADERS_ENABLED', default: 'false', help: 'the same for wss' },
   { name: 'MQTT_IP_ALLOW_LIST', default: '(everyone)', help: 'comma-separated client addresses/CIDRs that may connect' },
   { name: 'MQTT_IP_DENY_LIST', default: '(nobody)', help: 'comma-separated client addresses/CIDRs that may not connect' },

@@ -20,6 +20,12 @@ describe('optionsFromEnv (TBMQ variable names)', () => {
     assert.equal(r.ws.proxyEnabled, true)
     assert.equal(r.wss.proxyEnabled, true)
   })
+  test('MQTT_WS_FORWARD_HEADERS_ENABLED: a TBMQ boolean (true reads X-Forwarded-For) or the header to read', () => {
+    const read = (value: string): ResolvedOptions['ws']['forwardedHeaders'] =>
+      resolveOptions(optionsFromEnv({ MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '127.0.0.9', MQTT_WS_FORWARD_HEADERS_ENABLED: value })).ws.forwardedHeaders
+    assert.deepEqual(['true', 'on', 'false', '', 'x-forwarded-for', ' X-Real-IP '].map(read), ['x-forwarded-for', 'x-forwarded-for', false, false, 'x-forwarded-for', 'x-real-ip'])
+    assert.equal(resolveOptions(optionsFromEnv({ MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '127.0.0.9', MQTT_WSS_FORWARD_HEADERS_ENABLED: 'x-real-ip' })).wss.forwardedHeaders, 'x-real-ip')
+  })
   test('nothing set: all off', () => {
     const r = resolveOptions(optionsFromEnv({}))
     assert.deepEqual(LISTENER_NAMES.map(n => r[n].proxyEnabled), [false, false, false, false])
@@ -82,7 +88,8 @@ describe('optionsFromEnv: optional mode and trusted proxies', () => {
     { env: { MQTT_IP_RATE_LIMIT: 'fast' }, name: 'MQTT_IP_RATE_LIMIT' },
     { env: { MQTT_IP_RATE_LIMIT_IPV6_PREFIX: '48' }, name: 'MQTT_IP_RATE_LIMIT_IPV6_PREFIX' },
     { env: { MQTT_IP_RATE_LIMIT: '5', MQTT_IP_RATE_LIMIT_IPV4_PREFIX: '/24' }, name: 'MQTT_IP_RATE_LIMIT_IPV4_PREFIX' },
-    { env: { MQTT_WS_FORWARD_HEADERS_ENABLED: 'optional' }, name: 'MQTT_WS_FORWARD_HEADERS_ENABLED' }
+    { env: { MQTT_WS_FORWARD_HEADERS_ENABLED: 'optional' }, name: 'MQTT_WS_FORWARD_HEADERS_ENABLED' },
+    { env: { MQTT_WSS_FORWARD_HEADERS_ENABLED: 'forwarded' }, name: 'MQTT_WSS_FORWARD_HEADERS_ENABLED' }
   ]
   for (const row of badEnv) {
     test(`${JSON.stringify(row.env)} fails naming ${row.name}`, () => {
