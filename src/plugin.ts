@@ -16,6 +16,7 @@ import { refusalMessage } from './hints.js'
 import { intake, readOptionsFor, refuse, type IntakeContext, type Proceed } from './intake.js'
 import { checkAttachable, listenerOf, takeOverConnections, type AttachableServer } from './listeners.js'
 import { LISTENER_NAMES, resolveOptions, type ListenerName, type ListenerSettings, type ProxyProtocolOptions, type ResolvedOptions } from './options.js'
+import { PP2_SUBTYPE_SSL_CN } from './protocol/tlv-types.js'
 import { Stats, type ListenerStats } from './stats.js'
 import type { AedesPlugin } from './use.js'
 import './augment.js'
@@ -211,7 +212,11 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     const ssl = details.proxy?.tlvs.ssl
     // Only a certificate the proxy verified; otherwise the MQTT username stands
     // (VerneMQ's fallback, issue 2062).
-    return ssl?.verified === true && ssl.cn !== undefined ? ssl.cn : username
+    if (ssl?.verified !== true) return username
+    if (ssl.cn !== undefined) return ssl.cn
+    // A verified CN that is not clean text names no one: no username, never
+    // the one the client chose in its place.
+    return ssl.tlvs.some(t => t.type === PP2_SUBTYPE_SSL_CN) ? undefined : username
   }
 }
 

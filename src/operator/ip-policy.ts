@@ -84,14 +84,18 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
    * @param maxBuckets - the bound of the default store (tests)
    * @throws OptionsError naming every bad key.
    */
-  constructor (options: IpPolicyOptions = {}, now: () => number = Date.now, maxBuckets = MAX_BUCKETS) {
+  constructor (options: IpPolicyOptions = {}, now: () => number = () => performance.now(), maxBuckets = MAX_BUCKETS) {
     const o = parseOptions(Schema, options, 'ipPolicy() options')
     this.#deny = o.deny === undefined ? undefined : addressMatcher(o.deny)
     this.#allow = o.allow === undefined ? undefined : addressMatcher(o.allow)
     this.#limit = o.rateLimit === undefined ? undefined : { perSecond: o.rateLimit.perSecond, burst: o.rateLimit.burst ?? Math.ceil(o.rateLimit.perSecond) }
     this.#ipv4Prefix = o.rateLimit?.ipv4Prefix ?? 32
     this.#ipv6Prefix = o.rateLimit?.ipv6Prefix ?? 64
-    this.#store = o.store ?? new MemoryRateLimitStore(now, maxBuckets)
+    // A key that finds the table full shares an overflow budget with its /24 or /48 (or narrower network).
+    const v4 = Math.min(this.#ipv4Prefix, 24)
+    const v6 = Math.min(this.#ipv6Prefix, 48)
+    const groupOf = (key: string): string => networkOf(key.replace(/\/\d+$/, ''), v4, v6)
+    this.#store = o.store ?? new MemoryRateLimitStore({ now, maxBuckets, groupOf })
   }
 
   /**
@@ -136,7 +140,10 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
  * `10.1.2.3`, as the lists see it; `2001:DB8:0::1` is `2001:db8::1`). Text
  * that is no address is its own bucket.
  */
-function networkOf (address: string, ipv4Prefix: number, ipv6Prefix: number): string {
+function networkOf (zoned: string, ipv4Prefix: number, ipv6Prefix: number): string {
+  // A link-local peer comes with its zone (fe80::1%eth0): one host, whichever interface.
+  const zone = zoned.indexOf('%')
+  const address = zone === -1 ? zoned : zoned.slice(0, zone)
   let bytes = parseIPv4(address)
   let offset = 0
   let bits = ipv4Prefix

@@ -122,6 +122,62 @@ describe('bounds under hostile input (issues 9 and 22)', () => {
   })
 })
 
+describe('the bound under a table-holding flood (review of issue 22)', () => {
+  test('a bucket full again behind one that is not is still found: the new key gets a bucket of its own', () => {
+    let now = 0
+    const p = new IpPolicy({ rateLimit: { perSecond: 1, burst: 2 } }, () => now, 3)
+    assert.deepEqual([p.check('10.0.1.1'), p.check('10.0.1.1')], [undefined, undefined]) // the oldest: full again at 2000
+    now = 500
+    assert.equal(p.check('10.0.2.1'), undefined) // full again at 1500
+    now = 600
+    assert.equal(p.check('10.0.3.1'), undefined) // full again at 1600
+    now = 1700 // the oldest is not full yet; the next one is
+    // The newcomer takes the full bucket's place: a budget of its own (burst 2), not the shared overflow.
+    assert.deepEqual([p.check('10.9.9.9'), p.check('10.9.9.9'), p.check('10.9.9.9')], [undefined, undefined, 'rate-limited'])
+    assert.deepEqual([p.check('10.8.8.8'), p.check('10.8.8.8')], [undefined, undefined])
+  })
+  test('an attacker who keeps every bucket busy and spends the overflow from his networks does not lock out others', () => {
+    let now = 0
+    const p = new IpPolicy({ rateLimit: { perSecond: 1 / 60, burst: 10 } }, () => now, 50)
+    const held = Array.from({ length: 50 }, (_, i) => `2001:db8:${i.toString(16)}::1`)
+    for (let round = 0; round < 5; round++) {
+      for (const a of held) void p.check(a) // each held bucket is not full for a minute
+      // New networks of the attacker's own /48 spend whatever overflow they reach.
+      for (let i = 0; i < 100; i++) void p.check(`2001:db8:0:${(0x100 + i).toString(16)}::1`)
+      const others = ['2001:db8:ffff:1::1', '192.0.2.1', '198.51.100.7'].map(a => p.check(a))
+      assert.deepEqual(others, [undefined, undefined, undefined], `round ${round}: a client from another network gets in`)
+      now += 60_000
+    }
+  })
+  test('a zone id does not make a link-local address its own network', () => {
+    const p = new IpPolicy({ rateLimit: { perSecond: 0.001, burst: 1 } })
+    const outcomes = Array.from({ length: 20 }, (_, i) => p.check(`fe80::${(i + 1).toString(16)}%eth0`))
+    assert.equal(outcomes.filter(o => o === undefined).length, 1)
+  })
+  test('the rate is exact at the top of its range, whatever the clock reads', () => {
+    for (const start of [0, 864e6]) { // a clock at 0, and ten days on
+      let now = start
+      const p = new IpPolicy({ rateLimit: { perSecond: 1_000_000, burst: 1 } }, () => now)
+      assert.deepEqual([p.check('10.0.0.1'), p.check('10.0.0.1')], [undefined, 'rate-limited'], `burst 1 at ${start}`)
+      now += 0.001
+      assert.deepEqual([p.check('10.0.0.1'), p.check('10.0.0.1')], [undefined, 'rate-limited'], `one period later at ${start}`)
+    }
+  })
+  test('the default clock does not step: a budget is not spent for the length of a wall-clock step back', async (t) => {
+    const { MemoryRateLimitStore } = await import('../../src/operator/rate-limit.js')
+    const realNow = Date.now
+    let step = 0
+    Date.now = () => realNow() - step
+    t.after(() => { Date.now = realNow })
+    const store = new MemoryRateLimitStore()
+    const limit = { perSecond: 1000, burst: 1 }
+    assert.equal(store.consume('k', limit), true)
+    step = 3_600_000 // the wall clock stepped back an hour (NTP, a VM restored)
+    await new Promise(resolve => setTimeout(resolve, 5))
+    assert.equal(store.consume('k', limit), true, 'a millisecond period later, the budget is back')
+  })
+})
+
 describe('installed alone on a plain aedes broker', () => {
   test('no PROXY plugin: the socket address is checked, a denied client gets CONNACK 5, others connect', async (t) => {
     const { startPlainBroker, outcome } = await import('../helpers/plain-broker.js')
