@@ -35,7 +35,7 @@ export const VARIABLES: Variable[] = [
   { name: 'MQTT_AUTH_USERNAME', default: '(none)', help: 'when set with MQTT_AUTH_PASSWORD, clients must log in with them' },
   { name: 'MQTT_AUTH_PASSWORD', default: '(none)', help: 'the password for MQTT_AUTH_USERNAME' },
   { name: 'ADMIN_BIND_ADDRESS', default: '127.0.0.1', help: 'address of the admin HTTP endpoint' },
-  { name: 'ADMIN_BIND_PORT', default: '(off)', help: 'port of the admin HTTP endpoint: GET /health, /ready, /metrics, /clients, /unauthorized, /stats; DELETE /unauthorized' },
+  { name: 'ADMIN_BIND_PORT', default: '(off)', help: 'port of the admin HTTP endpoint: GET /health, /ready, /metrics, /clients, /unauthorized, /stats; DELETE /unauthorized (all) or /unauthorized?clientId=<id> (one)' },
   { name: 'ADMIN_TOKEN', default: '(none)', help: 'bearer token every admin request must carry; required to bind the admin endpoint to a non-loopback address' },
   { name: 'TB_SERVICE_ID', default: '(random)', help: 'the broker id (TBMQ\'s name): fixed $SYS topics, one id per cluster node' },
   { name: 'REDIS_URL', default: '(none: all in memory)', help: 'redis://host:port: a cluster member, with messages, sessions, retained messages, the session list, the unauthorized list and the rate limit in that Redis (TB_SERVICE_ID names the node)' },

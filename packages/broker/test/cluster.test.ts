@@ -176,3 +176,29 @@ test('REDIS_PING_INTERVAL below 100 ms: one start-up line, exit 1', async (t) =>
   assert.equal(code, 1)
   assert.equal(stderr, 'aedes-proxy-protocol: REDIS_PING_INTERVAL="50" is too short: at least 100 (milliseconds)\n')
 })
+
+test('DELETE /unauthorized?clientId=x removes that entry only (404 for an id not listed, 400 for another parameter), in memory and in Redis; without a query all', async (t) => {
+  const bin = requireProgram(t, 'redis-server', 'redis-server')
+  if (bin === undefined) return
+  const redis = await startRedis(bin)
+  t.after(() => redis.stop())
+  for (const env of [{}, { REDIS_URL: `redis://127.0.0.1:${redis.port}`, TB_SERVICE_ID: 'node-1' }]) {
+    const node = await startNode(t, env)
+    for (const clientId of ['intruder-1', 'intruder-2', 'intruder-3']) {
+      assert.equal(await outcome(connectClient({ ...login, port: node.mqtt, clientId, password: 'wrong' })), 4)
+    }
+    const del = async (query: string): Promise<[number, unknown]> => {
+      const res = await fetch(`http://127.0.0.1:${node.admin}/unauthorized${query}`, { method: 'DELETE' })
+      return [res.status, await res.json()]
+    }
+    const ids = async (): Promise<string[]> => (await get<Array<{ clientId: string }>>(node, '/unauthorized')).map(e => e.clientId).sort()
+    assert.deepEqual(await del('?clientId=intruder-2'), [200, { removed: 1 }])
+    assert.deepEqual(await ids(), ['intruder-1', 'intruder-3'])
+    assert.deepEqual(await del('?clientId=intruder-2'), [404, { removed: 0, error: 'no entry for client id "intruder-2"' }])
+    assert.deepEqual(await del('?clientid=intruder-1'), [400, { error: 'DELETE /unauthorized takes ?clientId=<id> (one entry) or nothing (all)' }])
+    assert.deepEqual(await ids(), ['intruder-1', 'intruder-3'])
+    assert.deepEqual(await del(''), [200, { removed: 2 }])
+    assert.deepEqual(await ids(), [])
+    assert.equal((await node.process.stop('SIGTERM')).code, 0)
+  }
+})
