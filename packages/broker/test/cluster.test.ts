@@ -30,6 +30,16 @@ async function get<T> (node: Node, path: string): Promise<T> {
 
 const login = { listener: 'tcp' as const, username: 'device', password: 'secret' }
 
+/** The broker with REDIS_URL and `env`, run until it exits (a start-up that fails). */
+async function exitOf (t: TestContext, env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return await spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
+    cwd: root,
+    env: { ...process.env, LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0', LISTENER_WS_ENABLED: 'false', TB_SERVICE_ID: 'node-1', ...env },
+    label: 'npm start',
+    t
+  }).done
+}
+
 test('two brokers on one Redis: messages cross, one session list and one unauthorized list with their nodes, one rate budget; Redis gone and back is logged, nothing crashes', async (t) => {
   const bin = requireProgram(t, 'redis-server', 'redis-server')
   if (bin === undefined) return
@@ -86,13 +96,7 @@ test('a Redis that does not answer at start-up, and a REDIS_URL that is not one:
     [`redis://127.0.0.1:${closed}`, new RegExp(`^aedes-proxy-protocol: REDIS_URL="redis://127\\.0\\.0\\.1:${closed}": Redis did not answer within 10000 ms \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${closed}\\)\\n$`)],
     ['http://127.0.0.1:6379', /^aedes-proxy-protocol: REDIS_URL="http:\/\/127\.0\.0\.1:6379" is not a Redis URL: use redis:\/\/host:port/]
   ] as const) {
-    const broker = spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
-      cwd: root,
-      env: { ...process.env, LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0', LISTENER_WS_ENABLED: 'false', TB_SERVICE_ID: 'node-1', REDIS_URL: url },
-      label: 'npm start',
-      t
-    })
-    const { code, stdout, stderr } = await broker.done
+    const { code, stdout, stderr } = await exitOf(t, { REDIS_URL: url })
     assert.equal(code, 1, stderr)
     assert.match(stderr, expected)
     assert.doesNotMatch(stdout, /"event":"listening"/)
@@ -120,12 +124,7 @@ test('a password in REDIS_URL, in every form ioredis reads, is in no line: start
   const closed = await freePort()
   const failing = [...forms.map(f => f.replaceAll(secret, wrong)), `redis://:${wrong}@127.0.0.1:${closed}`,
     `redis+sentinel://:${wrong}@${at}`, `redis://:${wrong}@[::1`, `http://${at}?password=${wrong}`]
-  const ended = await Promise.all(failing.map(async url => await spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
-    cwd: root,
-    env: { ...process.env, LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0', LISTENER_WS_ENABLED: 'false', TB_SERVICE_ID: 'node-x', REDIS_URL: url },
-    label: 'npm start',
-    t
-  }).done))
+  const ended = await Promise.all(failing.map(async url => await exitOf(t, { REDIS_URL: url })))
   for (const [i, { code, stderr }] of ended.entries()) {
     assert.equal(code, 1, `${failing[i] ?? ''}: ${stderr}`)
     assert.match(stderr, /^aedes-proxy-protocol: REDIS_URL=/)
@@ -167,12 +166,7 @@ test('a Redis that hangs (SIGSTOP: nothing closes) is reported down within twice
 })
 
 test('REDIS_PING_INTERVAL below 100 ms: one start-up line, exit 1', async (t) => {
-  const { code, stderr } = await spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
-    cwd: root,
-    env: { ...process.env, LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0', LISTENER_WS_ENABLED: 'false', TB_SERVICE_ID: 'node-1', REDIS_URL: 'redis://127.0.0.1:1', REDIS_PING_INTERVAL: '50' },
-    label: 'npm start',
-    t
-  }).done
+  const { code, stderr } = await exitOf(t, { REDIS_URL: 'redis://127.0.0.1:1', REDIS_PING_INTERVAL: '50' })
   assert.equal(code, 1)
   assert.equal(stderr, 'aedes-proxy-protocol: REDIS_PING_INTERVAL="50" is too short: at least 100 (milliseconds)\n')
 })
