@@ -38,22 +38,37 @@ export const Schema = z.strictObject({
 
 // KEYS: this node's hash (connection key -> session JSON), the nodes
 // (sorted set: node by its latest heartbeat, on its own clock).
-// ARGV: ttl, now, node, field, JSON, field, JSON ... (HSET only when given).
+// ARGV: ttl, now, node, field, JSON -> 0 when the hash was gone (Redis lost it).
 const PUT = `
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local had = redis.call('EXISTS', KEYS[1])
+redis.call('HSET', KEYS[1], ARGV[4], ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-return 1
+return had
 `
 // The heartbeat: 0 when this node's hash is gone (expired, Redis restarted).
 const TOUCH = `
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 return redis.call('PEXPIRE', KEYS[1], ARGV[1])
 `
-// The heartbeat after a write was lost: this node's hash as it is here.
-const REPLACE = `
-redis.call('DEL', KEYS[1])
-${PUT}`
+/** Sessions per script of a rewrite: a call's arguments stay bounded (V8 cannot spread ~125,000 into one call). */
+export const REWRITE_BATCH = 1000
+// The rewrite of this node's hash, in batches: each fills a hash of its
+// own, the last checks it holds every session and renames it over the
+// node's hash, so the list changes at once, as one script did.
+// KEYS: this node's hash, the nodes, the hash being built.
+// ARGV: ttl, now, node, first ('1': start afresh), total ('-1': more to come), field, JSON ...
+const REWRITE = `
+if ARGV[4] == '1' then redis.call('DEL', KEYS[3]) end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+local total = tonumber(ARGV[5])
+if total < 0 then return redis.call('PEXPIRE', KEYS[3], ARGV[1]) end
+if redis.call('HLEN', KEYS[3]) ~= total then redis.call('DEL', KEYS[3]) return 0 end
+if total == 0 then redis.call('DEL', KEYS[1]) else redis.call('RENAME', KEYS[3], KEYS[1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+`
 const REMOVE = 'return redis.call("HDEL", KEYS[1], ARGV[1])'
 const CLOSE = 'redis.call("DEL", KEYS[1]) redis.call("ZREM", KEYS[2], ARGV[1]) return 1'
 // KEYS: the nodes. ARGV: the oldest heartbeat kept -> the node names.
@@ -77,8 +92,10 @@ return out
  * disconnects goes at once, a node that dies (or loses Redis) within `ttl`.
  * The store keeps its own node's sessions here too (bounded by the broker's
  * connections), so a heartbeat after a lost write or a Redis restart puts
- * the node's list back as it is, and the first write of a process replaces
- * whatever a crashed predecessor of the same name left. Call `close()` when the broker closes.
+ * the node's list back as it is (in batches of {@link REWRITE_BATCH}, made
+ * visible at once, so any number of clients fits), and the first heartbeat,
+ * at once when the store is made, replaces whatever a crashed predecessor
+ * of the same name left. Call `close()` when the broker closes.
  */
 export class RedisSessionStore implements SessionStore {
   readonly #client: RedisClient
@@ -86,6 +103,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #prefix: string
   readonly #key: string
   readonly #nodes: string
+  readonly #building: string
   readonly #ttl: number
   readonly #timeout: number
   readonly #logger: Logger | undefined
@@ -95,7 +113,9 @@ export class RedisSessionStore implements SessionStore {
    * The hash in Redis may not be this process's: a write was lost, or
    * nothing has been written yet (a node restarted under its name after a
    * crash finds its predecessor's clients there, kept alive by heartbeats
-   * that only refresh the TTL). The next write or heartbeat rewrites it.
+   * that only refresh the TTL). The next heartbeat rewrites it; a write
+   * meanwhile adds its own entry only, so that a write costs the same with
+   * any number of clients, even while Redis is away.
    */
   #dirty = true
   #beating = false
@@ -108,18 +128,26 @@ export class RedisSessionStore implements SessionStore {
     this.#prefix = o.prefix ?? 'aedes-proxy-protocol:sessions'
     this.#key = keyOf(this.#prefix, `node:${o.node}`)
     this.#nodes = keyOf(this.#prefix, 'nodes')
+    this.#building = keyOf(this.#prefix, `rewrite:${o.node}`)
     this.#ttl = o.ttl ?? 15_000
     this.#timeout = o.timeout ?? DEFAULT_REDIS_TIMEOUT
     this.#logger = o.logger
     this.#timer = setInterval(() => { void this.#beat() }, Math.floor(this.#ttl / 3))
     this.#timer.unref()
+    void this.#beat()
   }
 
   async add (key: string, session: Session): Promise<void> {
     // Bounded as the unauthorized list's fields are: MQTT allows 65535-byte ids.
     const json = JSON.stringify({ ...session, clientId: bounded(session.clientId), node: session.node ?? this.#node })
     this.#local.set(key, json)
-    await this.#write('adding a client', PUT, [key, json])
+    try {
+      // The hash gone (Redis restarted) while this node had others: it is this node's to rewrite.
+      if (Number(await run(this.#client, this.#timeout, 'adding a client', PUT, [this.#key, this.#nodes], [this.#ttl, Date.now(), this.#node, key, json])) === 0 && this.#local.size > 1) this.#dirty = true
+    } catch (err) {
+      this.#dirty = true
+      throw err
+    }
   }
 
   async remove (key: string): Promise<void> {
@@ -147,11 +175,22 @@ export class RedisSessionStore implements SessionStore {
     await run(this.#client, this.#timeout, 'closing', CLOSE, [this.#key, this.#nodes], [this.#node])
   }
 
-  async #write (what: string, script: string, pairs: string[]): Promise<void> {
-    const whole = this.#dirty
+  /** Replaces this node's hash with its sessions here, in batches of {@link REWRITE_BATCH}. */
+  async #rewrite (): Promise<void> {
     this.#dirty = false
+    const entries = [...this.#local]
+    const keys = [this.#key, this.#nodes, this.#building]
+    // Every batch is sent now, in order, before any later write of this
+    // store: on one connection Redis runs them in that order.
+    const batches = []
+    for (let at = 0; at === 0 || at < entries.length; at += REWRITE_BATCH) {
+      const last = at + REWRITE_BATCH >= entries.length
+      const fields = entries.slice(at, at + REWRITE_BATCH).flat()
+      batches.push(run(this.#client, this.#timeout, 'the heartbeat', REWRITE, keys, [this.#ttl, Date.now(), this.#node, at === 0 ? 1 : 0, last ? entries.length : -1, ...fields]))
+    }
     try {
-      await run(this.#client, this.#timeout, what, whole ? REPLACE : script, [this.#key, this.#nodes], [this.#ttl, Date.now(), this.#node, ...(whole ? [...this.#local].flat() : pairs)])
+      const done = await Promise.all(batches)
+      if (Number(done.at(-1)) !== 1) throw new Error('the rewrite of this node\'s sessions lost a batch')
     } catch (err) {
       this.#dirty = true
       throw err
@@ -164,8 +203,7 @@ export class RedisSessionStore implements SessionStore {
     try {
       // The hash gone (expired, Redis restarted) while this node has clients: it is this node's to rewrite.
       if (!this.#dirty && Number(await run(this.#client, this.#timeout, 'the heartbeat', TOUCH, [this.#key, this.#nodes], [this.#ttl, Date.now(), this.#node])) === 0) this.#dirty = this.#local.size > 0
-      // A dirty write is a REPLACE with this node's clients (see #write).
-      if (this.#dirty) await this.#write('the heartbeat', REPLACE, [])
+      if (this.#dirty) await this.#rewrite()
     } catch (err) {
       storeFailed('sessions: the heartbeat', this.#logger, err)
     } finally {

@@ -21,14 +21,16 @@ export interface RunningRedis {
 /**
  * Runs `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no`
  * (from a temporary directory) and resolves once it answers PING.
- * `bin` is the path requireProgram(t, 'redis-server', 'redis-server') gave.
+ * `bin` is the path requireProgram(t, 'redis-server', 'redis-server') gave;
+ * `args` go on the command line after those (`['--requirepass', 'p']`).
  */
-export async function startRedis (bin: string, options: { timeoutMs?: number, port?: number } = {}): Promise<RunningRedis> {
+export async function startRedis (bin: string, options: { timeoutMs?: number, port?: number, args?: readonly string[] } = {}): Promise<RunningRedis> {
   // A port of its own, or the port of one a test stopped (Redis restarted).
   const port = options.port ?? await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'aedes-pp-redis-'))
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no']
-  const ping = async (): Promise<boolean> => await redisCommand(port, ['PING'], 500).then(reply => reply === 'PONG', () => false)
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...options.args ?? []]
+  // Answered, even by NOAUTH: a server with a password is up too.
+  const ping = async (): Promise<boolean> => await redisCommand(port, ['PING'], 500).then(reply => reply === 'PONG', (err: unknown) => String(err).includes('NOAUTH'))
   const program = await runProgram(bin, args, dir, ping, options.timeoutMs ?? 10_000, 'redis-server')
   return { pid: program.pid, host: '127.0.0.1', port, output: program.output, stop: program.stop }
 }

@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { redisSessionStore, type RedisSessionStore } from '../../src/operator/redis-session-store.js'
-import { sessions, type Sessions } from '../../src/operator/sessions.js'
+import { sessions, type Session, type Sessions } from '../../src/operator/sessions.js'
 import { connectClient, endClient } from '../helpers/client.js'
 import { startPlainBroker, type PlainBroker } from '../helpers/plain-broker.js'
 import { redisCommand } from '../helpers/redis.js'
@@ -78,6 +78,39 @@ describe('two real brokers sharing one session list', () => {
     await redisCommand(redis.server.port, ['FLUSHALL'])
     assert.deepEqual(await view(a), [])
     await until(async () => (await view(a)).length === 1, 5000, 'listed again after the heartbeat')
+  })
+  test('100,000 clients on one node: the rewrite after Redis loses the list puts back every one (batched, never a call with 200,000 arguments)', async (t) => {
+    const redis = await testRedis(t)
+    if (redis === undefined) return
+    const lines: Array<Record<string, unknown>> = []
+    const log = (obj: object): void => { lines.push(obj as Record<string, unknown>) }
+    // A client that can lose a write (as one sent while Redis is away is lost).
+    const real = redis.client()
+    let away = false
+    const client = { eval: async (...args: Parameters<typeof real.eval>) => await (away ? Promise.reject(new Error('Redis away')) : real.eval(...args)) }
+    const store = redisSessionStore({ client, node: 'node-big', ttl: 1000, timeout: 10_000, logger: { debug: log, info: log, warn: log, error: log } })
+    const n = 100_000
+    const session = (i: number): Session => ({ clientId: `c${i}`, ipAddress: '127.0.0.6', port: i % 65536, ipFamily: 4, listener: 'tcp', isProxy: 0, proxied: false, peer: undefined, serverIpAddress: '127.0.0.1', serverPort: 1883, tls: false, websocket: false, connectedAt: i })
+    for (let at = 0; at < n; at += 5000) await Promise.all(Array.from({ length: 5000 }, async (_, i) => { await store.add(String(at + i), session(at + i)) }))
+    const key = '{aedes-proxy-protocol:sessions}:node:node-big'
+    assert.equal(await redisCommand(redis.server.port, ['HLEN', key]), n)
+    // One write is lost; then Redis loses the list (a restart) and a new client's write finds the hash gone.
+    // Each time the heartbeat rewrites all of it, or logs why not.
+    let total = n
+    for (const loss of ['lost write', 'restart']) {
+      if (loss === 'restart') await redisCommand(redis.server.port, ['FLUSHALL'])
+      away = loss === 'lost write'
+      await store.add(String(total), session(total++)).catch(() => {})
+      away = false
+      await until(async () => lines.length > 0 || Number(await redisCommand(redis.server.port, ['HLEN', key])) === total, 20_000, `the list rewritten after a ${loss} or a failure logged`)
+      assert.deepEqual(lines.map(l => l.reason), [], loss)
+    }
+    const listed = await store.list()
+    assert.equal(listed.length, total)
+    assert.deepEqual([listed[0]?.clientId, listed[total - 1]?.clientId], ['c0', `c${total - 1}`])
+    // No key left behind but the hash and the nodes.
+    assert.deepEqual((await redisCommand(redis.server.port, ['KEYS', '*']) as string[]).sort(), [key, '{aedes-proxy-protocol:sessions}:nodes'])
+    await store.close()
   })
   test('a node restarted under the same name after a crash lists its own clients only, not its predecessor\'s', async (t) => {
     const redis = await testRedis(t)

@@ -171,11 +171,22 @@ async function main (): Promise<void> {
       const fail = (err: unknown): void => { send(500, { error: String(err) }) }
       if (req.method === 'GET' && path === '/clients') clients.list().then(list => { send(200, list) }, fail)
       else if (req.method === 'GET' && path === '/unauthorized') unauthorized.list().then(list => { send(200, list) }, fail)
-      else if (req.method === 'DELETE' && path === '/unauthorized') unauthorized.clear().then(removed => { send(200, { removed }) }, fail)
-      else if (req.method === 'GET' && path === '/stats') send(200, proxy.stats())
+      else if (req.method === 'DELETE' && path === '/unauthorized') {
+        // ?clientId=<id>: that entry only (404 when not listed); no query: all. Anything else is a mistake, not "all".
+        const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '')
+        const clientId = query.get('clientId') ?? undefined
+        if ([...query.keys()].some(k => k !== 'clientId') || query.getAll('clientId').length > 1) {
+          send(400, { error: 'DELETE /unauthorized takes ?clientId=<id> (one entry) or nothing (all)' })
+        } else {
+          unauthorized.clear(clientId).then(removed => {
+            if (clientId !== undefined && removed === 0) send(404, { removed, error: `no entry for client id ${JSON.stringify(clientId)}` })
+            else send(200, { removed })
+          }, fail)
+        }
+      } else if (req.method === 'GET' && path === '/stats') send(200, proxy.stats())
       else if (req.method === 'GET' && path === '/metrics') {
         metrics.registry.metrics().then(text => { res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(text) }, fail)
-      } else send(404, { error: 'GET /clients, GET /unauthorized, DELETE /unauthorized, GET /stats, GET /metrics' })
+      } else send(404, { error: 'GET /clients, GET /unauthorized, DELETE /unauthorized[?clientId=<id>], GET /stats, GET /metrics' })
     })
     servers.push({ name: 'admin' as ListenerName, prefix: 'ADMIN', server: admin, host: adminHost, port: adminPort })
   }

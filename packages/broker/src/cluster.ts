@@ -8,12 +8,15 @@ import { Redis } from 'ioredis'
 import mqemitterRedis from 'mqemitter-redis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import { rateLimiterStore, redisSessionStore, redisUnauthorizedStore, type Logger, type RateLimitStore, type SessionStore, type UnauthorizedStore } from 'aedes-proxy-protocol'
-import { StartupError, value } from './startup.js'
+import { milliseconds, StartupError, value } from './startup.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
 /** Milliseconds Redis gets to answer at start-up before the broker gives up. */
 export const REDIS_STARTUP_TIMEOUT = 10_000
+
+/** REDIS_PING_INTERVAL's default: a Redis that stops answering is reported down within twice this. */
+export const REDIS_PING_INTERVAL = 5000
 
 /** What the broker passes on: aedes' options and the plugins' stores. */
 export interface ClusterMember {
@@ -33,11 +36,29 @@ export interface ClusterMember {
   readonly onLogin: (fn: (node: string, clientId: string) => void) => void
 }
 
-/** `redis://host:port` with any password hidden, for log lines and errors. */
-function redacted (url: URL): string {
-  const copy = new URL(url.href)
-  if (copy.password !== '') copy.password = '***'
-  return copy.href.replace(/\/$/, '')
+// ioredis takes every query parameter of the URL as an option (`?password=`,
+// `?sentinelPassword=`, ...): any whose name says it holds a secret is hidden.
+const SECRET = /pass|secret|token|auth|key|cred/i
+
+/**
+ * REDIS_URL fit for a log line or an error: the password of its user info
+ * and every secret query parameter shown as `***`. Text that is not a URL
+ * is shown only when nothing in it could be a secret.
+ */
+export function redactedUrl (raw: string): string {
+  let url: URL
+  try { url = new URL(raw) } catch {
+    return /@/.test(raw) || SECRET.test(raw) ? '(not shown: it may hold a password)' : raw
+  }
+  if (url.password !== '') url.password = '***'
+  for (const key of new Set(url.searchParams.keys())) if (SECRET.test(key)) url.searchParams.set(key, '***')
+  return url.href.replace(/\/$/, '')
+}
+
+/** The secrets in a REDIS_URL, decoded as ioredis uses them: never printed, wherever an error quotes them. */
+function secretsOf (url: URL): string[] {
+  const found = [decodeURIComponent(url.password), ...[...url.searchParams].filter(([key]) => SECRET.test(key)).map(([, v]) => v)]
+  return found.filter(s => s !== '')
 }
 
 /** The URL in REDIS_URL, checked. @throws StartupError naming the variable. */
@@ -47,7 +68,7 @@ export function redisUrl (env: Env): URL | undefined {
   let url: URL | undefined
   try { url = new URL(raw) } catch {}
   if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    throw new StartupError(`REDIS_URL=${JSON.stringify(raw)} is not a Redis URL: use redis://host:port (or redis://user:password@host:port/db, rediss:// for TLS)`)
+    throw new StartupError(`REDIS_URL=${JSON.stringify(redactedUrl(raw))} is not a Redis URL: use redis://host:port (or redis://user:password@host:port/db, rediss:// for TLS)`)
   }
   return url
 }
@@ -65,14 +86,21 @@ export function whenUnavailable (env: Env): 'refuse' | 'allow' {
  * Joins the cluster on REDIS_URL, or returns undefined without it. Waits
  * until Redis answers (at most {@link REDIS_STARTUP_TIMEOUT} ms), then
  * reports each loss and return of Redis as one log line
- * (`event: 'redis'`, `state: 'down'` with the reason, then `'up'`).
+ * (`event: 'redis'`, `state: 'down'` with the reason, then `'up'`): a
+ * connection that closes, or a PING every REDIS_PING_INTERVAL ms that has
+ * no answer within as long (a Redis that hangs, which closes nothing).
  * @throws StartupError when REDIS_URL is not a Redis URL or Redis does not answer.
  */
 export async function joinCluster (env: Env, logger: Logger, brokerId: string | undefined): Promise<ClusterMember | undefined> {
   const url = redisUrl(env)
   if (url === undefined) return undefined
   const failOpen = whenUnavailable(env)
-  const where = redacted(url)
+  const pingInterval = milliseconds(env, 'REDIS_PING_INTERVAL', REDIS_PING_INTERVAL, 600_000)
+  if (pingInterval < 100) throw new StartupError(`REDIS_PING_INTERVAL=${JSON.stringify(value(env, 'REDIS_PING_INTERVAL'))} is too short: at least 100 (milliseconds)`)
+  const where = redactedUrl(url.href)
+  const secrets = secretsOf(url)
+  // An error's text as printed: a Redis or ioredis message that quotes a secret shows `***`.
+  const hide = (text: string): string => secrets.reduce((t, secret) => t.replaceAll(secret, '***'), text)
   const node = brokerId ?? randomUUID()
   if (brokerId === undefined) {
     logger.warn({ event: 'startup', variable: 'TB_SERVICE_ID' }, `REDIS_URL without TB_SERVICE_ID: this node is ${node}, a new name at every start; set TB_SERVICE_ID to one name per node`)
@@ -81,24 +109,29 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   // else), the persistence and the plugins' stores; ioredis reconnects.
   const names = ['bus-subscriber', 'bus-publisher', 'persistence', 'stores'] as const
   const conns = names.map(() => new Redis(url.href, { retryStrategy: times => Math.min(times * 200, 2000) }))
+  // What is down: a connection by its name, or 'ping' for a Redis that does not answer.
   const down = new Set<string>()
   let lastError = ''
   let started = false
   // Set once the broker closes: its own connections closing are not Redis lost.
   let leaving = false
+  const lost = (what: string, reason: string): void => {
+    if (!started || leaving || down.has(what)) return
+    if (down.size === 0) logger.error({ event: 'redis', state: 'down', redis: where, node, reason: hide(reason) }, `lost Redis at ${where}: messages between nodes, sessions and shared lists wait for it; clients here stay connected`)
+    down.add(what)
+  }
+  const back = (what: string): void => {
+    if (!down.delete(what) || down.size > 0) return
+    logger.info({ event: 'redis', state: 'up', redis: where, node }, `Redis at ${where} is back`)
+  }
   conns.forEach((conn, i) => {
     const name = names[i] as string
     conn.on('error', (err: Error) => { lastError = err.message })
-    conn.on('close', () => {
-      if (!started || leaving || down.has(name)) return
-      if (down.size === 0) logger.error({ event: 'redis', state: 'down', redis: where, node, reason: lastError === '' ? 'connection closed' : lastError }, `lost Redis at ${where}: messages between nodes, sessions and shared lists wait for it; clients here stay connected`)
-      down.add(name)
-    })
+    conn.on('close', () => { lost(name, lastError === '' ? 'connection closed' : lastError) })
     conn.on('ready', () => {
       // An error before this one (Redis was away) is not why a later close happens.
       lastError = ''
-      if (!down.delete(name) || down.size > 0) return
-      logger.info({ event: 'redis', state: 'up', redis: where, node }, `Redis at ${where} is back`)
+      back(name)
     })
   })
   const readyAll = Promise.all(conns.map(async conn => {
@@ -110,7 +143,7 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   clearTimeout(timer)
   if (outcome === 'late') {
     for (const conn of conns) conn.disconnect()
-    throw new StartupError(`REDIS_URL=${JSON.stringify(where)}: Redis did not answer within ${REDIS_STARTUP_TIMEOUT} ms${lastError !== '' ? ` (${lastError})` : ''}`)
+    throw new StartupError(`REDIS_URL=${JSON.stringify(where)}: Redis did not answer within ${REDIS_STARTUP_TIMEOUT} ms${lastError !== '' ? ` (${hide(lastError)})` : ''}`)
   }
   started = true
   const [sub, pub, data, stores] = conns as [Redis, Redis, Redis, Redis]
@@ -126,6 +159,16 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
     for (const fn of logins) fn(packet.topic.split('/')[1] ?? '', clientId)
     done()
   })
+  // A Redis that hangs (stopped, a network that drops everything) closes
+  // no connection: one PING at a time, late after pingInterval, says so.
+  let pinging = false
+  const pinger = setInterval(() => {
+    if (pinging || leaving) return
+    pinging = true
+    const late = setTimeout(() => { lost('ping', `Redis did not answer PING within ${pingInterval} ms`) }, pingInterval)
+    stores.ping().then(() => { back('ping') }, () => {}).finally(() => { clearTimeout(late); pinging = false })
+  }, pingInterval)
+  pinger.unref()
   const sessionStore = redisSessionStore({ client: stores, node, logger })
   logger.info({ event: 'startup', redis: where, node }, `cluster member ${node}: messages, sessions, retained messages, the session list, the unauthorized list and the rate limit in Redis at ${where}`)
   return {
@@ -148,6 +191,7 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
     onLogin: fn => { logins.push(fn) },
     closing: () => {
       leaving = true
+      clearInterval(pinger)
       setTimeout(() => process.exit(0), 5000).unref()
       sessionStore.close().catch(() => {})
     }

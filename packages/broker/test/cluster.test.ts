@@ -13,6 +13,7 @@ import { startRedis } from '../../../test/helpers/redis.js'
 import { startDirectBroker, type DirectBroker } from '../../../test/helpers/npm-start.js'
 import { spawnProgram } from '../../../test/helpers/spawn.js'
 import { until } from '../../../test/helpers/wait.js'
+import { redactedUrl } from '../src/cluster.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 
@@ -28,6 +29,16 @@ async function get<T> (node: Node, path: string): Promise<T> {
 }
 
 const login = { listener: 'tcp' as const, username: 'device', password: 'secret' }
+
+/** The broker with REDIS_URL and `env`, run until it exits (a start-up that fails). */
+async function exitOf (t: TestContext, env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return await spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
+    cwd: root,
+    env: { ...process.env, LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0', LISTENER_WS_ENABLED: 'false', TB_SERVICE_ID: 'node-1', ...env },
+    label: 'npm start',
+    t
+  }).done
+}
 
 test('two brokers on one Redis: messages cross, one session list and one unauthorized list with their nodes, one rate budget; Redis gone and back is logged, nothing crashes', async (t) => {
   const bin = requireProgram(t, 'redis-server', 'redis-server')
@@ -85,15 +96,103 @@ test('a Redis that does not answer at start-up, and a REDIS_URL that is not one:
     [`redis://127.0.0.1:${closed}`, new RegExp(`^aedes-proxy-protocol: REDIS_URL="redis://127\\.0\\.0\\.1:${closed}": Redis did not answer within 10000 ms \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${closed}\\)\\n$`)],
     ['http://127.0.0.1:6379', /^aedes-proxy-protocol: REDIS_URL="http:\/\/127\.0\.0\.1:6379" is not a Redis URL: use redis:\/\/host:port/]
   ] as const) {
-    const broker = spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
-      cwd: root,
-      env: { ...process.env, LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: '0', LISTENER_WS_ENABLED: 'false', TB_SERVICE_ID: 'node-1', REDIS_URL: url },
-      label: 'npm start',
-      t
-    })
-    const { code, stdout, stderr } = await broker.done
+    const { code, stdout, stderr } = await exitOf(t, { REDIS_URL: url })
     assert.equal(code, 1, stderr)
     assert.match(stderr, expected)
     assert.doesNotMatch(stdout, /"event":"listening"/)
+  }
+})
+
+test('a password in REDIS_URL, in every form ioredis reads, is in no line: start-up, Redis down and up, start-up errors', async (t) => {
+  const bin = requireProgram(t, 'redis-server', 'redis-server')
+  if (bin === undefined) return
+  const secret = 'S3cr3t-pw'
+  let redis = await startRedis(bin, { args: ['--requirepass', secret] })
+  t.after(() => redis.stop())
+  const at = `127.0.0.1:${redis.port}`
+  const forms = [`redis://:${secret}@${at}`, `redis://default:${secret}@${at}/0`, `redis://${at}?password=${secret}`,
+    `redis://${at}/?username=default&password=${secret}`, `redis://${at}?db=0&password=${secret}&family=4`]
+  const nodes = await Promise.all(forms.map(async (url, i) => await startNode(t, { REDIS_URL: url, TB_SERVICE_ID: `node-${i}` })))
+  assert.match(nodes[2]?.process.lines.find(l => l.includes('"event":"startup"') && l.includes('"redis"')) ?? '', new RegExp(`"redis":"redis://${at}\\?password=\\*\\*\\*"`))
+  await redis.stop()
+  for (const node of nodes) await node.process.waitFor(l => l.includes('"state":"down"'), 10_000)
+  redis = await startRedis(bin, { port: redis.port, args: ['--requirepass', secret] })
+  for (const node of nodes) await node.process.waitFor(l => l.includes('"state":"up"'), 15_000)
+  for (const node of nodes) await node.process.stop('SIGTERM')
+  // Start-up errors: a wrong password in each form, Redis unreachable, a URL that is not a Redis one.
+  const wrong = 'Wr0ng-pw'
+  const closed = await freePort()
+  const failing = [...forms.map(f => f.replaceAll(secret, wrong)), `redis://:${wrong}@127.0.0.1:${closed}`,
+    `redis+sentinel://:${wrong}@${at}`, `redis://:${wrong}@[::1`, `http://${at}?password=${wrong}`]
+  const ended = await Promise.all(failing.map(async url => await exitOf(t, { REDIS_URL: url })))
+  for (const [i, { code, stderr }] of ended.entries()) {
+    assert.equal(code, 1, `${failing[i] ?? ''}: ${stderr}`)
+    assert.match(stderr, /^aedes-proxy-protocol: REDIS_URL=/)
+  }
+  const all = [...nodes.flatMap(n => n.process.lines), ...ended.flatMap(e => [e.stdout, e.stderr])]
+  assert.ok(all.some(l => l.includes('"state":"down"')) && all.some(l => l.includes('"state":"up"')))
+  assert.deepEqual(all.filter(l => l.includes(secret) || l.includes(wrong)), [])
+})
+
+test('redactedUrl: the user-info password and every secret query parameter as ***, text that is not a URL shown only without a secret', () => {
+  assert.equal(redactedUrl('redis://u:p%40ss@h:1/2?password=x&sentinelPassword=y&db=3&tls=true'), 'redis://u:***@h:1/2?password=***&sentinelPassword=***&db=3&tls=true')
+  assert.equal(redactedUrl('rediss://:pw@h'), 'rediss://:***@h')
+  assert.equal(redactedUrl('redis://h:1'), 'redis://h:1')
+  assert.equal(redactedUrl('redis://:pw@[::1'), '(not shown: it may hold a password)')
+  assert.equal(redactedUrl('localhost 6379'), 'localhost 6379')
+})
+
+test('a Redis that hangs (SIGSTOP: nothing closes) is reported down within twice REDIS_PING_INTERVAL, and up once it answers', async (t) => {
+  const bin = requireProgram(t, 'redis-server', 'redis-server')
+  if (bin === undefined) return
+  const redis = await startRedis(bin)
+  t.after(() => redis.stop())
+  const node = await startNode(t, { REDIS_URL: `redis://127.0.0.1:${redis.port}`, TB_SERVICE_ID: 'node-1', REDIS_PING_INTERVAL: '300' })
+  process.kill(redis.pid, 'SIGSTOP')
+  let stopped = true
+  // Never left stopped, whatever happens below.
+  t.after(() => { if (stopped) process.kill(redis.pid, 'SIGCONT') })
+  const since = Date.now()
+  const down = await node.process.waitFor(l => l.includes('"state":"down"'), 5000, 'the down line')
+  const took = Date.now() - since
+  t.diagnostic(`reported down after ${took} ms`)
+  assert.ok(took <= 2 * 300 + 250, `reported down after ${took} ms`)
+  assert.equal((JSON.parse(down) as { reason: string }).reason, 'Redis did not answer PING within 300 ms')
+  process.kill(redis.pid, 'SIGCONT')
+  stopped = false
+  await node.process.waitFor(l => l.includes('"state":"up"'), 5000, 'the up line')
+  assert.equal(node.process.lines.filter(l => l.includes('"event":"redis"')).length, 2)
+  assert.equal((await node.process.stop('SIGTERM')).code, 0)
+})
+
+test('REDIS_PING_INTERVAL below 100 ms: one start-up line, exit 1', async (t) => {
+  const { code, stderr } = await exitOf(t, { REDIS_URL: 'redis://127.0.0.1:1', REDIS_PING_INTERVAL: '50' })
+  assert.equal(code, 1)
+  assert.equal(stderr, 'aedes-proxy-protocol: REDIS_PING_INTERVAL="50" is too short: at least 100 (milliseconds)\n')
+})
+
+test('DELETE /unauthorized?clientId=x removes that entry only (404 for an id not listed, 400 for another parameter), in memory and in Redis; without a query all', async (t) => {
+  const bin = requireProgram(t, 'redis-server', 'redis-server')
+  if (bin === undefined) return
+  const redis = await startRedis(bin)
+  t.after(() => redis.stop())
+  for (const env of [{}, { REDIS_URL: `redis://127.0.0.1:${redis.port}`, TB_SERVICE_ID: 'node-1' }]) {
+    const node = await startNode(t, env)
+    for (const clientId of ['intruder-1', 'intruder-2', 'intruder-3']) {
+      assert.equal(await outcome(connectClient({ ...login, port: node.mqtt, clientId, password: 'wrong' })), 4)
+    }
+    const del = async (query: string): Promise<[number, unknown]> => {
+      const res = await fetch(`http://127.0.0.1:${node.admin}/unauthorized${query}`, { method: 'DELETE' })
+      return [res.status, await res.json()]
+    }
+    const ids = async (): Promise<string[]> => (await get<Array<{ clientId: string }>>(node, '/unauthorized')).map(e => e.clientId).sort()
+    assert.deepEqual(await del('?clientId=intruder-2'), [200, { removed: 1 }])
+    assert.deepEqual(await ids(), ['intruder-1', 'intruder-3'])
+    assert.deepEqual(await del('?clientId=intruder-2'), [404, { removed: 0, error: 'no entry for client id "intruder-2"' }])
+    assert.deepEqual(await del('?clientid=intruder-1'), [400, { error: 'DELETE /unauthorized takes ?clientId=<id> (one entry) or nothing (all)' }])
+    assert.deepEqual(await ids(), ['intruder-1', 'intruder-3'])
+    assert.deepEqual(await del(''), [200, { removed: 2 }])
+    assert.deepEqual(await ids(), [])
+    assert.equal((await node.process.stop('SIGTERM')).code, 0)
   }
 })
