@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import mqemitterRedis from 'mqemitter-redis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import { rateLimiterStore, redisSessionStore, redisUnauthorizedStore, type Logger, type RateLimitStore, type SessionStore, type UnauthorizedStore } from 'aedes-proxy-protocol'
-import { milliseconds, StartupError, value } from './startup.js'
+import { numberOr, StartupError, value } from './startup.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -95,8 +95,7 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   const url = redisUrl(env)
   if (url === undefined) return undefined
   const failOpen = whenUnavailable(env)
-  const pingInterval = milliseconds(env, 'REDIS_PING_INTERVAL', REDIS_PING_INTERVAL, 600_000)
-  if (pingInterval < 100) throw new StartupError(`REDIS_PING_INTERVAL=${JSON.stringify(value(env, 'REDIS_PING_INTERVAL'))} is too short: at least 100 (milliseconds)`)
+  const pingInterval = numberOr(env, 'REDIS_PING_INTERVAL', REDIS_PING_INTERVAL)
   const where = redactedUrl(url.href)
   const secrets = secretsOf(url)
   // An error's text as printed: a Redis or ioredis message that quotes a secret shows `***`.
