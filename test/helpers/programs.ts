@@ -271,6 +271,8 @@ export interface HaproxyParts {
   readonly frontend: readonly string[]
   /** the `server` line of `backend be` */
   readonly server: string
+  /** more lines of `backend be` (a `timeout connect` of its own, ...) */
+  readonly backend?: readonly string[]
 }
 
 export interface Haproxy {
@@ -297,6 +299,7 @@ export function haproxyConfig (dir: string, parts: HaproxyParts): string {
     ...parts.frontend.map(l => `  ${l}`),
     '  default_backend be',
     'backend be',
+    ...(parts.backend ?? []).map(l => `  ${l}`),
     `  ${parts.server}`,
     ''
   ].join('\n')

@@ -10,7 +10,7 @@ import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, w
 import { pino } from 'pino'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { LISTENER_NAMES, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
-import { bearerMatches, bindAddress, bindAll, fromOptionsError, isLoopback, loopbackHost, milliseconds, parseArgs, port, StartupError, value, version } from './startup.js'
+import { backlogCap, bearerMatches, bindAddress, bindAll, fromOptionsError, isLoopback, listenBacklog, loopbackHost, milliseconds, parseArgs, port, StartupError, value, version } from './startup.js'
 import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
 import { logActivity } from './activity.js'
@@ -57,6 +57,12 @@ async function main (): Promise<void> {
     throw new StartupError(`TB_SERVICE_ID=${JSON.stringify(brokerId)} is not a broker id: use 1 to 64 letters, digits, dots, dashes or underscores (it is a $SYS topic level)`)
   }
   const drainTimeout = milliseconds(env, 'MQTT_DRAIN_TIMEOUT', 10_000, 3_600_000)
+  const backlog = listenBacklog(env)
+  const cap = backlogCap(backlog)
+  if (cap !== undefined) {
+    logger.warn({ event: 'startup', variable: 'MQTT_LISTEN_BACKLOG', backlog, somaxconn: cap },
+      `MQTT_LISTEN_BACKLOG=${backlog} is cut to ${cap} by the kernel's net.core.somaxconn: a reconnect storm through a PROXY sender can lose clients; raise it (sysctl -w net.core.somaxconn=${backlog})`)
+  }
   let ready = false
   const adminPort = value(env, 'ADMIN_BIND_PORT') === undefined ? undefined : port(env, 'ADMIN_BIND_PORT', 0)
   const adminHost = bindAddress(env, 'ADMIN_BIND_ADDRESS', '127.0.0.1')
@@ -119,7 +125,7 @@ async function main (): Promise<void> {
   if (policyPlugin !== undefined) broker.use(policyPlugin)
   const unauthorized = broker.use(unauthorizedClients({ logger, ...cluster?.unauthorized }))
   const clients = broker.use(sessionsPlugin)
-  const servers: Array<{ name: ListenerName, prefix: string, server: net.Server, host: string, port: number }> = []
+  const servers: Array<{ name: ListenerName, prefix: string, server: net.Server, host: string, port: number, backlog?: number }> = []
   for (const l of plan) {
     let server: net.Server
     if (l.name === 'tcp') {
@@ -135,7 +141,7 @@ async function main (): Promise<void> {
       server = httpServer
     }
     proxy.attach(server, { listener: l.name })
-    servers.push({ name: l.name, prefix: l.prefix, server, host: l.host, port: l.port })
+    servers.push({ name: l.name, prefix: l.prefix, server, host: l.host, port: l.port, backlog })
   }
 
   const metrics = brokerMetrics(broker, proxy, unauthorized, plan.map(l => l.name))

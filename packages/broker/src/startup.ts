@@ -54,13 +54,28 @@ export function milliseconds (env: Env, name: string, fallback: number, max: num
   return wholeNumber(env, name, fallback, max, `a number of milliseconds from 0 to ${max}`)
 }
 
-/** A whole number from 0 to `max`; unset, `fallback`. @throws StartupError saying it is not `what`. */
-function wholeNumber (env: Env, name: string, fallback: number, max: number, what: string): number {
+/** The listen backlog of the MQTT listeners, 1-65535: MQTT_LISTEN_BACKLOG, 4096 by default. */
+export function listenBacklog (env: Env): number {
+  return wholeNumber(env, 'MQTT_LISTEN_BACKLOG', 4096, 65535, 'a listen backlog (a whole number from 1 to 65535)', 1)
+}
+
+/** A whole number from `min` (default 0) to `max`; unset, `fallback`. @throws StartupError saying it is not `what`. */
+function wholeNumber (env: Env, name: string, fallback: number, max: number, what: string, min = 0): number {
   const text = value(env, name)
   if (text === undefined) return fallback
   const n = Number(text)
-  if (!/^\d+$/.test(text) || n > max) throw new StartupError(`${name}=${JSON.stringify(text)} is not ${what}`)
+  if (!/^\d+$/.test(text) || n > max || n < min) throw new StartupError(`${name}=${JSON.stringify(text)} is not ${what}`)
   return n
+}
+
+/**
+ * The kernel's cap on every listen backlog (net.core.somaxconn), when it is
+ * smaller than `backlog`; undefined when it is not, or cannot be read (not Linux).
+ */
+export function backlogCap (backlog: number, path = '/proc/sys/net/core/somaxconn'): number | undefined {
+  let cap: number
+  try { cap = Number(readFileSync(path, 'utf8').trim()) } catch { return undefined }
+  return Number.isInteger(cap) && cap < backlog ? cap : undefined
 }
 
 /** An IP address to listen on. */
@@ -116,18 +131,19 @@ export function fromOptionsError (err: OptionsError, env: Env): StartupError {
 }
 
 /**
- * Binds every server in turn. When one cannot be bound, those bound before
+ * Binds every server in turn, each with its `backlog` (Node's default 511
+ * when it has none). When one cannot be bound, those bound before
  * it are closed (and their close awaited) before the error is thrown, so a
  * failed start leaves no port behind.
  * @throws StartupError naming the variables of the one that failed.
  */
-export async function bindAll (servers: ReadonlyArray<{ server: net.Server, prefix: string, host: string, port: number }>): Promise<void> {
+export async function bindAll (servers: ReadonlyArray<{ server: net.Server, prefix: string, host: string, port: number, backlog?: number }>): Promise<void> {
   const bound: net.Server[] = []
   for (const s of servers) {
     try {
       await new Promise<void>((resolve, reject) => {
         s.server.once('error', reject)
-        s.server.listen(s.port, s.host, () => { s.server.off('error', reject); resolve() })
+        s.server.listen({ port: s.port, host: s.host, ...(s.backlog !== undefined ? { backlog: s.backlog } : {}) }, () => { s.server.off('error', reject); resolve() })
       })
     } catch (err) {
       await Promise.all(bound.map(async b => { await new Promise<void>(resolve => { b.close(() => { resolve() }) }) }))

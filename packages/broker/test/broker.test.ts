@@ -1,5 +1,7 @@
 // The ready-to-run broker (`npm start`), as a user runs it: a separate
 // process configured from the environment with TBMQ's names.
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
@@ -107,6 +109,22 @@ for (const row of failures) {
   })
 }
 
+/** The backlog the kernel holds for a listening port (`ss`'s Send-Q: min(backlog, net.core.somaxconn)). */
+function listenBacklog (port: number): number {
+  const line = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' }).trim()
+  return Number(line.split(/\s+/)[2])
+}
+
+test('MQTT_LISTEN_BACKLOG: every MQTT listener listens with it, 4096 by default (as net.core.somaxconn allows)', async (t) => {
+  const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'))
+  const broker = start(t, {})
+  const tcp = portOf(await broker.waitFor(/"msg":"tcp listener on /, 15_000))
+  const ws = portOf(await broker.waitFor(/"msg":"ws listener on /, 15_000))
+  assert.deepEqual([listenBacklog(tcp), listenBacklog(ws)], [Math.min(4096, somaxconn), Math.min(4096, somaxconn)])
+  const small = start(t, { MQTT_LISTEN_BACKLOG: '100', LISTENER_WS_ENABLED: 'false' })
+  assert.equal(listenBacklog(portOf(await small.waitFor(/"msg":"tcp listener on /, 15_000))), 100)
+})
+
 test('--help lists every variable with its default', async (t) => {
   const broker = start(t, {}, ['--help'])
   const { code } = await broker.done
@@ -120,7 +138,7 @@ test('--help lists every variable with its default', async (t) => {
 })
 
 test('the built command is executable, so the workspace bin runs through its shebang', async (t) => {
-  const { statSync, readFileSync } = await import('node:fs')
+  const { statSync } = await import('node:fs')
   const file = `${root}packages/broker/dist/broker.js`
   assert.ok((statSync(file).mode & 0o111) !== 0, `${file} is not executable`)
   assert.match(readFileSync(file, 'utf8'), /^#!\/usr\/bin\/env node\n/)

@@ -1,0 +1,93 @@
+// A reconnect storm for the tests and the benchmarks: `count` raw MQTT
+// clients connect at once (no pacing), each sends its CONNECT as soon as TCP
+// is up and waits for its CONNACK. Each client binds its own loopback source
+// address (127.2.x.y), so a test can tell them apart by address and port.
+import net from 'node:net'
+import { performance } from 'node:perf_hooks'
+import mqttPacket from 'mqtt-packet'
+
+/** One client that got its CONNACK, as the client saw its own end. */
+export interface StormClient { readonly clientId: string, readonly address: string, readonly port: number }
+
+export interface StormResult {
+  readonly connected: readonly StormClient[]
+  /** Clients without a CONNACK, by what happened to them (`closed before CONNACK`, `error ECONNRESET`, ...). */
+  readonly lost: Readonly<Record<string, number>>
+  /** From the first connect to the last CONNACK, ms. */
+  readonly lastConnackMs: number
+  /** Sends DISCONNECT on every connected client, closes them and waits until they are closed. */
+  readonly close: () => Promise<void>
+}
+
+export interface StormOptions {
+  readonly host?: string
+  /** Client ids are `${idPrefix}-${n}`. Default `storm`. */
+  readonly idPrefix?: string
+  readonly username?: string
+  readonly password?: string
+  /** A client without a CONNACK by then is lost (`no CONNACK within …`). Default 30 000 ms. */
+  readonly timeoutMs?: number
+}
+
+/** The n-th client's own loopback source address. */
+export const stormAddress = (n: number): string => `127.2.${String((n >> 8) & 255)}.${String(1 + (n & 127))}`
+
+const CONNACK_OK = Buffer.from([0x20, 0x02, 0x00, 0x00])
+const DISCONNECT = Buffer.from([0xe0, 0x00])
+
+/** `count` clients connect to `port` at once; resolves when every one has its CONNACK or is lost. */
+export async function storm (port: number, count: number, options: StormOptions = {}): Promise<StormResult> {
+  const host = options.host ?? '127.0.0.1'
+  const timeoutMs = options.timeoutMs ?? 30_000
+  const open: net.Socket[] = []
+  const connected: StormClient[] = []
+  const lost: Record<string, number> = {}
+  let last = 0
+  const t0 = performance.now()
+  const one = async (n: number): Promise<void> => {
+    const clientId = `${options.idPrefix ?? 'storm'}-${String(n)}`
+    const login = options.username !== undefined ? { username: options.username, password: Buffer.from(options.password ?? '') } : {}
+    const packet = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0, ...login })
+    await new Promise<void>(resolve => {
+      const s = net.connect({ host, port, localAddress: stormAddress(n) })
+      s.setNoDelay(true)
+      let got = Buffer.alloc(0)
+      let settled = false
+      const settle = (failure?: string): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        if (failure === undefined) {
+          last = performance.now()
+          open.push(s)
+          connected.push({ clientId, address: s.localAddress ?? '', port: s.localPort ?? 0 })
+        } else {
+          lost[failure] = (lost[failure] ?? 0) + 1
+          s.destroy()
+        }
+        resolve()
+      }
+      const timer = setTimeout(() => { settle(`no CONNACK within ${timeoutMs} ms`) }, timeoutMs)
+      s.on('error', (err: NodeJS.ErrnoException) => { settle(`error ${err.code ?? err.message}`) })
+      s.once('close', () => { settle('closed before CONNACK') })
+      s.once('connect', () => { s.write(packet) })
+      s.on('data', (chunk: Buffer) => {
+        got = Buffer.concat([got, chunk])
+        if (got.length < 4) return
+        settle(got.subarray(0, 4).equals(CONNACK_OK) ? undefined : `CONNACK ${got.subarray(0, 4).toString('hex')}`)
+      })
+    })
+  }
+  await Promise.all(Array.from({ length: count }, async (_, n) => { await one(n) }))
+  const close = async (): Promise<void> => {
+    await Promise.all(open.map(async s => {
+      if (s.destroyed) return
+      await new Promise<void>(resolve => {
+        s.once('close', () => { resolve() })
+        s.end(DISCONNECT)
+        s.destroySoon()
+      })
+    }))
+  }
+  return { connected, lost, lastConnackMs: connected.length === 0 ? 0 : last - t0, close }
+}
