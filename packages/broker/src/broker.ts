@@ -13,7 +13,9 @@ import { LISTENER_NAMES, operatorOptionsFromEnv, optionsFromEnv, readBoolean } f
 import { backlogCap, bearerMatches, bindAddress, bindAll, fromOptionsError, isLoopback, listenBacklog, loopbackHost, milliseconds, parseArgs, port, StartupError, value, version } from './startup.js'
 import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
-import { logActivity } from './activity.js'
+import { logActivity, logConnectionErrors } from './activity.js'
+import { FILE_RESERVE, openFileLimit, shareConnections, watchDrops } from './capacity.js'
+import { OncePerMinute } from './once-per-minute.js'
 import { brokerMetrics, CONTENT_TYPE } from './metrics.js'
 import { joinCluster } from './cluster.js'
 
@@ -147,6 +149,11 @@ async function main (): Promise<void> {
   const metrics = brokerMetrics(broker, proxy, unauthorized, plan.map(l => l.name))
   const activity = logActivity(broker, logger, usernames, metrics.disconnected, cluster?.onLogin)
   loggedIn = activity.accepted
+  const onceAMinute = new OncePerMinute(logger)
+  logConnectionErrors(broker, onceAMinute, metrics.connectionFailed)
+  // The MQTT listeners share what the open-file limit leaves: a connection past it is dropped, counted and logged.
+  const fileLimit = openFileLimit()
+  if (fileLimit !== undefined) shareConnections(servers.map(s => s.server), Math.max(1, fileLimit - FILE_RESERVE))
   // The plugin logs refusals and failed authentications itself (its logger option).
 
   let admin: http.Server | undefined
@@ -186,6 +193,7 @@ async function main (): Promise<void> {
   }
 
   await bindAll(servers)
+  for (const s of servers) if (s.server !== admin) watchDrops(s.server, s.name, fileLimit, onceAMinute, reason => { metrics.dropped(s.name, reason) })
   // Announced once every listener is bound: a failure above leaves nothing behind and nothing announced.
   for (const s of servers) {
     const address = s.server.address() as net.AddressInfo
