@@ -226,6 +226,21 @@ test('TB_SERVICE_ID fixes the $SYS prefix; /health and /ready; SIGTERM drains: n
   assert.ok(Date.now() - leftAt < 5000, 'exits once the last client has left, well before the drain timeout')
 })
 
+test('npm start hands SIGTERM to the broker (docker stop, systemd, most supervisors signal the process they started)', async (t) => {
+  const npm = spawnProgram('npm', ['start', '--silent'], { cwd: root, env: { ...process.env, ...LOOPBACK, LISTENER_WS_ENABLED: 'false' }, label: 'npm start', t })
+  const { pid } = JSON.parse(await npm.waitFor(l => l.includes('"event":"startup"'), 15_000)) as { pid: number }
+  // Before, npm's shell died and the broker, re-parented, kept serving: stop it whatever happens.
+  t.after(() => { try { process.kill(pid, 'SIGKILL') } catch {} })
+  const port = portOf(await npm.waitFor(/"msg":"tcp listener on /, 15_000))
+  assert.notEqual(pid, npm.pid, 'the broker is npm\'s child')
+  npm.child.kill('SIGTERM')
+  // npm goes at once; the broker writes to the same pipes until it has shut down.
+  await npm.done
+  await until(() => { try { process.kill(pid, 0); return false } catch { return true } }, 5000, 'the broker to exit')
+  assert.ok(npm.lines.some(l => l.includes('"msg":"drained: closing the broker"')), 'the broker\'s shutdown line')
+  await assert.rejects(connectClient({ listener: 'tcp', port, clientId: 'after-stop' }), 'its port is closed')
+})
+
 test('TB_SERVICE_ID must be a $SYS topic level', async (t) => {
   const broker = start(t, { TB_SERVICE_ID: 'a/b' })
   const { code, stderr } = await broker.done
