@@ -221,7 +221,10 @@ async function main (): Promise<void> {
     const until = Date.now() + drainTimeout
     const finish = (): void => {
       if (broker.connectedClients > 0 && Date.now() < until) { setTimeout(finish, 100); return }
-      logger.info({ event: 'shutdown', remaining: broker.connectedClients }, 'drained: closing the broker')
+      const remaining = broker.connectedClients
+      logger.info({ event: 'shutdown', remaining }, remaining === 0
+        ? 'drained: closing the broker'
+        : `drain timeout (${drainTimeout} ms): closing the ${remaining} client${remaining === 1 ? '' : 's'} still connected, then the broker`)
       activity.shuttingDown() // whoever is still connected goes because the broker closes
       admin?.close()
       cluster?.closing()

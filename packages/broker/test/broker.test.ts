@@ -241,6 +241,21 @@ test('npm start hands SIGTERM to the broker (docker stop, systemd, most supervis
   await assert.rejects(connectClient({ listener: 'tcp', port, clientId: 'after-stop' }), 'its port is closed')
 })
 
+test('the drain timeout: the shutdown line says how many clients were still connected and that they are closed', async (t) => {
+  const broker = start(t, { MQTT_DRAIN_TIMEOUT: '300', LISTENER_WS_ENABLED: 'false' })
+  const port = portOf(await broker.waitFor(/"msg":"tcp listener on /, 15_000))
+  const clients = await Promise.all(['stays-1', 'stays-2', 'stays-3'].map(async clientId => await connectClient({ listener: 'tcp', port, clientId })))
+  t.after(() => { for (const c of clients) c.end(true) })
+  const { code } = await broker.stop('SIGTERM')
+  assert.equal(code, 0)
+  const shutdown = broker.lines.filter(l => l.includes('"event":"shutdown"')).map(l => JSON.parse(l) as Record<string, unknown>)
+  assert.deepEqual(shutdown.map(r => [r.remaining, r.msg]), [
+    [undefined, 'shutting down: draining'],
+    [3, 'drain timeout (300 ms): closing the 3 clients still connected, then the broker']
+  ])
+  assert.equal(broker.lines.filter(l => l.includes('"reason":"broker shutting down"')).length, 3, 'each one\'s disconnect line says why')
+})
+
 test('TB_SERVICE_ID must be a $SYS topic level', async (t) => {
   const broker = start(t, { TB_SERVICE_ID: 'a/b' })
   const { code, stderr } = await broker.done
