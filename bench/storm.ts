@@ -1,0 +1,102 @@
+// A reconnect storm through HAProxy (issue 22, item 3): `clients` raw MQTT
+// clients connect at once (support/storm.ts) through HAProxy, to the
+// ready-to-run broker (`npm start`'s broker.js, HAProxy sending PROXY v2, as
+// README's HAProxy section; logs at info to a file) or to plain aedes (no
+// header, `server.listen(port)` with Node's default backlog). Reported: time
+// from the first connect to the last CONNACK, and clients lost, per round;
+// the ratio npm start / plain aedes is taken per round, then the median.
+//
+//   node --import tsx bench/storm.ts [clients] [rounds]     (after npm run build; needs haproxy)
+//   MQTT_LISTEN_BACKLOG=511 node --import tsx bench/storm.ts  (npm start with Node's default backlog)
+//
+// Each round starts a fresh broker and HAProxy per variant (a storm meets a
+// broker that has just started), alternating which goes first.
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { storm } from '../support/storm.js'
+import { freePort, haproxyConfig, haproxyStats, startHaproxy, until } from '../test/helpers/programs.js'
+import { BENCH_DIR, ROOT_DIR } from './children.js'
+import { pairedRatio, summarize } from './stats.js'
+
+const clients = Number(process.argv[2] ?? 5000)
+const rounds = Number(process.argv[3] ?? 5)
+const VARIANTS = ['npm start', 'plain aedes'] as const
+type Variant = typeof VARIANTS[number]
+
+// MQTT_LISTEN_BACKLOG=511 gives npm start Node's default backlog, as before issue 22.
+const backlog = process.env.MQTT_LISTEN_BACKLOG !== undefined ? { MQTT_LISTEN_BACKLOG: process.env.MQTT_LISTEN_BACKLOG } : {}
+const PLAIN_AEDES = `import net from 'node:net'
+import { Aedes } from 'aedes'
+const broker = await Aedes.createBroker()
+net.createServer(broker.handle).listen(Number(process.env.PORT), '127.0.0.1', () => { console.log('"event":"listening"') })`
+
+/** Starts one variant's broker on `port`, its output in `log`; resolves once it listens. */
+async function startBroker (variant: Variant, port: number, log: string): Promise<ChildProcess> {
+  const out = openSync(log, 'w')
+  const child = variant === 'npm start'
+    ? spawn(process.execPath, ['packages/broker/dist/broker.js'], {
+      cwd: ROOT_DIR,
+      stdio: ['ignore', out, out],
+      env: { PATH: process.env.PATH, LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: String(port), LISTENER_WS_ENABLED: 'false', MQTT_PROXY_PROTOCOL_ENABLED: 'true', MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '127.0.0.9', ...backlog }
+    })
+    : spawn(process.execPath, ['--input-type=module', '-e', PLAIN_AEDES], { cwd: ROOT_DIR, stdio: ['ignore', out, out], env: { PATH: process.env.PATH, PORT: String(port) } })
+  closeSync(out)
+  await until(() => readFileSync(log, 'utf8').includes('"event":"listening"'), 15_000, `${variant} listening`)
+  return child
+}
+
+interface Sample { readonly ms: number, readonly lost: number }
+
+async function measure (variant: Variant, dir: string): Promise<Sample> {
+  const port = await freePort()
+  const broker = await startBroker(variant, port, join(dir, `${variant.replace(' ', '-')}.log`))
+  const fe = await freePort()
+  const hap = await startHaproxy(d => haproxyConfig(d, {
+    frontend: [`bind 127.0.0.1:${fe}`, `maxconn ${clients + 500}`],
+    backend: ['timeout connect 5s'],
+    server: `server s1 127.0.0.1:${port}${variant === 'npm start' ? ' send-proxy-v2' : ''} source 127.0.0.9`
+  }).replace('  log stderr format raw local0 info\n', ''), {
+    readyCheck: async d => (await haproxyStats(join(d, 'admin.sock'))).some(r => r.pxname === 'fe' && r.svname === 'FRONTEND' && r.status === 'OPEN')
+  })
+  try {
+    const r = await storm(fe, clients, { timeoutMs: 30_000 })
+    await r.close()
+    return { ms: r.lastConnackMs, lost: clients - r.connected.length }
+  } finally {
+    await hap.stop()
+    broker.kill('SIGKILL')
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'aedes-pp-storm-'))
+const samples: Record<Variant, Sample[]> = { 'npm start': [], 'plain aedes': [] }
+try {
+  for (let round = 0; round < rounds; round++) {
+    for (const variant of round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
+      const s = await measure(variant, dir)
+      samples[variant].push(s)
+      console.log(`round ${round + 1}: ${variant}: last CONNACK after ${Math.round(s.ms)} ms, ${s.lost} lost`)
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
+const ms = (v: Variant): number[] => samples[v].map(s => s.ms)
+const ratio = pairedRatio(ms('npm start'), ms('plain aedes'))
+const lines = [
+  `# Reconnect storm: ${clients} clients at once through HAProxy, ${rounds} rounds`,
+  '',
+  '| variant | last CONNACK, ms (median, min-max) | clients lost (per round) |',
+  '| --- | ---: | --- |',
+  ...VARIANTS.map(v => {
+    const s = summarize(ms(v))
+    return `| ${v} | ${Math.round(s.median)} (${Math.round(s.min)}-${Math.round(s.max)}) | ${samples[v].map(x => x.lost).join(', ')} |`
+  }),
+  '',
+  `npm start / plain aedes, paired per round: ${ratio.median.toFixed(2)}x (${ratio.min.toFixed(2)}-${ratio.max.toFixed(2)})`,
+  ''
+]
+writeFileSync(join(BENCH_DIR, 'results', 'storm.md'), lines.join('\n'))
+console.log(lines.join('\n'))
