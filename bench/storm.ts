@@ -13,10 +13,11 @@
 // broker that has just started), alternating which goes first.
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { storm } from '../support/storm.js'
-import { freePort, haproxyConfig, haproxyStats, startHaproxy, until } from '../test/helpers/programs.js'
 import { BENCH_DIR, ROOT_DIR } from './children.js'
 import { pairedRatio, summarize } from './stats.js'
 
@@ -32,19 +33,45 @@ import { Aedes } from 'aedes'
 const broker = await Aedes.createBroker()
 net.createServer(broker.handle).listen(Number(process.env.PORT), '127.0.0.1', () => { console.log('"event":"listening"') })`
 
+/** A loopback port free a moment ago. */
+async function freePort (): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as net.AddressInfo
+  server.close()
+  return port
+}
+
+/** Starts `bin args` with its output in `log` and resolves once the log has `ready` in it. */
+async function startLogged (bin: string, args: readonly string[], env: NodeJS.ProcessEnv, log: string, ready: string): Promise<ChildProcess> {
+  const out = openSync(log, 'w')
+  const child = spawn(bin, args, { cwd: ROOT_DIR, stdio: ['ignore', out, out], env: { PATH: process.env.PATH, ...env } })
+  closeSync(out)
+  const end = Date.now() + 15_000
+  while (!readFileSync(log, 'utf8').includes(ready)) {
+    if (Date.now() > end || child.exitCode !== null) throw new Error(`${bin} did not start:\n${readFileSync(log, 'utf8').slice(-2000)}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  return child
+}
+
 /** Starts one variant's broker on `port`, its output in `log`; resolves once it listens. */
 async function startBroker (variant: Variant, port: number, log: string): Promise<ChildProcess> {
-  const out = openSync(log, 'w')
-  const child = variant === 'npm start'
-    ? spawn(process.execPath, ['packages/broker/dist/broker.js'], {
-      cwd: ROOT_DIR,
-      stdio: ['ignore', out, out],
-      env: { PATH: process.env.PATH, LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: String(port), LISTENER_WS_ENABLED: 'false', MQTT_PROXY_PROTOCOL_ENABLED: 'true', MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '127.0.0.9', ...backlog }
-    })
-    : spawn(process.execPath, ['--input-type=module', '-e', PLAIN_AEDES], { cwd: ROOT_DIR, stdio: ['ignore', out, out], env: { PATH: process.env.PATH, PORT: String(port) } })
-  closeSync(out)
-  await until(() => readFileSync(log, 'utf8').includes('"event":"listening"'), 15_000, `${variant} listening`)
-  return child
+  return variant === 'npm start'
+    ? await startLogged(process.execPath, ['packages/broker/dist/broker.js'], {
+      LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: String(port), LISTENER_WS_ENABLED: 'false', MQTT_PROXY_PROTOCOL_ENABLED: 'true', MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '127.0.0.9', ...backlog
+    }, log, '"event":"listening"')
+    : await startLogged(process.execPath, ['--input-type=module', '-e', PLAIN_AEDES], { PORT: String(port) }, log, '"event":"listening"')
+}
+
+/** HAProxy in mode tcp, no logging, HAProxy's usual connect timeout, sending PROXY v2 or not. */
+function haproxyConfig (frontend: number, port: number, proxy: boolean): string {
+  return [
+    'global', `  maxconn ${clients + 500}`, `  stats socket ${dir}/admin.sock mode 600 level admin`,
+    'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 60s', '  timeout server 60s',
+    'frontend fe', `  bind 127.0.0.1:${frontend}`, `  maxconn ${clients + 500}`, '  default_backend be',
+    'backend be', `  server s1 127.0.0.1:${port}${proxy ? ' send-proxy-v2' : ''} source 127.0.0.9`, ''
+  ].join('\n')
 }
 
 interface Sample { readonly ms: number, readonly lost: number }
@@ -53,19 +80,16 @@ async function measure (variant: Variant, dir: string): Promise<Sample> {
   const port = await freePort()
   const broker = await startBroker(variant, port, join(dir, `${variant.replace(' ', '-')}.log`))
   const fe = await freePort()
-  const hap = await startHaproxy(d => haproxyConfig(d, {
-    frontend: [`bind 127.0.0.1:${fe}`, `maxconn ${clients + 500}`],
-    backend: ['timeout connect 5s'],
-    server: `server s1 127.0.0.1:${port}${variant === 'npm start' ? ' send-proxy-v2' : ''} source 127.0.0.9`
-  }).replace('  log stderr format raw local0 info\n', ''), {
-    readyCheck: async d => (await haproxyStats(join(d, 'admin.sock'))).some(r => r.pxname === 'fe' && r.svname === 'FRONTEND' && r.status === 'OPEN')
-  })
+  const cfg = join(dir, 'haproxy.cfg')
+  writeFileSync(cfg, haproxyConfig(fe, port, variant === 'npm start'))
+  // -V: HAProxy says when it is ready; no probe through the frontend, which the broker would see.
+  const hap = await startLogged('haproxy', ['-db', '-V', '-f', cfg], {}, join(dir, 'haproxy.log'), 'as the polling mechanism')
   try {
     const r = await storm(fe, clients, { timeoutMs: 30_000 })
     await r.close()
     return { ms: r.lastConnackMs, lost: clients - r.connected.length }
   } finally {
-    await hap.stop()
+    hap.kill('SIGKILL')
     broker.kill('SIGKILL')
   }
 }

@@ -1,7 +1,8 @@
-// A reconnect storm for the tests and the benchmarks: `count` raw MQTT
-// clients connect at once (no pacing), each sends its CONNECT as soon as TCP
-// is up and waits for its CONNACK. Each client binds its own loopback source
-// address (127.2.x.y), so a test can tell them apart by address and port.
+// Many raw MQTT clients for the tests and the benchmarks: `count` clients
+// connect, at once (a reconnect storm) or `inFlight` at a time; each sends
+// its CONNECT as soon as TCP is up and waits for its CONNACK, then stays
+// connected. Each client binds its own loopback source address, so a test can
+// tell them apart by address and port.
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import mqttPacket from 'mqtt-packet'
@@ -11,10 +12,14 @@ export interface StormClient { readonly clientId: string, readonly address: stri
 
 export interface StormResult {
   readonly connected: readonly StormClient[]
+  /** Their sockets, open. */
+  readonly sockets: readonly net.Socket[]
   /** Clients without a CONNACK, by what happened to them (`closed before CONNACK`, `error ECONNRESET`, ...). */
   readonly lost: Readonly<Record<string, number>>
   /** From the first connect to the last CONNACK, ms. */
   readonly lastConnackMs: number
+  /** From the first connect until every client had its CONNACK or was lost, ms. */
+  readonly wallMs: number
   /** Sends DISCONNECT on every connected client, closes them and waits until they are closed. */
   readonly close: () => Promise<void>
 }
@@ -27,18 +32,24 @@ export interface StormOptions {
   readonly password?: string
   /** A client without a CONNACK by then is lost (`no CONNACK within …`). Default 30 000 ms. */
   readonly timeoutMs?: number
+  /** Clients connecting at a time. Default: all of them at once. */
+  readonly inFlight?: number
+  /** The n-th client's source address. Default 127.2.x.y. */
+  readonly address?: (n: number) => string
+  /** The CONNECT's keepalive, s. Default 0 (none). */
+  readonly keepalive?: number
 }
 
-/** The n-th client's own loopback source address. */
-export const stormAddress = (n: number): string => `127.2.${String((n >> 8) & 255)}.${String(1 + (n & 127))}`
+const stormAddress = (n: number): string => `127.2.${String((n >> 8) & 255)}.${String(1 + (n & 127))}`
 
 const CONNACK_OK = Buffer.from([0x20, 0x02, 0x00, 0x00])
 const DISCONNECT = Buffer.from([0xe0, 0x00])
 
-/** `count` clients connect to `port` at once; resolves when every one has its CONNACK or is lost. */
+/** `count` clients connect to `port`; resolves when every one has its CONNACK or is lost. */
 export async function storm (port: number, count: number, options: StormOptions = {}): Promise<StormResult> {
   const host = options.host ?? '127.0.0.1'
   const timeoutMs = options.timeoutMs ?? 30_000
+  const address = options.address ?? stormAddress
   const open: net.Socket[] = []
   const connected: StormClient[] = []
   const lost: Record<string, number> = {}
@@ -47,9 +58,9 @@ export async function storm (port: number, count: number, options: StormOptions 
   const one = async (n: number): Promise<void> => {
     const clientId = `${options.idPrefix ?? 'storm'}-${String(n)}`
     const login = options.username !== undefined ? { username: options.username, password: Buffer.from(options.password ?? '') } : {}
-    const packet = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0, ...login })
+    const packet = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: options.keepalive ?? 0, ...login })
     await new Promise<void>(resolve => {
-      const s = net.connect({ host, port, localAddress: stormAddress(n) })
+      const s = net.connect({ host, port, localAddress: address(n) })
       s.setNoDelay(true)
       let got = Buffer.alloc(0)
       let settled = false
@@ -78,7 +89,11 @@ export async function storm (port: number, count: number, options: StormOptions 
       })
     })
   }
-  await Promise.all(Array.from({ length: count }, async (_, n) => { await one(n) }))
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(options.inFlight ?? count, count) }, async () => {
+    while (next < count) await one(next++)
+  }))
+  const wallMs = performance.now() - t0
   const close = async (): Promise<void> => {
     await Promise.all(open.map(async s => {
       if (s.destroyed) return
@@ -89,5 +104,5 @@ export async function storm (port: number, count: number, options: StormOptions 
       })
     }))
   }
-  return { connected, lost, lastConnackMs: connected.length === 0 ? 0 : last - t0, close }
+  return { connected, sockets: open, lost, lastConnackMs: connected.length === 0 ? 0 : last - t0, wallMs, close }
 }
