@@ -47,8 +47,8 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
-import mqttPacket from 'mqtt-packet'
-import { CONNACK, DISCONNECT } from './cases.js'
+import { storm } from '../support/storm.js'
+import { DISCONNECT } from './cases.js'
 import { BENCH_DIR, ROOT_DIR } from './children.js'
 import { summarize as summarizeAll } from './stats.js'
 
@@ -383,46 +383,6 @@ const minus = (a: Cpu, b: Cpu): Cpu => ({ nodes: a.nodes - b.nodes, haproxy: a.h
 /** The n-th client's own loopback address. */
 const addressOf = (n: number): string => `127.${String(1 + (n >> 16))}.${String((n >> 8) & 255)}.${String(n & 255)}`
 
-interface Opened { readonly sockets: net.Socket[], readonly wallMs: number, readonly failures: Record<string, number> }
-
-/** `count` clients through HAProxy, IN_FLIGHT at a time: connect, CONNECT, CONNACK; they stay connected. */
-async function openClients (port: number, count: number, idPrefix: string): Promise<Opened> {
-  const sockets: net.Socket[] = []
-  const failures: Record<string, number> = {}
-  let next = 0
-  const one = async (n: number): Promise<void> => {
-    const packet = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `${idPrefix}-${String(n)}`, keepalive: 60 })
-    await new Promise<void>(resolve => {
-      const s = net.connect({ host: HOST, port, localAddress: addressOf(n) })
-      s.setNoDelay(true)
-      let got = Buffer.alloc(0)
-      let settled = false
-      const settle = (failure?: string): void => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        if (failure === undefined) sockets.push(s)
-        else { failures[failure] = (failures[failure] ?? 0) + 1; s.destroy() }
-        resolve()
-      }
-      const timer = setTimeout(() => { settle('no CONNACK within 30 s') }, 30_000)
-      s.on('error', (err: NodeJS.ErrnoException) => { settle(`error ${err.code ?? err.message}`) })
-      s.once('close', () => { settle('closed before CONNACK') })
-      s.once('connect', () => { s.write(packet) })
-      s.on('data', (chunk: Buffer) => {
-        got = Buffer.concat([got, chunk])
-        if (got.length < 4) return
-        settle(got.subarray(0, 4).equals(CONNACK) ? undefined : `CONNACK ${got.subarray(0, 4).toString('hex')}`)
-      })
-    })
-  }
-  const t0 = performance.now()
-  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, count) }, async () => {
-    while (next < count) await one(next++)
-  }))
-  return { sockets, wallMs: performance.now() - t0, failures }
-}
-
 interface Sample {
   readonly connectionsPerSecond: number
   /** First connect to last CONNACK. */
@@ -463,9 +423,10 @@ async function measure (s: Setup, round: number): Promise<Sample> {
   const idlePerMs = minus(before, b0)
   const baselineMs = t0 - tb0
 
-  const opened = await openClients(s.frontend, clients, `r${String(round)}-${s.config.id}`)
-  const failed = Object.values(opened.failures).reduce((a, b) => a + b, 0)
-  if (failed > 0) throw new Error(`${s.config.id}: ${String(failed)} of ${String(clients)} clients failed: ${JSON.stringify(opened.failures)}`)
+  // Connect, CONNECT, CONNACK, IN_FLIGHT at a time; they stay connected.
+  const opened = await storm(s.frontend, clients, { host: HOST, idPrefix: `r${String(round)}-${s.config.id}`, inFlight: IN_FLIGHT, address: addressOf, keepalive: 60 })
+  const failed = Object.values(opened.lost).reduce((a, b) => a + b, 0)
+  if (failed > 0) throw new Error(`${s.config.id}: ${String(failed)} of ${String(clients)} clients failed: ${JSON.stringify(opened.lost)}`)
   for (const sock of opened.sockets) sock.end(DISCONNECT)
   await until(() => {
     for (const n of s.nodes) n.log.read()

@@ -46,3 +46,10 @@ export async function startDirectBroker (t: TestContext, env: Record<string, str
   })
   return { process: broker, mqtt: await announcedPort(broker, 'tcp'), admin: await announcedPort(broker, 'admin') }
 }
+
+/** A counter's value in the /metrics text, 0 when absent. */
+export async function metric (adminPort: number, series: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text()
+  const line = text.split('\n').find(l => l.startsWith(`${series} `))
+  return line === undefined ? 0 : Number(line.split(' ')[1])
+}

@@ -273,6 +273,8 @@ export interface HaproxyParts {
   readonly server: string
   /** the proxies' mode (default tcp); http also logs with `option httplog` */
   readonly mode?: 'tcp' | 'http'
+  /** more lines of `backend be` (a `timeout connect` of its own, ...) */
+  readonly backend?: readonly string[]
 }
 
 export interface Haproxy {
@@ -299,6 +301,7 @@ export function haproxyConfig (dir: string, parts: HaproxyParts): string {
     ...parts.frontend.map(l => `  ${l}`),
     '  default_backend be',
     'backend be',
+    ...(parts.backend ?? []).map(l => `  ${l}`),
     `  ${parts.server}`,
     ''
   ].join('\n')

@@ -2,6 +2,7 @@
 // vocabulary of the package (README, "Log fields").
 import type { Aedes, Client } from 'aedes'
 import { logText, type ConnDetails } from 'aedes-proxy-protocol'
+import type { OncePerMinute } from './once-per-minute.js'
 
 /** The part of a pino logger this file writes to. */
 export interface InfoLogger { info: (record: object, message: string) => void }
@@ -33,6 +34,29 @@ export function tlsFacts (d: ConnDetails | null | undefined): { tls: TlsAt, cn?:
 
 /** A client's string as a log field: the plugins' one rule ({@link logText}). */
 const clientText = (text: string | undefined): string | undefined => text === undefined ? undefined : logText(text)
+
+/** Why a connection failed before its CONNECT was accepted: a fixed set, for a metric's label. */
+export const CONNECTION_ERROR_REASONS = ['protocol-version', 'client-id-rejected', 'keepalive-limit', 'connect-timeout', 'malformed-packet', 'socket-error', 'other'] as const
+export type ConnectionErrorReason = typeof CONNECTION_ERROR_REASONS[number]
+
+/** aedes' messages for a refused CONNECT, and what they are. */
+const CONNECT_REFUSALS: Readonly<Record<string, ConnectionErrorReason>> = {
+  'unacceptable protocol version': 'protocol-version',
+  'identifier rejected': 'client-id-rejected',
+  'keep alive limit exceeded': 'keepalive-limit',
+  'connect did not arrive in time': 'connect-timeout'
+}
+
+/** mqtt-packet's parse errors start with these words. */
+const MALFORMED = /^(Invalid|Cannot parse|Packet|Malformed|Not supported|Unknown property|Connect flag|Will (Retain|QoS)|Protocol)/
+
+/** The reason an error before CONNECT is counted under. */
+export function connectionErrorReason (err: Error & { code?: unknown }): ConnectionErrorReason {
+  const known = CONNECT_REFUSALS[err.message]
+  if (known !== undefined) return known
+  if (typeof err.code === 'string') return 'socket-error'
+  return MALFORMED.test(err.message) ? 'malformed-packet' : 'other'
+}
 
 /** Why a client went when a new connection with its client id took its place. */
 export const TAKEN_OVER = 'taken over by a new connection with the same client id'
@@ -113,4 +137,23 @@ export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakM
       if (s !== undefined) s.reason ??= TAKEN_OVER
     }
   }
+}
+
+/**
+ * Logs (once a minute per reason) and counts every connection that failed
+ * before its CONNECT was accepted: aedes' `connectionError`, which nothing
+ * else reports (an MQTT 5 CONNECT, bytes that are not MQTT after a good
+ * PROXY header, no CONNECT in time).
+ */
+export function logConnectionErrors (broker: Aedes, logs: OncePerMinute, count: (reason: ConnectionErrorReason) => void): void {
+  broker.on('connectionError', (client: Client, err: Error) => {
+    const reason = connectionErrorReason(err)
+    count(reason)
+    const d = client.connDetails
+    const error = clientText(err.message)
+    logs.say(`connection-error ${reason}`,
+      () => [{ event: 'connection-error', reason, listener: d?.listener, ipAddress: d?.ipAddress, port: d?.port, error },
+        `connection closed before its CONNECT was accepted (${reason}): ${String(error)}`],
+      n => [{ event: 'connection-error', reason, repeated: n }, `${n} more connections closed before their CONNECT was accepted in the last minute (${reason})`])
+  })
 }

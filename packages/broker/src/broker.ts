@@ -10,10 +10,12 @@ import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, w
 import { pino } from 'pino'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { LISTENER_NAMES, openTrustLists, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
-import { bearerMatches, bindAddress, bindAll, fromOptionsError, isLoopback, loopbackHost, numberOr, parseArgs, StartupError, value, version } from './startup.js'
+import { backlogCap, bearerMatches, bindAddress, bindAll, fromOptionsError, isLoopback, loopbackHost, numberOr, parseArgs, StartupError, value, version } from './startup.js'
 import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
-import { logActivity } from './activity.js'
+import { logActivity, logConnectionErrors } from './activity.js'
+import { FILE_RESERVE, openFileLimit, shareConnections, watchDrops } from './capacity.js'
+import { OncePerMinute } from './once-per-minute.js'
 import { brokerMetrics, CONTENT_TYPE } from './metrics.js'
 import { joinCluster } from './cluster.js'
 
@@ -58,6 +60,12 @@ async function main (): Promise<void> {
     throw new StartupError(`TB_SERVICE_ID=${JSON.stringify(brokerId)} is not a broker id: use 1 to 64 letters, digits, dots, dashes or underscores (it is a $SYS topic level)`)
   }
   const drainTimeout = numberOr(env, 'MQTT_DRAIN_TIMEOUT', 10_000)
+  const backlog = numberOr(env, 'MQTT_LISTEN_BACKLOG', 4096)
+  const cap = backlogCap(backlog)
+  if (cap !== undefined) {
+    logger.warn({ event: 'startup', variable: 'MQTT_LISTEN_BACKLOG', backlog, somaxconn: cap },
+      `MQTT_LISTEN_BACKLOG=${backlog} is cut to ${cap} by the kernel's net.core.somaxconn: a reconnect storm through a PROXY sender can lose clients; raise it (sysctl -w net.core.somaxconn=${backlog})`)
+  }
   let ready = false
   const adminPort = value(env, 'ADMIN_BIND_PORT') === undefined ? undefined : numberOr(env, 'ADMIN_BIND_PORT', 0)
   const adminHost = bindAddress(env, 'ADMIN_BIND_ADDRESS', '127.0.0.1')
@@ -120,7 +128,7 @@ async function main (): Promise<void> {
   if (policyPlugin !== undefined) broker.use(policyPlugin)
   const unauthorized = broker.use(unauthorizedClients({ logger, ...cluster?.unauthorized }))
   const clients = broker.use(sessionsPlugin)
-  const servers: Array<{ name: ListenerName, prefix: string, server: net.Server, host: string, port: number }> = []
+  const servers: Array<{ name: ListenerName, prefix: string, server: net.Server, host: string, port: number, backlog?: number }> = []
   for (const l of plan) {
     let server: net.Server
     if (l.name === 'tcp') {
@@ -136,12 +144,17 @@ async function main (): Promise<void> {
       server = httpServer
     }
     proxy.attach(server, { listener: l.name })
-    servers.push({ name: l.name, prefix: l.prefix, server, host: l.host, port: l.port })
+    servers.push({ name: l.name, prefix: l.prefix, server, host: l.host, port: l.port, backlog })
   }
 
   const metrics = brokerMetrics(broker, proxy, unauthorized, plan.map(l => l.name))
   const activity = logActivity(broker, logger, usernames, metrics.disconnected, cluster?.onLogin)
   loggedIn = activity.accepted
+  const onceAMinute = new OncePerMinute(logger)
+  logConnectionErrors(broker, onceAMinute, metrics.connectionFailed)
+  // The MQTT listeners share what the open-file limit leaves: a connection past it is dropped, counted and logged.
+  const fileLimit = openFileLimit()
+  if (fileLimit !== undefined) shareConnections(servers.map(s => s.server), Math.max(1, fileLimit - FILE_RESERVE))
   // The plugin logs refusals and failed authentications itself (its logger option).
 
   let admin: http.Server | undefined
@@ -192,6 +205,7 @@ async function main (): Promise<void> {
   }
 
   await bindAll(servers)
+  for (const s of servers) if (s.server !== admin) watchDrops(s.server, s.name, fileLimit, onceAMinute, reason => { metrics.dropped(s.name, reason) })
   // Announced once every listener is bound: a failure above leaves nothing behind and nothing announced.
   for (const s of servers) {
     const address = s.server.address() as net.AddressInfo
@@ -219,7 +233,10 @@ async function main (): Promise<void> {
     const until = Date.now() + drainTimeout
     const finish = (): void => {
       if (broker.connectedClients > 0 && Date.now() < until) { setTimeout(finish, 100); return }
-      logger.info({ event: 'shutdown', remaining: broker.connectedClients }, 'drained: closing the broker')
+      const remaining = broker.connectedClients
+      logger.info({ event: 'shutdown', remaining }, remaining === 0
+        ? 'drained: closing the broker'
+        : `drain timeout (${drainTimeout} ms): closing the ${remaining} client${remaining === 1 ? '' : 's'} still connected, then the broker`)
       activity.shuttingDown() // whoever is still connected goes because the broker closes
       admin?.close()
       cluster?.closing()

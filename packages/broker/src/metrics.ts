@@ -3,7 +3,8 @@
 import type { Aedes, Client, PublishPacket } from 'aedes'
 import type { ListenerName, ListenerStats, ProxyProtocol, UnauthorizedAttempt, UnauthorizedClients } from 'aedes-proxy-protocol'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { TAKEN_OVER, type DisconnectReason } from './activity.js'
+import { CONNECTION_ERROR_REASONS, TAKEN_OVER, type ConnectionErrorReason, type DisconnectReason } from './activity.js'
+import type { DropReason } from './capacity.js'
 
 /** The content type of the Prometheus text format. */
 export const CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE
@@ -33,6 +34,10 @@ export interface Metrics {
   readonly registry: Registry
   /** For the activity log: one client went, for this reason. */
   disconnected: (reason: DisconnectReason) => void
+  /** One connection dropped on `listener` before the broker read a byte of it. */
+  dropped: (listener: string, reason: DropReason) => void
+  /** One connection failed before its CONNECT was accepted (aedes' connectionError). */
+  connectionFailed: (reason: ConnectionErrorReason) => void
 }
 
 /**
@@ -117,8 +122,23 @@ export function brokerMetrics (broker: Aedes, proxy: ProxyProtocol, unauthorized
   broker.on('publish', (packet: PublishPacket, client: Client | null) => {
     if (client !== null && !packet.topic.startsWith('$SYS/')) published.inc()
   })
+  const drops = new Counter({
+    name: 'aedes_dropped_connections_total',
+    help: 'Connections closed before the broker read a byte, by listener and reason: file-limit (as many open as the open-file limit allows), accept-error',
+    labelNames: ['listener', 'reason'],
+    registers: [registry]
+  })
+  for (const listener of listeners) drops.inc({ listener, reason: 'file-limit' }, 0)
+  const connectionErrors = new Counter({
+    name: 'aedes_connection_errors_total',
+    help: `Connections that failed before their CONNECT was accepted, by reason: ${CONNECTION_ERROR_REASONS.join(', ')}`,
+    labelNames: ['reason'],
+    registers: [registry]
+  })
   return {
     registry,
-    disconnected: reason => { disconnects.inc({ reason: DISCONNECT_LABELS.has(reason) ? reason : 'error' }) }
+    disconnected: reason => { disconnects.inc({ reason: DISCONNECT_LABELS.has(reason) ? reason : 'error' }) },
+    dropped: (listener, reason) => { drops.inc({ listener, reason }) },
+    connectionFailed: reason => { connectionErrors.inc({ reason }) }
   }
 }

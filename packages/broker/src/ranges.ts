@@ -20,6 +20,7 @@ export const RANGES: Readonly<Record<string, Range>> = {
   // ipPolicy's prefix bounds: shorter ones would put a whole ISP in one budget.
   MQTT_IP_RATE_LIMIT_IPV4_PREFIX: { min: 16, max: 32, integer: true, unit: 'bits of a prefix' },
   MQTT_IP_RATE_LIMIT_IPV6_PREFIX: { min: 32, max: 128, integer: true, unit: 'bits of a prefix' },
+  MQTT_LISTEN_BACKLOG: { min: 1, max: 65_535, integer: true, unit: 'connections waiting to be accepted' },
   REDIS_PING_INTERVAL: { min: 100, max: 600_000, integer: true, unit: 'milliseconds' },
   MQTT_DRAIN_TIMEOUT: { min: 0, max: 3_600_000, integer: true, unit: 'milliseconds' },
   ADMIN_BIND_PORT: PORT,

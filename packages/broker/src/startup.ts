@@ -49,6 +49,16 @@ export function numberOr (env: Env, name: string, fallback: number): number {
   return readNumber(env, name) ?? fallback
 }
 
+/**
+ * The kernel's cap on every listen backlog (net.core.somaxconn), when it is
+ * smaller than `backlog`; undefined when it is not, or cannot be read (not Linux).
+ */
+export function backlogCap (backlog: number, path = '/proc/sys/net/core/somaxconn'): number | undefined {
+  let cap: number
+  try { cap = Number(readFileSync(path, 'utf8').trim()) } catch { return undefined }
+  return Number.isInteger(cap) && cap < backlog ? cap : undefined
+}
+
 /** An IP address to listen on. */
 export function bindAddress (env: Env, name: string, fallback: string): string {
   const text = value(env, name) ?? fallback
@@ -104,18 +114,19 @@ export function fromOptionsError (err: OptionsError, env: Env): StartupError {
 }
 
 /**
- * Binds every server in turn. When one cannot be bound, those bound before
+ * Binds every server in turn, each with its `backlog` (Node's default 511
+ * when it has none). When one cannot be bound, those bound before
  * it are closed (and their close awaited) before the error is thrown, so a
  * failed start leaves no port behind.
  * @throws StartupError naming the variables of the one that failed.
  */
-export async function bindAll (servers: ReadonlyArray<{ server: net.Server, prefix: string, host: string, port: number }>): Promise<void> {
+export async function bindAll (servers: ReadonlyArray<{ server: net.Server, prefix: string, host: string, port: number, backlog?: number }>): Promise<void> {
   const bound: net.Server[] = []
   for (const s of servers) {
     try {
       await new Promise<void>((resolve, reject) => {
         s.server.once('error', reject)
-        s.server.listen(s.port, s.host, () => { s.server.off('error', reject); resolve() })
+        s.server.listen({ port: s.port, host: s.host, ...(s.backlog !== undefined ? { backlog: s.backlog } : {}) }, () => { s.server.off('error', reject); resolve() })
       })
     } catch (err) {
       await Promise.all(bound.map(async b => { await new Promise<void>(resolve => { b.close(() => { resolve() }) }) }))

@@ -43,6 +43,7 @@ export const VARIABLES: Variable[] = [
   { name: 'REDIS_URL', default: '(none: all in memory)', help: 'redis://host:port: a cluster member, with messages, sessions, retained messages, the session list, the unauthorized list and the rate limit in that Redis (TB_SERVICE_ID names the node)' },
   { name: 'REDIS_PING_INTERVAL', default: '5000', help: 'with REDIS_URL: ms between PINGs to Redis; one unanswered for as long logs Redis down (a Redis that hangs closes nothing), so within twice this' },
   { name: 'MQTT_IP_RATE_LIMIT_WHEN_UNAVAILABLE', default: 'refuse', help: 'with REDIS_URL: what a client gets while Redis cannot answer the rate limit, refuse (CONNACK 5) or allow' },
+  { name: 'MQTT_LISTEN_BACKLOG', default: '4096', help: 'connections the kernel holds for every MQTT listener until the broker accepts them (a reconnect storm; capped by net.core.somaxconn)' },
   { name: 'MQTT_DRAIN_TIMEOUT', default: '10000', help: 'ms the connected clients get to leave after SIGTERM/SIGINT (not ready meanwhile)' },
   { name: 'LOG_LEVEL', default: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
   ...LISTENER_NAMES.flatMap(l => {

@@ -7,9 +7,17 @@ import { connectClient, endClient } from '../../../test/helpers/client.js'
 import { startPlainBroker } from '../../../test/helpers/plain-broker.js'
 import { until } from '../../../test/helpers/wait.js'
 import { logText } from 'aedes-proxy-protocol'
+import { fileURLToPath } from 'node:url'
+import mqttPacket from 'mqtt-packet'
+import { encodeV2 } from '../../../support/encode.js'
 import { isCleanText } from '../../../src/protocol/text.js'
+import { announcedPort, metric, NPM_START_ENV } from '../../../test/helpers/npm-start.js'
+import { rawExchange } from '../../../test/helpers/raw.js'
+import { spawnProgram } from '../../../test/helpers/spawn.js'
 import { UNCLEAN_KINDS } from '../../../test/helpers/unclean.js'
-import { logActivity, TAKEN_OVER } from '../src/activity.js'
+import { connectionErrorReason, logActivity, TAKEN_OVER } from '../src/activity.js'
+
+const root = fileURLToPath(new URL('../../..', import.meta.url))
 
 test('a client whose id a new connection takes is logged as taken over; a clean DISCONNECT as such; the reasons reach the counter', async (t) => {
   const records: Array<Record<string, unknown>> = []
@@ -55,4 +63,37 @@ test('client ids and user names in log lines: at most 256 characters, every kind
     assert.equal(isCleanText(r.clientId as string), true, `${name}: ${JSON.stringify(r.clientId)} is clean text`)
   }
   assert.equal(records[0]?.clientId, `${'x'.repeat(256)}…`)
+})
+
+test('errors before CONNECT: an MQTT 5 CONNECT, bytes that are not MQTT after a good PROXY header; counted by reason and logged once per reason', async (t) => {
+  const broker = spawnProgram(process.execPath, ['packages/broker/dist/broker.js'], {
+    cwd: root,
+    env: { ...process.env, ...NPM_START_ENV, LISTENER_TCP_BIND_PORT: '0', ADMIN_BIND_PORT: '0' },
+    label: 'npm start',
+    t
+  })
+  const [port, admin] = [await announcedPort(broker, 'tcp'), await announcedPort(broker, 'admin')]
+  const header = encodeV2({ source: { address: '203.0.113.7', port: 40000 }, destination: { address: '127.0.0.1', port } })
+  const v5 = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'v5-client', keepalive: 0 })
+  const garbage = Buffer.from('GET / HTTP/1.1\r\nHost: broker\r\n\r\n')
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await rawExchange(port, [Buffer.concat([header, v5])])).closed, true)
+    assert.equal((await rawExchange(port, [Buffer.concat([header, garbage])])).closed, true)
+  }
+  await until(async () => await metric(admin, 'aedes_connection_errors_total{reason="protocol-version"}') === 3 &&
+    await metric(admin, 'aedes_connection_errors_total{reason="malformed-packet"}') === 3, 5000, 'both counted three times')
+  const lines = broker.lines.filter(l => l.includes('"event":"connection-error"')).map(l => JSON.parse(l) as Record<string, unknown>)
+  assert.deepEqual(lines.map(r => [r.level, r.reason, r.listener, r.ipAddress, r.port]), [
+    [40, 'protocol-version', 'tcp', '203.0.113.7', 40000],
+    [40, 'malformed-packet', 'tcp', '203.0.113.7', 40000]
+  ], 'one line per reason, with the client\'s real address')
+  assert.equal(lines[0]?.msg, 'connection closed before its CONNECT was accepted (protocol-version): unacceptable protocol version')
+})
+
+test('errors before CONNECT: the reasons are a fixed set', () => {
+  assert.equal(connectionErrorReason(new Error('unacceptable protocol version')), 'protocol-version')
+  assert.equal(connectionErrorReason(new Error('connect did not arrive in time')), 'connect-timeout')
+  assert.equal(connectionErrorReason(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })), 'socket-error')
+  assert.equal(connectionErrorReason(new Error('Invalid header flag bits, must be 0x0 for puback packet')), 'malformed-packet')
+  assert.equal(connectionErrorReason(new Error('client says: anything at all')), 'other')
 })

@@ -1,5 +1,7 @@
 // The ready-to-run broker (`npm start`), as a user runs it: a separate
 // process configured from the environment with TBMQ's names.
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
@@ -121,6 +123,22 @@ for (const row of failures) {
   })
 }
 
+/** The backlog the kernel holds for a listening port (`ss`'s Send-Q: min(backlog, net.core.somaxconn)). */
+function listenBacklog (port: number): number {
+  const line = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' }).trim()
+  return Number(line.split(/\s+/)[2])
+}
+
+test('MQTT_LISTEN_BACKLOG: every MQTT listener listens with it, 4096 by default (as net.core.somaxconn allows)', async (t) => {
+  const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'))
+  const broker = start(t, {})
+  const tcp = portOf(await broker.waitFor(/"msg":"tcp listener on /, 15_000))
+  const ws = portOf(await broker.waitFor(/"msg":"ws listener on /, 15_000))
+  assert.deepEqual([listenBacklog(tcp), listenBacklog(ws)], [Math.min(4096, somaxconn), Math.min(4096, somaxconn)])
+  const small = start(t, { MQTT_LISTEN_BACKLOG: '100', LISTENER_WS_ENABLED: 'false' })
+  assert.equal(listenBacklog(portOf(await small.waitFor(/"msg":"tcp listener on /, 15_000))), 100)
+})
+
 test('--help lists every variable with its default', async (t) => {
   const broker = start(t, {}, ['--help'])
   const { code } = await broker.done
@@ -134,7 +152,7 @@ test('--help lists every variable with its default', async (t) => {
 })
 
 test('the built command is executable, so the workspace bin runs through its shebang', async (t) => {
-  const { statSync, readFileSync } = await import('node:fs')
+  const { statSync } = await import('node:fs')
   const file = `${root}packages/broker/dist/broker.js`
   assert.ok((statSync(file).mode & 0o111) !== 0, `${file} is not executable`)
   assert.match(readFileSync(file, 'utf8'), /^#!\/usr\/bin\/env node\n/)
@@ -220,6 +238,36 @@ test('TB_SERVICE_ID fixes the $SYS prefix; /health and /ready; SIGTERM drains: n
   const { code } = await broker.done
   assert.equal(code, 0)
   assert.ok(Date.now() - leftAt < 5000, 'exits once the last client has left, well before the drain timeout')
+})
+
+test('npm start hands SIGTERM to the broker (docker stop, systemd, most supervisors signal the process they started)', async (t) => {
+  const npm = spawnProgram('npm', ['start', '--silent'], { cwd: root, env: { ...process.env, ...LOOPBACK, LISTENER_WS_ENABLED: 'false' }, label: 'npm start', t })
+  const { pid } = JSON.parse(await npm.waitFor(l => l.includes('"event":"startup"'), 15_000)) as { pid: number }
+  // Before, npm's shell died and the broker, re-parented, kept serving: stop it whatever happens.
+  t.after(() => { try { process.kill(pid, 'SIGKILL') } catch {} })
+  const port = portOf(await npm.waitFor(/"msg":"tcp listener on /, 15_000))
+  assert.notEqual(pid, npm.pid, 'the broker is npm\'s child')
+  npm.child.kill('SIGTERM')
+  // npm goes at once; the broker writes to the same pipes until it has shut down.
+  await npm.done
+  await until(() => { try { process.kill(pid, 0); return false } catch { return true } }, 5000, 'the broker to exit')
+  assert.ok(npm.lines.some(l => l.includes('"msg":"drained: closing the broker"')), 'the broker\'s shutdown line')
+  await assert.rejects(connectClient({ listener: 'tcp', port, clientId: 'after-stop' }), 'its port is closed')
+})
+
+test('the drain timeout: the shutdown line says how many clients were still connected and that they are closed', async (t) => {
+  const broker = start(t, { MQTT_DRAIN_TIMEOUT: '300', LISTENER_WS_ENABLED: 'false' })
+  const port = portOf(await broker.waitFor(/"msg":"tcp listener on /, 15_000))
+  const clients = await Promise.all(['stays-1', 'stays-2', 'stays-3'].map(async clientId => await connectClient({ listener: 'tcp', port, clientId })))
+  t.after(() => { for (const c of clients) c.end(true) })
+  const { code } = await broker.stop('SIGTERM')
+  assert.equal(code, 0)
+  const shutdown = broker.lines.filter(l => l.includes('"event":"shutdown"')).map(l => JSON.parse(l) as Record<string, unknown>)
+  assert.deepEqual(shutdown.map(r => [r.remaining, r.msg]), [
+    [undefined, 'shutting down: draining'],
+    [3, 'drain timeout (300 ms): closing the 3 clients still connected, then the broker']
+  ])
+  assert.equal(broker.lines.filter(l => l.includes('"reason":"broker shutting down"')).length, 3, 'each one\'s disconnect line says why')
 })
 
 test('TB_SERVICE_ID must be a $SYS topic level', async (t) => {

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { testCerts } from '../../../test/helpers/certs.js'
 import { spawnProgram } from '../../../test/helpers/spawn.js'
-import { bearerMatches, bindAll, isLoopback, loopbackHost, numberOr, parseArgs, StartupError } from '../src/startup.js'
+import { backlogCap, bearerMatches, bindAll, isLoopback, loopbackHost, numberOr, parseArgs, StartupError } from '../src/startup.js'
 import { trustsEvery } from '../src/env.js'
 import { unknownVariables } from '../src/variables.js'
 
@@ -71,6 +71,7 @@ const failures: Array<{ name: string, env?: Record<string, string>, args?: strin
   { name: 'a bad boolean', env: { MQTT_TCP_PROXY_PROTOCOL_ENABLED: 'maybe' }, line: /^aedes-proxy-protocol: MQTT_TCP_PROXY_PROTOCOL_ENABLED="maybe" is not a boolean: use true\/false, on\/off, yes\/no or 1\/0, optional, or leave it empty to inherit MQTT_PROXY_PROTOCOL_ENABLED$/ },
   { name: 'a bad global boolean (nothing to inherit: the default)', env: { MQTT_PROXY_PROTOCOL_ENABLED: 'maybe' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_ENABLED="maybe" is not a boolean: use true\/false, on\/off, yes\/no or 1\/0, optional, or leave it empty for the default \(false\)$/ },
   { name: 'a bad boolean that is not a PROXY switch', env: { MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME: 'maybe' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME="maybe" is not a boolean: use true\/false, on\/off, yes\/no or 1\/0, or leave it empty for the default$/ },
+  { name: 'a listen backlog of 0', env: { MQTT_LISTEN_BACKLOG: '0' }, line: /^aedes-proxy-protocol: MQTT_LISTEN_BACKLOG="0" is not a whole number from 1 to 65535 \(connections waiting to be accepted\)$/ },
   { name: 'a log level pino does not have', env: { LOG_LEVEL: 'verbose' }, line: /^aedes-proxy-protocol: LOG_LEVEL="verbose" is not one of trace, debug, info, warn, error, fatal, silent$/ },
   { name: 'no listener enabled', env: { LISTENER_TCP_ENABLED: 'false', LISTENER_WS_ENABLED: 'false' }, line: /^aedes-proxy-protocol: no listener is enabled: set LISTENER_TCP_ENABLED=true/ },
   { name: 'a TLS listener without its certificate', env: { LISTENER_SSL_ENABLED: 'true', LISTENER_SSL_BIND_ADDRESS: '127.0.0.1', LISTENER_SSL_BIND_PORT: '0' }, line: /^aedes-proxy-protocol: the ssl listener is enabled but LISTENER_SSL_PEM_CERT is not set/ },
@@ -229,6 +230,12 @@ test('the pieces: flags, loopback, unknown variables', () => {
   assert.equal(numberOr({ MQTT_DRAIN_TIMEOUT: '120000' }, 'MQTT_DRAIN_TIMEOUT', 10_000), 120_000)
   assert.equal(numberOr({}, 'MQTT_DRAIN_TIMEOUT', 10_000), 10_000)
   assert.throws(() => numberOr({ MQTT_DRAIN_TIMEOUT: '10s' }, 'MQTT_DRAIN_TIMEOUT', 10_000), { message: /^aedes-proxy-protocol: MQTT_DRAIN_TIMEOUT="10s" is not a whole number from 0 to 3600000 \(milliseconds\)$/ })
+  assert.deepEqual([numberOr({}, 'MQTT_LISTEN_BACKLOG', 4096), numberOr({ MQTT_LISTEN_BACKLOG: '65535' }, 'MQTT_LISTEN_BACKLOG', 4096)], [4096, 65535])
+  assert.throws(() => numberOr({ MQTT_LISTEN_BACKLOG: '65536' }, 'MQTT_LISTEN_BACKLOG', 4096), { message: /^aedes-proxy-protocol: MQTT_LISTEN_BACKLOG="65536" is not a whole number from 1 to 65535/ })
+  // The kernel's cap is said only when it is smaller than the backlog asked for.
+  const somaxconn = join(certs.dir, 'somaxconn')
+  writeFileSync(somaxconn, '128\n')
+  assert.deepEqual([backlogCap(4096, somaxconn), backlogCap(128, somaxconn), backlogCap(4096, '/nonexistent/somaxconn')], [128, undefined, undefined])
   // The Authorization scheme is case-insensitive; the token is not.
   assert.equal(bearerMatches('Bearer s3cret', 's3cret'), true)
   assert.equal(bearerMatches('bearer s3cret', 's3cret'), true)
