@@ -1,4 +1,4 @@
-import { IncomingMessage } from 'node:http'
+import { IncomingMessage, type IncomingHttpHeaders } from 'node:http'
 import net from 'node:net'
 import tls from 'node:tls'
 import type { AddressMatcher } from './cidr.js'
@@ -117,9 +117,21 @@ export function connDetailsFor (stream: unknown, req: IncomingMessage | undefine
  * The HTTP request of a WebSocket connection, or undefined when `req` is not
  * one: aedes-server-factory passes `{ connDetails }` as the request of a plain
  * TCP connection, so a request's presence says nothing about the transport.
+ * A request is Node's, or what a web framework passes on in its place
+ * (Fastify's: the socket and the headers, Node's request as `raw`).
  */
-export function upgradeRequest (req: unknown): IncomingMessage | undefined {
-  return req instanceof IncomingMessage ? req : undefined
+export function upgradeRequest (req: unknown): UpgradeRequest | undefined {
+  if (req instanceof IncomingMessage) return req
+  const like = req as { socket?: unknown, headers?: unknown } | null | undefined
+  return like?.socket instanceof net.Socket && typeof like.headers === 'object' && like.headers !== null
+    ? like as UpgradeRequest
+    : undefined
+}
+
+/** What the plugin reads of a WebSocket's HTTP request. */
+export interface UpgradeRequest {
+  readonly socket: net.Socket
+  readonly headers: IncomingHttpHeaders
 }
 
 /**
@@ -144,7 +156,7 @@ export function upgradeRequest (req: unknown): IncomingMessage | undefined {
  *   address, so the forwarded data is not used at all: undefined, and the
  *   peer stands.
  */
-export function forwardedAddress (req: IncomingMessage, which: ForwardedHeader, trusted: AddressMatcher): { header: ForwardedHeader, address: string } | undefined {
+export function forwardedAddress (req: UpgradeRequest, which: ForwardedHeader, trusted: AddressMatcher): { header: ForwardedHeader, address: string } | undefined {
   const raw = req.headers[which]
   const value = Array.isArray(raw) ? raw.join(', ') : raw
   if (value === undefined) return undefined

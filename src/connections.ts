@@ -1,7 +1,6 @@
-import type { IncomingMessage } from 'node:http'
 import net from 'node:net'
 import tls from 'node:tls'
-import type { Arrival } from './conn-details.js'
+import type { Arrival, UpgradeRequest } from './conn-details.js'
 
 /**
  * Key of a TCP connection by its endpoints. A TLSSocket reports the same
@@ -71,7 +70,7 @@ export class Connections {
     }
   }
 
-  find (stream: object, req: IncomingMessage | undefined): Arrival | undefined {
+  find (stream: object, req: UpgradeRequest | undefined): Arrival | undefined {
     const socket = req?.socket ?? stream
     const handing = this.#handing
     if (handing !== undefined && (socket === handing.socket || stream === handing.socket ||

@@ -130,3 +130,40 @@ test('factory net server not attached, PROXY on for tcp: refused and reported on
   assert.match(b.rejected[0]?.err.message ?? '', /on the net server/)
   assert.deepEqual(b.proxy.stats().tcp.rejected, { PROXY_ERR_NOT_ATTACHED: 1 })
 })
+
+// A web framework's WebSocket route hands its own request object on (Fastify's
+// FastifyRequest: `socket`, `headers`, the IncomingMessage as `raw`): still a
+// WebSocket on the ws listener, with its forwarded header read, not a tcp
+// connection refused as unattached.
+test('an attached ws server whose handler passes a framework request (socket, headers): the ws listener, a WebSocket', async (t) => {
+  const { WebSocketServer, createWebSocketStream } = await import('ws')
+  const http = await import('node:http')
+  const seen: Array<ConnDetails | null | undefined> = []
+  const broker = withPlugins(await Aedes.createBroker({
+    authenticate (client: Client, _u, _p, done) { seen.push(client.connDetails); done(null, true) }
+  }))
+  const proxy = broker.use(proxyProtocol({ trustedProxies: ['127.0.0.1'], listeners: { tcp: { proxyEnabled: true }, ws: { forwardedHeaders: true } } }))
+  const server = http.createServer()
+  proxy.attach(server)
+  const wss = new WebSocketServer({ server })
+  wss.on('connection', (ws, req) => {
+    const frameworkRequest = { raw: req, socket: req.socket, headers: req.headers, id: 'req-1' }
+    broker.handle(createWebSocketStream(ws), frameworkRequest as never)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(async () => {
+    for (const c of wss.clients) c.terminate()
+    await new Promise(resolve => server.close(resolve))
+    await new Promise<void>(resolve => broker.close(() => resolve()))
+  })
+  const client = mqtt.connect(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`, { reconnectPeriod: 0, wsOptions: { headers: { 'X-Forwarded-For': '203.0.113.9' } } })
+  t.after(() => { client.end(true) })
+  await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject); client.once('close', () => reject(new Error('closed'))) })
+  assert.equal(seen[0]?.listener, 'ws')
+  assert.equal(seen[0]?.isWebsocket, true)
+  assert.equal(seen[0]?.ipAddress, '203.0.113.9')
+  assert.equal(seen[0]?.forwarded, 'x-forwarded-for')
+  assert.equal(proxy.stats().tcp.rejected.PROXY_ERR_NOT_ATTACHED, undefined)
+  await endClient(client)
+})

@@ -128,13 +128,15 @@ export function brokerMetrics (broker: Aedes, proxy: ProxyProtocol, unauthorized
     labelNames: ['listener', 'reason'],
     registers: [registry]
   })
-  for (const listener of listeners) drops.inc({ listener, reason: 'file-limit' }, 0)
+  for (const listener of listeners) for (const reason of ['file-limit', 'accept-error']) drops.inc({ listener, reason }, 0)
   const connectionErrors = new Counter({
     name: 'aedes_connection_errors_total',
     help: `Connections that failed before their CONNECT was accepted, by reason: ${CONNECTION_ERROR_REASONS.join(', ')}`,
     labelNames: ['reason'],
     registers: [registry]
   })
+  // Every series from 0, so that rate() and increase() see the first error.
+  for (const reason of CONNECTION_ERROR_REASONS) connectionErrors.inc({ reason }, 0)
   return {
     registry,
     disconnected: reason => { disconnects.inc({ reason: DISCONNECT_LABELS.has(reason) ? reason : 'error' }) },
