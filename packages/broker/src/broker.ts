@@ -5,6 +5,7 @@ import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
+import { inspect } from 'node:util'
 import { Aedes, type Client } from 'aedes'
 import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, withPlugins, type ListenerName } from 'aedes-proxy-protocol'
 import { pino } from 'pino'
@@ -17,10 +18,13 @@ import { logActivity, logConnectionErrors } from './activity.js'
 import { FILE_RESERVE, openFileLimit, shareConnections, watchDrops } from './capacity.js'
 import { OncePerMinute } from './once-per-minute.js'
 import { brokerMetrics, CONTENT_TYPE } from './metrics.js'
-import { joinCluster } from './cluster.js'
+import { joinCluster, redaction } from './cluster.js'
 
 /** The prefix of every message of this package and the library. */
 const PREFIX = 'aedes-proxy-protocol: '
+
+/** Everything printed (log lines, start-up errors, admin answers) without REDIS_URL's secrets. */
+const hide = redaction(process.env)
 
 async function main (): Promise<void> {
   const env = process.env
@@ -30,7 +34,9 @@ async function main (): Promise<void> {
   const level = value(env, 'LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new StartupError(`LOG_LEVEL=${JSON.stringify(level)} is not one of ${LOG_LEVELS.join(', ')}`)
   // Written synchronously: the last lines before process.exit are neither lost nor reordered.
-  const logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }))
+  const stdout = pino.destination({ dest: 1, sync: true })
+  // Every line through the one redaction: a Redis error quoting a secret in any plugin's line shows `***`.
+  const logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime }, { write: (line: string) => stdout.write(hide(line)) })
   logger.info({ event: 'startup', version: version(), pid: process.pid }, `starting ${version()}`)
   for (const { name, suggestion } of unknownVariables(env)) {
     logger.warn({ event: 'startup', variable: name, ...(suggestion !== undefined ? { suggestion } : {}) },
@@ -181,7 +187,7 @@ async function main (): Promise<void> {
         return
       }
       const path = (req.url ?? '/').split('?')[0]
-      const fail = (err: unknown): void => { send(500, { error: String(err) }) }
+      const fail = (err: unknown): void => { send(500, { error: hide(String(err)) }) }
       if (req.method === 'GET' && path === '/clients') clients.list().then(list => { send(200, list) }, fail)
       else if (req.method === 'GET' && path === '/unauthorized') unauthorized.list().then(list => { send(200, list) }, fail)
       else if (req.method === 'DELETE' && path === '/unauthorized') {
@@ -250,9 +256,9 @@ async function main (): Promise<void> {
 
 main().catch((err: unknown) => {
   if (err instanceof StartupError || err instanceof OptionsError) {
-    console.error(`${PREFIX}${err.message.replace(PREFIX, '').replace(/\n\s*/g, ' ')}`)
+    console.error(hide(`${PREFIX}${err.message.replace(PREFIX, '').replace(/\n\s*/g, ' ')}`))
   } else {
-    console.error(err)
+    console.error(hide(inspect(err)))
   }
   process.exit(1)
 })
