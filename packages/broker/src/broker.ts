@@ -169,11 +169,15 @@ async function main (): Promise<void> {
       const send = (status: number, body: unknown): void => {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
       }
-      const probe = (req.url ?? '/').split('?')[0]
+      // The path and the query as a URL reads them: `?clientId=a?b` is the id `a?b`, `%2B` a `+` (a bare `+` is a space).
+      // Prefixed, not resolved against a base: a target `//x/clients` stays that path, not host x.
+      let target: URL
+      try { target = new URL(`http://localhost${req.url ?? '/'}`) } catch { send(400, { error: 'not a request target' }); return }
+      const path = target.pathname
       // The probes reveal nothing and a load balancer or Kubernetes calls them without a token.
       const get = req.method === 'GET' || req.method === 'HEAD'
-      if (get && probe === '/health') { send(200, { status: 'up' }); return }
-      if (get && probe === '/ready') { send(ready ? 200 : 503, { ready }); return }
+      if (get && path === '/health') { send(200, { status: 'up' }); return }
+      if (get && path === '/ready') { send(ready ? 200 : 503, { ready }); return }
       // With ADMIN_TOKEN set, every other request needs it: Authorization: Bearer <token>.
       if (adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken)) {
         res.setHeader('www-authenticate', 'Bearer')
@@ -186,13 +190,12 @@ async function main (): Promise<void> {
         send(403, { error: 'without ADMIN_TOKEN the admin endpoint answers only requests to a loopback host (127.0.0.1, [::1], localhost)' })
         return
       }
-      const path = (req.url ?? '/').split('?')[0]
       const fail = (err: unknown): void => { send(500, { error: hide(String(err)) }) }
       if (req.method === 'GET' && path === '/clients') clients.list().then(list => { send(200, list) }, fail)
       else if (req.method === 'GET' && path === '/unauthorized') unauthorized.list().then(list => { send(200, list) }, fail)
       else if (req.method === 'DELETE' && path === '/unauthorized') {
-        // ?clientId=<id>: that entry only (404 when not listed); no query: all. Anything else is a mistake, not "all".
-        const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '')
+        // ?clientId=<id> (URL-encoded): that entry only (404 when not listed); no query: all. Anything else is a mistake, not "all".
+        const query = target.searchParams
         const clientId = query.get('clientId') ?? undefined
         if ([...query.keys()].some(k => k !== 'clientId') || query.getAll('clientId').length > 1) {
           send(400, { error: 'DELETE /unauthorized takes ?clientId=<id> (one entry) or nothing (all)' })

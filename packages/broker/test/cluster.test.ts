@@ -198,7 +198,7 @@ test('REDIS_PING_INTERVAL below 100 ms: one start-up line, exit 1', async (t) =>
   assert.equal(stderr, 'aedes-proxy-protocol: REDIS_PING_INTERVAL="50" is not a whole number from 100 to 600000 (milliseconds)\n')
 })
 
-test('DELETE /unauthorized?clientId=x removes that entry only (404 for an id not listed, 400 for another parameter), in memory and in Redis; without a query all', async (t) => {
+test('DELETE /unauthorized?clientId=x removes that entry only (404 for an id not listed, 400 for another parameter; ids with ?, &, +, unicode), in memory and in Redis; without a query all', async (t) => {
   const bin = requireProgram(t, 'redis-server', 'redis-server')
   if (bin === undefined) return
   const redis = await startRedis(bin)
@@ -218,7 +218,16 @@ test('DELETE /unauthorized?clientId=x removes that entry only (404 for an id not
     assert.deepEqual(await del('?clientId=intruder-2'), [404, { removed: 0, error: 'no entry for client id "intruder-2"' }])
     assert.deepEqual(await del('?clientid=intruder-1'), [400, { error: 'DELETE /unauthorized takes ?clientId=<id> (one entry) or nothing (all)' }])
     assert.deepEqual(await ids(), ['intruder-1', 'intruder-3'])
-    assert.deepEqual(await del(''), [200, { removed: 2 }])
+    // Ids a query must carry: `?` as is (all after the first `?` is the query), `&` as %26, `+` as %2B (a bare + is a space), unicode.
+    const odd = ['a', 'a?b', 'a&b', 'a+b', 'a b', 'zähler-✓']
+    for (const clientId of odd) assert.equal(await outcome(connectClient({ ...login, port: node.mqtt, clientId, password: 'wrong' })), 4)
+    assert.deepEqual(await del('?clientId=a?b'), [200, { removed: 1 }])
+    assert.deepEqual(await del('?clientId=a%26b'), [200, { removed: 1 }])
+    assert.deepEqual(await del('?clientId=a%2Bb'), [200, { removed: 1 }])
+    assert.deepEqual(await del('?clientId=a+b'), [200, { removed: 1 }])
+    assert.deepEqual(await del(`?clientId=${encodeURIComponent('zähler-✓')}`), [200, { removed: 1 }])
+    assert.deepEqual(await ids(), ['a', 'intruder-1', 'intruder-3'])
+    assert.deepEqual(await del(''), [200, { removed: 3 }])
     assert.deepEqual(await ids(), [])
     assert.equal((await node.process.stop('SIGTERM')).code, 0)
   }
