@@ -15,7 +15,7 @@ import { backlogCap, bearerMatches, bindAddress, bindAll, fromOptionsError, isLo
 import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
 import { logActivity, logConnectionErrors } from './activity.js'
-import { FILE_RESERVE, openFileLimit, shareConnections, watchDrops } from './capacity.js'
+import { ADMIN_LIMITS, FILE_RESERVE, openFileLimit, shareConnections, watchDrops } from './capacity.js'
 import { OncePerMinute } from './once-per-minute.js'
 import { brokerMetrics, CONTENT_TYPE } from './metrics.js'
 import { joinCluster, redaction } from './cluster.js'
@@ -165,7 +165,8 @@ async function main (): Promise<void> {
 
   let admin: http.Server | undefined
   if (adminPort !== undefined) {
-    admin = http.createServer((req, res) => {
+    const { maxConnections, idleTimeout, headersTimeout, requestTimeout, keepAliveTimeout, checkInterval } = ADMIN_LIMITS
+    admin = http.createServer({ headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval: checkInterval }, (req, res) => {
       const send = (status: number, body: unknown): void => {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
       }
@@ -210,6 +211,8 @@ async function main (): Promise<void> {
         metrics.registry.metrics().then(text => { res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(text) }, fail)
       } else send(404, { error: 'GET /clients, GET /unauthorized, DELETE /unauthorized[?clientId=<id>], GET /stats, GET /metrics' })
     })
+    admin.maxConnections = maxConnections
+    admin.timeout = idleTimeout
     servers.push({ name: 'admin' as ListenerName, prefix: 'ADMIN', server: admin, host: adminHost, port: adminPort })
   }
 
