@@ -5,6 +5,7 @@ import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
+import { inspect } from 'node:util'
 import { Aedes, type Client } from 'aedes'
 import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, withPlugins, type ListenerName } from 'aedes-proxy-protocol'
 import { pino } from 'pino'
@@ -14,13 +15,16 @@ import { backlogCap, bearerMatches, bindAddress, bindAll, fromOptionsError, isLo
 import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
 import { logActivity, logConnectionErrors } from './activity.js'
-import { FILE_RESERVE, openFileLimit, shareConnections, watchDrops } from './capacity.js'
+import { ADMIN_LIMITS, FILE_RESERVE, openFileLimit, shareConnections, watchDrops } from './capacity.js'
 import { OncePerMinute } from './once-per-minute.js'
 import { brokerMetrics, CONTENT_TYPE } from './metrics.js'
-import { joinCluster } from './cluster.js'
+import { joinCluster, redaction } from './cluster.js'
 
 /** The prefix of every message of this package and the library. */
 const PREFIX = 'aedes-proxy-protocol: '
+
+/** Everything printed (log lines, start-up errors, admin answers) without REDIS_URL's secrets. */
+const hide = redaction(process.env)
 
 async function main (): Promise<void> {
   const env = process.env
@@ -30,7 +34,9 @@ async function main (): Promise<void> {
   const level = value(env, 'LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new StartupError(`LOG_LEVEL=${JSON.stringify(level)} is not one of ${LOG_LEVELS.join(', ')}`)
   // Written synchronously: the last lines before process.exit are neither lost nor reordered.
-  const logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }))
+  const stdout = pino.destination({ dest: 1, sync: true })
+  // Every line through the one redaction: a Redis error quoting a secret in any plugin's line shows `***`.
+  const logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime }, { write: (line: string) => stdout.write(hide(line)) })
   logger.info({ event: 'startup', version: version(), pid: process.pid }, `starting ${version()}`)
   for (const { name, suggestion } of unknownVariables(env)) {
     logger.warn({ event: 'startup', variable: name, ...(suggestion !== undefined ? { suggestion } : {}) },
@@ -159,15 +165,20 @@ async function main (): Promise<void> {
 
   let admin: http.Server | undefined
   if (adminPort !== undefined) {
-    admin = http.createServer((req, res) => {
+    const { maxConnections, idleTimeout, headersTimeout, requestTimeout, keepAliveTimeout, checkInterval } = ADMIN_LIMITS
+    admin = http.createServer({ headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval: checkInterval }, (req, res) => {
       const send = (status: number, body: unknown): void => {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
       }
-      const probe = (req.url ?? '/').split('?')[0]
+      // The path and the query as a URL reads them: `?clientId=a?b` is the id `a?b`, `%2B` a `+` (a bare `+` is a space).
+      // Prefixed, not resolved against a base: a target `//x/clients` stays that path, not host x.
+      let target: URL
+      try { target = new URL(`http://localhost${req.url ?? '/'}`) } catch { send(400, { error: 'not a request target' }); return }
+      const path = target.pathname
       // The probes reveal nothing and a load balancer or Kubernetes calls them without a token.
       const get = req.method === 'GET' || req.method === 'HEAD'
-      if (get && probe === '/health') { send(200, { status: 'up' }); return }
-      if (get && probe === '/ready') { send(ready ? 200 : 503, { ready }); return }
+      if (get && path === '/health') { send(200, { status: 'up' }); return }
+      if (get && path === '/ready') { send(ready ? 200 : 503, { ready }); return }
       // With ADMIN_TOKEN set, every other request needs it: Authorization: Bearer <token>.
       if (adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken)) {
         res.setHeader('www-authenticate', 'Bearer')
@@ -180,13 +191,12 @@ async function main (): Promise<void> {
         send(403, { error: 'without ADMIN_TOKEN the admin endpoint answers only requests to a loopback host (127.0.0.1, [::1], localhost)' })
         return
       }
-      const path = (req.url ?? '/').split('?')[0]
-      const fail = (err: unknown): void => { send(500, { error: String(err) }) }
+      const fail = (err: unknown): void => { send(500, { error: hide(String(err)) }) }
       if (req.method === 'GET' && path === '/clients') clients.list().then(list => { send(200, list) }, fail)
       else if (req.method === 'GET' && path === '/unauthorized') unauthorized.list().then(list => { send(200, list) }, fail)
       else if (req.method === 'DELETE' && path === '/unauthorized') {
-        // ?clientId=<id>: that entry only (404 when not listed); no query: all. Anything else is a mistake, not "all".
-        const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '')
+        // ?clientId=<id> (URL-encoded): that entry only (404 when not listed); no query: all. Anything else is a mistake, not "all".
+        const query = target.searchParams
         const clientId = query.get('clientId') ?? undefined
         if ([...query.keys()].some(k => k !== 'clientId') || query.getAll('clientId').length > 1) {
           send(400, { error: 'DELETE /unauthorized takes ?clientId=<id> (one entry) or nothing (all)' })
@@ -201,6 +211,8 @@ async function main (): Promise<void> {
         metrics.registry.metrics().then(text => { res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(text) }, fail)
       } else send(404, { error: 'GET /clients, GET /unauthorized, DELETE /unauthorized[?clientId=<id>], GET /stats, GET /metrics' })
     })
+    admin.maxConnections = maxConnections
+    admin.timeout = idleTimeout
     servers.push({ name: 'admin' as ListenerName, prefix: 'ADMIN', server: admin, host: adminHost, port: adminPort })
   }
 
@@ -250,9 +262,9 @@ async function main (): Promise<void> {
 
 main().catch((err: unknown) => {
   if (err instanceof StartupError || err instanceof OptionsError) {
-    console.error(`${PREFIX}${err.message.replace(PREFIX, '').replace(/\n\s*/g, ' ')}`)
+    console.error(hide(`${PREFIX}${err.message.replace(PREFIX, '').replace(/\n\s*/g, ' ')}`))
   } else {
-    console.error(err)
+    console.error(hide(inspect(err)))
   }
   process.exit(1)
 })

@@ -7,6 +7,16 @@ import type { OncePerMinute } from './once-per-minute.js'
 /** File descriptors kept for what is not a client: listeners, logs, Redis, admin requests, files read at run time. */
 export const FILE_RESERVE = 64
 
+/**
+ * The admin endpoint's share of {@link FILE_RESERVE}, and how long it waits
+ * (ms): a flood of idle or slow requests, or keep-alive connections answered
+ * 401, holds at most this many descriptors, each for a few seconds, never the
+ * ones Redis reconnects need. `idleTimeout` closes a connection that sends
+ * nothing (the header timeout starts only at its first byte), the header and
+ * request timeouts one that trickles (Node checks them every `checkInterval`).
+ */
+export const ADMIN_LIMITS = { maxConnections: 16, idleTimeout: 3000, headersTimeout: 3000, requestTimeout: 5000, keepAliveTimeout: 2000, checkInterval: 500 } as const
+
 /** The soft open-file limit of this process (/proc/self/limits); undefined where it cannot be read or is unlimited. */
 export function openFileLimit (path = '/proc/self/limits'): number | undefined {
   try {

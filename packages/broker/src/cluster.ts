@@ -40,25 +40,49 @@ export interface ClusterMember {
 // `?sentinelPassword=`, ...): any whose name says it holds a secret is hidden.
 const SECRET = /pass|secret|token|auth|key|cred/i
 
+/** Text that may hold a password but cannot be read as a URL with a host: shown only when nothing in it could be a secret. */
+function unreadable (raw: string): string {
+  return /@/.test(raw) || SECRET.test(raw) ? '(not shown: it may hold a password)' : raw
+}
+
 /**
  * REDIS_URL fit for a log line or an error: the password of its user info
  * and every secret query parameter shown as `***`. Text that is not a URL
- * is shown only when nothing in it could be a secret.
+ * with a host (`redis:user:pw@host` parses, but as a path) is shown only
+ * when nothing in it could be a secret.
  */
 export function redactedUrl (raw: string): string {
   let url: URL
-  try { url = new URL(raw) } catch {
-    return /@/.test(raw) || SECRET.test(raw) ? '(not shown: it may hold a password)' : raw
-  }
+  try { url = new URL(raw) } catch { return unreadable(raw) }
+  if (url.host === '' || !raw.includes('//')) return unreadable(raw)
   if (url.password !== '') url.password = '***'
   for (const key of new Set(url.searchParams.keys())) if (SECRET.test(key)) url.searchParams.set(key, '***')
   return url.href.replace(/\/$/, '')
 }
 
-/** The secrets in a REDIS_URL, decoded as ioredis uses them: never printed, wherever an error quotes them. */
-function secretsOf (url: URL): string[] {
-  const found = [decodeURIComponent(url.password), ...[...url.searchParams].filter(([key]) => SECRET.test(key)).map(([, v]) => v)]
-  return found.filter(s => s !== '')
+/** The secrets in a REDIS_URL, as written and decoded as ioredis uses them, longest first. */
+function secretsOf (raw: string): string[] {
+  let url: URL
+  try { url = new URL(raw) } catch { return [] }
+  const decoded = (s: string): string => { try { return decodeURIComponent(s) } catch { return s } }
+  const found = [url.password, decoded(url.password), ...[...url.searchParams].filter(([key]) => SECRET.test(key)).map(([, v]) => v)]
+  // As a JSON string quotes them too (a log line, the admin endpoint's body).
+  const all = found.filter(s => s !== '').flatMap(s => [s, JSON.stringify(s).slice(1, -1)])
+  return [...new Set(all)].sort((a, b) => b.length - a.length)
+}
+
+/**
+ * The one redaction of everything the broker prints (log lines, start-up
+ * errors, the admin endpoint's answers): REDIS_URL as {@link redactedUrl}
+ * shows it and each of its secrets as `***`, wherever a Redis or ioredis
+ * error quotes them. Without REDIS_URL, the text unchanged.
+ */
+export function redaction (env: Env): (text: string) => string {
+  const raw = value(env, 'REDIS_URL')
+  if (raw === undefined) return text => text
+  const shown = redactedUrl(raw)
+  const secrets = secretsOf(raw)
+  return text => secrets.reduce((t, secret) => t.replaceAll(secret, '***'), text.replaceAll(raw, shown))
 }
 
 /** The URL in REDIS_URL, checked. @throws StartupError naming the variable. */
@@ -97,9 +121,8 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   const failOpen = whenUnavailable(env)
   const pingInterval = numberOr(env, 'REDIS_PING_INTERVAL', REDIS_PING_INTERVAL)
   const where = redactedUrl(url.href)
-  const secrets = secretsOf(url)
   // An error's text as printed: a Redis or ioredis message that quotes a secret shows `***`.
-  const hide = (text: string): string => secrets.reduce((t, secret) => t.replaceAll(secret, '***'), text)
+  const hide = redaction(env)
   const node = brokerId ?? randomUUID()
   if (brokerId === undefined) {
     logger.warn({ event: 'startup', variable: 'TB_SERVICE_ID' }, `REDIS_URL without TB_SERVICE_ID: this node is ${node}, a new name at every start; set TB_SERVICE_ID to one name per node`)

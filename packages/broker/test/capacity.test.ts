@@ -3,12 +3,15 @@
 // each counted in /metrics and logged once a minute.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { readdirSync, readlinkSync } from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { announcedPort, metric, NPM_START_ENV } from '../../../test/helpers/npm-start.js'
+import { connectClient, endClient } from '../../../test/helpers/client.js'
+import { announcedPort, metric, NPM_START_ENV, startDirectBroker } from '../../../test/helpers/npm-start.js'
 import { spawnProgram } from '../../../test/helpers/spawn.js'
 import { until } from '../../../test/helpers/wait.js'
-import { FILE_RESERVE, openFileLimit } from '../src/capacity.js'
+import { ADMIN_LIMITS, FILE_RESERVE, openFileLimit } from '../src/capacity.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 
@@ -47,4 +50,51 @@ test('past its open-file limit the broker drops connections itself: counted (fil
 test('the open-file limit, from /proc/self/limits', () => {
   assert.ok((openFileLimit() ?? 0) > FILE_RESERVE)
   assert.equal(openFileLimit('/nonexistent/limits'), undefined)
+})
+
+/** The sockets `pid` holds open (/proc/<pid>/fd). */
+function socketsOf (pid: number): number {
+  const dir = `/proc/${pid}/fd`
+  return readdirSync(dir).filter(fd => { try { return readlinkSync(`${dir}/${fd}`).startsWith('socket:') } catch { return false } }).length
+}
+
+test('the admin endpoint holds at most ADMIN_LIMITS.maxConnections of the reserved descriptors, an idle one a few seconds: MQTT clients still connect', async (t) => {
+  const { maxConnections, idleTimeout, keepAliveTimeout } = ADMIN_LIMITS
+  assert.ok(maxConnections <= FILE_RESERVE / 4)
+  // Exposed: with a token, anyone who reaches the port can open connections and be answered 401.
+  const node = await startDirectBroker(t, { ADMIN_TOKEN: 'admin-token' })
+  const pid = node.process.pid as number
+  const before = socketsOf(pid)
+  const flood = maxConnections + 8
+  const closedAfter: number[] = []
+  const sockets = Array.from({ length: flood }, () => {
+    const opened = Date.now()
+    const s = net.connect(node.admin, '127.0.0.1')
+    s.on('error', () => {}).on('close', () => { closedAfter.push(Date.now() - opened) })
+    return s
+  })
+  t.after(() => { for (const s of sockets) s.destroy() })
+  // Those past the cap are closed at once; the rest held, idle, sending nothing.
+  await until(() => closedAfter.length >= flood - maxConnections, 2000, 'the connections past the cap closed')
+  assert.equal(closedAfter.length, flood - maxConnections)
+  assert.ok(socketsOf(pid) <= before + maxConnections, `${socketsOf(pid)} sockets, ${before} before the flood`)
+  const client = await connectClient({ listener: 'tcp', port: node.mqtt, username: 'device', password: 'secret', clientId: 'meter-1' })
+  await endClient(client)
+  // The idle ones go at the idle timeout.
+  await until(() => closedAfter.length === flood, idleTimeout + 1000, 'the idle connections closed')
+  for (const ms of closedAfter.slice(flood - maxConnections)) assert.ok(ms >= idleTimeout - 100, `an idle connection closed after ${ms} ms`)
+  // A keep-alive connection answered 401 goes after keepAliveTimeout (or the idle timeout, whichever Node applies last).
+  const agent = new http.Agent({ keepAlive: true })
+  t.after(() => { agent.destroy() })
+  const kept = await new Promise<net.Socket>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: node.admin, path: '/clients', agent }, res => {
+      assert.equal(res.statusCode, 401)
+      res.resume()
+      resolve(res.socket)
+    }).on('error', reject)
+  })
+  const since = Date.now()
+  await new Promise(resolve => kept.once('close', resolve))
+  assert.ok(Date.now() - since <= Math.max(keepAliveTimeout, idleTimeout) + 1000, `the keep-alive connection closed after ${Date.now() - since} ms`)
+  assert.equal((await node.process.stop('SIGTERM')).code, 0)
 })

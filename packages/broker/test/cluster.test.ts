@@ -123,7 +123,9 @@ test('a password in REDIS_URL, in every form ioredis reads, is in no line: start
   const wrong = 'Wr0ng-pw'
   const closed = await freePort()
   const failing = [...forms.map(f => f.replaceAll(secret, wrong)), `redis://:${wrong}@127.0.0.1:${closed}`,
-    `redis+sentinel://:${wrong}@${at}`, `redis://:${wrong}@[::1`, `http://${at}?password=${wrong}`]
+    `redis+sentinel://:${wrong}@${at}`, `redis://:${wrong}@[::1`, `http://${at}?password=${wrong}`,
+    // Without `//` these parse as URLs with no host, the password in the path.
+    `redis:default:${wrong}@${at}`, `redis:/default:${wrong}@${at}`, `redis:${wrong}@${at}`]
   const ended = await Promise.all(failing.map(async url => await exitOf(t, { REDIS_URL: url })))
   for (const [i, { code, stderr }] of ended.entries()) {
     assert.equal(code, 1, `${failing[i] ?? ''}: ${stderr}`)
@@ -140,6 +142,31 @@ test('redactedUrl: the user-info password and every secret query parameter as **
   assert.equal(redactedUrl('redis://h:1'), 'redis://h:1')
   assert.equal(redactedUrl('redis://:pw@[::1'), '(not shown: it may hold a password)')
   assert.equal(redactedUrl('localhost 6379'), 'localhost 6379')
+  // URLs without a host: the not-a-URL rule.
+  assert.equal(redactedUrl('redis:user:hunter2@host:6379'), '(not shown: it may hold a password)')
+  assert.equal(redactedUrl('redis:/user:hunter2@host'), '(not shown: it may hold a password)')
+  assert.equal(redactedUrl('redis:host?password=x'), '(not shown: it may hold a password)')
+  assert.equal(redactedUrl('redis:/host:6379'), 'redis:/host:6379')
+})
+
+test('a Redis error that quotes the password is redacted in the admin endpoint\'s 500 and the store-failed lines', async (t) => {
+  const bin = requireProgram(t, 'redis-server', 'redis-server')
+  if (bin === undefined) return
+  // A password the stores' errors happen to quote ("redis did not answer ... within 1000 ms").
+  const secret = 'answer'
+  const redis = await startRedis(bin, { args: ['--requirepass', secret] })
+  t.after(() => redis.stop())
+  const node = await startNode(t, { REDIS_URL: `redis://:${secret}@127.0.0.1:${redis.port}`, TB_SERVICE_ID: 'node-1' })
+  await redis.stop()
+  const res = await fetch(`http://127.0.0.1:${node.admin}/unauthorized`)
+  assert.equal(res.status, 500)
+  const body = await res.text()
+  assert.match(body, /redis did not \*\*\* listing the unauthorized clients within 1000 ms/)
+  assert.equal(await outcome(connectClient({ ...login, port: node.mqtt, clientId: 'intruder', password: 'wrong' })), 4)
+  const failed = await node.process.waitFor(l => l.includes('"event":"store-failed"'), 5000, 'a store-failed line')
+  assert.match(failed, /redis did not \*\*\*/)
+  await node.process.stop('SIGTERM')
+  assert.deepEqual([body, ...node.process.lines].filter(l => l.includes(secret)), [])
 })
 
 test('a Redis that hangs (SIGSTOP: nothing closes) is reported down within twice REDIS_PING_INTERVAL, and up once it answers', async (t) => {
@@ -171,7 +198,7 @@ test('REDIS_PING_INTERVAL below 100 ms: one start-up line, exit 1', async (t) =>
   assert.equal(stderr, 'aedes-proxy-protocol: REDIS_PING_INTERVAL="50" is not a whole number from 100 to 600000 (milliseconds)\n')
 })
 
-test('DELETE /unauthorized?clientId=x removes that entry only (404 for an id not listed, 400 for another parameter), in memory and in Redis; without a query all', async (t) => {
+test('DELETE /unauthorized?clientId=x removes that entry only (404 for an id not listed, 400 for another parameter; ids with ?, &, +, unicode), in memory and in Redis; without a query all', async (t) => {
   const bin = requireProgram(t, 'redis-server', 'redis-server')
   if (bin === undefined) return
   const redis = await startRedis(bin)
@@ -191,7 +218,16 @@ test('DELETE /unauthorized?clientId=x removes that entry only (404 for an id not
     assert.deepEqual(await del('?clientId=intruder-2'), [404, { removed: 0, error: 'no entry for client id "intruder-2"' }])
     assert.deepEqual(await del('?clientid=intruder-1'), [400, { error: 'DELETE /unauthorized takes ?clientId=<id> (one entry) or nothing (all)' }])
     assert.deepEqual(await ids(), ['intruder-1', 'intruder-3'])
-    assert.deepEqual(await del(''), [200, { removed: 2 }])
+    // Ids a query must carry: `?` as is (all after the first `?` is the query), `&` as %26, `+` as %2B (a bare + is a space), unicode.
+    const odd = ['a', 'a?b', 'a&b', 'a+b', 'a b', 'zähler-✓']
+    for (const clientId of odd) assert.equal(await outcome(connectClient({ ...login, port: node.mqtt, clientId, password: 'wrong' })), 4)
+    assert.deepEqual(await del('?clientId=a?b'), [200, { removed: 1 }])
+    assert.deepEqual(await del('?clientId=a%26b'), [200, { removed: 1 }])
+    assert.deepEqual(await del('?clientId=a%2Bb'), [200, { removed: 1 }])
+    assert.deepEqual(await del('?clientId=a+b'), [200, { removed: 1 }])
+    assert.deepEqual(await del(`?clientId=${encodeURIComponent('zähler-✓')}`), [200, { removed: 1 }])
+    assert.deepEqual(await ids(), ['a', 'intruder-1', 'intruder-3'])
+    assert.deepEqual(await del(''), [200, { removed: 3 }])
     assert.deepEqual(await ids(), [])
     assert.equal((await node.process.stop('SIGTERM')).code, 0)
   }
