@@ -60,6 +60,9 @@ export function redactedUrl (raw: string): string {
   return url.href.replace(/\/$/, '')
 }
 
+/** The shortest secret looked for in printed text. */
+const MIN_SECRET = 4
+
 /** The secrets in a REDIS_URL, as written and decoded as ioredis uses them, longest first. */
 function secretsOf (raw: string): string[] {
   let url: URL
@@ -67,7 +70,9 @@ function secretsOf (raw: string): string[] {
   const decoded = (s: string): string => { try { return decodeURIComponent(s) } catch { return s } }
   const found = [url.password, decoded(url.password), ...[...url.searchParams].filter(([key]) => SECRET.test(key)).map(([, v]) => v)]
   // As a JSON string quotes them too (a log line, the admin endpoint's body).
-  const all = found.filter(s => s !== '').flatMap(s => [s, JSON.stringify(s).slice(1, -1)])
+  // A secret of one to three characters is not looked for: replacing every `1` or `ab` in a
+  // log line would break the line (its JSON) and hide nothing such a password protects.
+  const all = found.filter(s => s.length >= MIN_SECRET).flatMap(s => [s, JSON.stringify(s).slice(1, -1)])
   return [...new Set(all)].sort((a, b) => b.length - a.length)
 }
 

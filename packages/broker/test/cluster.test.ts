@@ -13,7 +13,7 @@ import { startRedis } from '../../../test/helpers/redis.js'
 import { startDirectBroker, type DirectBroker } from '../../../test/helpers/npm-start.js'
 import { spawnProgram } from '../../../test/helpers/spawn.js'
 import { until } from '../../../test/helpers/wait.js'
-import { redactedUrl } from '../src/cluster.js'
+import { redactedUrl, redaction } from '../src/cluster.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 
@@ -134,6 +134,15 @@ test('a password in REDIS_URL, in every form ioredis reads, is in no line: start
   const all = [...nodes.flatMap(n => n.process.lines), ...ended.flatMap(e => [e.stdout, e.stderr])]
   assert.ok(all.some(l => l.includes('"state":"down"')) && all.some(l => l.includes('"state":"up"')))
   assert.deepEqual(all.filter(l => l.includes(secret) || l.includes(wrong)), [])
+})
+
+test('redaction: each secret of REDIS_URL as ***, wherever a line quotes it; a one-to-three-character one is not looked for (it would break every line)', () => {
+  const hide = redaction({ REDIS_URL: 'redis://:hunter2@h:1?password=s3cr3t' })
+  assert.equal(hide('{"reason":"WRONGPASS hunter2 s3cr3t","redis":"redis://:hunter2@h:1?password=s3cr3t"}'), '{"reason":"WRONGPASS *** ***","redis":"redis://:***@h:1?password=***"}')
+  const short = redaction({ REDIS_URL: 'redis://:1@h:1' })
+  const line = '{"level":30,"port":1883,"msg":"tcp listener on 0.0.0.0:1883"}'
+  assert.equal(short(line), line, 'a line with a 1 in it is left whole')
+  assert.equal(short('connect redis://:1@h:1 failed'), 'connect redis://:***@h:1 failed', 'the URL itself is still shown redacted')
 })
 
 test('redactedUrl: the user-info password and every secret query parameter as ***, text that is not a URL shown only without a secret', () => {
