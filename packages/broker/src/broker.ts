@@ -219,19 +219,6 @@ async function main (): Promise<void> {
   await bindAll(servers)
   for (const s of servers) if (s.server !== admin) watchDrops(s.server, s.name, fileLimit, onceAMinute, reason => { metrics.dropped(s.name, reason) })
   // Announced once every listener is bound: a failure above leaves nothing behind and nothing announced.
-  for (const s of servers) {
-    const address = s.server.address() as net.AddressInfo
-    if (s.server === admin) {
-      logger.info({ event: 'listening', endpoint: 'admin', bindAddress: address.address, bindPort: address.port, token: adminToken !== undefined },
-        `admin endpoint on ${address.address}:${address.port} (GET /health, /ready, /metrics, /clients, /unauthorized, /stats)`)
-      continue
-    }
-    const settings = proxy.listener(s.name)
-    const trusted = settings.trustedProxies === undefined || settings.mode === 'off' ? '' : ` from ${settings.trustedProxies.join(', ')}`
-    logger.info({ event: 'listening', listener: s.name, bindAddress: address.address, bindPort: address.port, proxyProtocol: settings.mode, trustedProxies: settings.mode === 'off' ? undefined : settings.trustedProxies ?? 'any' },
-      `${s.name} listener on ${address.address}:${address.port}, PROXY protocol ${settings.mode}${trusted}`)
-  }
-
   ready = true
   let stopping = false
   const stop = (signal: string): void => {
@@ -256,8 +243,21 @@ async function main (): Promise<void> {
     }
     finish()
   }
+  // Before the listening lines: whoever sends a signal once it has read them finds it handled.
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))
+  for (const s of servers) {
+    const address = s.server.address() as net.AddressInfo
+    if (s.server === admin) {
+      logger.info({ event: 'listening', endpoint: 'admin', bindAddress: address.address, bindPort: address.port, token: adminToken !== undefined },
+        `admin endpoint on ${address.address}:${address.port} (GET /health, /ready, /metrics, /clients, /unauthorized, /stats)`)
+      continue
+    }
+    const settings = proxy.listener(s.name)
+    const trusted = settings.trustedProxies === undefined || settings.mode === 'off' ? '' : ` from ${settings.trustedProxies.join(', ')}`
+    logger.info({ event: 'listening', listener: s.name, bindAddress: address.address, bindPort: address.port, proxyProtocol: settings.mode, trustedProxies: settings.mode === 'off' ? undefined : settings.trustedProxies ?? 'any' },
+      `${s.name} listener on ${address.address}:${address.port}, PROXY protocol ${settings.mode}${trusted}`)
+  }
 }
 
 main().catch((err: unknown) => {
