@@ -11,6 +11,14 @@
  */
 export interface RedisClient {
   eval (script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>
+  /**
+   * ioredis' connection state: a store's heartbeat sends nothing but on a
+   * `'ready'` connection, so that none piles up in ioredis' offline queue
+   * while Redis is away (a client without it is taken as ready).
+   */
+  readonly status?: string
+  /** ioredis' events: the heartbeat held back while Redis was away runs on `'ready'`. */
+  once?: (event: 'ready', listener: () => void) => unknown
 }
 
 /** Milliseconds a store waits for Redis before it counts the operation as failed. */
@@ -34,9 +42,18 @@ export async function withTimeout<T> (promise: Promise<T>, ms: number, what: str
   }
 }
 
+/**
+ * Sends `script` over `keys` with `args`: the client's own promise, which
+ * settles when Redis answers (or the client gives the command up), however
+ * long that takes; a client that throws gives a rejected promise.
+ */
+export async function send (client: RedisClient, script: string, keys: readonly string[], args: ReadonlyArray<string | number> = []): Promise<unknown> {
+  return await Promise.resolve().then(async () => await client.eval(script, keys.length, ...keys, ...args))
+}
+
 /** Runs `script` over `keys` with `args`, bounded by `timeout`. */
 export async function run (client: RedisClient, timeout: number, what: string, script: string, keys: readonly string[], args: ReadonlyArray<string | number> = []): Promise<unknown> {
-  return await withTimeout(Promise.resolve().then(async () => await client.eval(script, keys.length, ...keys, ...args)), timeout, what)
+  return await withTimeout(send(client, script, keys, args), timeout, what)
 }
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { parseOptions } from '../errors.js'
 import { LoggerSchema, MAX_TIMER_MS, numberIn, type Logger } from '../options.js'
-import { DEFAULT_REDIS_TIMEOUT, keyOf, run, type RedisClient } from './redis-client.js'
+import { DEFAULT_REDIS_TIMEOUT, keyOf, run, send, withTimeout, type RedisClient } from './redis-client.js'
 import type { Session, SessionStore } from './sessions.js'
 import { storeFailed } from './store-failure.js'
 import { bounded } from './unauthorized-store.js'
@@ -21,7 +21,11 @@ export interface RedisSessionStoreOptions {
    * @defaultValue 15000
    */
   ttl?: number | undefined
-  /** Milliseconds to wait for Redis before an operation counts as failed. @defaultValue 1000 */
+  /**
+   * Milliseconds to wait for Redis before an operation counts as failed; a
+   * heartbeat's rewrite waits this long for each script (1,000 clients) after
+   * the one before. @defaultValue 1000
+   */
   timeout?: number | undefined
   /** A pino-compatible logger: a failed heartbeat is logged at error level. @defaultValue none */
   logger?: Logger | undefined
@@ -95,7 +99,11 @@ return out
  * the node's list back as it is (in batches of {@link REWRITE_BATCH}, made
  * visible at once, so any number of clients fits), and the first heartbeat,
  * at once when the store is made, replaces whatever a crashed predecessor
- * of the same name left. Call `close()` when the broker closes.
+ * of the same name left. A heartbeat sends nothing while the client is not
+ * connected (ioredis' `status` is not `'ready'`; it runs on `'ready'`) or
+ * while Redis has not answered the previous one, so an outage costs one
+ * heartbeat's commands, not one per beat. Call `close()` when the broker
+ * closes.
  */
 export class RedisSessionStore implements SessionStore {
   readonly #client: RedisClient
@@ -118,7 +126,13 @@ export class RedisSessionStore implements SessionStore {
    * any number of clients, even while Redis is away.
    */
   #dirty = true
+  /** A heartbeat running, or its commands not all answered yet (Redis hung): the next one skips. */
   #beating = false
+  /** A heartbeat waits for the client's `'ready'`. */
+  #waiting = false
+  /** A heartbeat has been sent: one that waits for the client's first connection is no failure. */
+  #started = false
+  #closed = false
 
   /** @throws OptionsError naming every bad key. */
   constructor (options: RedisSessionStoreOptions) {
@@ -171,12 +185,17 @@ export class RedisSessionStore implements SessionStore {
   /** Stops the heartbeat and takes this node's clients off the list. */
   async close (): Promise<void> {
     clearInterval(this.#timer)
+    this.#closed = true
     this.#local.clear()
     await run(this.#client, this.#timeout, 'closing', CLOSE, [this.#key, this.#nodes], [this.#node])
   }
 
-  /** Replaces this node's hash with its sessions here, in batches of {@link REWRITE_BATCH}. */
-  async #rewrite (): Promise<void> {
+  /**
+   * Replaces this node's hash with its sessions here, in batches of
+   * {@link REWRITE_BATCH}. Each batch has `timeout` from the answer to the
+   * one before, so any number of them fits; what is sent goes in `sent`.
+   */
+  async #rewrite (sent: Array<Promise<unknown>>): Promise<void> {
     this.#dirty = false
     const entries = [...this.#local]
     const keys = [this.#key, this.#nodes, this.#building]
@@ -186,11 +205,14 @@ export class RedisSessionStore implements SessionStore {
     for (let at = 0; at === 0 || at < entries.length; at += REWRITE_BATCH) {
       const last = at + REWRITE_BATCH >= entries.length
       const fields = entries.slice(at, at + REWRITE_BATCH).flat()
-      batches.push(run(this.#client, this.#timeout, 'the heartbeat', REWRITE, keys, [this.#ttl, Date.now(), this.#node, at === 0 ? 1 : 0, last ? entries.length : -1, ...fields]))
+      batches.push(send(this.#client, REWRITE, keys, [this.#ttl, Date.now(), this.#node, at === 0 ? 1 : 0, last ? entries.length : -1, ...fields]))
     }
+    // Handled at once: a later batch may fail while an earlier one is awaited.
+    sent.push(Promise.allSettled(batches))
     try {
-      const done = await Promise.all(batches)
-      if (Number(done.at(-1)) !== 1) throw new Error('the rewrite of this node\'s sessions lost a batch')
+      let done: unknown
+      for (const [i, batch] of batches.entries()) done = await withTimeout(batch, this.#timeout, `the heartbeat (script ${i + 1} of ${batches.length})`)
+      if (Number(done) !== 1) throw new Error('the rewrite of this node\'s sessions lost a batch')
     } catch (err) {
       this.#dirty = true
       throw err
@@ -198,17 +220,43 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #beat (): Promise<void> {
-    if (this.#beating) return // a Redis slower than the interval: one heartbeat at a time
+    // One heartbeat at a time, until Redis has answered all it sent: a Redis
+    // that hangs, or is slower than the interval, gets no second copy.
+    if (this.#beating || this.#closed) return
+    const status = this.#client.status
+    if (status !== undefined && status !== 'ready') {
+      // ioredis would queue the commands until it reconnects, one more set per beat.
+      this.#whenReady()
+      if (this.#started) storeFailed('sessions: the heartbeat', this.#logger, new Error(`redis is not connected (${status}): the heartbeat waits for it`))
+      return
+    }
     this.#beating = true
+    this.#started = true
+    const sent: Array<Promise<unknown>> = []
     try {
       // The hash gone (expired, Redis restarted) while this node has clients: it is this node's to rewrite.
-      if (!this.#dirty && Number(await run(this.#client, this.#timeout, 'the heartbeat', TOUCH, [this.#key, this.#nodes], [this.#ttl, Date.now(), this.#node])) === 0) this.#dirty = this.#local.size > 0
-      if (this.#dirty) await this.#rewrite()
+      if (!this.#dirty) {
+        const touch = send(this.#client, TOUCH, [this.#key, this.#nodes], [this.#ttl, Date.now(), this.#node])
+        sent.push(touch)
+        if (Number(await withTimeout(touch, this.#timeout, 'the heartbeat')) === 0) this.#dirty = this.#local.size > 0
+      }
+      if (this.#dirty) await this.#rewrite(sent)
     } catch (err) {
       storeFailed('sessions: the heartbeat', this.#logger, err)
     } finally {
+      await Promise.allSettled(sent)
       this.#beating = false
     }
+  }
+
+  /** Runs a heartbeat when the client is next ready (once, however many beats found it away). */
+  #whenReady (): void {
+    if (this.#waiting || this.#client.once === undefined) return
+    this.#waiting = true
+    this.#client.once('ready', () => {
+      this.#waiting = false
+      void this.#beat()
+    })
   }
 }
 

@@ -8,7 +8,8 @@ import { redisSessionStore, type RedisSessionStore } from '../../src/operator/re
 import { sessions, type Session, type Sessions } from '../../src/operator/sessions.js'
 import { connectClient, endClient } from '../helpers/client.js'
 import { startPlainBroker, type PlainBroker } from '../helpers/plain-broker.js'
-import { redisCommand } from '../helpers/redis.js'
+import { requireProgram } from '../helpers/programs.js'
+import { redisCommand, startRedis } from '../helpers/redis.js'
 import { testRedis, type TestRedis } from '../helpers/redis-clients.js'
 import { until } from '../helpers/wait.js'
 
@@ -27,6 +28,9 @@ async function startNode (redis: TestRedis, id: string, options: { ttl?: number,
   assert.ok(list !== undefined && store !== undefined)
   return { plain, list, store, client }
 }
+
+/** The session of client number `i`, connected at `i`. */
+const session = (i: number): Session => ({ clientId: `c${i}`, ipAddress: '127.0.0.6', port: i % 65536, ipFamily: 4, listener: 'tcp', isProxy: 0, proxied: false, peer: undefined, serverIpAddress: '127.0.0.1', serverPort: 1883, tls: false, websocket: false, connectedAt: i })
 
 const view = async (node: Node): Promise<string[][]> => (await node.list.list()).map(s => [s.clientId, s.ipAddress, s.node ?? '?'])
 
@@ -79,19 +83,33 @@ describe('two real brokers sharing one session list', () => {
     assert.deepEqual(await view(a), [])
     await until(async () => (await view(a)).length === 1, 5000, 'listed again after the heartbeat')
   })
-  test('100,000 clients on one node: the rewrite after Redis loses the list puts back every one (batched, never a call with 200,000 arguments)', async (t) => {
+  test('100,000 clients on one node: the rewrite after Redis loses the list puts back every one (batched, never a call with 200,000 arguments, each batch timed on its own)', async (t) => {
     const redis = await testRedis(t)
     if (redis === undefined) return
     const lines: Array<Record<string, unknown>> = []
     const log = (obj: object): void => { lines.push(obj as Record<string, unknown>) }
-    // A client that can lose a write (as one sent while Redis is away is lost).
+    // A client that can lose a write (as one sent while Redis is away is lost), on a slow link: each script of
+    // a rewrite answered 15 ms after the one before, 1.5 s for the 100 of them, beyond the store's 1000 ms timeout.
     const real = redis.client()
     let away = false
-    const client = { eval: async (...args: Parameters<typeof real.eval>) => await (away ? Promise.reject(new Error('Redis away')) : real.eval(...args)) }
-    const store = redisSessionStore({ client, node: 'node-big', ttl: 1000, timeout: 10_000, logger: { debug: log, info: log, warn: log, error: log } })
+    let answered = Promise.resolve()
+    let slow = 0 // scripts of a rewrite not yet answered
+    const client = {
+      eval: async (...args: Parameters<typeof real.eval>) => {
+        if (away) throw new Error('Redis away')
+        const reply = real.eval(...args)
+        if (!String(args[0]).includes('RENAME')) return await reply
+        slow++
+        answered = answered.then(async () => { await reply.catch(() => {}); await new Promise(resolve => setTimeout(resolve, 15)) })
+        await answered
+        slow--
+        return await reply
+      }
+    }
+    // The ttl outlasts the rewrite and the next heartbeat: Redis renames the hash 1.5 s before the store hears.
+    const store = redisSessionStore({ client, node: 'node-big', ttl: 5000, logger: { debug: log, info: log, warn: log, error: log } })
     const n = 100_000
-    const session = (i: number): Session => ({ clientId: `c${i}`, ipAddress: '127.0.0.6', port: i % 65536, ipFamily: 4, listener: 'tcp', isProxy: 0, proxied: false, peer: undefined, serverIpAddress: '127.0.0.1', serverPort: 1883, tls: false, websocket: false, connectedAt: i })
-    for (let at = 0; at < n; at += 5000) await Promise.all(Array.from({ length: 5000 }, async (_, i) => { await store.add(String(at + i), session(at + i)) }))
+    for (let at = 0; at < n; at += 1000) await Promise.all(Array.from({ length: 1000 }, async (_, i) => { await store.add(String(at + i), session(at + i)) }))
     const key = '{aedes-proxy-protocol:sessions}:node:node-big'
     assert.equal(await redisCommand(redis.server.port, ['HLEN', key]), n)
     // One write is lost; then Redis loses the list (a restart) and a new client's write finds the hash gone.
@@ -102,7 +120,7 @@ describe('two real brokers sharing one session list', () => {
       away = loss === 'lost write'
       await store.add(String(total), session(total++)).catch(() => {})
       away = false
-      await until(async () => lines.length > 0 || Number(await redisCommand(redis.server.port, ['HLEN', key])) === total, 20_000, `the list rewritten after a ${loss} or a failure logged`)
+      await until(async () => lines.length > 0 || (slow === 0 && Number(await redisCommand(redis.server.port, ['HLEN', key])) === total), 20_000, `the list rewritten after a ${loss} or a failure logged`)
       assert.deepEqual(lines.map(l => l.reason), [], loss)
     }
     const listed = await store.list()
@@ -111,6 +129,48 @@ describe('two real brokers sharing one session list', () => {
     // No key left behind but the hash and the nodes.
     assert.deepEqual((await redisCommand(redis.server.port, ['KEYS', '*']) as string[]).sort(), [key, '{aedes-proxy-protocol:sessions}:nodes'])
     await store.close()
+  })
+  test('Redis hung, then gone, across heartbeats: the store queues one heartbeat\'s commands at most, and the list is whole once Redis is back', async (t) => {
+    const redis = await testRedis(t)
+    if (redis === undefined) return
+    const bin = requireProgram(t, 'redis-server', 'redis-server')
+    assert.ok(bin !== undefined)
+    const client = redis.client()
+    const store = redisSessionStore({ client, node: 'node-q', ttl: 1000, timeout: 300 })
+    t.after(async () => { await store.close().catch(() => {}) })
+    const n = 5000 // the rewrite is 6 scripts
+    for (let at = 0; at < n; at += 1000) await Promise.all(Array.from({ length: 1000 }, async (_, i) => { await store.add(String(at + i), session(at + i)) }))
+    const key = '{aedes-proxy-protocol:sessions}:node:node-q'
+    const hlen = async (): Promise<number> => Number(await redisCommand(redis.server.port, ['HLEN', key]))
+    // What ioredis holds: sent and unanswered, or waiting for the connection.
+    const queued = (): number => client.commandQueue.length + (client as unknown as { offlineQueue: { length: number } }).offlineQueue.length
+    // The most it holds over six heartbeats (every 333 ms) that cannot reach Redis, after a lost write.
+    const across6Beats = async (lost: number): Promise<number> => {
+      await store.add(String(lost), session(lost)).catch(() => {})
+      let most = 0
+      const end = Date.now() + 6 * 334
+      await until(() => { most = Math.max(most, queued()); return Date.now() > end }, 5000, 'six heartbeats')
+      return most
+    }
+    // Hung (SIGSTOP): the connection stays up, nothing is answered.
+    process.kill(redis.server.pid, 'SIGSTOP')
+    let hung = true
+    t.after(() => { if (hung) process.kill(redis.server.pid, 'SIGCONT') })
+    const whileHung = await across6Beats(n)
+    process.kill(redis.server.pid, 'SIGCONT')
+    hung = false
+    await until(async () => queued() === 0 && await hlen() === n + 1, 5000, 'the list whole after Redis answers again')
+    // Gone (stopped, then started afresh, empty, on its port).
+    await redis.server.stop()
+    const whileGone = await across6Beats(n + 1)
+    const restarted = await startRedis(bin, { port: redis.server.port })
+    t.after(restarted.stop)
+    await until(async () => await hlen() === n + 2, 5000, 'the list rewritten once Redis is back')
+    // At most the lost write, a heartbeat's script and one rewrite (6 scripts); before, another rewrite every heartbeat.
+    assert.ok(whileHung <= 8 && whileGone <= 8, `queued at most ${whileHung} while Redis hung, ${whileGone} while it was gone`)
+    const listed = await store.list()
+    assert.deepEqual(listed.map(s => s.clientId), Array.from({ length: n + 2 }, (_, i) => `c${i}`))
+    assert.deepEqual((await redisCommand(redis.server.port, ['KEYS', '*']) as string[]).sort(), [key, '{aedes-proxy-protocol:sessions}:nodes'])
   })
   test('a node restarted under the same name after a crash lists its own clients only, not its predecessor\'s', async (t) => {
     const redis = await testRedis(t)
