@@ -69,3 +69,11 @@ export async function connectClient (options: ConnectOptions): Promise<MqttClien
 export async function endClient (client: MqttClient): Promise<void> {
   await new Promise<void>(resolve => client.end(false, {}, () => resolve()))
 }
+
+/** Subscribes and publishes once on `topic`: the broker still serves `client`. */
+export async function roundTrip (client: MqttClient, topic: string): Promise<void> {
+  const got = new Promise<string>(resolve => client.once('message', (_t, payload) => resolve(payload.toString())))
+  await client.subscribeAsync(topic)
+  await client.publishAsync(topic, 'still here')
+  if (await got !== 'still here') throw new Error(`${topic}: the message came back changed`)
+}

@@ -59,9 +59,9 @@ test('protocol/ is pure: it imports only itself, and knows no sockets or timers'
   }
 })
 
-test('test/ mirrors src/ (and packages/broker/test/ its src/): every test outside integration/ and helpers/ is named after a source file', () => {
+test('test/ mirrors src/ (and packages/broker/test/ its src/): every test outside integration/, system/ and helpers/ is named after a source file', () => {
   for (const file of [...files('test'), ...files('packages/broker/test')]) {
-    if (file.startsWith('test/integration/') || file.startsWith('test/helpers/')) continue
+    if (/^(test|packages\/broker\/test)\/(integration|system|helpers)\//.test(file)) continue
     const source = file.replace(/^test\//, 'src/').replace(/^packages\/broker\/test\//, 'packages/broker/src/').replace(/\.test\.ts$/, '.ts')
     assert.ok(statSync(path.join(root, source), { throwIfNoEntry: false })?.isFile() === true, `${file} has no ${source}`)
   }
@@ -80,5 +80,14 @@ test('the library does not import the ready-to-run broker, and the broker uses t
 test('nothing under scripts/ or bench/ imports test/', () => {
   for (const file of [...files('scripts'), ...files('bench')]) {
     for (const dep of importsOf(file)) assert.ok(!dep.startsWith('test/'), `${file} imports ${dep}`)
+  }
+})
+
+test('the fast tier starts no program: only tests under system/ spawn processes or use the helpers that do', () => {
+  const spawning = /from '(node:child_process|[./]+helpers\/(programs|npm-start|redis|redis-clients|bin-cluster|spawn)\.js)'/
+  for (const file of [...files('test'), ...files('packages/broker/test')]) {
+    // trust.test.ts runs node itself in a child, to hold this event loop while a client connects.
+    if (!file.endsWith('.test.ts') || /\/system\//.test(file) || file === 'test/integration/trust.test.ts') continue
+    assert.doesNotMatch(readFileSync(path.join(root, file), 'utf8'), spawning, `${file} starts programs: it belongs under system/`)
   }
 })

@@ -9,13 +9,13 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { testCerts } from '../../../test/helpers/certs.js'
-import { spawnProgram } from '../../../test/helpers/spawn.js'
-import { backlogCap, bearerMatches, bindAll, isLoopback, loopbackHost, numberOr, parseArgs, StartupError } from '../src/startup.js'
-import { trustsEvery } from '../src/env.js'
-import { unknownVariables } from '../src/variables.js'
+import { testCerts } from '../../../../test/helpers/certs.js'
+import { spawnProgram } from '../../../../test/helpers/spawn.js'
+import { backlogCap, bearerMatches, bindAll, isLoopback, loopbackHost, numberOr, parseArgs, StartupError } from '../../src/startup.js'
+import { trustsEvery } from '../../src/env.js'
+import { unknownVariables } from '../../src/variables.js'
 
-const root = fileURLToPath(new URL('../../..', import.meta.url))
+const root = fileURLToPath(new URL('../../../..', import.meta.url))
 
 async function freePort (): Promise<number> {
   const s = net.createServer().listen(0, '127.0.0.1')

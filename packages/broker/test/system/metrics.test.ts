@@ -4,11 +4,11 @@
 // (the refusal is still a `refused` line, and still counted).
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { connectClient } from '../../../test/helpers/client.js'
-import { outcome } from '../../../test/helpers/plain-broker.js'
-import { requireProgram } from '../../../test/helpers/programs.js'
-import { startRedis } from '../../../test/helpers/redis.js'
-import { startDirectBroker, type DirectBroker } from '../../../test/helpers/npm-start.js'
+import { connectClient } from '../../../../test/helpers/client.js'
+import { outcome } from '../../../../test/helpers/plain-broker.js'
+import { requireProgram } from '../../../../test/helpers/programs.js'
+import { startRedis } from '../../../../test/helpers/redis.js'
+import { startDirectBroker, type DirectBroker } from '../../../../test/helpers/npm-start.js'
 
 type Running = DirectBroker
 

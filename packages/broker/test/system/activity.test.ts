@@ -3,21 +3,21 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Client } from 'aedes'
-import { connectClient, endClient } from '../../../test/helpers/client.js'
-import { startPlainBroker } from '../../../test/helpers/plain-broker.js'
-import { until } from '../../../test/helpers/wait.js'
+import { connectClient, endClient } from '../../../../test/helpers/client.js'
+import { startPlainBroker } from '../../../../test/helpers/plain-broker.js'
+import { until } from '../../../../test/helpers/wait.js'
 import { logText } from 'aedes-proxy-protocol'
 import { fileURLToPath } from 'node:url'
 import mqttPacket from 'mqtt-packet'
-import { encodeV2 } from '../../../support/encode.js'
-import { isCleanText } from '../../../src/protocol/text.js'
-import { announcedPort, metric, NPM_START_ENV } from '../../../test/helpers/npm-start.js'
-import { rawExchange } from '../../../test/helpers/raw.js'
-import { spawnProgram } from '../../../test/helpers/spawn.js'
-import { UNCLEAN_KINDS } from '../../../test/helpers/unclean.js'
-import { connectionErrorReason, logActivity, TAKEN_OVER } from '../src/activity.js'
+import { encodeV2 } from '../../../../support/encode.js'
+import { isCleanText } from '../../../../src/protocol/text.js'
+import { announcedPort, metric, NPM_START_ENV } from '../../../../test/helpers/npm-start.js'
+import { rawExchange } from '../../../../test/helpers/raw.js'
+import { spawnProgram } from '../../../../test/helpers/spawn.js'
+import { UNCLEAN_KINDS } from '../../../../test/helpers/unclean.js'
+import { connectionErrorReason, logActivity, TAKEN_OVER } from '../../src/activity.js'
 
-const root = fileURLToPath(new URL('../../..', import.meta.url))
+const root = fileURLToPath(new URL('../../../..', import.meta.url))
 
 test('a client whose id a new connection takes is logged as taken over; a clean DISCONNECT as such; the reasons reach the counter', async (t) => {
   const records: Array<Record<string, unknown>> = []

@@ -7,14 +7,14 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { startFront, v2HeaderFor } from '../../../test/helpers/front.js'
-import { connectClient, endClient } from '../../../test/helpers/client.js'
-import { testCerts } from '../../../test/helpers/certs.js'
-import { proxiedConnack } from '../../../test/helpers/raw.js'
-import { spawnProgram, type Spawned } from '../../../test/helpers/spawn.js'
-import { until } from '../../../test/helpers/wait.js'
+import { startFront, v2HeaderFor } from '../../../../test/helpers/front.js'
+import { connectClient, endClient } from '../../../../test/helpers/client.js'
+import { testCerts } from '../../../../test/helpers/certs.js'
+import { proxiedConnack } from '../../../../test/helpers/raw.js'
+import { spawnProgram, type Spawned } from '../../../../test/helpers/spawn.js'
+import { until } from '../../../../test/helpers/wait.js'
 
-const root = fileURLToPath(new URL('../../..', import.meta.url))
+const root = fileURLToPath(new URL('../../../..', import.meta.url))
 const LOOPBACK = {
   LISTENER_TCP_BIND_ADDRESS: '127.0.0.1',
   LISTENER_TCP_BIND_PORT: '0',

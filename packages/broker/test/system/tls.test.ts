@@ -9,13 +9,13 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt'
-import { otherCaCerts, testCerts } from '../../../test/helpers/certs.js'
-import { freePort, startTestHaproxy } from '../../../test/helpers/programs.js'
-import { spawnProgram, type Spawned } from '../../../test/helpers/spawn.js'
-import { StartupError } from '../src/startup.js'
-import { clientAuth, tlsOptions, type ClientAuth } from '../src/tls.js'
+import { otherCaCerts, testCerts } from '../../../../test/helpers/certs.js'
+import { freePort, startTestHaproxy } from '../../../../test/helpers/programs.js'
+import { spawnProgram, type Spawned } from '../../../../test/helpers/spawn.js'
+import { StartupError } from '../../src/startup.js'
+import { clientAuth, tlsOptions, type ClientAuth } from '../../src/tls.js'
 
-const root = fileURLToPath(new URL('../../..', import.meta.url))
+const root = fileURLToPath(new URL('../../../..', import.meta.url))
 const LISTENERS = ['ssl', 'wss'] as const
 type TlsListener = typeof LISTENERS[number]
 

@@ -6,16 +6,16 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
-import { connectClient, endClient } from '../../../test/helpers/client.js'
-import { outcome } from '../../../test/helpers/plain-broker.js'
-import { freePort, requireProgram } from '../../../test/helpers/programs.js'
-import { startRedis } from '../../../test/helpers/redis.js'
-import { startDirectBroker, type DirectBroker } from '../../../test/helpers/npm-start.js'
-import { spawnProgram } from '../../../test/helpers/spawn.js'
-import { until } from '../../../test/helpers/wait.js'
-import { redactedUrl, redaction } from '../src/cluster.js'
+import { connectClient, endClient } from '../../../../test/helpers/client.js'
+import { outcome } from '../../../../test/helpers/plain-broker.js'
+import { freePort, requireProgram } from '../../../../test/helpers/programs.js'
+import { startRedis } from '../../../../test/helpers/redis.js'
+import { startDirectBroker, type DirectBroker } from '../../../../test/helpers/npm-start.js'
+import { spawnProgram } from '../../../../test/helpers/spawn.js'
+import { until } from '../../../../test/helpers/wait.js'
+import { redactedUrl, redaction } from '../../src/cluster.js'
 
-const root = fileURLToPath(new URL('../../..', import.meta.url))
+const root = fileURLToPath(new URL('../../../..', import.meta.url))
 
 type Node = DirectBroker
 

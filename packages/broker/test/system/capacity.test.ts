@@ -7,13 +7,13 @@ import { readdirSync, readlinkSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { connectClient, endClient } from '../../../test/helpers/client.js'
-import { announcedPort, metric, NPM_START_ENV, startDirectBroker } from '../../../test/helpers/npm-start.js'
-import { spawnProgram } from '../../../test/helpers/spawn.js'
-import { until } from '../../../test/helpers/wait.js'
-import { ADMIN_LIMITS, FILE_RESERVE, openFileLimit } from '../src/capacity.js'
+import { connectClient, endClient } from '../../../../test/helpers/client.js'
+import { announcedPort, metric, NPM_START_ENV, startDirectBroker } from '../../../../test/helpers/npm-start.js'
+import { spawnProgram } from '../../../../test/helpers/spawn.js'
+import { until } from '../../../../test/helpers/wait.js'
+import { ADMIN_LIMITS, FILE_RESERVE, openFileLimit } from '../../src/capacity.js'
 
-const root = fileURLToPath(new URL('../../..', import.meta.url))
+const root = fileURLToPath(new URL('../../../..', import.meta.url))
 
 test('past its open-file limit the broker drops connections itself: counted (file-limit) and logged once', async (t) => {
   const LIMIT = 200
