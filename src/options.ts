@@ -43,10 +43,6 @@ const maxV2Length = z.int().min(MIN_V2_LENGTH, { error: `must be at least ${MIN_
 
 /** An IPv4 or IPv6 address, or a CIDR range of either. */
 export const AddressRange = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'must be an IPv4 or IPv6 address or CIDR range, like 10.0.0.0/8 or fd00::/8' })
-/** True when `text` is an IPv4/IPv6 address or CIDR range `trustedProxies` accepts. */
-export function isAddressRange (text: string): boolean {
-  return AddressRange.safeParse(text).success
-}
 const TrustedProxies = z.array(AddressRange).min(1, { error: 'must list at least one proxy address or range (leave trustedProxies unset to accept headers from any peer)' })
 const ProxyEnabled = z.union([z.boolean(), z.literal('optional')], { error: "must be true, false or 'optional'" })
 
@@ -209,17 +205,10 @@ const _schemaMatches: (x: SchemaInput) => ProxyProtocolOptions = x => x
 void _inputMatches
 void _schemaMatches
 
-/** Options that were the PROXY plugin's and are operator plugins of their own now. */
-const MOVED: Readonly<Record<string, string>> = {
-  ipPolicy: 'the IP policy is a plugin of its own: broker.use(ipPolicy({ allow, deny, rateLimit }))',
-  unauthorizedClients: 'the unauthorized-clients list is a plugin of its own: broker.use(unauthorizedClients({ maxEntries, maxAge }))',
-  sysInterval: 'sessions and $SYS are a plugin of their own: broker.use(sessions({ sysInterval, counters: proxy }))'
-}
 const GLOBAL_ONLY = new Set(['logger', 'listeners'])
 
 /** An unknown key that is a known one in the wrong place. */
 function explainKey (path: readonly string[], key: string): string | undefined {
-  if (key in MOVED) return MOVED[key]
   if (key === 'trustProxy') return 'aedes-server-factory\'s trustProxy is trustedProxies here: the addresses and CIDR ranges of the proxies that may send a header'
   if (path.length === 0) {
     if ((LISTENER_NAMES as readonly string[]).includes(key)) return `listener settings go under listeners: did you mean \`listeners.${key}\`?`

@@ -77,11 +77,6 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       get onHeader () { return listened('header') ? onHeader : undefined },
       get onRejected () { return listened('rejected') ? onRejected : undefined }
     }
-    // Failed logins moved to the unauthorized-clients plugin: say so to code
-    // that still listens for them here, rather than never calling it.
-    ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
-      if (event === 'unauthorized') throw new UsageError("'unauthorized' is the unauthorized-clients plugin's event now: broker.use(unauthorizedClients()).on('unauthorized', ...)")
-    })
   }
 
   /**

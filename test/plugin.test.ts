@@ -138,12 +138,6 @@ describe('misuse is loud', () => {
     proxy.attach(server)
     assert.throws(() => proxy.attach(server, { listener: 'ws' }), usageError(/already attached as the tcp listener, not ws/))
   })
-  test("listening for 'unauthorized' on the PROXY plugin says where the event went", async (t) => {
-    const broker = await withBroker(t)
-    const proxy = broker.use(proxyProtocol({}))
-    assert.throws(() => (proxy as unknown as { on: (e: string, f: () => void) => void }).on('unauthorized', () => {}), usageError(/broker\.use\(unauthorizedClients\(\)\)\.on\('unauthorized'/))
-    assert.equal(proxy.listenerCount('rejected'), 0)
-  })
   test('one server, two plugin instances: a coded error', async (t) => {
     const a = await withBroker(t)
     const b = await withBroker(t)
