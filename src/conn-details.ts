@@ -74,9 +74,8 @@ export interface Arrival {
  * Builds `connDetails` for the stream aedes receives (and the HTTP request of
  * a WebSocket), reading the peer at most once.
  */
-export function connDetailsFor (stream: unknown, req: IncomingMessage | undefined, arrival: Arrival,
+export function connDetailsFor (stream: unknown, upgrade: UpgradeRequest | undefined, arrival: Arrival,
   settings: ListenerSettings, trusted: AddressMatcher): ConnDetails {
-  const upgrade = upgradeRequest(req)
   const socket = upgrade?.socket ?? stream
   const peer = arrival.peer ?? peerOf(socket)
   const header = arrival.header

@@ -5,7 +5,7 @@ import tls from 'node:tls'
 import type { Aedes, Client, Connection } from 'aedes'
 import { authChain } from './auth-chain.js'
 import { addressMatcher, MATCH_ANY, type AddressMatcher } from './cidr.js'
-import { connDetailsFor, peerOf, upgradeRequest, type Arrival, type ConnDetails } from './conn-details.js'
+import { connDetailsFor, peerOf, upgradeRequest, type Arrival, type ConnDetails, type UpgradeRequest } from './conn-details.js'
 import { Connections } from './connections.js'
 import { Collapser } from './log-collapse.js'
 import { logTlsRefusals } from './tls-refusals.js'
@@ -167,7 +167,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     // TCP connections `{ connDetails }`, and those are tcp (or ssl) all the same.
     const upgrade = upgradeRequest(req)
     const arrival = this.#connections.find(stream, upgrade)
-    if (arrival !== undefined) return handle(stream, this.#request(stream, req, arrival))
+    if (arrival !== undefined) return handle(stream, this.#request(stream, req, upgrade, arrival))
     const listener: ListenerName = upgrade !== undefined
       ? (upgrade.socket instanceof tls.TLSSocket ? 'wss' : 'ws')
       : (stream instanceof tls.TLSSocket ? 'ssl' : 'tcp')
@@ -178,12 +178,12 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     // wrapper that passes a request (aedes-server-factory's trustProxy).
     if (settings.mode === 'off') {
       this.#stats.direct(listener)
-      return handle(stream, this.#request(stream, req, { listener, header: undefined, peer: undefined }))
+      return handle(stream, this.#request(stream, req, upgrade, { listener, header: undefined, peer: undefined }))
     }
     if (listener === 'tcp' && req === undefined) {
       let client: Client | undefined
       intake(this.#intake, stream, 'tcp', (_socket, header, peer) => {
-        client = handle(stream, this.#request(stream, undefined, { listener: 'tcp', header, peer }))
+        client = handle(stream, this.#request(stream, undefined, undefined, { listener: 'tcp', header, peer }))
       })
       return client // set when the connection was handed over synchronously
     }
@@ -193,8 +193,8 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
   }
 
   /** The request aedes is given, with `connDetails` on it. */
-  #request (stream: Connection, req: IncomingMessage | undefined, arrival: Arrival): IncomingMessage {
-    const details = connDetailsFor(stream, req, arrival, this.settings[arrival.listener], this.#trusted[arrival.listener])
+  #request (stream: Connection, req: IncomingMessage | undefined, upgrade: UpgradeRequest | undefined, arrival: Arrival): IncomingMessage {
+    const details = connDetailsFor(stream, upgrade, arrival, this.settings[arrival.listener], this.#trusted[arrival.listener])
     if (req !== undefined) {
       (req as IncomingMessage & { connDetails?: ConnDetails }).connDetails = details
       return req

@@ -5,7 +5,7 @@ import { addressMatcher, type AddressMatcher } from '../cidr.js'
 import { parseOptions, UsageError } from '../errors.js'
 import { AddressRange, numberIn } from '../options.js'
 import type { AedesPlugin } from '../use.js'
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../protocol/address.js'
+import { formatIPv4, formatIPv6, isMappedIPv4, parseIPv4, parseIPv6 } from '../protocol/address.js'
 import { clientIp } from './client-address.js'
 import { MAX_BUCKETS, MemoryRateLimitStore, type RateLimit, type RateLimitStore } from './rate-limit.js'
 
@@ -166,12 +166,6 @@ function networkOf (zoned: string, ipv4Prefix: number, ipv6Prefix: number): stri
   // IPv6 key, measured). toLowerCase() of this lower-case text is a flat
   // copy, the same characters in one piece (91 bytes).
   return (bits < width ? `${text}/${bits}` : text).toLowerCase()
-}
-
-/** Whether sixteen bytes are an IPv4-mapped IPv6 address, `::ffff:a.b.c.d`. */
-function isMappedIPv4 (bytes: Uint8Array): boolean {
-  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false
-  return bytes[10] === 0xff && bytes[11] === 0xff
 }
 
 /**

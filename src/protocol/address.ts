@@ -291,3 +291,9 @@ export function canonicalAddress (text: string): { readonly address: string, rea
 export function unmappedIPv4 (text: string): string | undefined {
   return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text)?.[1]
 }
+
+/** Whether sixteen bytes are an IPv4-mapped IPv6 address, `::ffff:a.b.c.d`. */
+export function isMappedIPv4 (bytes: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false
+  return bytes[10] === 0xff && bytes[11] === 0xff
+}

@@ -125,9 +125,9 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   if (url === undefined) return undefined
   const failOpen = whenUnavailable(env)
   const pingInterval = numberOr(env, 'REDIS_PING_INTERVAL', REDIS_PING_INTERVAL)
+  // The URL as lines show it. A Redis or ioredis message that quotes a secret
+  // is redacted where everything is printed (broker.ts: redaction()).
   const where = redactedUrl(url.href)
-  // An error's text as printed: a Redis or ioredis message that quotes a secret shows `***`.
-  const hide = redaction(env)
   const node = brokerId ?? randomUUID()
   if (brokerId === undefined) {
     logger.warn({ event: 'startup', variable: 'TB_SERVICE_ID' }, `REDIS_URL without TB_SERVICE_ID: this node is ${node}, a new name at every start; set TB_SERVICE_ID to one name per node`)
@@ -144,7 +144,7 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   let leaving = false
   const lost = (what: string, reason: string): void => {
     if (!started || leaving || down.has(what)) return
-    if (down.size === 0) logger.error({ event: 'redis', state: 'down', redis: where, node, reason: hide(reason) }, `lost Redis at ${where}: messages between nodes, sessions and shared lists wait for it; clients here stay connected`)
+    if (down.size === 0) logger.error({ event: 'redis', state: 'down', redis: where, node, reason }, `lost Redis at ${where}: messages between nodes, sessions and shared lists wait for it; clients here stay connected`)
     down.add(what)
   }
   const back = (what: string): void => {
@@ -170,7 +170,7 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   clearTimeout(timer)
   if (outcome === 'late') {
     for (const conn of conns) conn.disconnect()
-    throw new StartupError(`REDIS_URL=${JSON.stringify(where)}: Redis did not answer within ${REDIS_STARTUP_TIMEOUT} ms${lastError !== '' ? ` (${hide(lastError)})` : ''}`)
+    throw new StartupError(`REDIS_URL=${JSON.stringify(where)}: Redis did not answer within ${REDIS_STARTUP_TIMEOUT} ms${lastError !== '' ? ` (${lastError})` : ''}`)
   }
   started = true
   const [sub, pub, data, stores] = conns as [Redis, Redis, Redis, Redis]
