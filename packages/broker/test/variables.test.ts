@@ -1,9 +1,10 @@
 // The broker's one variable table (docs/broker.md, "Variables") is the list
 // the code reads (variables.ts), both ways: every variable the broker reads
-// has a row, and every row names only variables it reads.
+// has a row, and every row names only variables it reads. No other document
+// has a variable table of its own.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { VARIABLES } from '../src/variables.js'
@@ -54,6 +55,12 @@ test('every variable in docs/broker.md\'s table is read by the broker, and named
   const names = documented()
   assert.deepEqual(names.filter(name => !read.has(name)), [])
   assert.deepEqual(names.filter((name, i) => names.indexOf(name) !== i), [], 'no variable in two rows')
+})
+
+test('no other document has a variable table: the README and the other docs link to docs/broker.md', () => {
+  const others = ['README.md', ...readdirSync(join(root, 'docs')).filter(f => f.endsWith('.md') && f !== 'broker.md')
+    .map(f => `docs/${f}`)]
+  for (const doc of others) assert.deepEqual(variableTables(readFileSync(join(root, doc), 'utf8')), [], doc)
 })
 
 test('a row\'s names expand as the table says', () => {
