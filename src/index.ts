@@ -43,8 +43,17 @@ export { OptionsError, UsageError, type OptionsIssue } from './errors.js'
 // The pure parser and the wire's TLV numbers.
 export { parseHeader } from './protocol/parse.js'
 export type { Endpoint, ParseLimits, ParseResult, ProxyHeader, ProxiedHeader, UnproxiedHeader } from './protocol/header.js'
-export type { RawTlv, SslInfo, CloudTlvs, TlvSet } from './protocol/tlv.js'
-export * from './protocol/tlv-types.js'
+export type { RawTlv, SslInfo, TlvSet } from './protocol/tlv.js'
+export type { CloudTlvs } from './protocol/tlvparse/cloud.js'
+export {
+  PP2_TYPE_ALPN, PP2_TYPE_AUTHORITY, PP2_TYPE_CRC32C, PP2_TYPE_NOOP, PP2_TYPE_UNIQUE_ID, PP2_TYPE_SSL,
+  PP2_SUBTYPE_SSL_VERSION, PP2_SUBTYPE_SSL_CN, PP2_SUBTYPE_SSL_CIPHER, PP2_SUBTYPE_SSL_SIG_ALG, PP2_SUBTYPE_SSL_KEY_ALG,
+  PP2_SUBTYPE_SSL_GROUP, PP2_SUBTYPE_SSL_SIG_SCHEME, PP2_SUBTYPE_SSL_CLIENT_CERT, PP2_TYPE_NETNS,
+  PP2_CLIENT_SSL, PP2_CLIENT_CERT_CONN, PP2_CLIENT_CERT_SESS
+} from './protocol/tlv.js'
+export {
+  PP2_TYPE_GCP, PP2_TYPE_AWS, PP2_SUBTYPE_AWS_VPCE_ID, PP2_TYPE_AZURE, PP2_SUBTYPE_AZURE_PRIVATEENDPOINT_LINKID
+} from './protocol/tlvparse/cloud.js'
 
 // A peer's string as a log field, as the plugins write it.
 export { logText } from './user-code.js'

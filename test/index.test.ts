@@ -7,7 +7,8 @@ import type { Client } from 'aedes'
 import * as pkg from 'aedes-proxy-protocol'
 import { proxyProtocol, withPlugins, type ConnDetails, type ProxyHeader, type ProxyProtocolOptions, type UnauthorizedAttempt, type UnauthorizedClient, type UnauthorizedClientsEvents } from 'aedes-proxy-protocol'
 import { Aedes } from 'aedes'
-import { PP2_TYPE_AWS, PP2_TYPE_SSL } from '../src/protocol/tlv-types.js'
+import { PP2_TYPE_SSL } from '../src/protocol/tlv.js'
+import { PP2_TYPE_AWS } from '../src/protocol/tlvparse/cloud.js'
 
 test('the package exports the plugin factories, the shared stores, withPlugins, the errors, the PP2_* constants, parseHeader and logText, nothing else', () => {
   const names = Object.keys(pkg).sort()
