@@ -1,7 +1,7 @@
 import { IncomingMessage, type IncomingHttpHeaders } from 'node:http'
 import net from 'node:net'
 import tls from 'node:tls'
-import type { AddressMatcher } from './cidr.js'
+import type { AddressMatcher } from './trust.js'
 import type { ForwardedHeader, ListenerName, ListenerSettings } from './options.js'
 import { canonicalAddress } from './protocol/address.js'
 import type { ProxyHeader } from './protocol/header.js'

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import http, { type IncomingMessage } from 'node:http'
 import net from 'node:net'
 import { once } from 'node:events'
-import { addressMatcher } from '../src/cidr.js'
+import { addressMatcher } from '../src/trust.js'
 import { forwardedAddress, upgradeRequest } from '../src/conn-details.js'
 import type { ForwardedHeader } from '../src/options.js'
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { resolveOptions } from '../src/options.js'
-import { PEERLESS, verdictFor } from '../src/trust.js'
+import { addressMatcher, MATCH_ANY, PEERLESS, verdictFor } from '../src/trust.js'
 
 const rows = [
   { proxyEnabled: true, hints: true, trusted: true, verdict: { verb: 'REQUIRE' } },
@@ -23,4 +23,34 @@ for (const row of rows) {
 
 test('a peer whose address is gone is read as on a listener that requires a header', () => {
   assert.deepEqual(PEERLESS, { verb: 'REQUIRE' })
+})
+
+// ------------------------------------------------------------------ the address matcher
+
+const matcherRows = [
+  { list: ['10.0.0.0/8'], peer: '10.1.2.3', trusted: true },
+  { list: ['10.0.0.0/8'], peer: '::ffff:10.1.2.3', trusted: true },
+  { list: ['10.0.0.0/8'], peer: '::FFFF:10.1.2.3', trusted: true },
+  { list: ['10.0.0.0/8'], peer: '11.0.0.1', trusted: false },
+  { list: ['10.0.0.0/8'], peer: '::ffff:11.0.0.1', trusted: false },
+  { list: ['192.0.2.1'], peer: '192.0.2.1', trusted: true },
+  { list: ['192.0.2.1'], peer: '192.0.2.2', trusted: false },
+  { list: ['fd00::/8'], peer: 'fd12::1', trusted: true },
+  { list: ['fd00::/8'], peer: 'fe80::1', trusted: false },
+  { list: ['::1'], peer: '::1', trusted: true },
+  { list: ['::1'], peer: '127.0.0.1', trusted: false },
+  { list: ['::ffff:10.0.0.0/104'], peer: '10.9.9.9', trusted: true },
+  // An IPv6 range holding the mapped block holds IPv4 peers too (README, "Who may send a header").
+  { list: ['::/0'], peer: '127.0.0.1', trusted: true },
+  { list: ['0.0.0.0/0'], peer: '::1', trusted: false },
+  { list: ['10.0.0.0/8'], peer: '', trusted: false },
+  { list: ['10.0.0.0/8'], peer: 'not-an-address', trusted: false }
+]
+for (const row of matcherRows) {
+  test(`trustedProxies ${JSON.stringify(row.list)}: ${row.peer || '(no address)'} is ${row.trusted ? '' : 'not '}trusted`, () => {
+    assert.equal(addressMatcher(row.list)(row.peer), row.trusted)
+  })
+}
+test('no list: every peer may send a header', () => {
+  assert.equal(MATCH_ANY('203.0.113.9'), true)
 })
