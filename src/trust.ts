@@ -97,6 +97,7 @@ export function addressMatcher (entries: readonly string[]): AddressMatcher {
   // for each), on every connection, and the peers asked about are mostly the
   // same few (a trusted list is asked about the load balancers): the answers
   // are kept, up to CACHE_SIZE addresses, then forgotten all at once.
+  // Bench: variant pp-rec-v1 (bench/paired.ts: trustedProxies, the README's recommended configuration).
   const known = new Map<string, boolean>()
   return (address: string): boolean => {
     const cached = known.get(address)

@@ -48,7 +48,10 @@ export function isCleanText (text: string): boolean {
  * Buffer's own latin1 decoder, called on any Uint8Array: one copy of
  * `bytes[start, end)` into a string, without a Buffer view made first.
  */
-export const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice
+// Bench: parser cases v1-tcp4, v1-tcp6 and v2-inet6-tlvs (bench/cases.ts), candidate ours (bench/candidates.ts).
+export const latin1Slice = (Buffer.prototype as unknown as {
+  latin1Slice: (this: Uint8Array, start: number, end: number) => string
+}).latin1Slice
 
 /**
  * The string TLV `bytes[start, end)` as text: printable US-ASCII decoded in
@@ -57,6 +60,7 @@ export const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this:
  * bytes stay raw). Never throws: no value refuses a header.
  */
 export function textAt (bytes: Uint8Array, start: number, end: number, ascii: boolean): string | undefined {
+  // Bench: parser case v2-inet6-tlvs (bench/cases.ts), candidate ours-read (bench/candidates.ts).
   if (printableAscii(bytes, start, end)) return latin1Slice.call(bytes, start, end)
   if (ascii) return undefined
   let text: string

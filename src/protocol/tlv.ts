@@ -100,6 +100,7 @@ class Target {
  * object (a getter closed over its own state per object would give every
  * object its own hidden class, which costs far more than the value).
  */
+// Bench: parser case v2-inet6-tlvs, candidates ours and ours-read (bench/candidates.ts); client-memory.ts.
 class Slot extends Target {
   #make: (() => unknown) | undefined
   #value: unknown
