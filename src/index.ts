@@ -12,7 +12,9 @@ export { ipPolicy } from './operator/ip-policy.js'
 export type { IpPolicy, IpPolicyOptions, IpRefusal } from './operator/ip-policy.js'
 export type { RateLimit, RateLimitStore } from './operator/rate-limit.js'
 export { unauthorizedClients } from './operator/unauthorized.js'
-export type { UnauthorizedClients, UnauthorizedClientsOptions, UnauthorizedClientsEvents } from './operator/unauthorized.js'
+export type {
+  UnauthorizedClients, UnauthorizedClientsOptions, UnauthorizedClientsEvents
+} from './operator/unauthorized.js'
 export type { UnauthorizedClient, UnauthorizedAttempt, UnauthorizedStore } from './operator/unauthorized-store.js'
 export { sessions } from './operator/sessions.js'
 export type { Sessions, SessionsOptions, Session, SessionStore, CounterSource } from './operator/sessions.js'
@@ -29,7 +31,10 @@ export type { RedisClient } from './operator/redis-client.js'
 export type { MaybePromise, RefusedBy } from './auth-chain.js'
 
 // Options, events and what the broker sees.
-export type { ProxyProtocolOptions, ListenerOptions, WebSocketListenerOptions, ForwardedHeader, ListenerSettings, ListenerName, ResolvedOptions, Logger, ProxyMode } from './options.js'
+export type {
+  ProxyProtocolOptions, ListenerOptions, WebSocketListenerOptions, ForwardedHeader, ListenerSettings, ListenerName,
+  ResolvedOptions, Logger, ProxyMode
+} from './options.js'
 export type { ConnectionEvent, HeaderEvent, RejectedEvent, ProxyProtocolEvents } from './events.js'
 export type { ReadFailure } from './reader.js'
 export type { ListenerStats } from './stats.js'
@@ -42,7 +47,9 @@ export { OptionsError, UsageError, type OptionsIssue } from './errors.js'
 
 // The pure parser and the wire's TLV numbers.
 export { parseHeader } from './protocol/parse.js'
-export type { Endpoint, ParseLimits, ParseResult, ProxyHeader, ProxiedHeader, UnproxiedHeader } from './protocol/header.js'
+export type {
+  Endpoint, ParseLimits, ParseResult, ProxyHeader, ProxiedHeader, UnproxiedHeader
+} from './protocol/header.js'
 export type { RawTlv, SslInfo, TlvSet } from './protocol/tlv.js'
 export type { CloudTlvs } from './protocol/tlvparse/cloud.js'
 export {

@@ -18,7 +18,8 @@
  * text, so it cannot inject anything: refusing the client for it (as the
  * plugin did for a Cyrillic BMPString CN) would only lock out real clients.
  */
-const NOT_CLEAN = /[\p{Cc}\p{Default_Ignorable_Code_Point}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u
+// \p{DI} is \p{Default_Ignorable_Code_Point}.
+const NOT_CLEAN = /[\p{Cc}\p{DI}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u
 const LATIN = /\p{Script=Latin}/u
 const GREEK = /\p{Script=Greek}/u
 const CYRILLIC = /\p{Script=Cyrillic}/u
@@ -85,7 +86,8 @@ export function setText<T extends object> (target: T, key: keyof T, text: string
 export function escapeUnclean (text: string, max = 256): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text
   if (isCleanText(cut)) return cut
-  const escape = (ch: string): string => ch.split('').map(c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')
+  const escape = (ch: string): string =>
+    ch.split('').map(c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')
   let out = ''
   for (const ch of cut) out += ch === '…' || isCleanText(ch) ? ch : escape(ch)
   if (isCleanText(out)) return out
