@@ -9,14 +9,19 @@ const rows = [
   { proxyEnabled: 'optional', hints: true, trusted: true, verdict: { verb: 'USE' } },
   { proxyEnabled: 'optional', hints: true, trusted: false, verdict: { verb: 'REJECT', code: 'PROXY_ERR_UNTRUSTED' } },
   { proxyEnabled: false, hints: true, trusted: true, verdict: { verb: 'REJECT', code: 'PROXY_ERR_UNEXPECTED_HEADER' } },
-  { proxyEnabled: false, hints: true, trusted: false, verdict: { verb: 'REJECT', code: 'PROXY_ERR_UNEXPECTED_HEADER' } },
+  {
+    proxyEnabled: false, hints: true, trusted: false, verdict: { verb: 'REJECT', code: 'PROXY_ERR_UNEXPECTED_HEADER' }
+  },
   { proxyEnabled: false, hints: false, trusted: true, verdict: { verb: 'IGNORE' } },
   { proxyEnabled: false, hints: false, trusted: false, verdict: { verb: 'IGNORE' } }
 ] as const
 
 for (const row of rows) {
-  test(`proxyEnabled ${String(row.proxyEnabled)}, hints ${String(row.hints)}, ${row.trusted ? 'trusted' : 'untrusted'} peer: ${row.verdict.verb}`, () => {
-    const settings = resolveOptions({ proxyEnabled: row.proxyEnabled, hints: row.hints, trustedProxies: ['127.0.0.9'] }).tcp
+  const peer = row.trusted ? 'trusted' : 'untrusted'
+  const { proxyEnabled, hints } = row
+  test(`proxyEnabled ${String(proxyEnabled)}, hints ${String(hints)}, ${peer} peer: ${row.verdict.verb}`, () => {
+    const options = { proxyEnabled: row.proxyEnabled, hints: row.hints, trustedProxies: ['127.0.0.9'] }
+    const settings = resolveOptions(options).tcp
     assert.deepEqual(verdictFor(settings, row.trusted), row.verdict)
   })
 }
@@ -47,7 +52,8 @@ const matcherRows = [
   { list: ['10.0.0.0/8'], peer: 'not-an-address', trusted: false }
 ]
 for (const row of matcherRows) {
-  test(`trustedProxies ${JSON.stringify(row.list)}: ${row.peer || '(no address)'} is ${row.trusted ? '' : 'not '}trusted`, () => {
+  const peer = row.peer || '(no address)'
+  test(`trustedProxies ${JSON.stringify(row.list)}: ${peer} is ${row.trusted ? '' : 'not '}trusted`, () => {
     assert.equal(addressMatcher(row.list)(row.peer), row.trusted)
   })
 }

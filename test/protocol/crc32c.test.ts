@@ -9,8 +9,14 @@ const crcVectors: ReadonlyArray<{ name: string, input: Buffer, crc: number }> = 
   { name: '"123456789"', input: Buffer.from('123456789', 'latin1'), crc: 0xe3069283 },
   { name: '32 bytes of 0x00', input: Buffer.alloc(32, 0x00), crc: 0x8a9136aa },
   { name: '32 bytes of 0xFF', input: Buffer.alloc(32, 0xff), crc: 0x62a8ab43 },
-  { name: '32 ascending bytes 0x00..0x1F', input: Buffer.from(Array.from({ length: 32 }, (_, i) => i)), crc: 0x46dd794e },
-  { name: '32 descending bytes 0x1F..0x00', input: Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i)), crc: 0x113fdb5c }
+  {
+    name: '32 ascending bytes 0x00..0x1F', input: Buffer.from(Array.from({ length: 32 }, (_, i) => i)), crc: 0x46dd794e
+  },
+  {
+    name: '32 descending bytes 0x1F..0x00',
+    input: Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i)),
+    crc: 0x113fdb5c
+  }
 ]
 
 for (const row of crcVectors) {
