@@ -13,7 +13,7 @@ import { UsageError } from './errors.js'
 import type { ReadFailure } from './reader.js'
 import type { HeaderEvent, ProxyProtocolEvents, RejectedEvent } from './events.js'
 import { refusalMessage } from './hints.js'
-import { intake, readOptionsFor, refuse, type IntakeContext, type Proceed } from './intake.js'
+import { bytesReadOf, intake, refuse, type IntakeContext, type Proceed } from './intake.js'
 import { checkAttachable, listenerOf, takeOverConnections, type AttachableServer } from './listeners.js'
 import { LISTENER_NAMES, resolveOptions, type ListenerName, type ListenerSettings, type ProxyProtocolOptions, type ResolvedOptions } from './options.js'
 import { PP2_SUBTYPE_SSL_CN } from './protocol/tlv-types.js'
@@ -70,7 +70,6 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     this.#intake = {
       settings: s,
       trusted: this.#trusted,
-      readOptions: { tcp: readOptionsFor(s.tcp), ssl: readOptionsFor(s.ssl), ws: readOptionsFor(s.ws), wss: readOptionsFor(s.wss) },
       stats: this.#stats,
       logger: s.logger,
       logs: new Collapser(),
@@ -188,7 +187,8 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       return client // set when the connection was handed over synchronously
     }
     const socket = upgrade?.socket ?? stream
-    refuse(this.#intake, stream, listener, peerOf(socket), 'PROXY_ERR_NOT_ATTACHED', refusalMessage.notAttached(listener), -1)
+    const message = refusalMessage.notAttached(listener)
+    refuse(this.#intake, stream, listener, peerOf(socket), 'PROXY_ERR_NOT_ATTACHED', message, bytesReadOf(socket))
     return undefined
   }
 
