@@ -45,7 +45,8 @@ export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerNa
   const started = performance.now()
   // The peer is read now, whatever the verdict: connDetails needs it anyway
   // (one getpeername either way, at most one per connection), and a refusal
-  // reported later would find it gone once the peer has reset.
+  // reported later would find it gone once the peer has reset. (A system call
+  // is dear: bench/README.md section 2, "the same + one `getpeername`".)
   const peer = peerOf(socket)
   let verdict: Verdict
   // Reset before Node could read its peer address (HAProxy resets its
