@@ -1,6 +1,6 @@
 import type tls from 'node:tls'
 import { peerOf } from './conn-details.js'
-import type { Connections } from './connections.js'
+import type { HandOff } from './handoff.js'
 import { heldBack, type Collapser } from './log-collapse.js'
 import type { ListenerName, Logger } from './options.js'
 import { callUser, logText } from './user-code.js'
@@ -15,7 +15,7 @@ import { callUser, logText } from './user-code.js'
  * Node closes the connection itself; this only listens.
  * @returns a function that stops listening.
  */
-export function logTlsRefusals (server: tls.Server, listener: ListenerName, connections: Connections, logger: Logger, logs: Collapser): () => void {
+export function logTlsRefusals (server: tls.Server, listener: ListenerName, connections: HandOff, logger: Logger, logs: Collapser): () => void {
   const onError = (err: Error & { code?: string, reason?: string }, socket: tls.TLSSocket): void => {
     const held = logs.admit(`tls|${listener}`, n => {
       callUser(() => { logger.warn({ event: 'refused', refusedBy: 'tls', listener, repeated: n }, `TLS handshake refused: ${n} more on the ${listener} listener in the last minute, not logged one by one`) })
