@@ -7,7 +7,8 @@ import aedesPersistenceRedis from 'aedes-persistence-redis'
 import { Redis } from 'ioredis'
 import mqemitterRedis from 'mqemitter-redis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
-import { rateLimiterStore, redisSessionStore, redisUnauthorizedStore, type Logger, type RateLimitStore, type SessionStore, type UnauthorizedStore } from 'aedes-proxy-protocol'
+import { rateLimiterStore, redisSessionStore, redisUnauthorizedStore } from 'aedes-proxy-protocol'
+import type { Logger, RateLimitStore, SessionStore, UnauthorizedStore } from 'aedes-proxy-protocol'
 import { numberOr, StartupError, value } from './startup.js'
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -26,7 +27,10 @@ export interface ClusterMember {
   readonly unauthorized: { store: UnauthorizedStore }
   readonly sessions: { store: SessionStore }
   readonly ipPolicy: { store: RateLimitStore }
-  /** The broker is closing: takes this node's clients off the list, and exits after 5 s if closing waits on a Redis that is gone. */
+  /**
+   * The broker is closing: takes this node's clients off the list, and exits
+   * after 5 s if closing waits on a Redis that is gone.
+   */
   readonly closing: () => void
   /**
    * Calls `fn` when a node announces a client that logged in there, before
@@ -40,7 +44,10 @@ export interface ClusterMember {
 // `?sentinelPassword=`, ...): any whose name says it holds a secret is hidden.
 const SECRET = /pass|secret|token|auth|key|cred/i
 
-/** Text that may hold a password but cannot be read as a URL with a host: shown only when nothing in it could be a secret. */
+/**
+ * Text that may hold a password but cannot be read as a URL with a host:
+ * shown only when nothing in it could be a secret.
+ */
 function unreadable (raw: string): string {
   return /@/.test(raw) || SECRET.test(raw) ? '(not shown: it may hold a password)' : raw
 }
@@ -68,7 +75,8 @@ function secretsOf (raw: string): string[] {
   let url: URL
   try { url = new URL(raw) } catch { return [] }
   const decoded = (s: string): string => { try { return decodeURIComponent(s) } catch { return s } }
-  const found = [url.password, decoded(url.password), ...[...url.searchParams].filter(([key]) => SECRET.test(key)).map(([, v]) => v)]
+  const secretParams = [...url.searchParams].filter(([key]) => SECRET.test(key)).map(([, v]) => v)
+  const found = [url.password, decoded(url.password), ...secretParams]
   // As a JSON string quotes them too (a log line, the admin endpoint's body).
   // A secret of one to three characters is not looked for: replacing every `1` or `ab` in a
   // log line would break the line (its JSON) and hide nothing such a password protects.
@@ -97,7 +105,8 @@ export function redisUrl (env: Env): URL | undefined {
   let url: URL | undefined
   try { url = new URL(raw) } catch {}
   if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    throw new StartupError(`REDIS_URL=${JSON.stringify(redactedUrl(raw))} is not a Redis URL: use redis://host:port (or redis://user:password@host:port/db, rediss:// for TLS)`)
+    throw new StartupError(`REDIS_URL=${JSON.stringify(redactedUrl(raw))} is not a Redis URL: ` +
+      'use redis://host:port (or redis://user:password@host:port/db, rediss:// for TLS)')
   }
   return url
 }
@@ -108,7 +117,8 @@ export function whenUnavailable (env: Env): 'refuse' | 'allow' {
   if (raw === undefined) return 'refuse'
   const v = raw.trim().toLowerCase()
   if (v === 'refuse' || v === 'allow') return v
-  throw new StartupError(`MQTT_IP_RATE_LIMIT_WHEN_UNAVAILABLE=${JSON.stringify(raw)} is not refuse or allow (what a client gets while Redis cannot answer the rate limit)`)
+  throw new StartupError(`MQTT_IP_RATE_LIMIT_WHEN_UNAVAILABLE=${JSON.stringify(raw)} is not refuse or allow ` +
+    '(what a client gets while Redis cannot answer the rate limit)')
 }
 
 /**
@@ -120,7 +130,8 @@ export function whenUnavailable (env: Env): 'refuse' | 'allow' {
  * no answer within as long (a Redis that hangs, which closes nothing).
  * @throws StartupError when REDIS_URL is not a Redis URL or Redis does not answer.
  */
-export async function joinCluster (env: Env, logger: Logger, brokerId: string | undefined): Promise<ClusterMember | undefined> {
+export async function joinCluster (env: Env, logger: Logger,
+  brokerId: string | undefined): Promise<ClusterMember | undefined> {
   const url = redisUrl(env)
   if (url === undefined) return undefined
   const failOpen = whenUnavailable(env)
@@ -130,7 +141,9 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   const where = redactedUrl(url.href)
   const node = brokerId ?? randomUUID()
   if (brokerId === undefined) {
-    logger.warn({ event: 'startup', variable: 'TB_SERVICE_ID' }, `REDIS_URL without TB_SERVICE_ID: this node is ${node}, a new name at every start; set TB_SERVICE_ID to one name per node`)
+    logger.warn({ event: 'startup', variable: 'TB_SERVICE_ID' },
+      `REDIS_URL without TB_SERVICE_ID: this node is ${node}, a new name at every start; ` +
+      'set TB_SERVICE_ID to one name per node')
   }
   // One connection each for the message bus (a subscriber does nothing
   // else), the persistence and the plugins' stores; ioredis reconnects.
@@ -144,7 +157,11 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   let leaving = false
   const lost = (what: string, reason: string): void => {
     if (!started || leaving || down.has(what)) return
-    if (down.size === 0) logger.error({ event: 'redis', state: 'down', redis: where, node, reason }, `lost Redis at ${where}: messages between nodes, sessions and shared lists wait for it; clients here stay connected`)
+    if (down.size === 0) {
+      logger.error({ event: 'redis', state: 'down', redis: where, node, reason },
+        `lost Redis at ${where}: messages between nodes, sessions and shared lists wait for it; ` +
+        'clients here stay connected')
+    }
     down.add(what)
   }
   const back = (what: string): void => {
@@ -170,7 +187,9 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   clearTimeout(timer)
   if (outcome === 'late') {
     for (const conn of conns) conn.disconnect()
-    throw new StartupError(`REDIS_URL=${JSON.stringify(where)}: Redis did not answer within ${REDIS_STARTUP_TIMEOUT} ms${lastError !== '' ? ` (${lastError})` : ''}`)
+    const why = lastError !== '' ? ` (${lastError})` : ''
+    throw new StartupError(
+      `REDIS_URL=${JSON.stringify(where)}: Redis did not answer within ${REDIS_STARTUP_TIMEOUT} ms${why}`)
   }
   started = true
   const [sub, pub, data, stores] = conns as [Redis, Redis, Redis, Redis]
@@ -197,7 +216,9 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   }, pingInterval)
   pinger.unref()
   const sessionStore = redisSessionStore({ client: stores, node, logger })
-  logger.info({ event: 'startup', redis: where, node }, `cluster member ${node}: messages, sessions, retained messages, the session list, the unauthorized list and the rate limit in Redis at ${where}`)
+  logger.info({ event: 'startup', redis: where, node },
+    `cluster member ${node}: messages, sessions, retained messages, ` +
+    `the session list, the unauthorized list and the rate limit in Redis at ${where}`)
   return {
     node,
     aedes: { id: node, mq, persistence: aedesPersistenceRedis({ conn: data }) },
