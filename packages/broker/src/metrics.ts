@@ -57,61 +57,7 @@ export function brokerMetrics (broker: Aedes, proxy: ProxyProtocol, unauthorized
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
     registry.removeSingleMetric(name)
   }
-  const follower = new Follower()
-  const stats = (): Readonly<Record<ListenerName, ListenerStats>> => proxy.stats()
-  // Metrics read at each scrape (collect) need nothing more than registering.
-  registry.registerMetric(new Counter({
-    name: 'aedes_proxy_protocol_connections_total',
-    help: 'Connections by listener and PROXY outcome: proxied_v1, proxied_v2 (a header with the client address), ' +
-      'local (LOCAL/UNKNOWN header: a health check), direct (no header where none is needed), ' +
-      'probe (sent nothing: a TCP health check), rejected',
-    labelNames: ['listener', 'outcome'],
-    registers: [], // registered by registerMetric
-    collect () {
-      const all = stats()
-      for (const listener of listeners) {
-        const s = all[listener]
-        const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0)
-        const outcomes: Record<string, number> = {
-          proxied_v1: s.proxied.v1,
-          proxied_v2: s.proxied.v2,
-          local: s.local,
-          direct: s.direct,
-          probe: s.probes,
-          rejected
-        }
-        for (const [outcome, n] of Object.entries(outcomes)) follower.follow(this, { listener, outcome }, n)
-      }
-    }
-  }))
-  registry.registerMetric(new Counter({
-    name: 'aedes_proxy_protocol_rejected_total',
-    help: 'Connections refused by the PROXY plugin, by listener and error code (probes not included)',
-    labelNames: ['listener', 'code'],
-    registers: [], // registered by registerMetric
-    collect () {
-      const all = stats()
-      for (const listener of listeners) {
-        for (const [code, n] of Object.entries(all[listener].rejected)) follower.follow(this, { listener, code }, n)
-      }
-    }
-  }))
-  registry.registerMetric(new Gauge({
-    name: 'aedes_proxy_protocol_pending',
-    help: 'Connections waiting for their PROXY header now, by listener',
-    labelNames: ['listener'],
-    registers: [], // registered by registerMetric
-    collect () {
-      const all = stats()
-      for (const listener of listeners) this.set({ listener }, all[listener].pending)
-    }
-  }))
-  registry.registerMetric(new Gauge({
-    name: 'aedes_connected_clients',
-    help: 'MQTT clients connected now (aedes\' connectedClients)',
-    registers: [], // registered by registerMetric
-    collect () { this.set(broker.connectedClients) }
-  }))
+  registerScraped(registry, broker, proxy, listeners)
   const readTime = new Histogram({
     name: 'aedes_proxy_protocol_header_read_seconds',
     help: 'Time from a connection\'s arrival until its PROXY header was read, by listener',
@@ -174,4 +120,67 @@ export function brokerMetrics (broker: Aedes, proxy: ProxyProtocol, unauthorized
     dropped: (listener, reason) => { drops.inc({ listener, reason }) },
     connectionFailed: reason => { connectionErrors.inc({ reason }) }
   }
+}
+
+/**
+ * The metrics read at each scrape (collect): the PROXY counters from
+ * `proxy.stats()` and aedes' connected clients. They need nothing more than
+ * registering.
+ */
+function registerScraped (registry: Registry, broker: Aedes, proxy: ProxyProtocol,
+  listeners: readonly ListenerName[]): void {
+  const follower = new Follower()
+  const stats = (): Readonly<Record<ListenerName, ListenerStats>> => proxy.stats()
+  registry.registerMetric(new Counter({
+    name: 'aedes_proxy_protocol_connections_total',
+    help: 'Connections by listener and PROXY outcome: proxied_v1, proxied_v2 (a header with the client address), ' +
+      'local (LOCAL/UNKNOWN header: a health check), direct (no header where none is needed), ' +
+      'probe (sent nothing: a TCP health check), rejected',
+    labelNames: ['listener', 'outcome'],
+    registers: [], // registered by registerMetric
+    collect () {
+      const all = stats()
+      for (const listener of listeners) {
+        const s = all[listener]
+        const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0)
+        const outcomes: Record<string, number> = {
+          proxied_v1: s.proxied.v1,
+          proxied_v2: s.proxied.v2,
+          local: s.local,
+          direct: s.direct,
+          probe: s.probes,
+          rejected
+        }
+        for (const [outcome, n] of Object.entries(outcomes)) follower.follow(this, { listener, outcome }, n)
+      }
+    }
+  }))
+  registry.registerMetric(new Counter({
+    name: 'aedes_proxy_protocol_rejected_total',
+    help: 'Connections refused by the PROXY plugin, by listener and error code (probes not included)',
+    labelNames: ['listener', 'code'],
+    registers: [], // registered by registerMetric
+    collect () {
+      const all = stats()
+      for (const listener of listeners) {
+        for (const [code, n] of Object.entries(all[listener].rejected)) follower.follow(this, { listener, code }, n)
+      }
+    }
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'aedes_proxy_protocol_pending',
+    help: 'Connections waiting for their PROXY header now, by listener',
+    labelNames: ['listener'],
+    registers: [], // registered by registerMetric
+    collect () {
+      const all = stats()
+      for (const listener of listeners) this.set({ listener }, all[listener].pending)
+    }
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'aedes_connected_clients',
+    help: 'MQTT clients connected now (aedes\' connectedClients)',
+    registers: [], // registered by registerMetric
+    collect () { this.set(broker.connectedClients) }
+  }))
 }
