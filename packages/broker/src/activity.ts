@@ -36,7 +36,10 @@ export function tlsFacts (d: ConnDetails | null | undefined): { tls: TlsAt, cn?:
 const clientText = (text: string | undefined): string | undefined => text === undefined ? undefined : logText(text)
 
 /** Why a connection failed before its CONNECT was accepted: a fixed set, for a metric's label. */
-export const CONNECTION_ERROR_REASONS = ['protocol-version', 'client-id-rejected', 'keepalive-limit', 'connect-timeout', 'malformed-packet', 'socket-error', 'other'] as const
+export const CONNECTION_ERROR_REASONS = [
+  'protocol-version', 'client-id-rejected', 'keepalive-limit', 'connect-timeout',
+  'malformed-packet', 'socket-error', 'other'
+] as const
 export type ConnectionErrorReason = typeof CONNECTION_ERROR_REASONS[number]
 
 /** aedes' messages for a refused CONNECT, and what they are. */
@@ -48,7 +51,8 @@ const CONNECT_REFUSALS: Readonly<Record<string, ConnectionErrorReason>> = {
 }
 
 /** mqtt-packet's parse errors start with these words. */
-const MALFORMED = /^(Invalid|Cannot parse|Packet|Malformed|Not supported|Unknown property|Connect flag|Will (Retain|QoS)|Protocol)/
+const MALFORMED =
+  /^(Invalid|Cannot parse|Packet|Malformed|Not supported|Unknown property|Connect flag|Will (Retain|QoS)|Protocol)/
 
 /** The reason an error before CONNECT is counted under. */
 export function connectionErrorReason (err: Error & { code?: unknown }): ConnectionErrorReason {
@@ -73,8 +77,10 @@ interface Seen { readonly since: number, reason?: DisconnectReason }
  *   which marks a connected client with the same id as taken over; with
  *   `onLogin` (a cluster member's), a login on another node does the same.
  */
-export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakMap<Client, string>, onDisconnect?: (reason: DisconnectReason) => void,
-  onLogin?: (fn: (node: string, clientId: string) => void) => void): { shuttingDown: () => void, accepted: (client: Client) => void } {
+export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakMap<Client, string>,
+  onDisconnect?: (reason: DisconnectReason) => void,
+  onLogin?: (fn: (node: string, clientId: string) => void) => void
+): { shuttingDown: () => void, accepted: (client: Client) => void } {
   const seen = new WeakMap<Client, Seen>()
   // aedes' connected clients by id (one object for the broker's life; its types leave it out).
   const clients = (broker as Aedes & { clients: Record<string, Client | undefined> }).clients
@@ -109,7 +115,9 @@ export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakM
     // aedes sets _disconnected only for a DISCONNECT packet.
     const clean = (client as Client & { _disconnected?: boolean })._disconnected === true
     // An error's message may quote what the client sent: it is a log field like the client id.
-    const reason = shuttingDown ? 'broker shutting down' : clean ? 'client disconnected' : logText(s?.reason ?? 'connection closed')
+    const reason = shuttingDown
+      ? 'broker shutting down'
+      : clean ? 'client disconnected' : logText(s?.reason ?? 'connection closed')
     onDisconnect?.(reason)
     logger.info({
       event: 'disconnect',
@@ -145,15 +153,19 @@ export function logActivity (broker: Aedes, logger: InfoLogger, usernames: WeakM
  * else reports (an MQTT 5 CONNECT, bytes that are not MQTT after a good
  * PROXY header, no CONNECT in time).
  */
-export function logConnectionErrors (broker: Aedes, logs: OncePerMinute, count: (reason: ConnectionErrorReason) => void): void {
+export function logConnectionErrors (broker: Aedes, logs: OncePerMinute,
+  count: (reason: ConnectionErrorReason) => void): void {
   broker.on('connectionError', (client: Client, err: Error) => {
     const reason = connectionErrorReason(err)
     count(reason)
     const d = client.connDetails
     const error = clientText(err.message)
     logs.say(`connection-error ${reason}`,
-      () => [{ event: 'connection-error', reason, listener: d?.listener, ipAddress: d?.ipAddress, port: d?.port, error },
-        `connection closed before its CONNECT was accepted (${reason}): ${String(error)}`],
-      n => [{ event: 'connection-error', reason, repeated: n }, `${n} more connections closed before their CONNECT was accepted in the last minute (${reason})`])
+      () => [
+        { event: 'connection-error', reason, listener: d?.listener, ipAddress: d?.ipAddress, port: d?.port, error },
+        `connection closed before its CONNECT was accepted (${reason}): ${String(error)}`
+      ],
+      n => [{ event: 'connection-error', reason, repeated: n },
+        `${n} more connections closed before their CONNECT was accepted in the last minute (${reason})`])
   })
 }

@@ -15,7 +15,14 @@ export const FILE_RESERVE = 64
  * nothing (the header timeout starts only at its first byte), the header and
  * request timeouts one that trickles (Node checks them every `checkInterval`).
  */
-export const ADMIN_LIMITS = { maxConnections: 16, idleTimeout: 3000, headersTimeout: 3000, requestTimeout: 5000, keepAliveTimeout: 2000, checkInterval: 500 } as const
+export const ADMIN_LIMITS = {
+  maxConnections: 16,
+  idleTimeout: 3000,
+  headersTimeout: 3000,
+  requestTimeout: 5000,
+  keepAliveTimeout: 2000,
+  checkInterval: 500
+} as const
 
 /** The soft open-file limit of this process (/proc/self/limits); undefined where it cannot be read or is unlimited. */
 export function openFileLimit (path = '/proc/self/limits'): number | undefined {
@@ -65,19 +72,26 @@ export type DropReason = 'file-limit' | 'accept-error'
  * other error is thrown, as it was without this listener). Call after the
  * server is bound.
  */
-export function watchDrops (server: net.Server, listener: string, limit: number | undefined, logs: OncePerMinute, count: (reason: DropReason) => void): void {
+export function watchDrops (server: net.Server, listener: string, limit: number | undefined, logs: OncePerMinute,
+  count: (reason: DropReason) => void): void {
   const dropped = (reason: DropReason, peer: string | undefined, why: string): void => {
     count(reason)
     logs.say(`dropped ${listener} ${reason}`,
-      () => [{ event: 'dropped', listener, reason, peer }, `connection${peer !== undefined ? ` from ${peer}` : ''} dropped on the ${listener} listener: ${why}`],
-      n => [{ event: 'dropped', listener, reason, repeated: n }, `${n} more connections dropped on the ${listener} listener in the last minute (${reason})`])
+      () => [{ event: 'dropped', listener, reason, peer },
+        `connection${peer !== undefined ? ` from ${peer}` : ''} dropped on the ${listener} listener: ${why}`],
+      n => [{ event: 'dropped', listener, reason, repeated: n },
+        `${n} more connections dropped on the ${listener} listener in the last minute (${reason})`])
   }
-  const atLimit = `the broker holds as many connections as its open-file limit allows (${String(limit)}, less ${FILE_RESERVE} kept for itself); raise it (ulimit -n, systemd LimitNOFILE=, docker --ulimit nofile=)`
+  const atLimit = `the broker holds as many connections as its open-file limit allows (${String(limit)}, ` +
+    `less ${FILE_RESERVE} kept for itself); raise it (ulimit -n, systemd LimitNOFILE=, docker --ulimit nofile=)`
   server.on('drop', (data?: net.DropArgument) => { dropped('file-limit', data?.remoteAddress, atLimit) })
   server.on('error', (err: NodeJS.ErrnoException) => {
     // Not ours: thrown as it was without this listener, unless another listener (ws's) takes it.
     if (err.syscall !== 'accept') { if (server.listenerCount('error') === 1) throw err; return }
     const file = err.code === 'EMFILE' || err.code === 'ENFILE'
-    dropped(file ? 'file-limit' : 'accept-error', undefined, file ? `accept() failed with ${String(err.code)}: ${atLimit}` : `accept() failed (${err.code ?? err.message})`)
+    const why = file
+      ? `accept() failed with ${String(err.code)}: ${atLimit}`
+      : `accept() failed (${err.code ?? err.message})`
+    dropped(file ? 'file-limit' : 'accept-error', undefined, why)
   })
 }

@@ -7,7 +7,8 @@ import aedesPersistenceRedis from 'aedes-persistence-redis'
 import { Redis } from 'ioredis'
 import mqemitterRedis from 'mqemitter-redis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
-import { rateLimiterStore, redisSessionStore, redisUnauthorizedStore, type Logger, type RateLimitStore, type SessionStore, type UnauthorizedStore } from 'aedes-proxy-protocol'
+import { rateLimiterStore, redisSessionStore, redisUnauthorizedStore } from 'aedes-proxy-protocol'
+import type { Logger, RateLimitStore, SessionStore, UnauthorizedStore } from 'aedes-proxy-protocol'
 import { numberOr, StartupError, value } from './startup.js'
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -26,7 +27,10 @@ export interface ClusterMember {
   readonly unauthorized: { store: UnauthorizedStore }
   readonly sessions: { store: SessionStore }
   readonly ipPolicy: { store: RateLimitStore }
-  /** The broker is closing: takes this node's clients off the list, and exits after 5 s if closing waits on a Redis that is gone. */
+  /**
+   * The broker is closing: takes this node's clients off the list, and exits
+   * after 5 s if closing waits on a Redis that is gone.
+   */
   readonly closing: () => void
   /**
    * Calls `fn` when a node announces a client that logged in there, before
@@ -40,7 +44,10 @@ export interface ClusterMember {
 // `?sentinelPassword=`, ...): any whose name says it holds a secret is hidden.
 const SECRET = /pass|secret|token|auth|key|cred/i
 
-/** Text that may hold a password but cannot be read as a URL with a host: shown only when nothing in it could be a secret. */
+/**
+ * Text that may hold a password but cannot be read as a URL with a host:
+ * shown only when nothing in it could be a secret.
+ */
 function unreadable (raw: string): string {
   return /@/.test(raw) || SECRET.test(raw) ? '(not shown: it may hold a password)' : raw
 }
@@ -68,7 +75,8 @@ function secretsOf (raw: string): string[] {
   let url: URL
   try { url = new URL(raw) } catch { return [] }
   const decoded = (s: string): string => { try { return decodeURIComponent(s) } catch { return s } }
-  const found = [url.password, decoded(url.password), ...[...url.searchParams].filter(([key]) => SECRET.test(key)).map(([, v]) => v)]
+  const secretParams = [...url.searchParams].filter(([key]) => SECRET.test(key)).map(([, v]) => v)
+  const found = [url.password, decoded(url.password), ...secretParams]
   // As a JSON string quotes them too (a log line, the admin endpoint's body).
   // A secret of one to three characters is not looked for: replacing every `1` or `ab` in a
   // log line would break the line (its JSON) and hide nothing such a password protects.
@@ -97,7 +105,8 @@ export function redisUrl (env: Env): URL | undefined {
   let url: URL | undefined
   try { url = new URL(raw) } catch {}
   if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    throw new StartupError(`REDIS_URL=${JSON.stringify(redactedUrl(raw))} is not a Redis URL: use redis://host:port (or redis://user:password@host:port/db, rediss:// for TLS)`)
+    throw new StartupError(`REDIS_URL=${JSON.stringify(redactedUrl(raw))} is not a Redis URL: ` +
+      'use redis://host:port (or redis://user:password@host:port/db, rediss:// for TLS)')
   }
   return url
 }
@@ -108,7 +117,8 @@ export function whenUnavailable (env: Env): 'refuse' | 'allow' {
   if (raw === undefined) return 'refuse'
   const v = raw.trim().toLowerCase()
   if (v === 'refuse' || v === 'allow') return v
-  throw new StartupError(`MQTT_IP_RATE_LIMIT_WHEN_UNAVAILABLE=${JSON.stringify(raw)} is not refuse or allow (what a client gets while Redis cannot answer the rate limit)`)
+  throw new StartupError(`MQTT_IP_RATE_LIMIT_WHEN_UNAVAILABLE=${JSON.stringify(raw)} is not refuse or allow ` +
+    '(what a client gets while Redis cannot answer the rate limit)')
 }
 
 /**
@@ -120,7 +130,8 @@ export function whenUnavailable (env: Env): 'refuse' | 'allow' {
  * no answer within as long (a Redis that hangs, which closes nothing).
  * @throws StartupError when REDIS_URL is not a Redis URL or Redis does not answer.
  */
-export async function joinCluster (env: Env, logger: Logger, brokerId: string | undefined): Promise<ClusterMember | undefined> {
+export async function joinCluster (env: Env, logger: Logger,
+  brokerId: string | undefined): Promise<ClusterMember | undefined> {
   const url = redisUrl(env)
   if (url === undefined) return undefined
   const failOpen = whenUnavailable(env)
@@ -130,74 +141,22 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
   const where = redactedUrl(url.href)
   const node = brokerId ?? randomUUID()
   if (brokerId === undefined) {
-    logger.warn({ event: 'startup', variable: 'TB_SERVICE_ID' }, `REDIS_URL without TB_SERVICE_ID: this node is ${node}, a new name at every start; set TB_SERVICE_ID to one name per node`)
+    logger.warn({ event: 'startup', variable: 'TB_SERVICE_ID' },
+      `REDIS_URL without TB_SERVICE_ID: this node is ${node}, a new name at every start; ` +
+      'set TB_SERVICE_ID to one name per node')
   }
-  // One connection each for the message bus (a subscriber does nothing
-  // else), the persistence and the plugins' stores; ioredis reconnects.
-  const names = ['bus-subscriber', 'bus-publisher', 'persistence', 'stores'] as const
-  const conns = names.map(() => new Redis(url.href, { retryStrategy: times => Math.min(times * 200, 2000) }))
-  // What is down: a connection by its name, or 'ping' for a Redis that does not answer.
-  const down = new Set<string>()
-  let lastError = ''
-  let started = false
-  // Set once the broker closes: its own connections closing are not Redis lost.
-  let leaving = false
-  const lost = (what: string, reason: string): void => {
-    if (!started || leaving || down.has(what)) return
-    if (down.size === 0) logger.error({ event: 'redis', state: 'down', redis: where, node, reason }, `lost Redis at ${where}: messages between nodes, sessions and shared lists wait for it; clients here stay connected`)
-    down.add(what)
-  }
-  const back = (what: string): void => {
-    if (!down.delete(what) || down.size > 0) return
-    logger.info({ event: 'redis', state: 'up', redis: where, node }, `Redis at ${where} is back`)
-  }
-  conns.forEach((conn, i) => {
-    const name = names[i] as string
-    conn.on('error', (err: Error) => { lastError = err.message })
-    conn.on('close', () => { lost(name, lastError === '' ? 'connection closed' : lastError) })
-    conn.on('ready', () => {
-      // An error before this one (Redis was away) is not why a later close happens.
-      lastError = ''
-      back(name)
-    })
-  })
-  const readyAll = Promise.all(conns.map(async conn => {
-    if (conn.status !== 'ready') await new Promise(resolve => conn.once('ready', resolve))
-  }))
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<'late'>(resolve => { timer = setTimeout(() => { resolve('late') }, REDIS_STARTUP_TIMEOUT) })
-  const outcome = await Promise.race([readyAll, late])
-  clearTimeout(timer)
-  if (outcome === 'late') {
-    for (const conn of conns) conn.disconnect()
-    throw new StartupError(`REDIS_URL=${JSON.stringify(where)}: Redis did not answer within ${REDIS_STARTUP_TIMEOUT} ms${lastError !== '' ? ` (${lastError})` : ''}`)
-  }
-  started = true
-  const [sub, pub, data, stores] = conns as [Redis, Redis, Redis, Redis]
+  const health = new RedisHealth(logger, where, node)
+  const [sub, pub, data, stores] = await connect(url, where, health)
   const mq = mqemitterRedis({ subConn: sub, pubConn: pub })
   // mqemitter-redis reports its connections' errors here: without a listener one would end the process.
-  ;(mq as unknown as { state: NodeJS.EventEmitter }).state.on('error', (err: Error) => { lastError = err.message })
-  // Before aedes subscribes (Aedes.createBroker, later): mqemitter calls a
-  // topic's handlers in the order they came.
-  const logins: Array<(node: string, clientId: string) => void> = []
-  mq.on('$SYS/+/new/clients', (packet, done) => {
-    const payload: unknown = (packet as { payload?: unknown }).payload
-    const clientId = Buffer.isBuffer(payload) ? payload.toString('utf8') : String(payload)
-    for (const fn of logins) fn(packet.topic.split('/')[1] ?? '', clientId)
-    done()
-  })
-  // A Redis that hangs (stopped, a network that drops everything) closes
-  // no connection: one PING at a time, late after pingInterval, says so.
-  let pinging = false
-  const pinger = setInterval(() => {
-    if (pinging || leaving) return
-    pinging = true
-    const late = setTimeout(() => { lost('ping', `Redis did not answer PING within ${pingInterval} ms`) }, pingInterval)
-    stores.ping().then(() => { back('ping') }, () => {}).finally(() => { clearTimeout(late); pinging = false })
-  }, pingInterval)
-  pinger.unref()
+  const mqState = (mq as unknown as { state: NodeJS.EventEmitter }).state
+  mqState.on('error', (err: Error) => { health.lastError = err.message })
+  const onLogin = loginsOn(mq)
+  const pinger = pingEvery(stores, pingInterval, health)
   const sessionStore = redisSessionStore({ client: stores, node, logger })
-  logger.info({ event: 'startup', redis: where, node }, `cluster member ${node}: messages, sessions, retained messages, the session list, the unauthorized list and the rate limit in Redis at ${where}`)
+  logger.info({ event: 'startup', redis: where, node },
+    `cluster member ${node}: messages, sessions, retained messages, ` +
+    `the session list, the unauthorized list and the rate limit in Redis at ${where}`)
   return {
     node,
     aedes: { id: node, mq, persistence: aedesPersistenceRedis({ conn: data }) },
@@ -215,12 +174,120 @@ export async function joinCluster (env: Env, logger: Logger, brokerId: string | 
         rejectIfRedisNotReady: true
       }), { whenUnavailable: failOpen, logger })
     },
-    onLogin: fn => { logins.push(fn) },
+    onLogin,
     closing: () => {
-      leaving = true
+      health.leaving = true
       clearInterval(pinger)
       setTimeout(() => process.exit(0), 5000).unref()
       sessionStore.close().catch(() => {})
     }
   }
+}
+
+/**
+ * Whether Redis answers, said once when it goes (the first connection that
+ * closes, or a PING unanswered) and once when everything is back.
+ */
+class RedisHealth {
+  /** What is down: a connection by its name, or 'ping' for a Redis that does not answer. */
+  readonly #down = new Set<string>()
+  readonly #logger: Logger
+  readonly #where: string
+  readonly #node: string
+  /** The last error a connection reported: why the close that follows happened. */
+  lastError = ''
+  /** Set once every connection is ready: before, a close is the start-up error's. */
+  started = false
+  /** Set once the broker closes: its own connections closing are not Redis lost. */
+  leaving = false
+
+  constructor (logger: Logger, where: string, node: string) {
+    this.#logger = logger
+    this.#where = where
+    this.#node = node
+  }
+
+  lost (what: string, reason: string): void {
+    if (!this.started || this.leaving || this.#down.has(what)) return
+    if (this.#down.size === 0) {
+      this.#logger.error({ event: 'redis', state: 'down', redis: this.#where, node: this.#node, reason },
+        `lost Redis at ${this.#where}: messages between nodes, sessions and shared lists wait for it; ` +
+        'clients here stay connected')
+    }
+    this.#down.add(what)
+  }
+
+  back (what: string): void {
+    if (!this.#down.delete(what) || this.#down.size > 0) return
+    this.#logger.info({ event: 'redis', state: 'up', redis: this.#where, node: this.#node },
+      `Redis at ${this.#where} is back`)
+  }
+}
+
+/**
+ * One connection each for the message bus (a subscriber does nothing else),
+ * the persistence and the plugins' stores, all ready; ioredis reconnects.
+ * @throws StartupError when Redis does not answer within {@link REDIS_STARTUP_TIMEOUT} ms.
+ */
+async function connect (url: URL, where: string, health: RedisHealth): Promise<[Redis, Redis, Redis, Redis]> {
+  const names = ['bus-subscriber', 'bus-publisher', 'persistence', 'stores'] as const
+  const conns = names.map(() => new Redis(url.href, { retryStrategy: times => Math.min(times * 200, 2000) }))
+  conns.forEach((conn, i) => {
+    const name = names[i] as string
+    conn.on('error', (err: Error) => { health.lastError = err.message })
+    conn.on('close', () => { health.lost(name, health.lastError === '' ? 'connection closed' : health.lastError) })
+    conn.on('ready', () => {
+      // An error before this one (Redis was away) is not why a later close happens.
+      health.lastError = ''
+      health.back(name)
+    })
+  })
+  const readyAll = Promise.all(conns.map(async conn => {
+    if (conn.status !== 'ready') await new Promise(resolve => conn.once('ready', resolve))
+  }))
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>(resolve => { timer = setTimeout(() => { resolve('late') }, REDIS_STARTUP_TIMEOUT) })
+  const outcome = await Promise.race([readyAll, late])
+  clearTimeout(timer)
+  if (outcome === 'late') {
+    for (const conn of conns) conn.disconnect()
+    const why = health.lastError !== '' ? ` (${health.lastError})` : ''
+    throw new StartupError(
+      `REDIS_URL=${JSON.stringify(where)}: Redis did not answer within ${REDIS_STARTUP_TIMEOUT} ms${why}`)
+  }
+  health.started = true
+  return conns as [Redis, Redis, Redis, Redis]
+}
+
+/**
+ * Calls each function given to the returned `onLogin` when a node announces
+ * a client that logged in there. Registered before aedes subscribes
+ * (Aedes.createBroker, later): mqemitter calls a topic's handlers in the
+ * order they came.
+ */
+function loginsOn (mq: ReturnType<typeof mqemitterRedis>): ClusterMember['onLogin'] {
+  const logins: Array<(node: string, clientId: string) => void> = []
+  mq.on('$SYS/+/new/clients', (packet, done) => {
+    const payload: unknown = (packet as { payload?: unknown }).payload
+    const clientId = Buffer.isBuffer(payload) ? payload.toString('utf8') : String(payload)
+    for (const fn of logins) fn(packet.topic.split('/')[1] ?? '', clientId)
+    done()
+  })
+  return fn => { logins.push(fn) }
+}
+
+/**
+ * A Redis that hangs (stopped, a network that drops everything) closes no
+ * connection: one PING at a time, late after `interval` ms, says so.
+ */
+function pingEvery (stores: Redis, interval: number, health: RedisHealth): NodeJS.Timeout {
+  let pinging = false
+  const pinger = setInterval(() => {
+    if (pinging || health.leaving) return
+    pinging = true
+    const late = setTimeout(() => { health.lost('ping', `Redis did not answer PING within ${interval} ms`) }, interval)
+    stores.ping().then(() => { health.back('ping') }, () => {}).finally(() => { clearTimeout(late); pinging = false })
+  }, interval)
+  pinger.unref()
+  return pinger
 }

@@ -25,23 +25,27 @@ export function parseArgs (argv: readonly string[]): 'help' | 'version' | 'run' 
   if (argv.length === 1 && (arg === '--help' || arg === '-h')) return 'help'
   if (argv.length === 1 && (arg === '--version' || arg === '-v')) return 'version'
   const bad = argv.find(a => !['--help', '-h', '--version', '-v'].includes(a)) ?? argv[1] ?? arg
-  throw new StartupError(`unknown ${bad.startsWith('-') ? 'flag' : 'argument'} ${JSON.stringify(bad)}: the broker takes --help or --version, and is configured from the environment (see --help)`)
+  throw new StartupError(`unknown ${bad.startsWith('-') ? 'flag' : 'argument'} ${JSON.stringify(bad)}: ` +
+    'the broker takes --help or --version, and is configured from the environment (see --help)')
 }
 
 /** `aedes-proxy-protocol-broker 0.1.0 (aedes-proxy-protocol 0.1.0, aedes 1.2.0, Node v20…)`. */
 export function version (): string {
   const require = createRequire(import.meta.url)
-  const own = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  const versionIn = (file: string | URL): string =>
+    (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
+  const own = versionIn(new URL('../package.json', import.meta.url))
   const of = (name: string): string => {
     try {
       return (require(`${name}/package.json`) as { version: string }).version
     } catch {
       try {
-        return (JSON.parse(readFileSync(require.resolve(name).replace(/(node_modules\/[^/]+)\/.*$/, '$1/package.json'), 'utf8')) as { version: string }).version
+        return versionIn(require.resolve(name).replace(/(node_modules\/[^/]+)\/.*$/, '$1/package.json'))
       } catch { return 'unknown' }
     }
   }
-  return `aedes-proxy-protocol-broker ${own} (aedes-proxy-protocol ${of('aedes-proxy-protocol')}, aedes ${of('aedes')}, Node ${process.version})`
+  return `aedes-proxy-protocol-broker ${own} ` +
+    `(aedes-proxy-protocol ${of('aedes-proxy-protocol')}, aedes ${of('aedes')}, Node ${process.version})`
 }
 
 /** A numeric variable within its range (ranges.ts); unset, `fallback`. @throws OptionsError naming it and its range. */
@@ -62,7 +66,10 @@ export function backlogCap (backlog: number, path = '/proc/sys/net/core/somaxcon
 /** An IP address to listen on. */
 export function bindAddress (env: Env, name: string, fallback: string): string {
   const text = value(env, name) ?? fallback
-  if (net.isIP(text) === 0) throw new StartupError(`${name}=${JSON.stringify(text)} is not an IP address: use 0.0.0.0 (every IPv4 interface), :: (every interface) or one of this host's addresses`)
+  if (net.isIP(text) === 0) {
+    throw new StartupError(`${name}=${JSON.stringify(text)} is not an IP address: ` +
+      'use 0.0.0.0 (every IPv4 interface), :: (every interface) or one of this host\'s addresses')
+  }
   return text
 }
 
@@ -74,14 +81,17 @@ function variableOf (env: Env, path: string): string | undefined {
   const listener = /^listeners\.(tcp|ssl|ws|wss)\.(\w+)$/.exec(path)
   const name = listener?.[1] as ListenerName | undefined
   const key = listener?.[2] ?? path.replace(/\[\d+\]$/, '')
-  const own = (variable: string, global: string): string => name !== undefined && value(env, variable) !== undefined ? variable : global
+  // The listener's own variable when it is set, else the global one.
+  const own = (variable: (listener: ListenerName) => string, global: string): string =>
+    name !== undefined && value(env, variable(name)) !== undefined ? variable(name) : global
   switch (key) {
-    case 'proxyEnabled': return name === undefined ? 'MQTT_PROXY_PROTOCOL_ENABLED' : own(listenerEnvName(name), 'MQTT_PROXY_PROTOCOL_ENABLED')
-    case 'trustedProxies': return name === undefined ? 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES' : own(listenerTrustedEnvName(name), 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES')
+    case 'proxyEnabled': return own(listenerEnvName, 'MQTT_PROXY_PROTOCOL_ENABLED')
+    case 'trustedProxies': return own(listenerTrustedEnvName, 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES')
     case 'headerTimeout': return 'MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT'
     case 'maxPending': return 'MQTT_PROXY_PROTOCOL_MAX_PENDING'
     case 'sslCnAsUsername': return 'MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME'
-    case 'forwardedHeaders': return name === undefined ? undefined : `MQTT_${name.toUpperCase()}_FORWARD_HEADERS_ENABLED`
+    case 'forwardedHeaders':
+      return name === undefined ? undefined : `MQTT_${name.toUpperCase()}_FORWARD_HEADERS_ENABLED`
     case 'sysInterval': return 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL'
     case 'allow': return 'MQTT_IP_ALLOW_LIST'
     case 'deny': return 'MQTT_IP_DENY_LIST'
@@ -120,13 +130,16 @@ export function fromOptionsError (err: OptionsError, env: Env): StartupError {
  * failed start leaves no port behind.
  * @throws StartupError naming the variables of the one that failed.
  */
-export async function bindAll (servers: ReadonlyArray<{ server: net.Server, prefix: string, host: string, port: number, backlog?: number }>): Promise<void> {
+export async function bindAll (
+  servers: ReadonlyArray<{ server: net.Server, prefix: string, host: string, port: number, backlog?: number }>
+): Promise<void> {
   const bound: net.Server[] = []
   for (const s of servers) {
     try {
       await new Promise<void>((resolve, reject) => {
         s.server.once('error', reject)
-        s.server.listen({ port: s.port, host: s.host, ...(s.backlog !== undefined ? { backlog: s.backlog } : {}) }, () => { s.server.off('error', reject); resolve() })
+        const backlog = s.backlog !== undefined ? { backlog: s.backlog } : {}
+        s.server.listen({ port: s.port, host: s.host, ...backlog }, () => { s.server.off('error', reject); resolve() })
       })
     } catch (err) {
       await Promise.all(bound.map(async b => { await new Promise<void>(resolve => { b.close(() => { resolve() }) }) }))
@@ -137,11 +150,16 @@ export async function bindAll (servers: ReadonlyArray<{ server: net.Server, pref
 }
 
 /** A listen() that failed, on the variables that chose the address and port. */
-export function fromBindError (err: NodeJS.ErrnoException, prefix: string, host: string, portNumber: number): StartupError {
-  if (err.code === 'EADDRINUSE') return new StartupError(`${prefix}_BIND_PORT=${portNumber}: the port is already in use on ${host}`)
-  if (err.code === 'EACCES') return new StartupError(`${prefix}_BIND_PORT=${portNumber}: not allowed to bind it on ${host} (ports below 1024 need privileges)`)
-  if (err.code === 'EADDRNOTAVAIL') return new StartupError(`${prefix}_BIND_ADDRESS=${JSON.stringify(host)}: not an address of this host`)
-  return new StartupError(`${prefix}_BIND_ADDRESS=${JSON.stringify(host)} ${prefix}_BIND_PORT=${portNumber}: cannot listen (${err.code ?? err.message})`)
+export function fromBindError (err: NodeJS.ErrnoException, prefix: string, host: string,
+  portNumber: number): StartupError {
+  const port = `${prefix}_BIND_PORT=${portNumber}`
+  const address = `${prefix}_BIND_ADDRESS=${JSON.stringify(host)}`
+  if (err.code === 'EADDRINUSE') return new StartupError(`${port}: the port is already in use on ${host}`)
+  if (err.code === 'EACCES') {
+    return new StartupError(`${port}: not allowed to bind it on ${host} (ports below 1024 need privileges)`)
+  }
+  if (err.code === 'EADDRNOTAVAIL') return new StartupError(`${address}: not an address of this host`)
+  return new StartupError(`${address} ${port}: cannot listen (${err.code ?? err.message})`)
 }
 
 /** Whether an Authorization header carries the bearer token, compared in constant time. */

@@ -27,8 +27,16 @@ const CLIENT_AUTH_NAMES: ReadonlyMap<string, ClientAuth> = new Map([
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
 
+/** What a CA file must hold, said when it holds something else. */
+const GIVE_CA = 'give the certificate of the CA that signs the client certificates'
+
 function read (name: string, path: string): Buffer {
-  try { return readFileSync(path) } catch (err) { throw new StartupError(`${name}=${JSON.stringify(path)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`) }
+  try {
+    return readFileSync(path)
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new StartupError(`${name}=${JSON.stringify(path)}: cannot read it (${why})`)
+  }
 }
 
 /**
@@ -42,7 +50,8 @@ export function clientAuth (env: Env, listener: 'ssl' | 'wss'): ClientAuth {
   if (text === undefined) return value(env, `${p}_PEM_CA_CERT`) === undefined ? 'none' : 'request'
   const mode = CLIENT_AUTH_NAMES.get(text.toLowerCase())
   if (mode === undefined) {
-    throw new StartupError(`${p}_CLIENT_AUTH_TYPE=${JSON.stringify(text)} is not a client certificate mode: use none, request or require (or TBMQ's CLIENT_AUTH_NONE, CLIENT_AUTH_REQUESTED, CLIENT_AUTH_REQUIRED)`)
+    throw new StartupError(`${p}_CLIENT_AUTH_TYPE=${JSON.stringify(text)} is not a client certificate mode: ` +
+      'use none, request or require (or TBMQ\'s CLIENT_AUTH_NONE, CLIENT_AUTH_REQUESTED, CLIENT_AUTH_REQUIRED)')
   }
   return mode
 }
@@ -57,7 +66,9 @@ function caCertificates (name: string, path: string): Buffer {
   const pem = read(name, path)
   const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? []
   const what = `${name}=${JSON.stringify(path)}`
-  if (blocks.length === 0) throw new StartupError(`${what}: not a PEM CA certificate (no -----BEGIN CERTIFICATE----- block): give the certificate of the CA that signs the client certificates`)
+  if (blocks.length === 0) {
+    throw new StartupError(`${what}: not a PEM CA certificate (no -----BEGIN CERTIFICATE----- block): ${GIVE_CA}`)
+  }
   for (const block of blocks) {
     let cert: X509Certificate
     try {
@@ -65,7 +76,10 @@ function caCertificates (name: string, path: string): Buffer {
     } catch (err) {
       throw new StartupError(`${what}: not a PEM CA certificate (${(err as Error).message})`)
     }
-    if (!cert.ca) throw new StartupError(`${what}: "${cert.subject.replace(/\n/g, ', ')}" is not a CA certificate (no basicConstraints CA:TRUE): give the certificate of the CA that signs the client certificates`)
+    if (!cert.ca) {
+      const subject = cert.subject.replace(/\n/g, ', ')
+      throw new StartupError(`${what}: "${subject}" is not a CA certificate (no basicConstraints CA:TRUE): ${GIVE_CA}`)
+    }
   }
   return pem
 }
@@ -85,28 +99,41 @@ export function tlsOptions (env: Env, listener: 'ssl' | 'wss'): tls.TlsOptions {
   const cert = value(env, `${p}_PEM_CERT`)
   const key = value(env, `${p}_PEM_KEY`)
   if (cert === undefined || key === undefined) {
-    throw new StartupError(`the ${listener} listener is enabled but ${cert === undefined ? `${p}_PEM_CERT` : `${p}_PEM_KEY`} is not set: set ${p}_PEM_CERT and ${p}_PEM_KEY to PEM files, or ${p}_ENABLED=false`)
+    const missing = cert === undefined ? `${p}_PEM_CERT` : `${p}_PEM_KEY`
+    throw new StartupError(`the ${listener} listener is enabled but ${missing} is not set: ` +
+      `set ${p}_PEM_CERT and ${p}_PEM_KEY to PEM files, or ${p}_ENABLED=false`)
   }
   const passphrase = value(env, `${p}_PEM_KEY_PASSWORD`)
   const keyPem = read(`${p}_PEM_KEY`, key)
+  // The files as lines name them.
+  const keyFile = `${p}_PEM_KEY=${JSON.stringify(key)}`
+  const certFile = `${p}_PEM_CERT=${JSON.stringify(cert)}`
+  const needsPassword = `${keyFile} is encrypted: set ${p}_PEM_KEY_PASSWORD to its password`
   // An encrypted key (PKCS#8 or traditional PEM) without its password: said
   // from the PEM itself, since OpenSSL's own error for it differs between
   // builds, and it must never fall back to asking for a password on a terminal.
-  if (passphrase === undefined && /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type: 4,ENCRYPTED/m.test(keyPem.toString('latin1'))) {
-    throw new StartupError(`${p}_PEM_KEY=${JSON.stringify(key)} is encrypted: set ${p}_PEM_KEY_PASSWORD to its password`)
+  const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type: 4,ENCRYPTED/m.test(keyPem.toString('latin1'))
+  if (passphrase === undefined && encrypted) {
+    throw new StartupError(needsPassword)
   }
-  const options: tls.TlsOptions = { cert: read(`${p}_PEM_CERT`, cert), key: keyPem, ...(passphrase !== undefined ? { passphrase } : {}) }
+  const options: tls.TlsOptions = {
+    cert: read(`${p}_PEM_CERT`, cert),
+    key: keyPem,
+    ...(passphrase !== undefined ? { passphrase } : {})
+  }
   try {
     tls.createSecureContext(options)
   } catch (err) {
     const text = `${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`
     if (/bad decrypt|BAD_DECRYPT|bad password|interrupted or cancelled/i.test(text)) {
       throw new StartupError(passphrase === undefined
-        ? `${p}_PEM_KEY=${JSON.stringify(key)} is encrypted: set ${p}_PEM_KEY_PASSWORD to its password`
-        : `${p}_PEM_KEY_PASSWORD does not decrypt ${p}_PEM_KEY=${JSON.stringify(key)}`)
+        ? needsPassword
+        : `${p}_PEM_KEY_PASSWORD does not decrypt ${keyFile}`)
     }
-    if (/key values mismatch|KEY_VALUES_MISMATCH/i.test(text)) throw new StartupError(`${p}_PEM_KEY=${JSON.stringify(key)} is not the key of ${p}_PEM_CERT=${JSON.stringify(cert)}`)
-    throw new StartupError(`${p}_PEM_CERT=${JSON.stringify(cert)} / ${p}_PEM_KEY=${JSON.stringify(key)}: not a PEM certificate and key (${(err as Error).message})`)
+    if (/key values mismatch|KEY_VALUES_MISMATCH/i.test(text)) {
+      throw new StartupError(`${keyFile} is not the key of ${certFile}`)
+    }
+    throw new StartupError(`${certFile} / ${keyFile}: not a PEM certificate and key (${(err as Error).message})`)
   }
   const mode = clientAuth(env, listener)
   // Set explicitly whenever it contradicts the CA file: the default follows the file.
@@ -114,14 +141,18 @@ export function tlsOptions (env: Env, listener: 'ssl' | 'wss'): tls.TlsOptions {
   const caPath = value(env, `${p}_PEM_CA_CERT`)
   if (mode === 'none') {
     if (caPath !== undefined) {
-      throw new StartupError(`${p}_PEM_CA_CERT=${JSON.stringify(caPath)} is set but ${p}_CLIENT_AUTH_TYPE=${modeText} asks for no client certificate: use request or require, or unset ${p}_PEM_CA_CERT`)
+      throw new StartupError(`${p}_PEM_CA_CERT=${JSON.stringify(caPath)} is set but ` +
+        `${p}_CLIENT_AUTH_TYPE=${modeText} asks for no client certificate: ` +
+        `use request or require, or unset ${p}_PEM_CA_CERT`)
     }
     return options
   }
   // Without a CA of its own Node would verify client certificates against
   // the public roots: any certificate a public CA issued would do.
   if (caPath === undefined) {
-    throw new StartupError(`${p}_CLIENT_AUTH_TYPE=${modeText} needs ${p}_PEM_CA_CERT: set it to the PEM file of the CA that signs the client certificates`)
+    throw new StartupError(`${p}_CLIENT_AUTH_TYPE=${modeText} needs ${p}_PEM_CA_CERT: ` +
+      'set it to the PEM file of the CA that signs the client certificates')
   }
-  return { ...options, ca: caCertificates(`${p}_PEM_CA_CERT`, caPath), requestCert: true, rejectUnauthorized: mode === 'require' }
+  const ca = caCertificates(`${p}_PEM_CA_CERT`, caPath)
+  return { ...options, ca, requestCert: true, rejectUnauthorized: mode === 'require' }
 }
