@@ -29,6 +29,7 @@ export type { RedisClient } from './operator/redis-client.js'
 export type { MaybePromise, RefusedBy } from './auth-chain.js'
 
 // Options, events and what the broker sees.
+export { LISTENER_NAMES, isAddressRange } from './options.js'
 export type { ProxyProtocolOptions, ListenerOptions, WebSocketListenerOptions, ForwardedHeader, ListenerSettings, ListenerName, ResolvedOptions, Logger, ProxyMode } from './options.js'
 export type { ConnectionEvent, HeaderEvent, RejectedEvent, ProxyProtocolEvents } from './events.js'
 export type { ReadFailure } from './reader.js'
@@ -46,5 +47,6 @@ export type { Endpoint, ParseLimits, ParseResult, ProxyHeader, ProxiedHeader, Un
 export type { RawTlv, SslInfo, CloudTlvs, TlvSet } from './protocol/tlv.js'
 export * from './protocol/tlv-types.js'
 
-// A peer's string as a log field, as the plugins write it.
+// A peer's string as a log field, and once-a-minute lines, as the plugins write them.
 export { logText } from './user-code.js'
+export { oncePerMinute, type OncePerMinute, type LogLine } from './log-collapse.js'

@@ -42,7 +42,12 @@ const maxV2Length = z.int().min(MIN_V2_LENGTH, { error: `must be at least ${MIN_
   .max(65_535, { error: 'must be at most 65535 (the v2 length field is 16 bits)' })
 
 /** An IPv4 or IPv6 address, or a CIDR range of either. */
-export const AddressRange = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'must be an IPv4 or IPv6 address or CIDR range, like 10.0.0.0/8 or fd00::/8' })
+export const AddressRange = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()],
+  { error: 'must be an IPv4 or IPv6 address or CIDR range, like 10.0.0.0/8 or fd00::/8' })
+/** True when `text` is an IPv4 or IPv6 address or CIDR range, as the plugins' address lists accept them. */
+export function isAddressRange (text: string): boolean {
+  return AddressRange.safeParse(text).success
+}
 const TrustedProxies = z.array(AddressRange).min(1, { error: 'must list at least one proxy address or range (leave trustedProxies unset to accept headers from any peer)' })
 const ProxyEnabled = z.union([z.boolean(), z.literal('optional')], { error: "must be true, false or 'optional'" })
 

@@ -3,7 +3,7 @@ import type { Aedes } from 'aedes'
 import { z } from 'zod'
 import { authChain, type AuthFailure, type RefusedBy } from '../auth-chain.js'
 import { parseOptions, UsageError } from '../errors.js'
-import { Collapser, heldBack } from '../log-collapse.js'
+import { Collapser } from '../log-collapse.js'
 import { LoggerSchema, numberIn, type Logger } from '../options.js'
 import type { AedesPlugin } from '../use.js'
 import { callUser, logText } from '../user-code.js'
@@ -114,16 +114,20 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
     const logger = this.#logger
     // One line a minute per kind of refusal and listener, then how many more:
     // a rate limit that refuses a flood must not write the flood to the log.
-    const held = logger === undefined
-      ? undefined
-      : this.#logs.admit(`${refusedBy}|${logged.listener ?? ''}`, n => {
-        callUser(() => { logger.warn({ event: 'refused', refusedBy, listener: logged.listener, repeated: n }, `${REFUSED[refusedBy]}: ${n} more on the ${logged.listener ?? 'unknown'} listener in the last minute, not logged one by one`) })
-      })
-    if (logger !== undefined && held !== undefined) {
-      // The field names are the package's log vocabulary (README, "Log fields").
-      const { fields, tail } = heldBack(held)
-      const record = { event: 'refused', refusedBy, listener: logged.listener, clientId: logText(logged.clientId), username: logged.username === undefined ? undefined : logText(logged.username), ipAddress: logged.ipAddress, port: logged.port, tls: logged.tls, reason: logText(reason, 256), ...fields }
-      callUser(() => { logger.warn(record, `${REFUSED[refusedBy]}${tail}`) })
+    // The field names are the package's log vocabulary (README, "Log fields").
+    if (logger !== undefined) {
+      this.#logs.say(logger, 'warn', `${refusedBy}|${logged.listener ?? ''}`, () => [{
+        event: 'refused',
+        refusedBy,
+        listener: logged.listener,
+        clientId: logText(logged.clientId),
+        username: logged.username === undefined ? undefined : logText(logged.username),
+        ipAddress: logged.ipAddress,
+        port: logged.port,
+        tls: logged.tls,
+        reason: logText(reason, 256)
+      }, REFUSED[refusedBy]], n => [{ event: 'refused', refusedBy, listener: logged.listener, repeated: n },
+        `${REFUSED[refusedBy]}: ${n} more on the ${logged.listener ?? 'unknown'} listener in the last minute, not logged one by one`])
     }
     if (entry !== undefined && this.listenerCount('unauthorized') > 0) {
       const stored = entry

@@ -7,7 +7,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { inspect } from 'node:util'
 import { Aedes, type Client } from 'aedes'
-import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, withPlugins, type ListenerName } from 'aedes-proxy-protocol'
+import { ipPolicy, oncePerMinute, OptionsError, proxyProtocol, sessions, unauthorizedClients, withPlugins, type ListenerName } from 'aedes-proxy-protocol'
 import { pino } from 'pino'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { LISTENER_NAMES, openTrustLists, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
@@ -16,7 +16,6 @@ import { tlsOptions } from './tls.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables, usage } from './variables.js'
 import { logActivity, logConnectionErrors } from './activity.js'
 import { ADMIN_LIMITS, FILE_RESERVE, openFileLimit, shareConnections, watchDrops } from './capacity.js'
-import { OncePerMinute } from './once-per-minute.js'
 import { brokerMetrics, CONTENT_TYPE } from './metrics.js'
 import { joinCluster, redaction } from './cluster.js'
 
@@ -156,7 +155,7 @@ async function main (): Promise<void> {
   const metrics = brokerMetrics(broker, proxy, unauthorized, plan.map(l => l.name))
   const activity = logActivity(broker, logger, usernames, metrics.disconnected, cluster?.onLogin)
   loggedIn = activity.accepted
-  const onceAMinute = new OncePerMinute(logger)
+  const onceAMinute = oncePerMinute(logger)
   logConnectionErrors(broker, onceAMinute, metrics.connectionFailed)
   // The MQTT listeners share what the open-file limit leaves: a connection past it is dropped, counted and logged.
   const fileLimit = openFileLimit()
