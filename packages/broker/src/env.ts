@@ -2,22 +2,11 @@
 // PROXY plugin's options and the operator plugins', read and checked here so
 // that a bad value names its variable.
 import net from 'node:net'
-import { OptionsError, type ForwardedHeader, type IpPolicyOptions, type ListenerName, type ProxyProtocolOptions } from 'aedes-proxy-protocol'
+import {
+  isAddressRange, LISTENER_NAMES, OptionsError,
+  type ForwardedHeader, type IpPolicyOptions, type ListenerName, type ProxyProtocolOptions
+} from 'aedes-proxy-protocol'
 import { RANGES } from './ranges.js'
-
-/** The four listeners, as TBMQ names them. */
-export const LISTENER_NAMES: readonly ListenerName[] = ['tcp', 'ssl', 'ws', 'wss']
-
-/** An IPv4 or IPv6 address, or a CIDR range of either (what the plugins' lists accept). */
-export function isAddressRange (text: string): boolean {
-  if (text.includes('%')) return false // a zone id (fe80::1%eth0) is no address a list can hold
-  const slash = text.indexOf('/')
-  const family = net.isIP(slash < 0 ? text : text.slice(0, slash))
-  if (family === 0) return false
-  if (slash < 0) return true
-  const bits = text.slice(slash + 1)
-  return /^(0|[1-9][0-9]{0,2})$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
-}
 
 /** TBMQ's variable names (thingsboard-mqtt-broker.yml, `listener.*.proxy_enabled`). */
 export const ENV_GLOBAL = 'MQTT_PROXY_PROTOCOL_ENABLED'
