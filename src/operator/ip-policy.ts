@@ -2,9 +2,9 @@ import type { Aedes } from 'aedes'
 import { z } from 'zod'
 import { authChain, type GateRefusal, type MaybePromise } from '../auth-chain.js'
 import { addressMatcher, type AddressMatcher } from '../cidr.js'
-import { parseOptions, UsageError } from '../errors.js'
+import { parseOptions } from '../errors.js'
 import { AddressRange, numberIn } from '../options.js'
-import type { AedesPlugin } from '../use.js'
+import { installOnce, type AedesPlugin } from '../use.js'
 import { formatIPv4, formatIPv6, isMappedIPv4, parseIPv4, parseIPv6 } from '../protocol/address.js'
 import { clientIp } from './client-address.js'
 import { MAX_BUCKETS, MemoryRateLimitStore, type RateLimit, type RateLimitStore } from './rate-limit.js'
@@ -62,8 +62,6 @@ export const Schema = z.strictObject({
     { error: 'must be a rate-limit store with a consume(key, limit) method' }).optional()
 })
 
-const INSTALLED = Symbol.for('aedes-proxy-protocol.ip-policy')
-
 /**
  * The IP policy plugin: before the broker's `authenticate`, the real client
  * address (`client.connDetails.ipAddress`, or the socket's peer on a broker
@@ -115,9 +113,7 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
 
   /** Called by `broker.use()`. @throws UsageError when an IP policy is already installed on the broker. */
   install (broker: Aedes): this {
-    const b = broker as Aedes & { [INSTALLED]?: true }
-    if (b[INSTALLED] === true) throw new UsageError('an IP policy is already installed on this broker')
-    Object.defineProperty(broker, INSTALLED, { value: true })
+    installOnce(broker, 'ip-policy', 'an IP policy is already installed on this broker')
     // A client with no address at all (a stream that is not a socket) is
     // checked as '': no deny entry matches it, and an allow list refuses it.
     const refusal = (reason: IpRefusal | undefined): GateRefusal | undefined =>

@@ -2,10 +2,10 @@ import type { Aedes, Client } from 'aedes'
 import { z } from 'zod'
 import type { MaybePromise } from '../auth-chain.js'
 import type { SocketEndpoint } from '../conn-details.js'
-import { parseOptions, UsageError } from '../errors.js'
+import { parseOptions } from '../errors.js'
 import { LISTENER_NAMES, LoggerSchema, MAX_TIMER_MS, numberIn, type ListenerName, type Logger } from '../options.js'
 import type { ListenerStats } from '../stats.js'
-import type { AedesPlugin } from '../use.js'
+import { installOnce, type AedesPlugin } from '../use.js'
 import { clientAddress, type TlsAt } from './client-address.js'
 import { detached, storeFailed } from './store-failure.js'
 import { rethrowLater } from '../user-code.js'
@@ -95,8 +95,6 @@ export const Schema = z.strictObject({
   logger: LoggerSchema.optional()
 })
 
-const INSTALLED = Symbol.for('aedes-proxy-protocol.sessions')
-
 function sessionOf (client: Client, connectedAt: number, node: string): Session {
   const d = client.connDetails ?? undefined
   const { ipAddress, port, ipFamily, tls } = clientAddress(client)
@@ -150,9 +148,7 @@ export class Sessions implements AedesPlugin<Sessions> {
 
   /** Called by `broker.use()`. @throws UsageError when a session list is already installed on the broker. */
   install (broker: Aedes): this {
-    const b = broker as Aedes & { [INSTALLED]?: true }
-    if (b[INSTALLED] === true) throw new UsageError('a session list is already installed on this broker')
-    Object.defineProperty(broker, INSTALLED, { value: true })
+    installOnce(broker, 'sessions', 'a session list is already installed on this broker')
     broker.on('client', client => {
       const key = `${++this.#next}`
       this.#keys.set(client, key)

@@ -2,10 +2,10 @@ import { EventEmitter } from 'node:events'
 import type { Aedes } from 'aedes'
 import { z } from 'zod'
 import { authChain, type AuthFailure, type RefusedBy } from '../auth-chain.js'
-import { parseOptions, UsageError } from '../errors.js'
+import { parseOptions } from '../errors.js'
 import { Collapser } from '../log-collapse.js'
 import { LoggerSchema, numberIn, type Logger } from '../options.js'
-import type { AedesPlugin } from '../use.js'
+import { installOnce, type AedesPlugin } from '../use.js'
 import { callUser, logText } from '../user-code.js'
 import { clientAddress } from './client-address.js'
 import { storeFailed } from './store-failure.js'
@@ -38,8 +38,6 @@ export interface UnauthorizedClientsEvents {
   /** A refused login's entry, once it is stored (none when the store fails). */
   unauthorized: [entry: UnauthorizedClient]
 }
-
-const INSTALLED = Symbol.for('aedes-proxy-protocol.unauthorized-clients')
 
 /** The message of a refused login's log line, by what refused it. */
 const REFUSED: Record<RefusedBy, string> = {
@@ -85,9 +83,7 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
 
   /** Called by `broker.use()`. @throws UsageError when the list is already installed on the broker. */
   install (broker: Aedes): this {
-    const b = broker as Aedes & { [INSTALLED]?: true }
-    if (b[INSTALLED] === true) throw new UsageError('an unauthorized-clients list is already installed on this broker')
-    Object.defineProperty(broker, INSTALLED, { value: true })
+    installOnce(broker, 'unauthorized-clients', 'an unauthorized-clients list is already installed on this broker')
     authChain(broker).failed(async failure => { await this.#record(failure, broker.id) })
     return this
   }
