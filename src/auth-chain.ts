@@ -33,6 +33,27 @@ export interface AuthChain {
 
 const CHAIN = Symbol.for('aedes-proxy-protocol.auth-chain')
 
+/** The aedes hooks the plugins wrap. */
+type Hook = 'authenticate' | 'authorizeForward'
+
+/**
+ * Puts `around` in place of `broker[hook]`, given the hook's current
+ * function as `inner`, and keeps it there: assigning the hook later, as
+ * aedes code often does, replaces only the inner function (the property's
+ * setter), so the wrapper stays around whatever the user installs.
+ */
+export function wrapHook<K extends Hook> (broker: Aedes, hook: K,
+  around: (inner: Aedes[K], ...args: Parameters<Aedes[K]>) => ReturnType<Aedes[K]>): void {
+  let inner = broker[hook]
+  const wrapped = (...args: Parameters<Aedes[K]>): ReturnType<Aedes[K]> => around(inner, ...args)
+  Object.defineProperty(broker, hook, {
+    get: () => wrapped,
+    set: (fn: Aedes[K]) => { inner = fn },
+    configurable: true,
+    enumerable: true
+  })
+}
+
 /** Runs the observers; a throwing one is rethrown on the next tick, after the client has its answer. */
 async function tell (observers: readonly AuthObserver[], failure: AuthFailure): Promise<void> {
   for (const observe of observers) {
@@ -60,8 +81,9 @@ export function authChain (broker: Aedes): AuthChain {
   const gates: Array<{ fn: AuthGate, unavailable: GateRefusal['refusedBy'] }> = []
   const mappers: UsernameMapper[] = []
   const observers: AuthObserver[] = []
-  let authenticate: AuthenticateHandler = broker.authenticate
-  const run = async (client: Client, username: string | undefined, password: Buffer | undefined): Promise<{ err: AuthenticateError | null, success: boolean | null }> => {
+  type Outcome = { err: AuthenticateError | null, success: boolean | null }
+  const run = async (authenticate: AuthenticateHandler, client: Client, username: string | undefined,
+    password: Buffer | undefined): Promise<Outcome> => {
     for (const gate of gates) {
       let refusal: GateRefusal | undefined
       try {
@@ -78,7 +100,7 @@ export function authChain (broker: Aedes): AuthChain {
     }
     let user = username
     for (const map of mappers) user = map(client, user)
-    const { err, success } = await new Promise<{ err: AuthenticateError | null, success: boolean | null }>(resolve => {
+    const { err, success } = await new Promise<Outcome>(resolve => {
       try {
         authenticate.call(broker, client, user, password as Buffer, (e, s) => { resolve({ err: e, success: s }) })
       } catch (thrown) {
@@ -93,14 +115,8 @@ export function authChain (broker: Aedes): AuthChain {
     }
     return { err, success }
   }
-  const wrapped: AuthenticateHandler = (client, username, password, done) => {
-    run(client, username, password).then(r => { done(r.err, r.success) }, rethrowLater)
-  }
-  Object.defineProperty(broker, 'authenticate', {
-    get: () => wrapped,
-    set: (fn: AuthenticateHandler) => { authenticate = fn },
-    configurable: true,
-    enumerable: true
+  wrapHook(broker, 'authenticate', (authenticate, client, username, password, done) => {
+    run(authenticate, client, username, password).then(r => { done(r.err, r.success) }, rethrowLater)
   })
   const chain: AuthChain = {
     gate: (fn, unavailable) => { gates.push({ fn, unavailable }) },

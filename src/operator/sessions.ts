@@ -1,6 +1,6 @@
 import type { Aedes, Client } from 'aedes'
 import { z } from 'zod'
-import type { MaybePromise } from '../auth-chain.js'
+import { wrapHook, type MaybePromise } from '../auth-chain.js'
 import type { SocketEndpoint } from '../conn-details.js'
 import { parseOptions } from '../errors.js'
 import { LISTENER_NAMES, LoggerSchema, MAX_TIMER_MS, numberIn, type ListenerName, type Logger } from '../options.js'
@@ -174,7 +174,6 @@ export class Sessions implements AedesPlugin<Sessions> {
     // Any broker's list, not only this one's: in a cluster the message bus
     // (mqemitter-redis) brings the other nodes' lists to this node's clients.
     const isList = (topic: string): boolean => /^\$SYS\/[^/]+\/proxy-protocol\/clients$/.test(topic)
-    let inner = broker.authorizeForward
     const may = (client: Client): boolean => {
       try {
         return allowed(client)
@@ -183,13 +182,8 @@ export class Sessions implements AedesPlugin<Sessions> {
         return false
       }
     }
-    const guarded: typeof inner = (client, packet) => isList(packet.topic) && !may(client) ? null : inner.call(broker, client, packet)
-    Object.defineProperty(broker, 'authorizeForward', {
-      get: () => guarded,
-      set: (fn: typeof inner) => { inner = fn },
-      configurable: true,
-      enumerable: true
-    })
+    wrapHook(broker, 'authorizeForward', (inner, client, packet) =>
+      isList(packet.topic) && !may(client) ? null : inner.call(broker, client, packet))
   }
 
   #publishSys (broker: Aedes, interval: number): void {
