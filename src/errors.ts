@@ -1,7 +1,7 @@
 import type { z } from 'zod'
+import { PREFIX } from './protocol/errors.js'
 
-/** The prefix of every message this package raises. */
-export const PREFIX = 'aedes-proxy-protocol: '
+export { PREFIX }
 
 /** One problem with the options: where (`path`, like `listeners.tcp.headerTimeout`) and what. */
 export interface OptionsIssue {
