@@ -29,7 +29,7 @@ export type { RedisClient } from './operator/redis-client.js'
 export type { MaybePromise, RefusedBy } from './auth-chain.js'
 
 // Options, events and what the broker sees.
-export { LISTENER_NAMES, isAddressRange } from './options.js'
+export { LISTENER_NAMES, isAddressRange, listenerEnvName, listenerTrustedEnvName } from './options.js'
 export type { ProxyProtocolOptions, ListenerOptions, WebSocketListenerOptions, ForwardedHeader, ListenerSettings, ListenerName, ResolvedOptions, Logger, ProxyMode } from './options.js'
 export type { ConnectionEvent, HeaderEvent, RejectedEvent, ProxyProtocolEvents } from './events.js'
 export type { ReadFailure } from './reader.js'

@@ -7,6 +7,15 @@ export const LISTENER_NAMES = ['tcp', 'ssl', 'ws', 'wss'] as const
 /** `tcp` (plain MQTT), `ssl` (MQTT over TLS), `ws` (WebSocket), `wss` (WebSocket over TLS). */
 export type ListenerName = typeof LISTENER_NAMES[number]
 
+/** TBMQ's variable for a listener's PROXY switch: `MQTT_TCP_PROXY_PROTOCOL_ENABLED` and its ssl, ws and wss siblings. */
+export function listenerEnvName (listener: ListenerName): string {
+  return `MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_ENABLED`
+}
+/** A listener's trusted-proxy list in TBMQ's naming style: `MQTT_TCP_PROXY_PROTOCOL_TRUSTED_PROXIES` and its siblings. */
+export function listenerTrustedEnvName (listener: ListenerName): string {
+  return `MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_TRUSTED_PROXIES`
+}
+
 /** Spec 2: a header timeout should be "at least 3 seconds to cover a TCP retransmit". */
 export const DEFAULT_HEADER_TIMEOUT = 5_000
 /**

@@ -10,12 +10,12 @@ import { Aedes } from 'aedes'
 import { PP2_TYPE_AWS, PP2_TYPE_SSL } from '../src/protocol/tlv-types.js'
 
 test('the package exports the plugin factories, the shared stores, withPlugins, the errors, the PP2_* constants, parseHeader, ' +
-  'the listener names, isAddressRange, logText and oncePerMinute, nothing else', () => {
+  'the listener names and their TBMQ variables, isAddressRange, logText and oncePerMinute, nothing else', () => {
   const names = Object.keys(pkg).sort()
   const constants = names.filter(n => n.startsWith('PP2_'))
   assert.deepEqual(names.filter(n => !n.startsWith('PP2_')), [
     'LISTENER_NAMES', 'OptionsError', 'PROXY_ERROR_CODES', 'ProxyProtocolError', 'UsageError',
-    'ipPolicy', 'isAddressRange', 'logText', 'oncePerMinute', 'parseHeader', 'proxyProtocol', 'rateLimiterStore', 'redisSessionStore', 'redisUnauthorizedStore', 'sessions', 'unauthorizedClients', 'withPlugins'
+    'ipPolicy', 'isAddressRange', 'listenerEnvName', 'listenerTrustedEnvName', 'logText', 'oncePerMinute', 'parseHeader', 'proxyProtocol', 'rateLimiterStore', 'redisSessionStore', 'redisUnauthorizedStore', 'sessions', 'unauthorizedClients', 'withPlugins'
   ])
   assert.ok(constants.length >= 20, `${constants.length} PP2_* constants`)
   assert.equal(pkg.PP2_TYPE_AWS, PP2_TYPE_AWS)

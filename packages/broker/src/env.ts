@@ -3,23 +3,15 @@
 // that a bad value names its variable.
 import net from 'node:net'
 import {
-  isAddressRange, LISTENER_NAMES, OptionsError,
-  type ForwardedHeader, type IpPolicyOptions, type ListenerName, type ProxyProtocolOptions
+  isAddressRange, LISTENER_NAMES, listenerEnvName, listenerTrustedEnvName, OptionsError,
+  type ForwardedHeader, type IpPolicyOptions, type ProxyProtocolOptions
 } from 'aedes-proxy-protocol'
 import { RANGES } from './ranges.js'
 
 /** TBMQ's variable names (thingsboard-mqtt-broker.yml, `listener.*.proxy_enabled`). */
 export const ENV_GLOBAL = 'MQTT_PROXY_PROTOCOL_ENABLED'
-/** `MQTT_TCP_PROXY_PROTOCOL_ENABLED` and its ssl, ws and wss siblings. */
-export function listenerEnvName (listener: ListenerName): string {
-  return `MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_ENABLED`
-}
 /** The global trusted-proxy list, in TBMQ's naming style (comma-separated addresses and CIDRs). */
 export const ENV_TRUSTED = 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES'
-/** `MQTT_TCP_PROXY_PROTOCOL_TRUSTED_PROXIES` and its ssl, ws and wss siblings. */
-export function listenerTrustedEnvName (listener: ListenerName): string {
-  return `MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_TRUSTED_PROXIES`
-}
 
 type Env = Readonly<Record<string, string | undefined>>
 

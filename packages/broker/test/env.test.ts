@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { LISTENER_NAMES, OptionsError, proxyProtocol, type ProxyProtocolOptions, type ResolvedOptions } from 'aedes-proxy-protocol'
-import { listenerEnvName, operatorOptionsFromEnv, optionsFromEnv } from '../src/env.js'
+import { LISTENER_NAMES, listenerEnvName, OptionsError, proxyProtocol, type ProxyProtocolOptions, type ResolvedOptions } from 'aedes-proxy-protocol'
+import { operatorOptionsFromEnv, optionsFromEnv } from '../src/env.js'
 
 /** The settings the PROXY plugin works out from these options, as `proxyProtocol()` validates them. */
 function resolveOptions (options: ProxyProtocolOptions): ResolvedOptions {
