@@ -95,7 +95,8 @@ export function authChain (broker: Aedes): AuthChain {
       if (refusal !== undefined) {
         await tell(observers, { client, refusedBy: refusal.refusedBy, username, password, reason: refusal.reason })
         // aedes answers with CONNACK return code 5, "not authorized".
-        return { err: Object.assign(new Error(`not authorized: ${refusal.reason}`), { returnCode: 5 as const }), success: false }
+        const err = Object.assign(new Error(`not authorized: ${refusal.reason}`), { returnCode: 5 as const })
+        return { err, success: false }
       }
     }
     let user = username
@@ -111,7 +112,8 @@ export function authChain (broker: Aedes): AuthChain {
       }
     })
     if (err !== null || success !== true) {
-      await tell(observers, { client, refusedBy: 'authentication', username: user, password, reason: err?.message ?? 'bad user name or password' })
+      const reason = err?.message ?? 'bad user name or password'
+      await tell(observers, { client, refusedBy: 'authentication', username: user, password, reason })
     }
     return { err, success }
   }

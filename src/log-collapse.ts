@@ -16,7 +16,8 @@ export type LogLevel = keyof Logger
 
 /** A line admitted after `held` held-back ones: the `repeated` field and a tail on its message (none for 0). */
 function heldBack ([record, message]: LogLine, held: number): LogLine {
-  return held > 0 ? [{ ...record, repeated: held }, `${message} (${held} more like it in the last minute not logged)`] : [record, message]
+  if (held === 0) return [record, message]
+  return [{ ...record, repeated: held }, `${message} (${held} more like it in the last minute not logged)`]
 }
 
 /**

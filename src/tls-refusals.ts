@@ -36,7 +36,9 @@ export function logTlsRefusals (server: tls.Server, listener: ListenerName, conn
       const reason = logText(code !== undefined
         ? `client certificate not verified (${code})`
         : err.code === undefined ? why : `${err.code}: ${why}`, 256)
-      const record = { event: 'refused', refusedBy: 'tls', listener, ipAddress: client.address, port: client.port, peer, reason }
+      const record = {
+        event: 'refused', refusedBy: 'tls', listener, ipAddress: client.address, port: client.port, peer, reason
+      }
       return [record, `TLS handshake refused: ${reason}`]
     }, n => [{ event: 'refused', refusedBy: 'tls', listener, repeated: n },
       `TLS handshake refused: ${n} more on the ${listener} listener in the last minute, not logged one by one`])

@@ -40,7 +40,8 @@ export function withPlugins<B extends Aedes> (broker: B): PluggableAedes<B> {
     Object.defineProperty(broker, 'use', {
       value: function use<T> (plugin: AedesPlugin<T>): T {
         if (typeof (plugin as Partial<AedesPlugin<T>> | null)?.install !== 'function') {
-          throw new UsageError(`broker.use() needs a plugin with an install(broker) method, such as proxyProtocol(), got ${show(plugin)}`)
+          throw new UsageError('broker.use() needs a plugin with an install(broker) method, such as proxyProtocol(), ' +
+            `got ${show(plugin)}`)
         }
         return plugin.install(broker)
       },

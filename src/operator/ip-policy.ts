@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { authChain, type GateRefusal, type MaybePromise } from '../auth-chain.js'
 import { addressMatcher, type AddressMatcher } from '../cidr.js'
 import { parseOptions } from '../errors.js'
-import { AddressRange, numberIn } from '../options.js'
+import { AddressRange, numberIn, withMethods } from '../options.js'
 import { installOnce, type AedesPlugin } from '../use.js'
 import { formatIPv4, formatIPv6, isMappedIPv4, parseIPv4, parseIPv6 } from '../protocol/address.js'
 import { clientIp } from './client-address.js'
@@ -58,8 +58,8 @@ export const Schema = z.strictObject({
     ipv4Prefix: prefixLength(16, 32).optional(),
     ipv6Prefix: prefixLength(32, 128).optional()
   }).optional(),
-  store: z.custom<RateLimitStore>(v => typeof (v as { consume?: unknown } | null)?.consume === 'function',
-    { error: 'must be a rate-limit store with a consume(key, limit) method' }).optional()
+  store: withMethods<RateLimitStore>(['consume'], 'must be a rate-limit store with a consume(key, limit) method')
+    .optional()
 })
 
 /**
@@ -87,7 +87,10 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
     const o = parseOptions(Schema, options, 'ipPolicy() options')
     this.#deny = o.deny === undefined ? undefined : addressMatcher(o.deny)
     this.#allow = o.allow === undefined ? undefined : addressMatcher(o.allow)
-    this.#limit = o.rateLimit === undefined ? undefined : { perSecond: o.rateLimit.perSecond, burst: o.rateLimit.burst ?? Math.ceil(o.rateLimit.perSecond) }
+    const rate = o.rateLimit
+    this.#limit = rate === undefined
+      ? undefined
+      : { perSecond: rate.perSecond, burst: rate.burst ?? Math.ceil(rate.perSecond) }
     this.#ipv4Prefix = o.rateLimit?.ipv4Prefix ?? 32
     this.#ipv6Prefix = o.rateLimit?.ipv6Prefix ?? 64
     // A key that finds the table full shares an overflow budget with its /24 or /48 (or narrower network).

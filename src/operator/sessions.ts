@@ -3,7 +3,9 @@ import { z } from 'zod'
 import { wrapHook, type MaybePromise } from '../auth-chain.js'
 import type { SocketEndpoint } from '../conn-details.js'
 import { parseOptions } from '../errors.js'
-import { LISTENER_NAMES, LoggerSchema, MAX_TIMER_MS, numberIn, type ListenerName, type Logger } from '../options.js'
+import {
+  LISTENER_NAMES, LoggerSchema, MAX_TIMER_MS, numberIn, withMethods, type ListenerName, type Logger
+} from '../options.js'
 import type { ListenerStats } from '../stats.js'
 import { installOnce, type AedesPlugin } from '../use.js'
 import { clientAddress, type TlsAt } from './client-address.js'
@@ -88,10 +90,11 @@ export interface SessionsOptions {
 
 export const Schema = z.strictObject({
   sysInterval: numberIn(1000, MAX_TIMER_MS, 'milliseconds').optional(),
-  sysClients: z.custom<(client: Client) => boolean>(v => typeof v === 'function', { error: 'must be a function (client) => boolean: who may read the client list' }).optional(),
-  counters: z.custom<CounterSource>(v => typeof (v as { stats?: unknown } | null)?.stats === 'function', { error: 'must have a stats() method, like the PROXY plugin' }).optional(),
-  store: z.custom<SessionStore>(v => ['add', 'remove', 'list'].every(m => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
-    { error: 'must be a store with add, remove and list methods' }).optional(),
+  sysClients: z.custom<(client: Client) => boolean>(v => typeof v === 'function',
+    { error: 'must be a function (client) => boolean: who may read the client list' }).optional(),
+  counters: withMethods<CounterSource>(['stats'], 'must have a stats() method, like the PROXY plugin').optional(),
+  store: withMethods<SessionStore>(['add', 'remove', 'list'], 'must be a store with add, remove and list methods')
+    .optional(),
   logger: LoggerSchema.optional()
 })
 
@@ -152,7 +155,8 @@ export class Sessions implements AedesPlugin<Sessions> {
     broker.on('client', client => {
       const key = `${++this.#next}`
       this.#keys.set(client, key)
-      detached('sessions: adding a client', this.#logger, () => this.#store.add(key, sessionOf(client, Date.now(), broker.id)))
+      const session = sessionOf(client, Date.now(), broker.id)
+      detached('sessions: adding a client', this.#logger, () => this.#store.add(key, session))
     })
     broker.on('clientDisconnect', client => {
       const key = this.#keys.get(client)
@@ -189,7 +193,9 @@ export class Sessions implements AedesPlugin<Sessions> {
   #publishSys (broker: Aedes, interval: number): void {
     const prefix = `$SYS/${broker.id}/proxy-protocol`
     const publish = (topic: string, payload: string): void => {
-      broker.publish({ cmd: 'publish', topic: `${prefix}/${topic}`, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {})
+      broker.publish({
+        cmd: 'publish', topic: `${prefix}/${topic}`, payload: Buffer.from(payload), qos: 0, retain: false, dup: false
+      }, () => {})
     }
     const timer = setInterval(() => {
       const stats = this.#counters?.stats()
@@ -202,7 +208,10 @@ export class Sessions implements AedesPlugin<Sessions> {
           publish(`${name}/rejected`, String(Object.values(l.rejected).reduce((a, b) => a + b, 0)))
         }
       }
-      if (this.#sysClients !== undefined) this.list().then(list => { publish('clients', JSON.stringify(list)) }, (err: unknown) => { storeFailed('sessions: listing for $SYS', this.#logger, err) })
+      if (this.#sysClients !== undefined) {
+        this.list().then(list => { publish('clients', JSON.stringify(list)) },
+          (err: unknown) => { storeFailed('sessions: listing for $SYS', this.#logger, err) })
+      }
     }, interval)
     timer.unref()
     broker.once('closed', () => { clearInterval(timer) })
