@@ -20,7 +20,7 @@
 // 127.0.0.1:8084 and, for each client, connects to the example (from
 // 127.0.0.1, which TRUSTED_PROXIES lists) and writes a PROXY v1 header naming
 // 198.51.100.7:50000 before the client's HTTP upgrade request. For HAProxy or
-// nginx instead, see README.md, "Load balancer configuration".
+// nginx instead, see docs/load-balancers.md.
 //
 //   $ node -e "const net=require('net');net.createServer(c=>{const u=net.connect(18084,'127.0.0.1');u.write('PROXY TCP4 198.51.100.7 127.0.0.1 50000 8084\r\n');c.pipe(u).pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy())}).listen(8084,'127.0.0.1',()=>console.log('PROXY front on 127.0.0.1:8084'))"
 //

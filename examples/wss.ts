@@ -27,7 +27,7 @@
 // 127.0.0.1:8085 and, for each client, connects to the example (from
 // 127.0.0.1, which TRUSTED_PROXIES lists) and writes a PROXY v1 header naming
 // 198.51.100.7:50000 before the client's TLS bytes, which it passes through.
-// For HAProxy or nginx instead, see README.md, "Load balancer configuration".
+// For HAProxy or nginx instead, see docs/load-balancers.md.
 //
 //   $ node -e "const net=require('net');net.createServer(c=>{const u=net.connect(18085,'127.0.0.1');u.write('PROXY TCP4 198.51.100.7 127.0.0.1 50000 8085\r\n');c.pipe(u).pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy())}).listen(8085,'127.0.0.1',()=>console.log('PROXY front on 127.0.0.1:8085'))"
 //

@@ -1,7 +1,7 @@
 import { IncomingMessage, type IncomingHttpHeaders } from 'node:http'
 import net from 'node:net'
 import tls from 'node:tls'
-import type { AddressMatcher } from './cidr.js'
+import type { AddressMatcher } from './trust.js'
 import type { ForwardedHeader, ListenerName, ListenerSettings } from './options.js'
 import { canonicalAddress } from './protocol/address.js'
 import type { ProxyHeader } from './protocol/header.js'
@@ -100,7 +100,8 @@ export function connDetailsFor (stream: unknown, upgrade: UpgradeRequest | undef
     if (cert !== null && Object.keys(cert).length > 0) details.cert = cert
   }
   if (header !== undefined) details.proxy = header
-  const forwarded = upgrade !== undefined && header === undefined && settings.forwardedHeaders !== false && settings.mode === 'off' && trusted(peer.address)
+  const forwarded = upgrade !== undefined && header === undefined && settings.forwardedHeaders !== false &&
+    settings.mode === 'off' && trusted(peer.address)
     ? forwardedAddress(upgrade, settings.forwardedHeaders, trusted)
     : undefined
   if (forwarded !== undefined) {
@@ -155,7 +156,9 @@ export interface UpgradeRequest {
  *   address, so the forwarded data is not used at all: undefined, and the
  *   peer stands.
  */
-export function forwardedAddress (req: UpgradeRequest, which: ForwardedHeader, trusted: AddressMatcher): { header: ForwardedHeader, address: string } | undefined {
+export function forwardedAddress (
+  req: UpgradeRequest, which: ForwardedHeader, trusted: AddressMatcher
+): { header: ForwardedHeader, address: string } | undefined {
   const raw = req.headers[which]
   const value = Array.isArray(raw) ? raw.join(', ') : raw
   if (value === undefined) return undefined

@@ -35,6 +35,9 @@ export interface RejectedEvent extends ConnectionEvent {
 /** The events of the PROXY plugin, for `proxy.on(...)`. */
 export interface ProxyProtocolEvents {
   header: [event: HeaderEvent]
-  /** `error` is a ProxyProtocolError that also says how many bytes the peer sent (and, for PROXY_ERR_NOT_PROXY, its first bytes). */
+  /**
+   * `error` is a ProxyProtocolError that also says how many bytes the peer
+   * sent (and, for PROXY_ERR_NOT_PROXY, its first bytes).
+   */
   rejected: [error: ReadFailure, event: RejectedEvent]
 }

@@ -1,6 +1,6 @@
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { AddressMatcher } from './cidr.js'
+import type { AddressMatcher } from './trust.js'
 import { peerOf, type SocketEndpoint } from './conn-details.js'
 import type { HeaderEvent, RejectedEvent } from './events.js'
 import { PREFIX } from './errors.js'

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import http, { type IncomingMessage } from 'node:http'
 import net from 'node:net'
 import { once } from 'node:events'
-import { addressMatcher } from '../src/cidr.js'
+import { addressMatcher } from '../src/trust.js'
 import { forwardedAddress, upgradeRequest } from '../src/conn-details.js'
 import type { ForwardedHeader } from '../src/options.js'
 
@@ -38,11 +38,14 @@ async function request (lines: readonly string[]): Promise<IncomingMessage> {
 
 const PROXIES = addressMatcher(['127.0.0.9', '10.0.0.0/8', 'fd00::/8'])
 
-async function walk (lines: readonly string[], which: ForwardedHeader = 'x-forwarded-for'): Promise<string | undefined> {
+async function walk (
+  lines: readonly string[], which: ForwardedHeader = 'x-forwarded-for'
+): Promise<string | undefined> {
   return forwardedAddress(await request(lines), which, PROXIES)?.address
 }
 
-test('X-Forwarded-For: the client\'s own leftmost entry is not believed, the entry the trusted proxy appended is', async () => {
+test('X-Forwarded-For: the client\'s own leftmost entry is not believed, ' +
+  'the entry the trusted proxy appended is', async () => {
   // The client sent `X-Forwarded-For: 203.0.113.9`; nginx's $proxy_add_x_forwarded_for appended its peer.
   assert.equal(await walk(['X-Forwarded-For: 203.0.113.9, 127.0.0.2']), '127.0.0.2')
   assert.equal(await walk(['X-Forwarded-For: 127.0.0.2']), '127.0.0.2')
@@ -65,7 +68,8 @@ test('every entry a trusted proxy: the leftmost, as nginx does', async () => {
 })
 
 test('an entry that is not one IP address where the walk reaches it: nothing forwarded is used', async () => {
-  for (const value of ['unknown', '203.0.113.9, unknown', '203.0.113.9, 127.0.0.2:5000', '203.0.113.9,', '203.0.113.9, , 10.1.1.1',
+  for (const value of ['unknown', '203.0.113.9, unknown', '203.0.113.9, 127.0.0.2:5000', '203.0.113.9,',
+    '203.0.113.9, , 10.1.1.1',
     '010.1.2.3', 'fe80::1%eth0', '[2001:db8::1]', '_hidden, 10.1.1.1', '']) {
     assert.equal(await walk([`X-Forwarded-For: ${value}`]), undefined, value)
   }

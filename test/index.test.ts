@@ -5,17 +5,23 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Client } from 'aedes'
 import * as pkg from 'aedes-proxy-protocol'
-import { proxyProtocol, withPlugins, type ConnDetails, type ProxyHeader, type ProxyProtocolOptions, type UnauthorizedAttempt, type UnauthorizedClient, type UnauthorizedClientsEvents } from 'aedes-proxy-protocol'
+import {
+  proxyProtocol, withPlugins, type ConnDetails, type ProxyHeader, type ProxyProtocolOptions, type UnauthorizedAttempt,
+  type UnauthorizedClient, type UnauthorizedClientsEvents
+} from 'aedes-proxy-protocol'
 import { Aedes } from 'aedes'
-import { PP2_TYPE_AWS, PP2_TYPE_SSL } from '../src/protocol/tlv-types.js'
+import { PP2_TYPE_SSL } from '../src/protocol/tlv.js'
+import { PP2_TYPE_AWS } from '../src/protocol/tlvparse/cloud.js'
 
-test('the package exports the plugin factories, the shared stores, withPlugins, the errors, the PP2_* constants, parseHeader, ' +
-  'the listener names and their TBMQ variables, isAddressRange, logText and oncePerMinute, nothing else', () => {
+test('the package exports the plugin factories, the shared stores, withPlugins, the errors, the PP2_* constants, ' +
+  'parseHeader, the listener names and their TBMQ variables, isAddressRange, logText and oncePerMinute, nothing else', () => {
   const names = Object.keys(pkg).sort()
   const constants = names.filter(n => n.startsWith('PP2_'))
   assert.deepEqual(names.filter(n => !n.startsWith('PP2_')), [
     'LISTENER_NAMES', 'OptionsError', 'PROXY_ERROR_CODES', 'ProxyProtocolError', 'UsageError',
-    'ipPolicy', 'isAddressRange', 'listenerEnvName', 'listenerTrustedEnvName', 'logText', 'oncePerMinute', 'parseHeader', 'proxyProtocol', 'rateLimiterStore', 'redisSessionStore', 'redisUnauthorizedStore', 'sessions', 'unauthorizedClients', 'withPlugins'
+    'ipPolicy', 'isAddressRange', 'listenerEnvName', 'listenerTrustedEnvName', 'logText', 'oncePerMinute', 'parseHeader',
+    'proxyProtocol', 'rateLimiterStore', 'redisSessionStore', 'redisUnauthorizedStore',
+    'sessions', 'unauthorizedClients', 'withPlugins'
   ])
   assert.ok(constants.length >= 20, `${constants.length} PP2_* constants`)
   assert.equal(pkg.PP2_TYPE_AWS, PP2_TYPE_AWS)
@@ -36,7 +42,8 @@ export function narrow (header: ProxyHeader): void {
     void port
   } else {
     // @ts-expect-error a header that is not proxied has no source address
-    const port: number = header.source.port // eslint-disable-line @typescript-eslint/no-unsafe-assignment -- the error @ts-expect-error asserts has no type
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- @ts-expect-error's error has no type
+    const port: number = header.source.port
     void port
   }
 }
@@ -72,7 +79,8 @@ export function unauthorizedEvents (list: ReturnType<typeof pkg.unauthorizedClie
   list.on('refused', attempt => {
     const reason: string = attempt.reason
     // @ts-expect-error an attempt is not an entry: it has no count
-    const attempts: number = attempt.attempts // eslint-disable-line @typescript-eslint/no-unsafe-assignment -- the error @ts-expect-error asserts has no type
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- @ts-expect-error's error has no type
+    const attempts: number = attempt.attempts
     void reason; void attempts
   })
 }

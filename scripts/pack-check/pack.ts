@@ -46,6 +46,7 @@ const ALLOWED = [
   /^dist\/.+\.d\.ts$/,
   /^dist\/.+\.(js|d\.ts)\.map$/, // only when correct: checkShippedContents
   /^README\.md$/,
+  /^docs\/[^/]+\.md$/, // the reference the README links to
   /^LICENSE$/,
   /^CHANGELOG\.md$/,
   /^package\.json$/
@@ -66,7 +67,10 @@ const FORBIDDEN: Array<[RegExp, string]> = [
   [/^coverage\//, 'coverage output']
 ]
 
-export const REQUIRED_FILES = ['dist/index.js', 'dist/index.d.ts', 'README.md', 'LICENSE', 'package.json']
+export const REQUIRED_FILES = [
+  'dist/index.js', 'dist/index.d.ts', 'README.md', 'docs/api.md', 'docs/load-balancers.md', 'docs/broker.md', 'LICENSE',
+  'package.json'
+]
 
 /** Problems with the list of packed files: missing, forbidden, unexpected. */
 export function checkFileList (files: readonly string[], manifest: Manifest, dir = root): string[] {

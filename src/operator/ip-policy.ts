@@ -1,7 +1,7 @@
 import type { Aedes } from 'aedes'
 import { z } from 'zod'
 import { authChain, type GateRefusal, type MaybePromise } from '../auth-chain.js'
-import { addressMatcher, type AddressMatcher } from '../cidr.js'
+import { addressMatcher, type AddressMatcher } from '../trust.js'
 import { parseOptions } from '../errors.js'
 import { AddressRange, numberIn, withMethods } from '../options.js'
 import { installOnce, type AedesPlugin } from '../use.js'

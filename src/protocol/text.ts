@@ -18,7 +18,8 @@
  * text, so it cannot inject anything: refusing the client for it (as the
  * plugin did for a Cyrillic BMPString CN) would only lock out real clients.
  */
-const NOT_CLEAN = /[\p{Cc}\p{Default_Ignorable_Code_Point}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u
+// \p{DI} is \p{Default_Ignorable_Code_Point}.
+const NOT_CLEAN = /[\p{Cc}\p{DI}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u
 const LATIN = /\p{Script=Latin}/u
 const GREEK = /\p{Script=Greek}/u
 const CYRILLIC = /\p{Script=Cyrillic}/u
@@ -48,7 +49,10 @@ export function isCleanText (text: string): boolean {
  * Buffer's own latin1 decoder, called on any Uint8Array: one copy of
  * `bytes[start, end)` into a string, without a Buffer view made first.
  */
-export const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice
+// Bench: parser cases v1-tcp4, v1-tcp6 and v2-inet6-tlvs (bench/cases.ts), candidate ours (bench/candidates.ts).
+export const latin1Slice = (Buffer.prototype as unknown as {
+  latin1Slice: (this: Uint8Array, start: number, end: number) => string
+}).latin1Slice
 
 /**
  * The string TLV `bytes[start, end)` as text: printable US-ASCII decoded in
@@ -57,6 +61,7 @@ export const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this:
  * bytes stay raw). Never throws: no value refuses a header.
  */
 export function textAt (bytes: Uint8Array, start: number, end: number, ascii: boolean): string | undefined {
+  // Bench: parser case v2-inet6-tlvs (bench/cases.ts), candidate ours-read (bench/candidates.ts).
   if (printableAscii(bytes, start, end)) return latin1Slice.call(bytes, start, end)
   if (ascii) return undefined
   let text: string
@@ -81,7 +86,8 @@ export function setText<T extends object> (target: T, key: keyof T, text: string
 export function escapeUnclean (text: string, max = 256): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text
   if (isCleanText(cut)) return cut
-  const escape = (ch: string): string => ch.split('').map(c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')
+  const escape = (ch: string): string =>
+    ch.split('').map(c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')
   let out = ''
   for (const ch of cut) out += ch === '…' || isCleanText(ch) ? ch : escape(ch)
   if (isCleanText(out)) return out

@@ -36,14 +36,18 @@ export function parseV2 (buf: Uint8Array, maxV2Length: number): ParseResult {
   if (buf.length > 12) {
     const verCmd = buf[12] as number
     // Spec 2.2: "the receiver must only accept this value".
-    if (verCmd >> 4 !== 0x2) throw proxyError('PROXY_ERR_V2_VERSION', `v2 version nibble is 0x${(verCmd >> 4).toString(16)}, not 0x2`)
+    if (verCmd >> 4 !== 0x2) {
+      throw proxyError('PROXY_ERR_V2_VERSION', `v2 version nibble is 0x${(verCmd >> 4).toString(16)}, not 0x2`)
+    }
     const command = verCmd & 0x0f
     if (command !== COMMAND_LOCAL && command !== COMMAND_PROXY) {
-      throw proxyError('PROXY_ERR_V2_COMMAND', `v2 command nibble is 0x${command.toString(16)}, neither LOCAL nor PROXY`)
+      throw proxyError('PROXY_ERR_V2_COMMAND',
+        `v2 command nibble is 0x${command.toString(16)}, neither LOCAL nor PROXY`)
     }
   }
   if (buf.length > 13 && VALID_FAMILY_BYTES[buf[13] as number] !== true) {
-    throw proxyError('PROXY_ERR_V2_FAMILY', `v2 family/transport byte 0x${(buf[13] as number).toString(16).padStart(2, '0')} is not one the spec allows`)
+    const byte = (buf[13] as number).toString(16).padStart(2, '0')
+    throw proxyError('PROXY_ERR_V2_FAMILY', `v2 family/transport byte 0x${byte} is not one the spec allows`)
   }
   // Every fixed byte is checked as it arrives: parse again at the next one.
   if (buf.length < V2_FIXED_LENGTH) return { status: 'incomplete', needed: buf.length + 1, capacity: V2_FIXED_LENGTH }
@@ -70,7 +74,8 @@ function parseV2Body (buf: Uint8Array, total: number): ProxyHeader {
   }
   const addressLength = ADDRESS_LENGTH[family]
   if (length < addressLength) {
-    throw proxyError('PROXY_ERR_V2_ADDRESS_LENGTH', `v2 length ${length} is shorter than the ${addressLength}-byte ${family} address block`)
+    throw proxyError('PROXY_ERR_V2_ADDRESS_LENGTH',
+      `v2 length ${length} is shorter than the ${addressLength}-byte ${family} address block`)
   }
   const tlvStart = V2_FIXED_LENGTH + addressLength
   const hasTlvs = tlvStart < total
@@ -85,9 +90,15 @@ function parseV2Body (buf: Uint8Array, total: number): ProxyHeader {
     const format = family === 'INET' ? formatIPv4 : formatIPv6
     const ports = a + 2 * size
     const source = { address: format(buf, a), port: ((buf[ports] as number) << 8) | (buf[ports + 1] as number) }
-    const destination = { address: format(buf, a + size), port: ((buf[ports + 2] as number) << 8) | (buf[ports + 3] as number) }
-    if (!hasTlvs) return { version: 2, proxied: true, command: 'PROXY', family, transport, source, destination, tlvs: EMPTY_TLVS }
-    header = { version: 2, proxied: true, command: 'PROXY', family, transport, source, destination } as unknown as ProxyHeader
+    const destination = {
+      address: format(buf, a + size), port: ((buf[ports + 2] as number) << 8) | (buf[ports + 3] as number)
+    }
+    if (!hasTlvs) {
+      return { version: 2, proxied: true, command: 'PROXY', family, transport, source, destination, tlvs: EMPTY_TLVS }
+    }
+    header = {
+      version: 2, proxied: true, command: 'PROXY', family, transport, source, destination
+    } as unknown as ProxyHeader
   } else {
     // Spec 2.2: UNSPEC (addresses ignored) and combinations a TCP receiver
     // does not serve (UNIX, DGRAM) fall back to the socket's own endpoints.

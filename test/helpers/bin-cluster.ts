@@ -1,5 +1,5 @@
 // Issue 12's cluster as an operator runs it, for the bin-cluster tests:
-// `npm start` nodes with REDIS_URL on one redis-server, behind the README's
+// `npm start` nodes with REDIS_URL on one redis-server, behind the documented
 // HAProxy block under "Scaling out" as printed (only the addresses and ports
 // swapped for loopback ones, HAProxy connecting from its own address, and a
 // stats socket to read its view of the nodes).
@@ -17,11 +17,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 /** The address HAProxy connects to the nodes from (their MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES). */
 export const HAPROXY_SOURCE = '127.0.0.9'
 
-/** The README's cluster block (the one ```haproxy block under "Scaling out"). */
+/** The documented cluster block (the one ```haproxy block under "Scaling out" in docs/load-balancers.md). */
 export function readmeClusterBlock (): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8')
-  const start = readme.indexOf('## Scaling out')
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 3))
+  const doc = readFileSync(join(root, 'docs', 'load-balancers.md'), 'utf8')
+  const start = doc.indexOf('## Scaling out')
+  const section = doc.slice(start, doc.indexOf('\n## ', start + 3))
   const blocks = [...section.matchAll(/^```haproxy\n([\s\S]*?)^```$/gm)].map(m => m[1] as string)
   assert.equal(blocks.length, 1, 'one HAProxy block under Scaling out')
   return blocks[0] as string

@@ -1,17 +1,20 @@
-// Keeps the README true: every TypeScript block it shows compiles, with the
-// project's strict settings, against the package's own source. A block that
-// continues an earlier one (it uses `broker` or `proxy` without making them)
-// gets what the README made before it: the same imports and a broker with the
+// Keeps the README and docs/ true: every TypeScript block they show compiles,
+// with the project's strict settings, against the package's own source. A
+// block that continues an earlier one (it uses `broker` or `proxy` without
+// making them) gets what the README made before it: the same imports and a broker with the
 // plugin installed, and nothing it defines itself. A block that declares a
 // module (types for a package that ships none) is a .d.ts file of its own.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
+
+/** The documents whose blocks are compiled: README.md and every docs/*.md. */
+const DOCUMENTS = ['README.md', ...readdirSync(path.join(root, 'docs')).filter(f => f.endsWith('.md')).sort().map(f => `docs/${f}`)]
 
 /** The ```ts blocks of a Markdown text, with the line each starts on. */
 function tsBlocks (markdown: string): Array<{ line: number, code: string }> {
@@ -79,30 +82,44 @@ function compileErrors (files: readonly string[]): string[] {
     .map(d => `${d.file === undefined ? '' : `${path.basename(d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: `}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`)
 }
 
-test('every TypeScript block in the README compiles with the project\'s strict settings', { timeout: 120_000 }, () => {
-  const readme = readFileSync(path.join(root, 'README.md'), 'utf8')
-  const blocks = tsBlocks(readme)
-  // Every fence that opens TypeScript, however written, is one of the blocks compiled.
-  const fences = [...readme.matchAll(/^\s*```\s*(ts|typescript|tsx|mts)\b.*$/gim)].map(m => m[0])
-  assert.equal(fences.length, blocks.length, `TypeScript fences not compiled here (write them as \`\`\`ts at the start of a line): ${fences.filter(f => f !== '```ts').join(' | ')}`)
-  assert.ok(blocks.length >= 9, `only ${blocks.length} ts blocks found`)
-  // Inside the project, so `aedes`, `ws` and the rest resolve from its node_modules.
-  const dir = path.join(root, '.tmp', `readme-snippets-${process.pid}`)
-  mkdirSync(dir, { recursive: true })
-  try {
-    const files = blocks.map(b => {
-      // Declarations for a package without types: a file of the user's without imports, so
-      // global. Here a .ts rather than a .d.ts, whose errors skipLibCheck would not report.
-      const ambient = /^declare module /m.test(b.code)
-      const file = path.join(dir, `readme-line-${b.line}.ts`)
-      writeFileSync(file, ambient ? b.code : asModule(b.code))
-      return file
-    })
-    assert.deepEqual(compileErrors(files), [])
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+/** The document's ```ts blocks, after checking that every fence opening TypeScript, however written, is one of them. */
+function documentBlocks (doc: string): Array<{ line: number, code: string }> {
+  const text = readFileSync(path.join(root, doc), 'utf8')
+  const blocks = tsBlocks(text)
+  const fences = [...text.matchAll(/^\s*```\s*(ts|typescript|tsx|mts)\b.*$/gim)].map(m => m[0])
+  assert.equal(fences.length, blocks.length, `${doc}: TypeScript fences not compiled here (write them as \`\`\`ts at the start of a line): ${fences.filter(f => f !== '```ts').join(' | ')}`)
+  return blocks
+}
+
+test('the README and docs/ show at least the ten TypeScript blocks they had in one README', () => {
+  const counts = Object.fromEntries(DOCUMENTS.map(doc => [doc, documentBlocks(doc).length]))
+  const total = Object.values(counts).reduce((a, b) => a + b, 0)
+  assert.ok(total >= 10, `only ${total} ts blocks: ${JSON.stringify(counts)}`)
+  assert.ok((counts['README.md'] ?? 0) >= 3, 'the quick start and the transports in the README')
 })
+
+for (const doc of DOCUMENTS) {
+  test(`every TypeScript block in ${doc} compiles with the project's strict settings`, { timeout: 120_000 }, () => {
+    const blocks = documentBlocks(doc)
+    if (blocks.length === 0) return
+    // Inside the project, so `aedes`, `ws` and the rest resolve from its node_modules.
+    const dir = path.join(root, '.tmp', `readme-snippets-${process.pid}-${path.basename(doc, '.md')}`)
+    mkdirSync(dir, { recursive: true })
+    try {
+      const files = blocks.map(b => {
+        // Declarations for a package without types: a file of the user's without imports, so
+        // global. Here a .ts rather than a .d.ts, whose errors skipLibCheck would not report.
+        const ambient = /^declare module /m.test(b.code)
+        const file = path.join(dir, `${path.basename(doc, '.md')}-line-${b.line}.ts`)
+        writeFileSync(file, ambient ? b.code : asModule(b.code))
+        return file
+      })
+      assert.deepEqual(compileErrors(files), [])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+}
 
 test('a README block that does not compile is caught, and what it defines is not declared twice', () => {
   const dir = path.join(root, '.tmp', `readme-snippets-check-${process.pid}`)

@@ -12,22 +12,31 @@ import { startFront, v2HeaderFor } from '../helpers/front.js'
 import { connectClient, endClient } from '../helpers/client.js'
 import { CONNACK_ACCEPTED, connectPacket, rawExchange } from '../helpers/raw.js'
 import { encodeV1, encodeV2, sslTlv } from '../helpers/encode.js'
-import { LISTENER_NAMES } from '../../src/options.js'
+import { LISTENER_NAMES, type ProxyProtocolOptions } from '../../src/options.js'
 import { OptionsError } from '../../src/errors.js'
 import { proxyProtocol } from '../../src/plugin.js'
 
 const TRUSTED = '127.0.0.9'
 const UNTRUSTED = '127.0.0.8'
 
+/** What HAProxy send-proxy writes for a client at `source`:40000 that dialled 198.51.100.1:1883. */
+const v1From = (source: string): Buffer =>
+  encodeV1({
+    family: 'TCP4', source: { address: source, port: 40000 }, destination: { address: '198.51.100.1', port: 1883 }
+  })
+
 /** A front that announces a forged client address, 203.0.113.66:6666. */
 function forged (c: net.Socket): Buffer {
   void c
-  return encodeV2({ source: { address: '203.0.113.66', port: 6666 }, destination: { address: '198.51.100.1', port: 1883 } })
+  return encodeV2({
+    source: { address: '203.0.113.66', port: 6666 }, destination: { address: '198.51.100.1', port: 1883 }
+  })
 }
 
 describe('required mode with trustedProxies', () => {
   for (const listener of LISTENER_NAMES) {
-    test(`${listener}: a forged header from an untrusted peer is refused before it is read; the trusted proxy works`, async (t) => {
+    test(`${listener}: a forged header from an untrusted peer is refused before it is read; ` +
+      'the trusted proxy works', async (t) => {
       const stack = await startStack({ listener, plugin: { proxyEnabled: true, trustedProxies: [`${TRUSTED}/32`] } })
       t.after(() => stack.close())
       const rejected = stack.rejected
@@ -49,15 +58,19 @@ describe('required mode with trustedProxies', () => {
   }
 
   test('an IPv4 entry matches a dual-stack peer that Node reports as ::ffff:a.b.c.d', async (t) => {
-    const stack = await startStack({ listener: 'tcp', host: '::ffff:127.0.0.1', plugin: { proxyEnabled: true, trustedProxies: ['127.0.0.9'] } })
+    const stack = await startStack({
+      listener: 'tcp', host: '::ffff:127.0.0.1', plugin: { proxyEnabled: true, trustedProxies: ['127.0.0.9'] }
+    })
     t.after(() => stack.close())
     const rejected = stack.rejected
-    const ok = await rawExchange(stack.port, [Buffer.concat([encodeV1({ family: 'TCP4', source: { address: '198.51.100.20', port: 40000 }, destination: { address: '198.51.100.1', port: 1883 } }), connectPacket()])], { localAddress: TRUSTED, expectBytes: 4, waitMs: 5000 })
+    const ok = await rawExchange(stack.port, [Buffer.concat([v1From('198.51.100.20'), connectPacket()])],
+      { localAddress: TRUSTED, expectBytes: 4, waitMs: 5000 })
     assert.deepEqual(ok.received.subarray(0, 4), CONNACK_ACCEPTED)
     const d = stack.seen.find(s => s.hook === 'authenticate')?.details
     assert.equal(d?.peer.address, '::ffff:127.0.0.9')
     assert.equal(d?.ipAddress, '198.51.100.20')
-    const refused = await rawExchange(stack.port, [Buffer.concat([encodeV1({ family: 'TCP4', source: { address: '198.51.100.21', port: 40000 }, destination: { address: '198.51.100.1', port: 1883 } }), connectPacket()])], { localAddress: UNTRUSTED })
+    const refused = await rawExchange(stack.port, [Buffer.concat([v1From('198.51.100.21'), connectPacket()])],
+      { localAddress: UNTRUSTED })
     assert.equal(refused.closed, true)
     assert.equal(refused.received.length, 0)
     await until(() => rejected.length === 1)
@@ -68,14 +81,17 @@ describe('required mode with trustedProxies', () => {
   // loop: it connects, writes and resets before the server accepts, so the
   // accepted socket has no peer address to check (as with HAProxy's checks).
   const resetBeforeAccept = (port: number, bytes: Buffer): void => {
-    const script = `const s = require('net').connect(${port}, '127.0.0.1', () => { s.write(Buffer.from('${bytes.toString('hex')}', 'hex'), () => { s.resetAndDestroy() }) }); s.on('close', () => process.exit(0))`
+    const script = `const s = require('net').connect(${port}, '127.0.0.1', () => { ` +
+      `s.write(Buffer.from('${bytes.toString('hex')}', 'hex'), () => { s.resetAndDestroy() }) }); ` +
+      "s.on('close', () => process.exit(0))"
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 })
     assert.equal(r.status, 0, r.stderr)
   }
-  test('reset before its peer address is read: a header and nothing after it is a health check (a probe); with a CONNECT after it, a refusal; neither believed', async (t) => {
+  test('reset before its peer address is read: a header and nothing after it is a health check (a probe); ' +
+    'with a CONNECT after it, a refusal; neither believed', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: ['127.0.0.1'] } })
     t.after(() => stack.close())
-    const v1 = encodeV1({ family: 'TCP4', source: { address: '198.51.100.20', port: 40000 }, destination: { address: '198.51.100.1', port: 1883 } })
+    const v1 = v1From('198.51.100.20')
     resetBeforeAccept(stack.port, v1)
     await until(() => stack.rejected.length === 1)
     assert.equal(stack.rejected[0]?.ev.probe, true)
@@ -99,9 +115,15 @@ describe('optional mode', () => {
       return true
     })
     // One global setting wrong for every listener is one problem, naming them.
-    assert.throws(() => proxyProtocol({ proxyEnabled: 'optional', listeners: { ws: { trustedProxies: ['10.0.0.1'] } } }), (err: unknown) => {
+    const wsOnly: ProxyProtocolOptions = {
+      proxyEnabled: 'optional', listeners: { ws: { trustedProxies: ['10.0.0.1'] } }
+    }
+    assert.throws(() => proxyProtocol(wsOnly), (err: unknown) => {
       assert.ok(err instanceof OptionsError)
-      assert.deepEqual(err.issues.map(i => `${i.path}: ${i.message}`), ["proxyEnabled: 'optional' on the tcp, ssl and wss listeners needs trustedProxies, so that only known proxies can announce a client address"])
+      assert.deepEqual(err.issues.map(i => `${i.path}: ${i.message}`), [
+        "proxyEnabled: 'optional' on the tcp, ssl and wss listeners needs trustedProxies, " +
+        'so that only known proxies can announce a client address'
+      ])
       return true
     })
     assert.throws(() => proxyProtocol({ listeners: { ws: { proxyEnabled: 'optional' } } }), (err: unknown) => {
@@ -111,13 +133,17 @@ describe('optional mode', () => {
     })
   })
   for (const listener of LISTENER_NAMES) {
-    test(`${listener}: trusted proxy's header is used, direct clients connect, an untrusted peer's header is refused`, async (t) => {
+    test(`${listener}: trusted proxy's header is used, direct clients connect, ` +
+      'an untrusted peer\'s header is refused', async (t) => {
       const stack = await startStack({ listener, plugin: { proxyEnabled: 'optional', trustedProxies: [TRUSTED] } })
       t.after(() => stack.close())
       const rejected = stack.rejected
       // 1. through the trusted proxy, with a header
       const proxied: number[] = []
-      const good = await startFront({ target: stack.port, header: (c: net.Socket) => { proxied.push(c.remotePort as number); return v2HeaderFor(c) }, upstreamAddress: TRUSTED, delivery: 'with-first-chunk' })
+      const header = (c: net.Socket): Buffer => { proxied.push(c.remotePort as number); return v2HeaderFor(c) }
+      const good = await startFront({
+        target: stack.port, header, upstreamAddress: TRUSTED, delivery: 'with-first-chunk'
+      })
       t.after(() => good.close())
       const a = await connectClient({ listener, port: good.port, localAddress: '127.0.0.2', clientId: 'via-proxy' })
       await endClient(a)
@@ -127,7 +153,9 @@ describe('optional mode', () => {
       // 3. the trusted proxy without a header (a direct connection from it)
       const plain = await startFront({ target: stack.port, header: 'none', upstreamAddress: TRUSTED })
       t.after(() => plain.close())
-      const c = await connectClient({ listener, port: plain.port, localAddress: '127.0.0.4', clientId: 'proxy-no-header' })
+      const c = await connectClient({
+        listener, port: plain.port, localAddress: '127.0.0.4', clientId: 'proxy-no-header'
+      })
       await endClient(c)
       // 4. an untrusted peer with a forged header
       const bad = await startFront({ target: stack.port, header: forged, upstreamAddress: UNTRUSTED })
@@ -135,7 +163,8 @@ describe('optional mode', () => {
       await assert.rejects(connectClient({ listener, port: bad.port, clientId: 'forger' }))
       await until(() => rejected.length === 1)
 
-      const auth = (id: string): typeof stack.seen[number]['details'] => stack.seen.find(s => s.hook === 'authenticate' && s.clientId === id)?.details
+      const auth = (id: string): typeof stack.seen[number]['details'] =>
+        stack.seen.find(s => s.hook === 'authenticate' && s.clientId === id)?.details
       assert.equal(auth('via-proxy')?.ipAddress, '127.0.0.2')
       assert.equal(auth('via-proxy')?.port, proxied[0])
       assert.equal(auth('via-proxy')?.isProxy, 2)
@@ -144,7 +173,8 @@ describe('optional mode', () => {
       assert.equal(auth('proxy-no-header')?.ipAddress, TRUSTED)
       assert.equal(auth('proxy-no-header')?.isProxy, 0)
       assert.equal(auth('forger'), undefined)
-      assert.equal(stack.seen.some(s => s.details?.ipAddress === '203.0.113.66'), false, 'the forged address never reached a hook')
+      assert.equal(stack.seen.some(s => s.details?.ipAddress === '203.0.113.66'), false,
+        'the forged address never reached a hook')
       assert.equal(rejected[0]?.err.code, 'PROXY_ERR_UNTRUSTED')
       const stats = stack.proxy.stats()[listener]
       assert.equal(stats.proxied.v2, 1)
@@ -155,7 +185,8 @@ describe('optional mode', () => {
 })
 
 describe('misconfiguration hints', () => {
-  test('a header on a listener with PROXY off: one error log line naming MQTT_TCP_PROXY_PROTOCOL_ENABLED, then closed', async (t) => {
+  test('a header on a listener with PROXY off: one error log line naming MQTT_TCP_PROXY_PROTOCOL_ENABLED, ' +
+    'then closed', async (t) => {
     const logs: Array<{ level: string, obj: Record<string, unknown>, msg: string | undefined }> = []
     const logger = {
       debug: (obj: object, msg?: string) => logs.push({ level: 'debug', obj: obj as Record<string, unknown>, msg }),
@@ -177,7 +208,8 @@ describe('misconfiguration hints', () => {
     assert.equal(logs.length, 1)
     assert.equal(logs[0]?.level, 'error')
     assert.match(String(logs[0]?.obj.hint), /MQTT_TCP_PROXY_PROTOCOL_ENABLED/)
-    assert.doesNotMatch(logs[0]?.msg ?? '', /MQTT_TCP_PROXY_PROTOCOL_ENABLED/, 'the hint is in its field, not repeated in the message')
+    assert.doesNotMatch(logs[0]?.msg ?? '', /MQTT_TCP_PROXY_PROTOCOL_ENABLED/,
+      'the hint is in its field, not repeated in the message')
     assert.equal(stack.seen.length, 0)
     // a direct client is unaffected by the watch
     const client = await connectClient({ listener: 'tcp', port: stack.port, localAddress: '127.0.0.3' })
@@ -186,8 +218,11 @@ describe('misconfiguration hints', () => {
   })
   test('an empty probe is one debug line: event probe, its code and peer, nothing saying it was refused', async (t) => {
     const lines: Array<{ level: string, obj: Record<string, unknown>, msg: string | undefined }> = []
-    const at = (level: string) => (obj: object, msg?: string) => { lines.push({ level, obj: obj as Record<string, unknown>, msg }) }
-    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } } })
+    const at = (level: string) => (obj: object, msg?: string) => {
+      lines.push({ level, obj: obj as Record<string, unknown>, msg })
+    }
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+    const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, logger } })
     t.after(() => stack.close())
     const socket = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
     socket.on('error', () => {})
@@ -202,7 +237,8 @@ describe('misconfiguration hints', () => {
     assert.equal((lines[0]?.obj.peer as { address?: string } | undefined)?.address, '127.0.0.9')
     assert.equal('refusedBy' in (lines[0]?.obj ?? {}), false)
   })
-  test('a health check that sends its header and resets at once is refused with its peer, not an empty address', async (t) => {
+  test('a health check that sends its header and resets at once is refused with its peer, ' +
+    'not an empty address', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: {} })
     t.after(() => stack.close())
     const socket = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
@@ -215,18 +251,22 @@ describe('misconfiguration hints', () => {
     assert.equal(stack.rejected[0]?.err.code, 'PROXY_ERR_UNEXPECTED_HEADER')
     assert.equal(stack.rejected[0]?.ev.peer.address, '127.0.0.9')
   })
-  test('the same misconfiguration again and again (a health check every few seconds): one log line, every refusal still counted and emitted', async (t) => {
+  test('the same misconfiguration again and again (a health check every few seconds): one log line, ' +
+    'every refusal still counted and emitted', async (t) => {
     const lines: string[] = []
     const log = (obj: object, msg?: string): void => { lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`) }
-    const stack = await startStack({ listener: 'tcp', plugin: { logger: { debug: () => {}, info: log, warn: log, error: log } } })
+    const logger = { debug: () => {}, info: log, warn: log, error: log }
+    const stack = await startStack({ listener: 'tcp', plugin: { logger } })
     t.after(() => stack.close())
     const front = await startFront({ target: stack.port, header: 'v1' })
     t.after(() => front.close())
     for (let i = 0; i < 5; i++) await assert.rejects(connectClient({ listener: 'tcp', port: front.port }))
     await until(() => stack.rejected.length === 5)
     assert.equal(lines.length, 1, lines.join('\n'))
-    assert.match(lines[0] ?? '', /^PROXY protocol misconfiguration on the tcp listener: a PROXY header arrived on a listener where PROXY protocol is off \(the hint says what to change\) \{/)
-    assert.match(lines[0] ?? '', /"hint":"the tcp listener received a PROXY protocol header but PROXY protocol is off there/)
+    assert.match(lines[0] ?? '', new RegExp('^PROXY protocol misconfiguration on the tcp listener: ' +
+      'a PROXY header arrived on a listener where PROXY protocol is off \\(the hint says what to change\\) \\{'))
+    assert.match(lines[0] ?? '',
+      /"hint":"the tcp listener received a PROXY protocol header but PROXY protocol is off there/)
     assert.equal(lines[0]?.split('the load balancer sends it').length, 2, 'the hint once, not twice')
     assert.equal(stack.proxy.stats().tcp.rejected.PROXY_ERR_UNEXPECTED_HEADER, 5)
   })
@@ -242,14 +282,16 @@ describe('misconfiguration hints', () => {
     assert.match(rejected[0]?.ev.hint ?? '', /MQTT_TCP_PROXY_PROTOCOL_ENABLED=false/)
   })
   for (const [listener, what] of [['ssl', 'a TLS handshake'], ['ws', 'an HTTP request']] as const) {
-    test(`${listener}: a direct client where a header is required: the hint says it started with ${what}`, async (t) => {
+    test(`${listener}: a direct client where a header is required: ` +
+      `the hint says it started with ${what}`, async (t) => {
       const stack = await startStack({ listener, plugin: { proxyEnabled: true } })
       t.after(() => stack.close())
       const rejected = stack.rejected
       await assert.rejects(connectClient({ listener, port: stack.port }))
       await until(() => rejected.length === 1)
       assert.match(rejected[0]?.ev.hint ?? '', new RegExp(what))
-      assert.match(rejected[0]?.ev.hint ?? '', new RegExp(`MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_ENABLED=false`))
+      assert.match(rejected[0]?.ev.hint ?? '',
+        new RegExp(`MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_ENABLED=false`))
     })
   }
   test('hints: false leaves a PROXY-off listener untouched (aedes gets the bytes)', async (t) => {
@@ -270,10 +312,24 @@ describe('sslCnAsUsername', () => {
     tlvs: [sslTlv(client, verify, [{ type: 0x21, value: 'TLSv1.3' }, { type: 0x22, value: 'device-7' }])]
   })
   const rows = [
-    { name: 'a certificate the proxy verified: the CN is the username', verify: 0, client: 0x07, option: true, expected: 'device-7' },
-    { name: 'verification failed: the MQTT username stands', verify: 1, client: 0x07, option: true, expected: undefined },
+    {
+      name: 'a certificate the proxy verified: the CN is the username',
+      verify: 0,
+      client: 0x07,
+      option: true,
+      expected: 'device-7'
+    },
+    {
+      name: 'verification failed: the MQTT username stands', verify: 1, client: 0x07, option: true, expected: undefined
+    },
     { name: 'no certificate: the MQTT username stands', verify: 0, client: 0x01, option: true, expected: undefined },
-    { name: 'certificate bits without PP2_CLIENT_SSL: the MQTT username stands', verify: 0, client: 0x06, option: true, expected: undefined },
+    {
+      name: 'certificate bits without PP2_CLIENT_SSL: the MQTT username stands',
+      verify: 0,
+      client: 0x06,
+      option: true,
+      expected: undefined
+    },
     { name: 'off (the default): the MQTT username stands', verify: 0, client: 0x07, option: false, expected: undefined }
   ]
   test('needs trustedProxies: a forged SSL TLV must not become a forged login', () => {
@@ -282,9 +338,11 @@ describe('sslCnAsUsername', () => {
   })
   for (const row of rows) {
     test(row.name, async (t) => {
-      const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: [TRUSTED], sslCnAsUsername: row.option } })
+      const plugin = { proxyEnabled: true, trustedProxies: [TRUSTED], sslCnAsUsername: row.option }
+      const stack = await startStack({ listener: 'tcp', plugin })
       t.after(() => stack.close())
-      const result = await rawExchange(stack.port, [Buffer.concat([header(row.verify, row.client), connectPacket()])], { expectBytes: 4, waitMs: 5000 })
+      const result = await rawExchange(stack.port, [Buffer.concat([header(row.verify, row.client), connectPacket()])],
+        { expectBytes: 4, waitMs: 5000 })
       assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)
       const seen = stack.seen.find(s => s.hook === 'authenticate')
       assert.equal(seen?.username, row.expected)
@@ -303,14 +361,23 @@ describe('sslCnAsUsername', () => {
   ]
   for (const row of odd) {
     test(`${row.name}: the client gets no username, never the MQTT one in its place`, async (t) => {
-      const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, trustedProxies: [TRUSTED], sslCnAsUsername: true } })
+      const plugin = { proxyEnabled: true, trustedProxies: [TRUSTED], sslCnAsUsername: true }
+      const stack = await startStack({ listener: 'tcp', plugin })
       t.after(() => stack.close())
       const h = encodeV2({
         source: { address: '203.0.113.7', port: 50000 },
         destination: { address: '198.51.100.1', port: 8883 },
         tlvs: [sslTlv(0x07, 0, [{ type: 0x22, value: row.cn }])]
       })
-      const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'odd-cn', keepalive: 0, username: 'mqtt-user' })
+      const connect = mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: 'odd-cn',
+        keepalive: 0,
+        username: 'mqtt-user'
+      })
       const result = await rawExchange(stack.port, [Buffer.concat([h, connect])], { expectBytes: 4, waitMs: 5000 })
       assert.deepEqual(result.received.subarray(0, 4), CONNACK_ACCEPTED)
       const seen = stack.seen.find(s => s.hook === 'authenticate')

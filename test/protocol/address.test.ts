@@ -2,7 +2,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { formatIPv4, formatIPv6, IPV6_CANONICAL, IPV6_INVALID, isCanonicalIPv6, parseIPv4, parseIPv6, readIPv6 } from '../../src/protocol/address.js'
+import {
+  formatIPv4, formatIPv6, IPV6_CANONICAL, IPV6_INVALID, isCanonicalIPv6, parseIPv4, parseIPv6, readIPv6
+} from '../../src/protocol/address.js'
 import { parseHeader } from '../../src/protocol/parse.js'
 import { encodeV2, ipv6Bytes } from '../helpers/encode.js'
 
@@ -16,10 +18,20 @@ const groups = (...g: number[]): Buffer => {
 // RFC 5952 section 4 and 5.
 const canonical: ReadonlyArray<{ name: string, bytes: Buffer, text: string }> = [
   { name: 'longest zero run shortened', bytes: groups(0x2001, 0xdb8, 0, 0, 0, 0, 2, 1), text: '2001:db8::2:1' },
-  { name: 'leading zeros in a group dropped (4.1)', bytes: groups(0x2001, 0x0db8, 0, 0, 0, 0, 0, 1), text: '2001:db8::1' },
-  { name: 'a single zero group is not shortened (4.2.2)', bytes: groups(0x2001, 0xdb8, 0, 1, 1, 1, 1, 1), text: '2001:db8:0:1:1:1:1:1' },
+  {
+    name: 'leading zeros in a group dropped (4.1)', bytes: groups(0x2001, 0x0db8, 0, 0, 0, 0, 0, 1), text: '2001:db8::1'
+  },
+  {
+    name: 'a single zero group is not shortened (4.2.2)',
+    bytes: groups(0x2001, 0xdb8, 0, 1, 1, 1, 1, 1),
+    text: '2001:db8:0:1:1:1:1:1'
+  },
   { name: 'the longer of two runs (4.2.3)', bytes: groups(0x2001, 0, 0, 1, 0, 0, 0, 1), text: '2001:0:0:1::1' },
-  { name: 'the first of two equal runs (4.2.3)', bytes: groups(0x2001, 0xdb8, 0, 0, 1, 0, 0, 1), text: '2001:db8::1:0:0:1' },
+  {
+    name: 'the first of two equal runs (4.2.3)',
+    bytes: groups(0x2001, 0xdb8, 0, 0, 1, 0, 0, 1),
+    text: '2001:db8::1:0:0:1'
+  },
   { name: 'lower case (4.3)', bytes: groups(0x2001, 0xdb8, 0, 0, 0, 0, 0xabcd, 0xef01), text: '2001:db8::abcd:ef01' },
   { name: 'all zero', bytes: groups(0, 0, 0, 0, 0, 0, 0, 0), text: '::' },
   { name: 'loopback', bytes: groups(0, 0, 0, 0, 0, 0, 0, 1), text: '::1' },
@@ -28,10 +40,20 @@ const canonical: ReadonlyArray<{ name: string, bytes: Buffer, text: string }> = 
   { name: 'run of two at the start', bytes: groups(0, 0, 3, 4, 5, 6, 7, 8), text: '::3:4:5:6:7:8' },
   { name: 'alternating zeros: nothing to shorten', bytes: groups(1, 0, 2, 0, 3, 0, 4, 0), text: '1:0:2:0:3:0:4:0' },
   { name: 'later run longer than the first', bytes: groups(0, 1, 0, 0, 1, 0, 0, 0), text: '0:1:0:0:1::' },
-  { name: 'no zeros', bytes: groups(0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff), text: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' },
-  { name: 'IPv4-mapped as ::ffff:a.b.c.d (5)', bytes: groups(0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201), text: '::ffff:192.0.2.1' },
+  {
+    name: 'no zeros',
+    bytes: groups(0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff),
+    text: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'
+  },
+  {
+    name: 'IPv4-mapped as ::ffff:a.b.c.d (5)',
+    bytes: groups(0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201),
+    text: '::ffff:192.0.2.1'
+  },
   { name: 'IPv4-mapped zero address', bytes: groups(0, 0, 0, 0, 0, 0xffff, 0, 0), text: '::ffff:0.0.0.0' },
-  { name: 'link-local', bytes: groups(0xfe80, 0, 0, 0, 0x1ff, 0xfe23, 0x4567, 0x890a), text: 'fe80::1ff:fe23:4567:890a' }
+  {
+    name: 'link-local', bytes: groups(0xfe80, 0, 0, 0, 0x1ff, 0xfe23, 0x4567, 0x890a), text: 'fe80::1ff:fe23:4567:890a'
+  }
 ]
 
 for (const row of canonical) {
@@ -41,7 +63,8 @@ for (const row of canonical) {
     assert.equal(formatIPv6(Buffer.concat([Buffer.alloc(5, 0xaa), row.bytes, Buffer.alloc(3, 0xbb)]), 5), row.text)
   })
   test(`v2 INET6 reports ${row.text} for ${row.name}`, () => {
-    const header = encodeV2({ family: 'INET6', addressBlock: Buffer.concat([row.bytes, groups(0, 0, 0, 0, 0, 0, 0, 1), Buffer.from([0, 1, 0, 2])]) })
+    const addressBlock = Buffer.concat([row.bytes, groups(0, 0, 0, 0, 0, 0, 0, 1), Buffer.from([0, 1, 0, 2])])
+    const header = encodeV2({ family: 'INET6', addressBlock })
     const result = parseHeader(header)
     if (result.status !== 'complete' || !result.header.proxied) return assert.fail('expected a proxied header')
     assert.equal(result.header.source.address, row.text)
@@ -128,12 +151,18 @@ const groupText = fc.integer({ min: 0, max: 0xffff }).chain(v => fc.constantFrom
 const zeroish = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }))
 const ipv6Text = fc.oneof(
   // every group written out, in any spelling
-  fc.array(zeroish.chain(v => fc.constantFrom(v.toString(16), v.toString(16).toUpperCase(), v.toString(16).padStart(4, '0'))), { minLength: 8, maxLength: 8 }).map(g => g.join(':')),
+  fc.array(
+    zeroish.chain(v => fc.constantFrom(v.toString(16), v.toString(16).toUpperCase(), v.toString(16).padStart(4, '0'))),
+    { minLength: 8, maxLength: 8 }
+  ).map(g => g.join(':')),
   // one run shortened to `::`, wherever it is and however long
   fc.tuple(fc.array(groupText, { maxLength: 6 }), fc.array(groupText, { maxLength: 6 }))
     .filter(([a, b]) => a.length + b.length <= 7).map(([a, b]) => `${a.join(':')}::${b.join(':')}`),
   // the last 32 bits as a dotted quad, mapped or not
-  fc.tuple(fc.constantFrom('::ffff:', '::', '0:0:0:0:0:ffff:', '::FFFF:', '64:ff9b::', '::1:'), fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }))
+  fc.tuple(
+    fc.constantFrom('::ffff:', '::', '0:0:0:0:0:ffff:', '::FFFF:', '64:ff9b::', '::1:'),
+    fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 })
+  )
     .map(([p, q]) => p + q.join('.')),
   // the canonical text of random bytes
   fc.uint8Array({ minLength: 16, maxLength: 16 }).map(b => formatIPv6(b, 0))
@@ -163,6 +192,7 @@ test('formatIPv6 writes what the WHATWG URL serialiser writes (RFC 5952 but for 
     const bytes = groups(...g)
     const mapped = g.slice(0, 5).every(v => v === 0) && g[5] === 0xffff
     if (mapped) return
-    assert.equal(formatIPv6(bytes, 0), new URL(`http://[${g.map(v => v.toString(16)).join(':')}]/`).hostname.slice(1, -1))
+    const url = new URL(`http://[${g.map(v => v.toString(16)).join(':')}]/`)
+    assert.equal(formatIPv6(bytes, 0), url.hostname.slice(1, -1))
   }), { numRuns: 20_000 })
 })

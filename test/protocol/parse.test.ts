@@ -58,7 +58,8 @@ const fixtures: Fixture[] = [
       assert.equal(t.ssl?.keyAlg, 'RSA4096')
       assert.equal(t.ssl?.sigAlg, 'RSA-SHA256')
       assert.equal(t.ssl?.cipher, 'ECDHE-RSA-AES256-GCM-SHA384')
-      assert.deepEqual(t.ssl?.tlvs.map(s => s.type), [TLV.SSL_VERSION, TLV.SSL_KEY_ALG, TLV.SSL_SIG_ALG, TLV.SSL_CIPHER])
+      assert.deepEqual(t.ssl?.tlvs.map(s => s.type),
+        [TLV.SSL_VERSION, TLV.SSL_KEY_ALG, TLV.SSL_SIG_ALG, TLV.SSL_CIPHER])
       assert.deepEqual(t.raw.map(r => r.type), [TLV.CRC32C, TLV.AUTHORITY, TLV.UNIQUE_ID, TLV.SSL])
     }
   },
@@ -106,7 +107,8 @@ const fixtures: Fixture[] = [
     header: SPEC_V1_TCP4_EXAMPLE,
     check: h => {
       if (!h.proxied) return assert.fail('expected a proxied header')
-      assert.deepEqual([h.source, h.destination], [{ address: '192.168.0.1', port: 56324 }, { address: '192.168.0.11', port: 443 }])
+      assert.deepEqual([h.source, h.destination],
+        [{ address: '192.168.0.1', port: 56324 }, { address: '192.168.0.11', port: 443 }])
     }
   },
   {
@@ -129,8 +131,10 @@ const fixtures: Fixture[] = [
 
 test('fixture sizes are the documented ones', () => {
   assert.equal(HAPROXY_TLV_VECTOR.length, 169)
-  assert.equal(HAPROXY_TLV_VECTOR.subarray(HAPROXY_TLV_VECTOR_HEADER_LENGTH).toString('latin1'), 'Test data that is not part of PROXYv2.\n')
-  for (const b of [AWS_NLB_VPCE_EXAMPLE, AWS_NLB_VPCE_CAPTURE, AWS_NLB_HEALTH_CHECK_CAPTURE, AWS_NLB_HEALTH_CHECK_ENCODED]) {
+  assert.equal(HAPROXY_TLV_VECTOR.subarray(HAPROXY_TLV_VECTOR_HEADER_LENGTH).toString('latin1'),
+    'Test data that is not part of PROXYv2.\n')
+  const aws = [AWS_NLB_VPCE_EXAMPLE, AWS_NLB_VPCE_CAPTURE, AWS_NLB_HEALTH_CHECK_CAPTURE, AWS_NLB_HEALTH_CHECK_ENCODED]
+  for (const b of aws) {
     assert.equal(b.length, 16 + 0x54)
     assert.equal(b.readUInt16BE(14), 0x54)
   }
@@ -242,7 +246,10 @@ test('CRC32C (slice-by-8) equals the bitwise definition on every length, offset 
     for (let end = start; end <= bytes.length; end++) {
       assert.equal(crc32c(bytes, start, end), bitwise(bytes, start, end, -1), `[${start}, ${end})`)
       for (const zeroFrom of [start, start + 5, end - 4]) {
-        if (zeroFrom >= start && zeroFrom + 4 <= end) assert.equal(crc32c(bytes, start, end, zeroFrom), bitwise(bytes, start, end, zeroFrom), `[${start}, ${end}) zero at ${zeroFrom}`)
+        if (zeroFrom >= start && zeroFrom + 4 <= end) {
+          assert.equal(crc32c(bytes, start, end, zeroFrom), bitwise(bytes, start, end, zeroFrom),
+            `[${start}, ${end}) zero at ${zeroFrom}`)
+        }
       }
     }
   }

@@ -15,10 +15,15 @@ test('printable and escapeUnclean: invisible, format and control characters beco
   assert.equal(escapeUnclean('Jürgen 東京 😀'), 'Jürgen 東京 😀')
 })
 test('isCleanText: one script among Latin, Greek and Cyrillic, NFC, nothing invisible', () => {
-  for (const ok of ['admin', 'Jürgen Müller', 'клиент', 'Ελληνικά', '東京のクライアントA', 'عميل 1']) assert.equal(isCleanText(ok), true, ok)
-  for (const bad of ['p\u0430ypal', 'jose\u0301', 'a\u00a0b', 'a\u2028b', 'a\u3164', 'a\ue000', 'a\u0378', 'a\u0085']) assert.equal(isCleanText(bad), false, bad)
+  for (const ok of ['admin', 'Jürgen Müller', 'клиент', 'Ελληνικά', '東京のクライアントA', 'عميل 1']) {
+    assert.equal(isCleanText(ok), true, ok)
+  }
+  for (const bad of ['p\u0430ypal', 'jose\u0301', 'a\u00a0b', 'a\u2028b', 'a\u3164', 'a\ue000', 'a\u0378', 'a\u0085']) {
+    assert.equal(isCleanText(bad), false, bad)
+  }
 })
-test('escapeUnclean: a name of clean characters that is not clean as a whole (mixed scripts, not NFC) is escaped outside US-ASCII', () => {
+test('escapeUnclean: a name of clean characters that is not clean as a whole (mixed scripts, not NFC) ' +
+  'is escaped outside US-ASCII', () => {
   assert.equal(escapeUnclean('p\u0430ypal'), 'p\\u0430ypal')
   assert.equal(escapeUnclean('jose\u0301'), 'jose\\u0301')
 })

@@ -50,12 +50,30 @@ const valid: ValidRow[] = [
   {
     name: 'PROXY INET STREAM (0x11), 12-byte address block',
     input: encodeV2({ source: SRC4, destination: DST4 }),
-    expect: { version: 2, command: 'PROXY', proxied: true, family: 'INET', transport: 'STREAM', source: SRC4, destination: DST4, tlvs: { raw: [] } }
+    expect: {
+      version: 2,
+      command: 'PROXY',
+      proxied: true,
+      family: 'INET',
+      transport: 'STREAM',
+      source: SRC4,
+      destination: DST4,
+      tlvs: { raw: [] }
+    }
   },
   {
     name: 'PROXY INET6 STREAM (0x21), 36-byte address block',
     input: encodeV2({ family: 'INET6', source: SRC6, destination: DST6 }),
-    expect: { version: 2, command: 'PROXY', proxied: true, family: 'INET6', transport: 'STREAM', source: SRC6, destination: DST6, tlvs: { raw: [] } }
+    expect: {
+      version: 2,
+      command: 'PROXY',
+      proxied: true,
+      family: 'INET6',
+      transport: 'STREAM',
+      source: SRC6,
+      destination: DST6,
+      tlvs: { raw: [] }
+    }
   },
   {
     name: 'ports are big-endian (0x0102 = 258)',
@@ -64,13 +82,23 @@ const valid: ValidRow[] = [
   },
   {
     name: 'ports 0 and 65535',
-    input: encodeV2({ source: { address: '0.0.0.0', port: 0 }, destination: { address: '255.255.255.255', port: 65535 } }),
+    input: encodeV2({
+      source: { address: '0.0.0.0', port: 0 }, destination: { address: '255.255.255.255', port: 65535 }
+    }),
     expect: { source: { address: '0.0.0.0', port: 0 }, destination: { address: '255.255.255.255', port: 65535 } }
   },
   {
     name: 'INET6 with IPv4-mapped addresses (HAProxy mixed families)',
-    input: encodeV2({ family: 'INET6', source: { address: '::ffff:192.0.2.1', port: 1 }, destination: { address: '2001:db8::2', port: 2 } }),
-    expect: { family: 'INET6', source: { address: '::ffff:192.0.2.1', port: 1 }, destination: { address: '2001:db8::2', port: 2 } }
+    input: encodeV2({
+      family: 'INET6',
+      source: { address: '::ffff:192.0.2.1', port: 1 },
+      destination: { address: '2001:db8::2', port: 2 }
+    }),
+    expect: {
+      family: 'INET6',
+      source: { address: '::ffff:192.0.2.1', port: 1 },
+      destination: { address: '2001:db8::2', port: 2 }
+    }
   },
   {
     name: 'INET with TLVs: length points past them',
@@ -79,7 +107,9 @@ const valid: ValidRow[] = [
   },
   {
     name: 'INET6 with TLVs, CRC32C and NOOP: length points past them',
-    input: encodeV2({ family: 'INET6', source: SRC6, destination: DST6, tlvs: SOME_TLVS, crc32c: true, noopPadding: 17 }),
+    input: encodeV2({
+      family: 'INET6', source: SRC6, destination: DST6, tlvs: SOME_TLVS, crc32c: true, noopPadding: 17
+    }),
     expect: { proxied: true, source: SRC6, destination: DST6 }
   },
   // Fall back to the socket's endpoints (spec 2.2: UNSPEC mode).
@@ -95,7 +125,11 @@ const valid: ValidRow[] = [
   },
   {
     name: 'PROXY UNIX STREAM (0x31), 216-byte address block',
-    input: encodeV2({ family: 'UNIX', source: { address: '/run/client.sock', port: 0 }, destination: { address: '/run/mqtt.sock', port: 0 } }),
+    input: encodeV2({
+      family: 'UNIX',
+      source: { address: '/run/client.sock', port: 0 },
+      destination: { address: '/run/mqtt.sock', port: 0 }
+    }),
     expect: { command: 'PROXY', proxied: false, family: 'UNIX', transport: 'STREAM' }
   },
   {
@@ -141,7 +175,11 @@ const valid: ValidRow[] = [
   },
   {
     name: 'LOCAL INET6 with a wrong CRC32C: skipped whole',
-    input: (() => { const b = encodeV2({ command: 'LOCAL', family: 'INET6', crc32c: true }); b[16 + 36 + 3] = (b[16 + 36 + 3] ?? 0) ^ 0xff; return b })(),
+    input: (() => {
+      const b = encodeV2({ command: 'LOCAL', family: 'INET6', crc32c: true })
+      b[16 + 36 + 3] = (b[16 + 36 + 3] ?? 0) ^ 0xff
+      return b
+    })(),
     expect: { command: 'LOCAL', proxied: false, tlvs: { raw: [] } }
   },
   {
@@ -293,13 +331,43 @@ for (let i = 0; i < 12; i++) {
 const invalid: ReadonlyArray<{ name: string, input: Buffer, code: ProxyErrorCode, limits?: ParseLimits }> = [
   { name: 'PROXY INET with len 0', input: encodeV2({ addressBlock: zeros(0) }), code: 'PROXY_ERR_V2_ADDRESS_LENGTH' },
   { name: 'PROXY INET with len 11', input: encodeV2({ addressBlock: zeros(11) }), code: 'PROXY_ERR_V2_ADDRESS_LENGTH' },
-  { name: 'PROXY INET6 with len 12', input: encodeV2({ family: 'INET6', addressBlock: zeros(12) }), code: 'PROXY_ERR_V2_ADDRESS_LENGTH' },
-  { name: 'PROXY INET6 with len 35', input: encodeV2({ family: 'INET6', addressBlock: zeros(35) }), code: 'PROXY_ERR_V2_ADDRESS_LENGTH' },
-  { name: 'PROXY UNIX with len 215', input: encodeV2({ family: 'UNIX', addressBlock: zeros(215) }), code: 'PROXY_ERR_V2_ADDRESS_LENGTH' },
-  { name: 'PROXY INET DGRAM with len 11', input: encodeV2({ transport: 'DGRAM', addressBlock: zeros(11) }), code: 'PROXY_ERR_V2_ADDRESS_LENGTH' },
-  { name: `len ${DEFAULT_MAX_V2_LENGTH + 1}, above the default cap`, input: encodeV2({ noopPadding: DEFAULT_MAX_V2_LENGTH - 12 - 3 + 1 }), code: 'PROXY_ERR_V2_TOO_LONG' },
-  { name: 'len 301, above a cap of 300', input: encodeV2({ noopPadding: 300 - 12 - 3 + 1 }), code: 'PROXY_ERR_V2_TOO_LONG', limits: { maxV2Length: 300 } },
-  { name: 'LOCAL with len above the cap', input: v2Raw(0x20, 0x00, zeros(301)), code: 'PROXY_ERR_V2_TOO_LONG', limits: { maxV2Length: 300 } }
+  {
+    name: 'PROXY INET6 with len 12',
+    input: encodeV2({ family: 'INET6', addressBlock: zeros(12) }),
+    code: 'PROXY_ERR_V2_ADDRESS_LENGTH'
+  },
+  {
+    name: 'PROXY INET6 with len 35',
+    input: encodeV2({ family: 'INET6', addressBlock: zeros(35) }),
+    code: 'PROXY_ERR_V2_ADDRESS_LENGTH'
+  },
+  {
+    name: 'PROXY UNIX with len 215',
+    input: encodeV2({ family: 'UNIX', addressBlock: zeros(215) }),
+    code: 'PROXY_ERR_V2_ADDRESS_LENGTH'
+  },
+  {
+    name: 'PROXY INET DGRAM with len 11',
+    input: encodeV2({ transport: 'DGRAM', addressBlock: zeros(11) }),
+    code: 'PROXY_ERR_V2_ADDRESS_LENGTH'
+  },
+  {
+    name: `len ${DEFAULT_MAX_V2_LENGTH + 1}, above the default cap`,
+    input: encodeV2({ noopPadding: DEFAULT_MAX_V2_LENGTH - 12 - 3 + 1 }),
+    code: 'PROXY_ERR_V2_TOO_LONG'
+  },
+  {
+    name: 'len 301, above a cap of 300',
+    input: encodeV2({ noopPadding: 300 - 12 - 3 + 1 }),
+    code: 'PROXY_ERR_V2_TOO_LONG',
+    limits: { maxV2Length: 300 }
+  },
+  {
+    name: 'LOCAL with len above the cap',
+    input: v2Raw(0x20, 0x00, zeros(301)),
+    code: 'PROXY_ERR_V2_TOO_LONG',
+    limits: { maxV2Length: 300 }
+  }
 ]
 
 for (const row of invalid) {
@@ -321,15 +389,18 @@ test('v2 waits for every prefix of a header, up to 16 + len - 1 bytes', () => {
 test('v2 does not parse the address block before all of len has arrived', () => {
   // len says 12 + a 4-byte TLV; the address block is there, the TLV is not.
   const header = sample({ tlvs: [{ type: 0xe5, value: 'x' }] })
-  assert.deepEqual(parseHeader(header.subarray(0, 16 + 12)), { status: 'incomplete', needed: header.length, capacity: header.length })
+  assert.deepEqual(parseHeader(header.subarray(0, 16 + 12)),
+    { status: 'incomplete', needed: header.length, capacity: header.length })
 })
 
 test('v2 says what it needs: the next byte of the fixed prefix, then all of 16 + len', () => {
   const header = sample({ tlvs: [{ type: 0xe5, value: 'xyz' }] })
   for (let k = 1; k < 16; k++) {
-    assert.deepEqual(parseHeader(header.subarray(0, k)), { status: 'incomplete', needed: k + 1, capacity: 16 }, `prefix ${k}`)
+    assert.deepEqual(parseHeader(header.subarray(0, k)), { status: 'incomplete', needed: k + 1, capacity: 16 },
+      `prefix ${k}`)
   }
   for (let k = 16; k < header.length; k++) {
-    assert.deepEqual(parseHeader(header.subarray(0, k)), { status: 'incomplete', needed: header.length, capacity: header.length }, `prefix ${k}`)
+    assert.deepEqual(parseHeader(header.subarray(0, k)),
+      { status: 'incomplete', needed: header.length, capacity: header.length }, `prefix ${k}`)
   }
 })

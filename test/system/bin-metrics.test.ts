@@ -117,17 +117,18 @@ test('npm start behind HAProxy: /health, /ready and /metrics through HAProxy; th
   assert.equal(typeof disconnect.duration, 'number')
   const shutdown = broker.lines.map(l => JSON.parse(l) as { event: string, msg: string }).filter(r => r.event === 'shutdown').map(r => r.msg)
   assert.deepEqual(shutdown, ['shutting down: draining', 'drained: closing the broker'], 'both shutdown lines, in order (the log is written synchronously)')
-  // One vocabulary: every field of every line, shutdown included, is in the README's table, and so is every aedes metric.
-  const readme = readFileSync(join(root, 'README.md'), 'utf8')
-  const table = readme.slice(readme.indexOf('### Log fields'), readme.indexOf('### Health, readiness and metrics'))
+  // One vocabulary: every field of every line, shutdown included, is in docs/api.md's table, and every aedes metric in docs/broker.md's.
+  const api = readFileSync(join(root, 'docs', 'api.md'), 'utf8')
+  const table = api.slice(api.indexOf('\n## Log fields\n'), api.indexOf('\n## ', api.indexOf('\n## Log fields\n') + 1))
   const documented = new Set([...table.matchAll(/^\| ((?:`\w+`(?:, )?)+) \|/gm)].flatMap(m => [...(m[1] as string).matchAll(/`(\w+)`/g)].map(f => f[1])))
   for (const line of broker.lines) {
     for (const key of Object.keys(JSON.parse(line) as object)) {
-      if (!['level', 'time', 'msg'].includes(key)) assert.ok(documented.has(key), `log field ${key} is not in the README's table: ${line}`)
+      if (!['level', 'time', 'msg'].includes(key)) assert.ok(documented.has(key), `log field ${key} is not in docs/api.md's table: ${line}`)
     }
   }
-  const metricsTable = readme.slice(readme.indexOf('### Health, readiness and metrics'))
+  const brokerDoc = readFileSync(join(root, 'docs', 'broker.md'), 'utf8')
+  const metricsTable = brokerDoc.slice(brokerDoc.indexOf('\n## Health, readiness and metrics\n'))
   for (const name of new Set([...text.matchAll(/^# TYPE (aedes_\w+) /gm)].map(m => m[1] as string))) {
-    assert.ok(metricsTable.includes(`| \`${name}\` |`), `metric ${name} is not in the README's table`)
+    assert.ok(metricsTable.includes(`| \`${name}\` |`), `metric ${name} is not in docs/broker.md's table`)
   }
 })

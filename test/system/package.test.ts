@@ -36,7 +36,7 @@ describe('npm package', { timeout: 180_000 }, () => {
     removeDir(scratchDir)
   })
 
-  test('npm pack ships dist JS and declarations, README, LICENSE, package.json, and nothing else', () => {
+  test('npm pack ships dist JS and declarations, README, docs, LICENSE, package.json, and nothing else', () => {
     const { files } = tarball()
     for (const f of REQUIRED_FILES) assert.ok(files.includes(f), `${f} is not in the tarball`)
     for (const f of files) {

@@ -1,67 +1,97 @@
-// Keeps the README true: what it quotes is what the code says.
+// Keeps the README and docs/ true: what they quote is what the code says.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { PROXY_ERROR_CODES } from '../../src/protocol/errors.js'
 import { misconfigurationHint } from '../../src/hints.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const readme = readFileSync(`${root}README.md`, 'utf8')
+const read = (doc: string): string => readFileSync(`${root}${doc}`, 'utf8')
+const api = read('docs/api.md')
+/** README.md and every docs/*.md, together. */
+const everything = ['README.md', ...readdirSync(`${root}docs`).filter(f => f.endsWith('.md')).map(f => `docs/${f}`)]
+  .map(read).join('\n')
 
-test('every error code is in the README table', () => {
+/** The text of `doc` from `heading` to the next heading of its level or higher. */
+function section (doc: string, heading: string): string {
+  const start = doc.indexOf(`\n${heading}\n`)
+  assert.ok(start >= 0, heading)
+  const level = heading.indexOf(' ')
+  const next = doc.slice(start + heading.length + 2).search(new RegExp(`^#{1,${level}} `, 'm'))
+  return next < 0 ? doc.slice(start) : doc.slice(start, start + heading.length + 2 + next)
+}
+
+test('every error code is in the error-code table of docs/api.md', () => {
   for (const code of [...PROXY_ERROR_CODES, 'PROXY_ERR_OPTIONS', 'PROXY_ERR_USAGE']) {
-    assert.match(readme, new RegExp(`\\| \`${code}\` \\|`), code)
+    assert.match(api, new RegExp(`\\| \`${code}\` \\|`), code)
   }
 })
 
 test('the error-code section counts the refusal codes and names every code that carries a hint', () => {
-  assert.match(readme, new RegExp(`one of the first ${PROXY_ERROR_CODES.length} \`code\`s`))
+  const codes = section(api, '## Error codes')
+  // The count it gives is the number of refusal codes.
+  const count = PROXY_ERROR_CODES.length
+  assert.ok(codes.includes(`first ${count} \``), `the section counts ${count} refusal codes`)
+  // The first sentence of the paragraph about `hint` names exactly the codes that carry one.
+  const hintParagraph = codes.split('\n\n').find(p => p.startsWith('A `hint`'))
+  assert.ok(hintParagraph !== undefined, 'the section says which refusals carry a hint')
+  const named = hintParagraph.split(/\.\s/)[0] as string // its first sentence
   const hinted = PROXY_ERROR_CODES.filter(code => misconfigurationHint(code, 'tcp', undefined) !== undefined)
-  const named = /A `hint` \(what to change\) comes with the refusals that say a setting is wrong whatever the peer:\n([^]*?), logged at `error`/.exec(readme)?.[1]
-  assert.ok(named !== undefined, 'the README says which refusals carry a hint')
   assert.deepEqual([...named.matchAll(/`(PROXY_ERR_[A-Z0-9_]+)`/g)].map(m => m[1]).sort(), [...hinted].sort())
 })
 
-test('the troubleshooting table quotes the hints word for word', () => {
+test('the troubleshooting table of docs/load-balancers.md quotes the hints word for word', () => {
+  const troubleshooting = section(read('docs/load-balancers.md'), '## Troubleshooting')
   const hints = [
     misconfigurationHint('PROXY_ERR_NOT_PROXY', 'tcp', 'an MQTT CONNECT from client "sensor-42"'),
     misconfigurationHint('PROXY_ERR_UNEXPECTED_HEADER', 'tcp', undefined),
     misconfigurationHint('PROXY_ERR_NOT_ATTACHED', 'ssl', undefined)
   ]
   for (const hint of hints) {
-    assert.ok(hint !== undefined && readme.includes(`\`${hint}\``), `README lacks: ${String(hint)}`)
+    assert.ok(hint !== undefined && troubleshooting.includes(`\`${hint}\``), `the table lacks: ${String(hint)}`)
   }
 })
 
-test('every variable of the ready-to-run broker is documented', () => {
-  const help = execFileSync(process.execPath, ['packages/broker/dist/broker.js', '--help'], { cwd: root, encoding: 'utf8' })
-  const names = [...help.matchAll(/^ {2}([A-Z_]+) /gm)].map(m => m[1] as string)
-  assert.ok(names.length >= 20)
-  for (const name of names) {
-    const listenerForm = name.replace(/^MQTT_(TCP|SSL|WS|WSS)_/, 'MQTT_{TCP,SSL,WS,WSS}_')
-    const suffix = /^LISTENER_(TCP|SSL|WS|WSS)_/.exec(name) !== null ? name.replace(/^LISTENER_[A-Z]+/, '') : undefined
-    const documented = readme.includes(name) || readme.includes(listenerForm) ||
-      (suffix !== undefined && readme.includes(name.replace(suffix, '')) && readme.includes(suffix))
-    assert.ok(documented, `${name} is not in the README`)
-  }
-})
-
-/** The bodies of the README's fenced blocks of `lang`. */
-function fencedBlocks (lang: string): string[] {
-  return [...readme.matchAll(new RegExp(`^\`\`\`${lang}\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map(m => m[1] as string)
+/** `A_{B,C}_D` as `A_B_D` and `A_C_D`. */
+function expand (name: string): string[] {
+  const m = /\{([^{}]+)\}/.exec(name)
+  if (m === null) return [name]
+  const [before, after] = [name.slice(0, m.index), name.slice(m.index + m[0].length)]
+  return (m[1] as string).split(',').flatMap(choice => expand(before + choice + after))
 }
 
-test('every proxyProtocol() in the README\'s code that turns PROXY on names trustedProxies (a snippet pasted as is is not spoofable)', () => {
+test('every variable `npm start -- --help` lists is a row of docs/broker.md\'s variable table', () => {
+  const help = execFileSync(process.execPath, ['packages/broker/dist/broker.js', '--help'],
+    { cwd: root, encoding: 'utf8' })
+  const names = [...help.matchAll(/^ {2}([A-Z_]+) /gm)].map(m => m[1] as string)
+  assert.ok(names.length >= 20)
+  const table = section(read('docs/broker.md'), '## Variables')
+  const rows = table.split('\n').filter(l => /^\| `/.test(l))
+  const rowNames = (row: string): string[] => [...(row.split(' | ')[0] as string).matchAll(/`([A-Z][A-Z0-9_{},]*)`/g)]
+    .flatMap(m => expand(m[1] as string))
+  const documented = new Set(rows.flatMap(rowNames))
+  for (const name of names) assert.ok(documented.has(name), `${name} is not in docs/broker.md's table`)
+})
+
+/** The bodies of the fenced blocks of `lang` in the README and docs/. */
+function fencedBlocks (lang: string): string[] {
+  return [...everything.matchAll(new RegExp(`^\`\`\`${lang}\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map(m => m[1] as string)
+}
+
+test('every proxyProtocol() in the code of the README and docs/ that turns PROXY on names trustedProxies ' +
+  '(a snippet pasted as is is not spoofable)', () => {
   const calls = fencedBlocks('ts').flatMap(block => [...block.matchAll(/proxyProtocol\(\{[^\n]*\}\)/g)].map(m => m[0]))
   const enabling = calls.filter(c => /proxyEnabled: (true|'optional')/.test(c))
   assert.ok(enabling.length >= 2, calls.join('\n'))
   for (const call of enabling) assert.match(call, /trustedProxies: \[/, call)
 })
 
-test('every npm start line in the README that turns PROXY on sets MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES', () => {
-  const starts = fencedBlocks('sh').map(b => b.replace(/\\\n/g, ' ')).flatMap(b => b.split('\n')).filter(l => /\bnpm start\b/.test(l))
+test('every npm start line in the README and docs/ that turns PROXY on ' +
+  'sets MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES', () => {
+  const starts = fencedBlocks('sh').map(b => b.replace(/\\\n/g, ' ')).flatMap(b => b.split('\n'))
+    .filter(l => /\bnpm start\b/.test(l))
   const enabling = starts.filter(l => /MQTT_PROXY_PROTOCOL_ENABLED=(true|optional)\b/.test(l))
   assert.ok(enabling.length >= 1, starts.join('\n'))
   for (const line of enabling) assert.match(line, /MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES=\S+/, line)

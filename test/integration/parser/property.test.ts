@@ -15,7 +15,8 @@ const RUNS = 1000
 
 // ------------------------------------------------------------------ oracles
 
-const groupsOf = (b: Uint8Array): number[] => Array.from({ length: 8 }, (_, i) => ((b[2 * i] ?? 0) << 8) | (b[2 * i + 1] ?? 0))
+const groupsOf = (b: Uint8Array): number[] =>
+  Array.from({ length: 8 }, (_, i) => ((b[2 * i] ?? 0) << 8) | (b[2 * i + 1] ?? 0))
 
 /**
  * RFC 5952 text from libuv's inet_ntop (via node:net), an implementation
@@ -81,7 +82,8 @@ function checkPrefixes (buf: Uint8Array): void {
       continue
     }
     if (part.status === 'absent') {
-      assert.ok(!(whole instanceof ProxyProtocolError) && whole.status === 'absent', `prefix ${k} absent, whole input not`)
+      assert.ok(!(whole instanceof ProxyProtocolError) && whole.status === 'absent',
+        `prefix ${k} absent, whole input not`)
       continue
     }
     assert.deepEqual(part, whole, `prefix ${k} complete`)
@@ -95,7 +97,8 @@ const ipv4 = fc.uint8Array({ minLength: 4, maxLength: 4 })
 /** Random groups, biased towards zero runs (RFC 5952 cases) and IPv4-mapped addresses. */
 const ipv6 = fc.oneof(
   fc.uint8Array({ minLength: 16, maxLength: 16 }),
-  fc.array(fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff })), { minLength: 8, maxLength: 8 })
+  fc.array(fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff })),
+    { minLength: 8, maxLength: 8 })
     .map(g => { const b = Buffer.alloc(16); g.forEach((x, i) => b.writeUInt16BE(x, 2 * i)); return new Uint8Array(b) }),
   ipv4.map(v4 => Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v4]))
 )
@@ -106,7 +109,8 @@ const v6Full = (b: Uint8Array, upper: boolean, pad: boolean): string => {
 }
 
 /** UTF-8 text without control characters, as AUTHORITY and SSL_CN must be. */
-const hostText = fc.array(fc.constantFrom('a', 'z', '0', '9', '.', '-', 'ü', '日', '😀', ' '), { maxLength: 40 }).map(a => a.join(''))
+const hostText = fc.array(fc.constantFrom('a', 'z', '0', '9', '.', '-', 'ü', '日', '😀', ' '), { maxLength: 40 })
+  .map(a => a.join(''))
 const asciiText = fc.array(fc.integer({ min: 0x20, max: 0x7e }), { maxLength: 30 }).map(a => String.fromCharCode(...a))
 const bytes = (maxLength: number) => fc.uint8Array({ maxLength })
 
@@ -120,7 +124,9 @@ interface TlvPlan {
   readonly alpn: Uint8Array | null
   readonly uniqueId: Uint8Array | null
   readonly netns: string | null
-  readonly ssl: { client: number, verify: number, version: string | null, cn: string | null, cert: Uint8Array | null, unknown: Tlv[] } | null
+  readonly ssl: {
+    client: number, verify: number, version: string | null, cn: string | null, cert: Uint8Array | null, unknown: Tlv[]
+  } | null
 }
 
 const sslPlan = fc.record({
@@ -157,14 +163,12 @@ const tlvPlan: fc.Arbitrary<TlvPlan> = fc.record({
     .map(tlvs => ({ tlvs, authority: p.authority, alpn: p.alpn, uniqueId: p.uniqueId, netns: p.netns, ssl: p.ssl }))
 })
 
+/** Both families' addresses and the ports: a header plan picks one family. */
+const endpoints = { src4: ipv4, dst4: ipv4, src6: ipv6, dst6: ipv6, sport: port, dport: port }
+
 const v2Plan = fc.record({
   inet6: fc.boolean(),
-  src4: ipv4,
-  dst4: ipv4,
-  src6: ipv6,
-  dst6: ipv6,
-  sport: port,
-  dport: port,
+  ...endpoints,
   tlvs: tlvPlan,
   crc32c: fc.boolean(),
   noop: fc.option(fc.integer({ min: 0, max: 40 }))
@@ -183,9 +187,17 @@ const v2Header = v2Plan.map(p => encodeV2({
 
 const v1Header = fc.oneof(
   fc.record({ src: ipv4, dst: ipv4, sport: port, dport: port }).map(p =>
-    encodeV1({ family: 'TCP4', source: { address: v4Text(p.src), port: p.sport }, destination: { address: v4Text(p.dst), port: p.dport } })),
+    encodeV1({
+      family: 'TCP4',
+      source: { address: v4Text(p.src), port: p.sport },
+      destination: { address: v4Text(p.dst), port: p.dport }
+    })),
   fc.record({ src: ipv6, dst: ipv6, sport: port, dport: port, upper: fc.boolean(), pad: fc.boolean() }).map(p =>
-    encodeV1({ family: 'TCP6', source: { address: v6Full(p.src, p.upper, p.pad), port: p.sport }, destination: { address: v6Full(p.dst, p.upper, p.pad), port: p.dport } })),
+    encodeV1({
+      family: 'TCP6',
+      source: { address: v6Full(p.src, p.upper, p.pad), port: p.sport },
+      destination: { address: v6Full(p.dst, p.upper, p.pad), port: p.dport }
+    })),
   fc.constant(encodeV1({ family: 'UNKNOWN' })),
   asciiText.map(rest => encodeV1({ family: 'UNKNOWN', rest }))
 )
@@ -198,14 +210,19 @@ test('property: v2 encode -> parse round trip (addresses, ports, TLV sets, CRC32
   fc.assert(fc.property(v2Plan, bytes(20), (p, payload) => {
     const header = encodeV2({
       family: p.inet6 ? 'INET6' : 'INET',
-      addressBlock: Buffer.concat([p.inet6 ? p.src6 : p.src4, p.inet6 ? p.dst6 : p.dst4, Buffer.from([p.sport >> 8, p.sport & 0xff, p.dport >> 8, p.dport & 0xff])]),
+      addressBlock: Buffer.concat([
+        p.inet6 ? p.src6 : p.src4, p.inet6 ? p.dst6 : p.dst4,
+        Buffer.from([p.sport >> 8, p.sport & 0xff, p.dport >> 8, p.dport & 0xff])
+      ]),
       tlvs: p.tlvs.tlvs,
       crc32c: p.crc32c,
       ...(p.noop === null ? {} : { noopPadding: p.noop })
     })
     const input = Buffer.concat([header, payload])
     const result = parseHeader(input)
-    if (result.status !== 'complete' || !result.header.proxied) return assert.fail(`expected a proxied header, got ${result.status}`)
+    if (result.status !== 'complete' || !result.header.proxied) {
+      return assert.fail(`expected a proxied header, got ${result.status}`)
+    }
     assert.equal(result.length, header.length)
     assert.deepEqual(input.subarray(result.length), Buffer.from(payload))
     const { source, destination, tlvs } = result.header
@@ -248,15 +265,25 @@ test('property: v2 encode -> parse round trip (addresses, ports, TLV sets, CRC32
 
 test('property: v1 encode -> parse round trip (TCP4, TCP6 in any spelling, UNKNOWN)', () => {
   fc.assert(fc.property(
-    fc.record({ src4: ipv4, dst4: ipv4, src6: ipv6, dst6: ipv6, sport: port, dport: port, tcp6: fc.boolean(), upper: fc.boolean(), pad: fc.boolean() }),
+    fc.record({ ...endpoints, tcp6: fc.boolean(), upper: fc.boolean(), pad: fc.boolean() }),
     bytes(20),
     (p, payload) => {
       const header = p.tcp6
-        ? encodeV1({ family: 'TCP6', source: { address: v6Full(p.src6, p.upper, p.pad), port: p.sport }, destination: { address: v6Full(p.dst6, p.upper, p.pad), port: p.dport } })
-        : encodeV1({ family: 'TCP4', source: { address: v4Text(p.src4), port: p.sport }, destination: { address: v4Text(p.dst4), port: p.dport } })
+        ? encodeV1({
+          family: 'TCP6',
+          source: { address: v6Full(p.src6, p.upper, p.pad), port: p.sport },
+          destination: { address: v6Full(p.dst6, p.upper, p.pad), port: p.dport }
+        })
+        : encodeV1({
+          family: 'TCP4',
+          source: { address: v4Text(p.src4), port: p.sport },
+          destination: { address: v4Text(p.dst4), port: p.dport }
+        })
       const input = Buffer.concat([header, payload])
       const result = parseHeader(input)
-      if (result.status !== 'complete' || !result.header.proxied) return assert.fail(`expected a proxied header, got ${result.status}`)
+      if (result.status !== 'complete' || !result.header.proxied) {
+        return assert.fail(`expected a proxied header, got ${result.status}`)
+      }
       assert.equal(result.length, header.length)
       assert.deepEqual(input.subarray(result.length), Buffer.from(payload))
       const { source, destination } = result.header
@@ -310,7 +337,8 @@ test('property: arbitrary bytes give a result or a ProxyProtocolError, consisten
 
 test('property: arbitrary printable v1-ish lines give a result or a ProxyProtocolError', () => {
   const token = fc.oneof(
-    fc.constantFrom('TCP4', 'TCP6', 'UNKNOWN', '::', '::1', '0', '65535', '65536', '1.2.3.4', '01.2.3.4', 'ffff::1', ' ', '\r\n', '\r', '\n'),
+    fc.constantFrom('TCP4', 'TCP6', 'UNKNOWN', '::', '::1', '0', '65535', '65536', '1.2.3.4', '01.2.3.4', 'ffff::1',
+      ' ', '\r\n', '\r', '\n'),
     asciiText)
   fc.assert(fc.property(fc.array(token, { maxLength: 8 }), tokens => {
     checkPrefixes(Buffer.from(`PROXY ${tokens.join(' ')}`, 'latin1'))
@@ -319,7 +347,8 @@ test('property: arbitrary printable v1-ish lines give a result or a ProxyProtoco
 
 test('property: valid headers with random byte mutations give a result or a ProxyProtocolError', () => {
   const mutation = fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) })
-  fc.assert(fc.property(validHeader, fc.array(mutation, { minLength: 1, maxLength: 4 }), bytes(8), (header, mutations, payload) => {
+  const mutationLists = fc.array(mutation, { minLength: 1, maxLength: 4 })
+  fc.assert(fc.property(validHeader, mutationLists, bytes(8), (header, mutations, payload) => {
     const input = Buffer.concat([header, payload])
     for (const m of mutations) input[m.at % input.length] = m.byte
     checkPrefixes(input)

@@ -99,11 +99,11 @@ for (const row of failures) {
   })
 }
 
-test('the README quotes the line for a bad boolean as the broker prints it', async () => {
+test('docs/broker.md quotes the line for a bad boolean as the broker prints it', async () => {
   const r = await start({ MQTT_TCP_PROXY_PROTOCOL_ENABLED: 'maybe' })
   const message = r.stderr.trim().replace(/^aedes-proxy-protocol: /, '')
-  const readme = readFileSync(join(root, 'README.md'), 'utf8').replace(/\s+/g, ' ')
-  assert.ok(readme.includes(`\`${message}\``), `README quotes: ${message}`)
+  const doc = readFileSync(join(root, 'docs', 'broker.md'), 'utf8').replace(/\s+/g, ' ')
+  assert.ok(doc.includes(`\`${message}\``), `docs/broker.md quotes: ${message}`)
 })
 
 test('a port in use: the listener bound before it is closed again, nothing announced', async () => {

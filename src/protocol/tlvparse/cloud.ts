@@ -1,4 +1,13 @@
-import { PP2_SUBTYPE_AWS_VPCE_ID, PP2_SUBTYPE_AZURE_PRIVATEENDPOINT_LINKID, PP2_TYPE_AWS, PP2_TYPE_AZURE, PP2_TYPE_GCP } from './tlv-types.js'
+// Spec 2.2.8: 0xE0-0xEF are application-specific. What cloud load balancers
+// put there, decoded apart from the spec's own TLVs (tlv.ts), as
+// go-proxyproto's tlvparse/ does: one vendor's number may mean something else
+// to another sender, so nothing here ever refuses a header.
+
+export const PP2_TYPE_GCP = 0xe0 // Private Service Connect: 8-byte connection id, big-endian
+export const PP2_TYPE_AWS = 0xea // NLB: subtype 0x01 + VPC endpoint id
+export const PP2_SUBTYPE_AWS_VPCE_ID = 0x01
+export const PP2_TYPE_AZURE = 0xee // Private Link: subtype 0x01 + uint32 link id, little-endian
+export const PP2_SUBTYPE_AZURE_PRIVATEENDPOINT_LINKID = 0x01
 
 /** What cloud load balancers put in the application-specific range (spec 2.2.8). */
 export interface CloudTlvs {
@@ -15,10 +24,13 @@ const VPCE_ID = /^[A-Za-z0-9-]*$/
 /**
  * Decodes one cloud vendor TLV into `set`, only when the value has the shape
  * the vendor documents and the field is not set yet (the first one wins);
- * otherwise (and for any other type) the TLV stays raw only. Vendors reuse these numbers for other
- * subtypes, so a value of another shape is never an error.
+ * otherwise (and for any other type) the TLV stays raw only. Vendors reuse
+ * these numbers for other subtypes, so a value of another shape is never an
+ * error.
  */
-export function decodeCloud (set: { -readonly [K in keyof CloudTlvs]: CloudTlvs[K] }, type: number, value: Buffer): void {
+export function decodeCloud (
+  set: { -readonly [K in keyof CloudTlvs]: CloudTlvs[K] }, type: number, value: Buffer
+): void {
   const length = value.length
   switch (type) {
     case PP2_TYPE_AWS:
