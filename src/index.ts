@@ -40,7 +40,7 @@ export type { ConnectionEvent, HeaderEvent, RejectedEvent, ProxyProtocolEvents }
 export type { ReadFailure } from './reader.js'
 export type { ListenerStats } from './stats.js'
 export type { ConnDetails, SocketEndpoint } from './conn-details.js'
-export type { AttachableServer } from './listeners.js'
+export type { AttachableServer } from './handoff.js'
 
 // Errors.
 export { ProxyProtocolError, PROXY_ERROR_CODES, type ProxyErrorCode } from './protocol/errors.js'

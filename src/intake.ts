@@ -8,7 +8,7 @@ import { describeStart, misconfigurationHint, refusalMessage } from './hints.js'
 import type { ListenerName, ListenerSettings, Logger, ResolvedOptions } from './options.js'
 import { ProxyProtocolError, type ProxyErrorCode } from './protocol/errors.js'
 import type { ProxyHeader } from './protocol/header.js'
-import { HeaderRead, type ReadFailure, type ReadOptions } from './reader.js'
+import { HeaderRead, type ReadFailure, type ReadVerdict } from './reader.js'
 import type { Stats } from './stats.js'
 import { PEERLESS, verdictFor, type Verdict } from './trust.js'
 import type { Collapser } from './log-collapse.js'
@@ -18,8 +18,6 @@ import { callUser, logText } from './user-code.js'
 export interface IntakeContext {
   readonly settings: ResolvedOptions
   readonly trusted: Readonly<Record<ListenerName, AddressMatcher>>
-  /** The reader's options per listener and verdict (see {@link readOptionsFor}). */
-  readonly readOptions: Readonly<Record<ListenerName, ReadOptionsByVerdict>>
   readonly stats: Stats
   readonly logger: Logger | undefined
   /** Collapses repeated refusal lines (probes, at debug, are not collapsed). */
@@ -33,28 +31,9 @@ export interface IntakeContext {
 /** Called for a connection to keep, with its header (if any) and its peer (when it was read). */
 export type Proceed = (socket: Duplex, header: ProxyHeader | undefined, peer: SocketEndpoint | undefined) => void
 
-/** What the reader is told for each verdict that reads, per listener: built once, when the plugin is created. */
-export type ReadOptionsByVerdict = Readonly<Record<'REQUIRE' | 'USE' | 'REJECT_UNEXPECTED' | 'REJECT_UNTRUSTED', ReadOptions>>
-
-/** The reader's options for each verdict on one listener. */
-export function readOptionsFor (settings: ListenerSettings): ReadOptionsByVerdict {
-  const base = { headerTimeout: settings.headerTimeout, maxV2Length: settings.maxV2Length }
-  return {
-    REQUIRE: { ...base, absent: 'fail', present: 'parse' },
-    USE: { ...base, absent: 'pass', present: 'parse' },
-    REJECT_UNEXPECTED: { ...base, absent: 'pass', present: 'PROXY_ERR_UNEXPECTED_HEADER' },
-    REJECT_UNTRUSTED: { ...base, absent: 'pass', present: 'PROXY_ERR_UNTRUSTED' }
-  }
-}
-
-function readOptions (ctx: IntakeContext, listener: ListenerName, verdict: Verdict): ReadOptions {
-  const byVerdict = ctx.readOptions[listener]
-  switch (verdict.verb) {
-    case 'REQUIRE': return byVerdict.REQUIRE
-    case 'USE': return byVerdict.USE
-    case 'REJECT': return verdict.code === 'PROXY_ERR_UNTRUSTED' ? byVerdict.REJECT_UNTRUSTED : byVerdict.REJECT_UNEXPECTED
-    default: throw new Error(`no read for ${verdict.verb}`)
-  }
+/** Bytes Node has read from a socket (0 for a stream that does not count them). */
+export function bytesReadOf (socket: unknown): number {
+  return socket instanceof net.Socket ? socket.bytesRead : 0
 }
 
 /**
@@ -66,7 +45,8 @@ export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerNa
   const started = performance.now()
   // The peer is read now, whatever the verdict: connDetails needs it anyway
   // (one getpeername either way, at most one per connection), and a refusal
-  // reported later would find it gone once the peer has reset.
+  // reported later would find it gone once the peer has reset. (A system call
+  // is dear: bench/README.md section 2, "the same + one `getpeername`".)
   const peer = peerOf(socket)
   let verdict: Verdict
   // Reset before Node could read its peer address (HAProxy resets its
@@ -86,8 +66,10 @@ export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerNa
     proceed(socket, undefined, peer)
     return
   }
+  // Refused at accept: nothing has been read (Node's count is 0).
   if (verdict.verb === 'REFUSE') {
-    refuse(ctx, socket, listener, peer, 'PROXY_ERR_UNTRUSTED', refusalMessage.untrusted(peer.address, listener), -1)
+    const message = refusalMessage.untrusted(peer.address, listener)
+    refuse(ctx, socket, listener, peer, 'PROXY_ERR_UNTRUSTED', message, bytesReadOf(socket))
     return
   }
   // Only a read whose header will be believed holds one of the maxPending
@@ -98,10 +80,12 @@ export function intake (ctx: IntakeContext, socket: Duplex, listener: ListenerNa
   // the listener's clients, or its load balancer, out.
   const counted = verdict.verb !== 'REJECT'
   if (counted && ctx.stats.pending(listener) >= settings.maxPending) {
-    refuse(ctx, socket, listener, peer, 'PROXY_ERR_TOO_MANY_PENDING', refusalMessage.tooManyPending(settings.maxPending, listener), -1)
+    const message = refusalMessage.tooManyPending(settings.maxPending, listener)
+    refuse(ctx, socket, listener, peer, 'PROXY_ERR_TOO_MANY_PENDING', message, bytesReadOf(socket))
     return
   }
-  new IntakeRead(ctx, socket, listener, readOptions(ctx, listener, verdict), proceed, peer, peerless, started, counted).start()
+  // The listener's settings carry the reader's bounds; the verdict goes to it as it is.
+  new IntakeRead(ctx, socket, listener, settings, verdict, proceed, peer, peerless, started, counted).start()
 }
 
 /** The read of one connection's header, and what the intake does with it. */
@@ -116,8 +100,10 @@ class IntakeRead extends HeaderRead {
   /** Counted in the listener's pending connections (see `intake`) until the header is in. */
   #pending: boolean
 
-  constructor (ctx: IntakeContext, socket: Duplex, listener: ListenerName, options: ReadOptions, proceed: Proceed, peer: SocketEndpoint, peerless: boolean, started: number, counted: boolean) {
-    super(socket, options)
+  constructor (ctx: IntakeContext, socket: Duplex, listener: ListenerName, settings: ListenerSettings,
+    verdict: ReadVerdict, proceed: Proceed, peer: SocketEndpoint, peerless: boolean, started: number,
+    counted: boolean) {
+    super(socket, settings, verdict)
     this.#started = started
     this.#ctx = ctx
     this.#listener = listener
@@ -155,7 +141,9 @@ class IntakeRead extends HeaderRead {
       // believed; the socket is gone anyway. A header and nothing after it
       // is a proxy's health check (HAProxy's v1 checks are reset that
       // fast): a probe, not a refusal.
-      refuse(ctx, socket, listener, this.#peer, 'PROXY_ERR_CLOSED', refusalMessage.peerless(), socket instanceof net.Socket ? socket.bytesRead : 1, ended === true)
+      // (A peerless socket is a net.Socket, and one that sent a header has read bytes.)
+      refuse(ctx, socket, listener, this.#peer, 'PROXY_ERR_CLOSED', refusalMessage.peerless(), bytesReadOf(socket),
+        ended === true)
       return
     }
     if (header === undefined) {
@@ -180,15 +168,18 @@ class IntakeRead extends HeaderRead {
 }
 
 /** Closes a connection without reading from it, and reports why. */
-export function refuse (ctx: IntakeContext, socket: Duplex, listener: ListenerName, peer: SocketEndpoint, code: ProxyErrorCode, message: string, bytesReceived: number, probe = false): void {
+export function refuse (ctx: IntakeContext, socket: Duplex, listener: ListenerName, peer: SocketEndpoint,
+  code: ProxyErrorCode, message: string, bytesReceived: number, probe = false): void {
   socket.on('error', () => {})
   socket.destroy()
   report(ctx, Object.assign(new ProxyProtocolError(code, message), { bytesReceived }), listener, peer, probe)
 }
 
 /** The one place a refusal is counted, logged and emitted. */
-function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, peer: SocketEndpoint, healthCheck = false): void {
-  const probe = healthCheck || (err.bytesReceived === 0 && (err.code === 'PROXY_ERR_TIMEOUT' || err.code === 'PROXY_ERR_CLOSED'))
+function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, peer: SocketEndpoint,
+  healthCheck = false): void {
+  const probe = healthCheck ||
+    (err.bytesReceived === 0 && (err.code === 'PROXY_ERR_TIMEOUT' || err.code === 'PROXY_ERR_CLOSED'))
   // A probe is a health check, not a refusal: counted apart.
   ctx.stats.refused(listener, err.code, probe)
   const start = err.head === undefined ? undefined : describeStart(err.head)
@@ -207,19 +198,30 @@ function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, p
     const reason = err.message.startsWith(PREFIX) ? err.message.slice(PREFIX.length) : err.message
     // The field names are the package's log vocabulary (README, "Log fields").
     // A probe is a health check, not a refusal: no refusedBy on its line.
-    const record = { event: probe ? 'probe' : 'refused', ...(probe ? {} : { refusedBy: 'proxy' }), listener, peer, code: err.code, ...(clientId !== undefined ? { clientId: logText(clientId) } : {}) }
+    const record = {
+      event: probe ? 'probe' : 'refused',
+      ...(probe ? {} : { refusedBy: 'proxy' }),
+      listener,
+      peer,
+      code: err.code,
+      ...(clientId !== undefined ? { clientId: logText(clientId) } : {})
+    }
     if (probe) {
-      const what = err.bytesReceived === 0 ? 'empty connection closed' : 'a header and nothing after it, reset before its address could be read'
+      const what = err.bytesReceived === 0
+        ? 'empty connection closed'
+        : 'a header and nothing after it, reset before its address could be read'
       callUser(() => { logger.debug(record, `PROXY protocol: ${what} (load-balancer probe)`) })
     } else {
       // The same refusal on the same listener: one line a minute, then how many more.
       // The hint (what to change) is a field of its own, not repeated in the message.
       const code = err.code
       ctx.logs.say(logger, hint !== undefined ? 'error' : 'warn', `${code}|${listener}`, () => hint !== undefined
-        ? [{ ...record, reason, hint }, `PROXY protocol misconfiguration on the ${listener} listener: ${reason} (the hint says what to change)`]
+        ? [{ ...record, reason, hint },
+            `PROXY protocol misconfiguration on the ${listener} listener: ${reason} (the hint says what to change)`]
         : [{ ...record, reason }, `PROXY protocol: connection refused: ${reason}`],
       n => [{ event: 'refused', refusedBy: 'proxy', listener, code, repeated: n },
-        `PROXY protocol: ${n} more ${code} refusals on the ${listener} listener in the last minute, not logged one by one`])
+        `PROXY protocol: ${n} more ${code} refusals on the ${listener} listener in the last minute, ` +
+        'not logged one by one'])
     }
   }
   const onRejected = ctx.onRejected

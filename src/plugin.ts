@@ -5,17 +5,21 @@ import tls from 'node:tls'
 import type { Aedes, Client, Connection } from 'aedes'
 import { authChain } from './auth-chain.js'
 import { addressMatcher, MATCH_ANY, type AddressMatcher } from './trust.js'
-import { connDetailsFor, peerOf, upgradeRequest, type Arrival, type ConnDetails, type UpgradeRequest } from './conn-details.js'
-import { Connections } from './connections.js'
+import {
+  connDetailsFor, peerOf, upgradeRequest, type Arrival, type ConnDetails, type UpgradeRequest
+} from './conn-details.js'
+import { checkAttachable, HandOff, listenerOf, type AttachableServer, type BrokerHandle } from './handoff.js'
 import { Collapser } from './log-collapse.js'
 import { logTlsRefusals } from './tls-refusals.js'
 import { UsageError } from './errors.js'
 import type { ReadFailure } from './reader.js'
 import type { HeaderEvent, ProxyProtocolEvents, RejectedEvent } from './events.js'
 import { refusalMessage } from './hints.js'
-import { intake, readOptionsFor, refuse, type IntakeContext, type Proceed } from './intake.js'
-import { checkAttachable, listenerOf, takeOverConnections, type AttachableServer } from './listeners.js'
-import { LISTENER_NAMES, resolveOptions, type ListenerName, type ListenerSettings, type ProxyProtocolOptions, type ResolvedOptions } from './options.js'
+import { bytesReadOf, intake, refuse, type IntakeContext, type Proceed } from './intake.js'
+import {
+  LISTENER_NAMES, resolveOptions, type ListenerName, type ListenerSettings, type ProxyProtocolOptions,
+  type ResolvedOptions
+} from './options.js'
 import { PP2_SUBTYPE_SSL_CN } from './protocol/tlv.js'
 import { Stats, type ListenerStats } from './stats.js'
 import { installOnce, type AedesPlugin } from './use.js'
@@ -31,7 +35,6 @@ import './augment.js'
 export type ProxyHandle = (stream: Connection, req?: IncomingMessage) => Client | undefined
 
 type AedesHandle = (stream: Connection, req?: IncomingMessage) => Client
-type Listener = (this: unknown, ...args: unknown[]) => void
 
 const ATTACHED = Symbol.for('aedes-proxy-protocol.attached')
 
@@ -48,20 +51,24 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
   readonly handle: ProxyHandle = (stream, req) => this.#onHandle(stream, req)
   #aedesHandle: AedesHandle | undefined
   readonly #stats = new Stats()
-  readonly #connections = new Connections()
+  readonly #handOff = new HandOff()
   readonly #trusted: Readonly<Record<ListenerName, AddressMatcher>>
   readonly #intake: IntakeContext
   readonly #detach = new WeakMap<object, { readonly listener: ListenerName, readonly detach: () => void }>()
-  /** A server's own listener that is aedes' unwrapped handle runs this instead. */
-  readonly #asHandle: Listener = (socket: unknown) => { this.#onHandle(socket as Connection, undefined) }
 
   /** @throws OptionsError naming every bad key, in plain words. */
   constructor (options: ProxyProtocolOptions = {}) {
     super()
     this.settings = resolveOptions(options)
     const s = this.settings
-    const matcher = (list: readonly string[] | undefined): AddressMatcher => list === undefined ? MATCH_ANY : addressMatcher(list)
-    this.#trusted = { tcp: matcher(s.tcp.trustedProxies), ssl: matcher(s.ssl.trustedProxies), ws: matcher(s.ws.trustedProxies), wss: matcher(s.wss.trustedProxies) }
+    const matcher = (list: readonly string[] | undefined): AddressMatcher =>
+      list === undefined ? MATCH_ANY : addressMatcher(list)
+    this.#trusted = {
+      tcp: matcher(s.tcp.trustedProxies),
+      ssl: matcher(s.ssl.trustedProxies),
+      ws: matcher(s.ws.trustedProxies),
+      wss: matcher(s.wss.trustedProxies)
+    }
     // The intake's getters have a `this` of their own: they reach the plugin through these.
     const listened = (event: 'header' | 'rejected'): boolean => this.listenerCount(event) > 0
     const onHeader = (event: HeaderEvent): void => { this.emit('header', event) }
@@ -69,7 +76,6 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     this.#intake = {
       settings: s,
       trusted: this.#trusted,
-      readOptions: { tcp: readOptionsFor(s.tcp), ssl: readOptionsFor(s.ssl), ws: readOptionsFor(s.ws), wss: readOptionsFor(s.wss) },
       stats: this.#stats,
       logger: s.logger,
       logs: new Collapser(),
@@ -112,34 +118,45 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     checkAttachable(server, options)
     // Without the plugin in broker.handle, a header would be read and its
     // address thrown away: refuse the wiring, not every client.
-    if (this.#aedesHandle === undefined) throw new UsageError('attach() before the plugin is installed: const proxy = broker.use(proxyProtocol(options)), then proxy.attach(server)')
+    const aedesHandle = this.#aedesHandle
+    if (aedesHandle === undefined) {
+      throw new UsageError('attach() before the plugin is installed: ' +
+        'const proxy = broker.use(proxyProtocol(options)), then proxy.attach(server)')
+    }
     const listener = options.listener ?? listenerOf(server)
     const previous = this.#detach.get(server)
     if (previous !== undefined) {
-      if (previous.listener !== listener) throw new UsageError(`this server is already attached as the ${previous.listener} listener, not ${listener}`)
+      if (previous.listener !== listener) {
+        throw new UsageError(`this server is already attached as the ${previous.listener} listener, not ${listener}`)
+      }
       return previous.detach
     }
     const s = server as AttachableServer & { [ATTACHED]?: ProxyProtocol }
-    if (s[ATTACHED] !== undefined) throw new UsageError('this server is already attached to another proxyProtocol() instance')
+    if (s[ATTACHED] !== undefined) {
+      throw new UsageError('this server is already attached to another proxyProtocol() instance')
+    }
     Object.defineProperty(server, ATTACHED, { value: this, configurable: true })
     const settings = this.settings[listener]
-    const swap = (fn: Listener): Listener => fn === this.#aedesHandle ? this.#asHandle : fn
+    // What each raw socket meets first: the intake, or (PROXY off, no hints) nothing.
     const read = settings.mode !== 'off' || settings.hints
-    // Once per server, not per connection: what is done with a socket whose
-    // header (if any) has been read (called only once `taken` is set).
-    const proceed: Proceed = (socket, header, peer) => { this.#connections.handOver(socket, { listener, header, peer }, taken.handOver) }
-    const onConnection = read
-      ? (socket: Duplex): void => { intake(this.#intake, socket, listener, proceed) }
-      : (socket: Duplex): void => {
+      ? (socket: Duplex, proceed: Proceed): void => { intake(this.#intake, socket, listener, proceed) }
+      : (socket: Duplex, proceed: Proceed): void => {
           this.#stats.direct(listener)
           proceed(socket, undefined, undefined)
         }
-    const taken = takeOverConnections(server, onConnection, swap)
+    const handle: BrokerHandle = {
+      unwrapped: aedesHandle,
+      wrapped: this.handle as BrokerHandle['wrapped'],
+      deliver: (socket, arrival) => { aedesHandle(socket, this.#request(socket, undefined, undefined, arrival)) }
+    }
+    const restore = this.#handOff.takeOver(server, listener, read, handle)
     // A TLS handshake the server refuses is logged with the real address.
     const logger = this.settings.logger
-    const stopTls = logger !== undefined && server instanceof tls.Server ? logTlsRefusals(server, listener, this.#connections, logger, this.#intake.logs) : undefined
+    const stopTls = logger !== undefined && server instanceof tls.Server
+      ? logTlsRefusals(server, listener, this.#handOff, logger, this.#intake.logs)
+      : undefined
     const detach = (): void => {
-      taken.restore()
+      restore()
       stopTls?.()
       this.#detach.delete(server)
       Reflect.deleteProperty(s, ATTACHED)
@@ -164,7 +181,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     // A WebSocket's request, not any `req`: aedes-server-factory gives its
     // TCP connections `{ connDetails }`, and those are tcp (or ssl) all the same.
     const upgrade = upgradeRequest(req)
-    const arrival = this.#connections.find(stream, upgrade)
+    const arrival = this.#handOff.find(stream, upgrade)
     if (arrival !== undefined) return handle(stream, this.#request(stream, req, upgrade, arrival))
     const listener: ListenerName = upgrade !== undefined
       ? (upgrade.socket instanceof tls.TLSSocket ? 'wss' : 'ws')
@@ -186,13 +203,16 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
       return client // set when the connection was handed over synchronously
     }
     const socket = upgrade?.socket ?? stream
-    refuse(this.#intake, stream, listener, peerOf(socket), 'PROXY_ERR_NOT_ATTACHED', refusalMessage.notAttached(listener), -1)
+    const message = refusalMessage.notAttached(listener)
+    refuse(this.#intake, stream, listener, peerOf(socket), 'PROXY_ERR_NOT_ATTACHED', message, bytesReadOf(socket))
     return undefined
   }
 
   /** The request aedes is given, with `connDetails` on it. */
-  #request (stream: Connection, req: IncomingMessage | undefined, upgrade: UpgradeRequest | undefined, arrival: Arrival): IncomingMessage {
-    const details = connDetailsFor(stream, upgrade, arrival, this.settings[arrival.listener], this.#trusted[arrival.listener])
+  #request (stream: Connection, req: IncomingMessage | undefined, upgrade: UpgradeRequest | undefined,
+    arrival: Arrival): IncomingMessage {
+    const listener = arrival.listener
+    const details = connDetailsFor(stream, upgrade, arrival, this.settings[listener], this.#trusted[listener])
     if (req !== undefined) {
       (req as IncomingMessage & { connDetails?: ConnDetails }).connDetails = details
       return req

@@ -2,12 +2,46 @@ import type { Duplex } from 'node:stream'
 import { refusalMessage } from './hints.js'
 import { ProxyProtocolError } from './protocol/errors.js'
 import type { ParseResult, ProxyHeader } from './protocol/header.js'
-import type { ReadFailure, ReadOptions } from './read-options.js'
 import { parseHeader, signatureAt } from './protocol/parse.js'
 import { V2_SIGNATURE } from './protocol/v2.js'
 import { ownCopy } from './protocol/own-buffer.js'
+import type { Verdict } from './trust.js'
 
-export type { ReadCallback, ReadFailure, ReadOptions } from './read-options.js'
+/** Bounds on one pending connection (a listener's settings carry them). */
+export interface ReadOptions {
+  /** Milliseconds until an incomplete header fails with `PROXY_ERR_TIMEOUT`. */
+  readonly headerTimeout: number
+  /** Largest v2 `len` accepted. */
+  readonly maxV2Length: number
+}
+
+/**
+ * The trust verdicts that read (trust.ts): `REQUIRE` a header (its absence is
+ * `PROXY_ERR_NOT_PROXY`); `USE` one when it comes, and hand a connection
+ * without one over untouched; `REJECT` one with the verdict's code, unparsed,
+ * and hand a connection without one over. Where a header is not required, a
+ * connection that sends nothing before the timeout is handed over too (to the
+ * broker's own connect timeout), and so is one that sent only the start of a
+ * signature where no header would be believed (`REJECT`).
+ */
+export type ReadVerdict = Extract<Verdict, { readonly verb: 'REQUIRE' | 'USE' | 'REJECT' }>
+
+/** Why a read failed, beyond the error code: how much the peer had sent. */
+export interface ReadFailure extends ProxyProtocolError {
+  /**
+   * Bytes received from the peer before the failure; 0 for an empty probe
+   * (connect, then nothing). A connection refused before it was read (an
+   * untrusted peer where a header is required, too many pending, a server
+   * not attached) has Node's count of the bytes read on its socket: 0 when
+   * it is refused at accept.
+   */
+  readonly bytesReceived: number
+  /**
+   * For `PROXY_ERR_NOT_PROXY`: a copy of the first bytes received (at most
+   * 512), to say what the connection was instead (MQTT, TLS, HTTP).
+   */
+  readonly head?: Buffer
+}
 
 /** How much of a connection that is not PROXY is kept to explain it. */
 const HEAD_LENGTH = 512
@@ -20,7 +54,8 @@ function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer |
  * The read of each socket while it runs (see the listeners below). Kept
  * beside the socket, not on it: a property added to a socket gives it a
  * shape of its own, and everything aedes does with it for the life of the
- * connection would then see two kinds of socket instead of one.
+ * connection would then see two kinds of socket instead of one (bench/README.md
+ * section 2, "What depends on which other sockets share the process").
  */
 const READS = new WeakMap<Duplex, HeaderRead>()
 
@@ -44,12 +79,14 @@ const READS = new WeakMap<Duplex, HeaderRead>()
  * One object per connection and nothing else: the socket listeners and the
  * timer callback are module-level functions that find the read by its
  * socket (a connection is the hot path; no closure is created for it).
- * Subclasses say what to do with the result (`finish`) and when the header
- * is complete (`headerComplete`); `readHeader` (read-header.ts) is the callback form.
+ * (bench/README.md section 2, "a reader of module functions".) Subclasses
+ * say what to do with the result (`finish`) and when the header is complete
+ * (`headerComplete`): the intake (intake.ts) is the one in the package.
  */
 export abstract class HeaderRead {
   readonly socket: Duplex
   readonly options: ReadOptions
+  readonly verdict: ReadVerdict
   // A header that did not come whole: its bytes so far.
   #acc: Buffer | undefined = undefined
   #filled = 0
@@ -64,12 +101,19 @@ export abstract class HeaderRead {
   #after: Buffer = EMPTY
   #timer: NodeJS.Timeout | undefined = undefined
 
-  constructor (socket: Duplex, options: ReadOptions) {
+  constructor (socket: Duplex, options: ReadOptions, verdict: ReadVerdict) {
     this.socket = socket
     this.options = options
+    this.verdict = verdict
   }
 
-  /** Called once with the outcome (see ReadCallback in read-options.ts). */
+  /**
+   * Called once: with an error (the socket is destroyed once it returns), or
+   * with the header, or with `undefined` when the connection has none and
+   * that is allowed. `ended` is true when a complete header arrived and the
+   * peer then closed without sending a byte after it (a proxy's health
+   * check): the socket is destroyed and there is nothing to hand over.
+   */
   protected abstract finish (err: ReadFailure | null, header?: ProxyHeader, ended?: boolean): void
 
   /** A complete header has arrived; only the first bytes after it are still awaited. */
@@ -100,7 +144,8 @@ export abstract class HeaderRead {
     }
     // Nothing arrived and a header is optional, or only the start of a signature where none is
     // believed (PROXY off, an untrusted peer): hand over what came, as without a reader.
-    if (this.options.absent === 'pass' && (this.#received === 0 || (this.options.present ?? 'parse') !== 'parse')) {
+    const verb = this.verdict.verb
+    if (verb !== 'REQUIRE' && (this.#received === 0 || verb === 'REJECT')) {
       this.#succeed(undefined, this.#acc === undefined ? EMPTY : ownCopy(this.#acc.subarray(0, this.#filled)))
       return
     }
@@ -185,13 +230,13 @@ export abstract class HeaderRead {
    * @returns true when the read is over.
    */
   #decide (data: Buffer, more: Buffer): boolean {
-    const present = this.options.present ?? 'parse'
-    if (present !== 'parse') {
+    const verdict = this.verdict
+    if (verdict.verb === 'REJECT') {
       // Decide on the signature alone: never parse what will not be believed.
       const signature = signatureAt(data)
       if (signature === 'none') return this.#absent(data, more)
       if (signature === 'partial') return this.#wait(data.length + 1, V2_SIGNATURE.length, data)
-      this.#fail(new ProxyProtocolError(present, refusalMessage.unexpected(present)))
+      this.#fail(new ProxyProtocolError(verdict.code, refusalMessage.unexpected(verdict.code)))
       return true
     }
     let result: ParseResult
@@ -199,7 +244,9 @@ export abstract class HeaderRead {
       result = parseHeader(data, this.options)
     } catch (err) {
       // A parser bug is never reported as the peer's or the operator's fault.
-      this.#fail(err instanceof ProxyProtocolError ? err : new ProxyProtocolError('PROXY_ERR_INTERNAL', `the parser failed unexpectedly: ${String(err)}`))
+      this.#fail(err instanceof ProxyProtocolError
+        ? err
+        : new ProxyProtocolError('PROXY_ERR_INTERNAL', `the parser failed unexpectedly: ${String(err)}`))
       return true
     }
     if (result.status === 'absent') return this.#absent(data, more)
@@ -214,8 +261,13 @@ export abstract class HeaderRead {
   /** No header: hand the bytes over, or refuse where one is required. */
   #absent (data: Buffer, more: Buffer): true {
     const all = more.length === 0 ? data : Buffer.concat([data, more])
-    if (this.options.absent === 'pass') this.#succeed(undefined, all)
-    else this.#fail(new ProxyProtocolError('PROXY_ERR_NOT_PROXY', `connection does not start with a PROXY header (first byte 0x${(all[0] as number).toString(16).padStart(2, '0')})`), all)
+    if (this.verdict.verb !== 'REQUIRE') {
+      this.#succeed(undefined, all)
+    } else {
+      const first = (all[0] as number).toString(16).padStart(2, '0')
+      this.#fail(new ProxyProtocolError('PROXY_ERR_NOT_PROXY',
+        `connection does not start with a PROXY header (first byte 0x${first})`), all)
+    }
     return true
   }
 
@@ -258,7 +310,8 @@ export abstract class HeaderRead {
       const n = bytes.copy(a, this.#filled, offset, Math.min(bytes.length, offset + a.length - this.#filled))
       if (n === 0) {
         // The parser asked for more than the room it gave: a bug, never the peer's fault.
-        this.#fail(new ProxyProtocolError('PROXY_ERR_INTERNAL', `the parser needs ${this.#needed} bytes but gave room for ${a.length}`))
+        this.#fail(new ProxyProtocolError('PROXY_ERR_INTERNAL',
+          `the parser needs ${this.#needed} bytes but gave room for ${a.length}`))
         return
       }
       this.#filled += n
@@ -286,7 +339,8 @@ export abstract class HeaderRead {
       return
     }
     const code = (err as NodeJS.ErrnoException).code ?? err.message
-    this.#fail(new ProxyProtocolError('PROXY_ERR_CLOSED', `connection failed (${code}) after ${this.#received} bytes, before a complete header`))
+    this.#fail(new ProxyProtocolError('PROXY_ERR_CLOSED',
+      `connection failed (${code}) after ${this.#received} bytes, before a complete header`))
   }
 }
 

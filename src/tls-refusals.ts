@@ -1,6 +1,6 @@
 import type tls from 'node:tls'
 import { peerOf } from './conn-details.js'
-import type { Connections } from './connections.js'
+import type { HandOff } from './handoff.js'
 import type { Collapser } from './log-collapse.js'
 import type { ListenerName, Logger } from './options.js'
 import { logText } from './user-code.js'
@@ -15,7 +15,7 @@ import { logText } from './user-code.js'
  * Node closes the connection itself; this only listens.
  * @returns a function that stops listening.
  */
-export function logTlsRefusals (server: tls.Server, listener: ListenerName, connections: Connections, logger: Logger,
+export function logTlsRefusals (server: tls.Server, listener: ListenerName, connections: HandOff, logger: Logger,
   logs: Collapser): () => void {
   const onError = (err: Error & { code?: string, reason?: string }, socket: tls.TLSSocket): void => {
     logs.say(logger, 'warn', `tls|${listener}`, () => {

@@ -100,6 +100,20 @@ describe('a plain TCP server left unattached, PROXY on: the header is read throu
   })
 })
 
+test('a connection refused before it is read says how many bytes it sent: none yet, never a sentinel', async (t) => {
+  const broker = await withBroker(t)
+  const proxy = broker.use(proxyProtocol({ proxyEnabled: true, trustedProxies: ['192.0.2.0/24'] }))
+  const refused: Array<{ code: string, bytesReceived: number }> = []
+  proxy.on('rejected', err => refused.push({ code: err.code, bytesReceived: err.bytesReceived }))
+  const server = net.createServer(broker.handle)
+  proxy.attach(server)
+  const port = await listen(server)
+  t.after(() => new Promise<void>(resolve => server.close(() => { resolve() })))
+  // 127.0.0.1 is outside trustedProxies on a listener that requires a header: refused at accept.
+  await assert.rejects(connectClient({ listener: 'tcp', port }))
+  assert.deepEqual(refused, [{ code: 'PROXY_ERR_UNTRUSTED', bytesReceived: 0 }])
+})
+
 describe('misuse is loud', () => {
   test('attach({}) and attach(server, { listener: typo }) are coded TypeErrors', async (t) => {
     const broker = await withBroker(t)

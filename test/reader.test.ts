@@ -2,10 +2,9 @@
 // every byte after it put back, cleanup exactly once.
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { PassThrough } from 'node:stream'
+import { PassThrough, type Duplex } from 'node:stream'
 import { parseHeader } from '../src/protocol/parse.js'
-import { readHeader } from '../src/read-header.js'
-import type { ReadFailure } from '../src/reader.js'
+import { HeaderRead, type ReadFailure, type ReadOptions, type ReadVerdict } from '../src/reader.js'
 import type { ProxyHeader } from '../src/protocol/header.js'
 import {
   AWS_NLB_HEALTH_CHECK_ENCODED, AWS_NLB_VPCE_CAPTURE, HAPROXY_TLV_VECTOR, HAPROXY_TLV_VECTOR_HEADER_LENGTH,
@@ -14,11 +13,31 @@ import {
 import { encodeV1, encodeV2 } from './helpers/encode.js'
 
 const OPTIONS = { headerTimeout: 5000, maxV2Length: 4096 }
+const REQUIRE: ReadVerdict = { verb: 'REQUIRE' }
+
+type ReadCallback = (err: ReadFailure | null, header?: ProxyHeader, ended?: boolean) => void
+
+/** The reader, its outcome given to a callback. */
+class CallbackRead extends HeaderRead {
+  readonly #callback: ReadCallback
+  constructor (socket: Duplex, options: ReadOptions, verdict: ReadVerdict, callback: ReadCallback) {
+    super(socket, options, verdict)
+    this.#callback = callback
+  }
+
+  protected finish (err: ReadFailure | null, header?: ProxyHeader, ended?: boolean): void {
+    this.#callback(err, header, ended)
+  }
+}
+
+function readHeader (socket: Duplex, options: ReadOptions, verdict: ReadVerdict, callback: ReadCallback): void {
+  new CallbackRead(socket, options, verdict, callback).start()
+}
 
 function read (stream: PassThrough, options = OPTIONS): Promise<{ err: ReadFailure | null, header?: ProxyHeader | undefined, calls: number }> {
   return new Promise(resolve => {
     let calls = 0
-    readHeader(stream, options, (err, header) => {
+    readHeader(stream, options, REQUIRE, (err, header) => {
       calls++
       // report on the next turn so a second (wrong) callback would be counted
       setImmediate(() => resolve({ err, header, calls }))
@@ -131,7 +150,7 @@ describe('failures end the stream once, with a code and the byte count', () => {
     t.mock.timers.enable({ apis: ['setTimeout'] })
     const stream = new PassThrough()
     const seen: { failure?: ReadFailure | null } = {}
-    readHeader(stream, { headerTimeout: 3000, maxV2Length: 4096 }, err => { seen.failure = err })
+    readHeader(stream, { headerTimeout: 3000, maxV2Length: 4096 }, REQUIRE, err => { seen.failure = err })
     stream.write(Buffer.from('PROXY TCP4'))
     await new Promise(resolve => setImmediate(resolve))
     t.mock.timers.tick(2999)
@@ -146,7 +165,7 @@ describe('failures end the stream once, with a code and the byte count', () => {
     t.mock.timers.enable({ apis: ['setTimeout'] })
     const stream = new PassThrough()
     const calls: Array<ReadFailure | null> = []
-    readHeader(stream, { headerTimeout: 3000, maxV2Length: 4096 }, err => { calls.push(err) })
+    readHeader(stream, { headerTimeout: 3000, maxV2Length: 4096 }, REQUIRE, err => { calls.push(err) })
     stream.write(HAPROXY_V1_UNKNOWN_SHORT)
     await new Promise(resolve => setImmediate(resolve))
     t.mock.timers.tick(10_000)
@@ -166,7 +185,7 @@ describe('a header where it may not come (REJECT) is refused on its signature, h
         for (let k = 1; k < bytes.length; k++) {
           const socket = new PassThrough()
           let outcome: string | undefined
-          readHeader(socket, { headerTimeout: 1000, maxV2Length: 4096, absent: 'pass', present }, (err, header) => {
+          readHeader(socket, { headerTimeout: 1000, maxV2Length: 4096 }, { verb: 'REJECT', code: present }, (err, header) => {
             outcome = err === null ? `handed over (${header === undefined ? 'no header' : 'a header'})` : err.code
           })
           socket.write(bytes.subarray(0, k))
@@ -182,7 +201,8 @@ describe('a header where it may not come (REJECT) is refused on its signature, h
       for (let k = 1; k < bytes.length; k++) {
         const socket = new PassThrough()
         let outcome: string | undefined
-        readHeader(socket, { headerTimeout: 1000, maxV2Length: 4096, absent: 'pass', present: 'PROXY_ERR_UNEXPECTED_HEADER' }, (err) => {
+        const verdict: ReadVerdict = { verb: 'REJECT', code: 'PROXY_ERR_UNEXPECTED_HEADER' }
+        readHeader(socket, { headerTimeout: 1000, maxV2Length: 4096 }, verdict, (err) => {
           outcome = err === null ? 'handed over' : err.code
         })
         socket.write(bytes.subarray(0, k))

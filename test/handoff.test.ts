@@ -1,7 +1,8 @@
-// src/connections.ts: the hand-over from the intake to a server's own
-// listeners. Whatever those listeners do with the socket (wrap it, hand
-// another connection over first, or receive a stream that is not a socket
-// at all), broker.handle finds the header that was read for it.
+// src/handoff.ts: the hand-over from the intake to aedes, through a server's
+// own listeners where they are not broker.handle alone. Whatever those
+// listeners do with the socket (wrap it, hand another connection over first,
+// or receive a stream that is not a socket at all), broker.handle finds the
+// header that was read for it.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
@@ -40,6 +41,16 @@ function collect (stream: net.Socket): () => string {
   stream.on('data', (d: Buffer) => got.push(d))
   stream.on('error', () => {})
   return () => Buffer.concat(got).toString('hex')
+}
+
+/** Connects to a tcp server, sends the header and a CONNECT, and waits for the CONNACK or a refusal. */
+async function connectThrough (t: { after: (fn: () => void) => void }, port: number, rejected: string[]): Promise<void> {
+  const c = net.connect(port, '127.0.0.1')
+  t.after(() => { c.destroy() })
+  const got = collect(c)
+  await once(c, 'connect')
+  c.write(Buffer.concat([HEADER, CONNECT]))
+  await until(() => got().startsWith(CONNACK) || rejected.length > 0, 3000)
 }
 
 test('a stream that is not a socket, emitted as a connection, is handed over with its header', async (t) => {
@@ -101,13 +112,25 @@ test('a listener that hands another connection over first still gets its own hea
     b.handle(s)
   })
   proxy.attach(server)
-  const port = await listen(t, server)
-  const c = net.connect(port, '127.0.0.1')
-  t.after(() => { c.destroy() })
-  const got = collect(c)
-  await once(c, 'connect')
-  c.write(Buffer.concat([HEADER, CONNECT]))
-  await until(() => got().startsWith(CONNACK) || rejected.length > 0, 3000)
+  await connectThrough(t, await listen(t, server), rejected)
   assert.deepEqual(rejected, [])
   assert.deepEqual(seen, ['192.0.2.4'])
+})
+
+test('a listener that hands the socket to broker.handle later, or beside another listener, still finds its header', async (t) => {
+  const seen: string[] = []
+  const b = await broker(t, seen)
+  const proxy = b.use(proxyProtocol({ proxyEnabled: true }))
+  const rejected: string[] = []
+  proxy.on('rejected', err => { rejected.push(err.code) })
+  let counted = 0
+  const later = net.createServer(s => { setImmediate(() => b.handle(s)) })
+  const beside = net.createServer(b.handle)
+  beside.on('connection', () => { counted++ })
+  proxy.attach(later)
+  proxy.attach(beside)
+  for (const server of [later, beside]) await connectThrough(t, await listen(t, server), rejected)
+  assert.deepEqual(rejected, [])
+  assert.deepEqual(seen, ['192.0.2.4', '192.0.2.4'])
+  assert.equal(counted, 1)
 })
