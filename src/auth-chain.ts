@@ -33,6 +33,27 @@ export interface AuthChain {
 
 const CHAIN = Symbol.for('aedes-proxy-protocol.auth-chain')
 
+/** The aedes hooks the plugins wrap. */
+type Hook = 'authenticate' | 'authorizeForward'
+
+/**
+ * Puts `around` in place of `broker[hook]`, given the hook's current
+ * function as `inner`, and keeps it there: assigning the hook later, as
+ * aedes code often does, replaces only the inner function (the property's
+ * setter), so the wrapper stays around whatever the user installs.
+ */
+export function wrapHook<K extends Hook> (broker: Aedes, hook: K,
+  around: (inner: Aedes[K], ...args: Parameters<Aedes[K]>) => ReturnType<Aedes[K]>): void {
+  let inner = broker[hook]
+  const wrapped = (...args: Parameters<Aedes[K]>): ReturnType<Aedes[K]> => around(inner, ...args)
+  Object.defineProperty(broker, hook, {
+    get: () => wrapped,
+    set: (fn: Aedes[K]) => { inner = fn },
+    configurable: true,
+    enumerable: true
+  })
+}
+
 /** Runs the observers; a throwing one is rethrown on the next tick, after the client has its answer. */
 async function tell (observers: readonly AuthObserver[], failure: AuthFailure): Promise<void> {
   for (const observe of observers) {
@@ -60,8 +81,9 @@ export function authChain (broker: Aedes): AuthChain {
   const gates: Array<{ fn: AuthGate, unavailable: GateRefusal['refusedBy'] }> = []
   const mappers: UsernameMapper[] = []
   const observers: AuthObserver[] = []
-  let authenticate: AuthenticateHandler = broker.authenticate
-  const run = async (client: Client, username: string | undefined, password: Buffer | undefined): Promise<{ err: AuthenticateError | null, success: boolean | null }> => {
+  type Outcome = { err: AuthenticateError | null, success: boolean | null }
+  const run = async (authenticate: AuthenticateHandler, client: Client, username: string | undefined,
+    password: Buffer | undefined): Promise<Outcome> => {
     for (const gate of gates) {
       let refusal: GateRefusal | undefined
       try {
@@ -73,12 +95,13 @@ export function authChain (broker: Aedes): AuthChain {
       if (refusal !== undefined) {
         await tell(observers, { client, refusedBy: refusal.refusedBy, username, password, reason: refusal.reason })
         // aedes answers with CONNACK return code 5, "not authorized".
-        return { err: Object.assign(new Error(`not authorized: ${refusal.reason}`), { returnCode: 5 as const }), success: false }
+        const err = Object.assign(new Error(`not authorized: ${refusal.reason}`), { returnCode: 5 as const })
+        return { err, success: false }
       }
     }
     let user = username
     for (const map of mappers) user = map(client, user)
-    const { err, success } = await new Promise<{ err: AuthenticateError | null, success: boolean | null }>(resolve => {
+    const { err, success } = await new Promise<Outcome>(resolve => {
       try {
         authenticate.call(broker, client, user, password as Buffer, (e, s) => { resolve({ err: e, success: s }) })
       } catch (thrown) {
@@ -89,18 +112,13 @@ export function authChain (broker: Aedes): AuthChain {
       }
     })
     if (err !== null || success !== true) {
-      await tell(observers, { client, refusedBy: 'authentication', username: user, password, reason: err?.message ?? 'bad user name or password' })
+      const reason = err?.message ?? 'bad user name or password'
+      await tell(observers, { client, refusedBy: 'authentication', username: user, password, reason })
     }
     return { err, success }
   }
-  const wrapped: AuthenticateHandler = (client, username, password, done) => {
-    run(client, username, password).then(r => { done(r.err, r.success) }, rethrowLater)
-  }
-  Object.defineProperty(broker, 'authenticate', {
-    get: () => wrapped,
-    set: (fn: AuthenticateHandler) => { authenticate = fn },
-    configurable: true,
-    enumerable: true
+  wrapHook(broker, 'authenticate', (authenticate, client, username, password, done) => {
+    run(authenticate, client, username, password).then(r => { done(r.err, r.success) }, rethrowLater)
   })
   const chain: AuthChain = {
     gate: (fn, unavailable) => { gates.push({ fn, unavailable }) },

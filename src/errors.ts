@@ -1,7 +1,7 @@
 import type { z } from 'zod'
+import { PREFIX } from './protocol/errors.js'
 
-/** The prefix of every message this package raises. */
-export const PREFIX = 'aedes-proxy-protocol: '
+export { PREFIX }
 
 /** One problem with the options: where (`path`, like `listeners.tcp.headerTimeout`) and what. */
 export interface OptionsIssue {
@@ -42,7 +42,9 @@ export class UsageError extends TypeError {
 export function show (value: unknown): string {
   if (value === undefined) return 'nothing'
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || typeof value === 'bigint') return String(value)
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || typeof value === 'bigint') {
+    return String(value)
+  }
   if (Array.isArray(value)) return 'a list'
   if (typeof value === 'function') return 'a function'
   return 'an object'
@@ -58,7 +60,9 @@ function distance (a: string, b: string): number {
       const row = d[i] as number[]
       const prev = d[i - 1] as number[]
       let v = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, ((d[i - 2] as number[])[j - 2] as number) + 1)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        v = Math.min(v, ((d[i - 2] as number[])[j - 2] as number) + 1)
+      }
       row[j] = v
     }
   }
@@ -73,7 +77,9 @@ export function nearest (key: string, known: readonly string[]): string | undefi
     const a = key.toLowerCase()
     const b = candidate.toLowerCase()
     // The same word in another case, or one starting with the other (`denyList`, `deny`).
-    const d = a === b ? 0 : Math.min(a.length, b.length) >= 4 && (a.startsWith(b) || b.startsWith(a)) ? 1 : distance(key, candidate)
+    const d = a === b
+      ? 0
+      : Math.min(a.length, b.length) >= 4 && (a.startsWith(b) || b.startsWith(a)) ? 1 : distance(key, candidate)
     if (d < bestDistance) {
       best = candidate
       bestDistance = d
@@ -110,7 +116,11 @@ function pathText (path: readonly PropertyKey[]): string {
 const ZOD_DEFAULT = /^(Invalid|Too (small|big)|Unrecognized|expected )/
 
 /** What zod keeps of a schema, as far as finding the keys of an object at a path needs. */
-interface SchemaNode { readonly _zod: { readonly def: { readonly innerType?: SchemaNode, readonly shape?: Readonly<Record<string, SchemaNode>> } } }
+interface SchemaNode {
+  readonly _zod: {
+    readonly def: { readonly innerType?: SchemaNode, readonly shape?: Readonly<Record<string, SchemaNode>> }
+  }
+}
 
 /** The keys the object schema at `path` knows, through optional and default wrappers. */
 export function keysAt (schema: unknown, path: readonly PropertyKey[]): string[] {
@@ -133,7 +143,8 @@ export type ExplainKey = (path: readonly string[], key: string) => string | unde
  * echoes the value given, and an unknown key gets "did you mean" when a key
  * known at that level is close, or what `explain` says about it.
  */
-export function parseOptions<S extends z.ZodType> (schema: S, input: unknown, what: string, explain?: ExplainKey): z.output<S> {
+export function parseOptions<S extends z.ZodType> (schema: S, input: unknown, what: string,
+  explain?: ExplainKey): z.output<S> {
   const result = schema.safeParse(input)
   if (result.success) return result.data
   const issues: OptionsIssue[] = []
@@ -147,7 +158,9 @@ export function parseOptions<S extends z.ZodType> (schema: S, input: unknown, wh
           path: pathText([...issue.path, key]),
           message: said !== undefined
             ? `is not an option here: ${said}`
-            : `is not an option${near !== undefined ? `: did you mean \`${near}\`?` : ` (known here: ${known.join(', ')})`}`
+            : near !== undefined
+              ? `is not an option: did you mean \`${near}\`?`
+              : `is not an option (known here: ${known.join(', ')})`
         })
       }
       continue

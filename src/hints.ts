@@ -1,7 +1,7 @@
 // Every sentence the plugin says to an operator about a refused connection:
 // what is misconfigured and which setting to change.
 import mqttPacket from 'mqtt-packet'
-import type { ListenerName } from './options.js'
+import { listenerEnvName, listenerTrustedEnvName, type ListenerName } from './options.js'
 import type { ProxyErrorCode } from './protocol/errors.js'
 import { printable } from './protocol/text.js'
 
@@ -42,11 +42,6 @@ export function describeStart (head: Buffer): { started: string, clientId?: stri
     : { started: describeFirstBytes(head) }
 }
 
-/** TBMQ's variable for a listener's PROXY switch, which the hints name (`MQTT_TCP_PROXY_PROTOCOL_ENABLED`). */
-function listenerEnvName (listener: ListenerName): string {
-  return `MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_ENABLED`
-}
-
 /**
  * One sentence that tells an operator what is misconfigured and which setting
  * to change (the pitfalls of TBMQ's PROXY protocol documentation), or
@@ -82,7 +77,7 @@ export const refusalMessage = {
   untrusted: (address: string, listener: ListenerName): string =>
     `${address} is not in trustedProxies for the ${listener} listener, which requires a PROXY header: ` +
     `if it is your load balancer, add it (listeners.${listener}.trustedProxies or trustedProxies; ` +
-    `MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_TRUSTED_PROXIES or MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES); ` +
+    `${listenerTrustedEnvName(listener)} or MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES); ` +
     'otherwise it went around the load balancer',
   tooManyPending: (maxPending: number, listener: ListenerName): string =>
     `${maxPending} connections are already waiting for their header on the ${listener} listener (maxPending)`,

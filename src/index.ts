@@ -31,6 +31,7 @@ export type { RedisClient } from './operator/redis-client.js'
 export type { MaybePromise, RefusedBy } from './auth-chain.js'
 
 // Options, events and what the broker sees.
+export { LISTENER_NAMES, isAddressRange, listenerEnvName, listenerTrustedEnvName } from './options.js'
 export type {
   ProxyProtocolOptions, ListenerOptions, WebSocketListenerOptions, ForwardedHeader, ListenerSettings, ListenerName,
   ResolvedOptions, Logger, ProxyMode
@@ -62,5 +63,6 @@ export {
   PP2_TYPE_GCP, PP2_TYPE_AWS, PP2_SUBTYPE_AWS_VPCE_ID, PP2_TYPE_AZURE, PP2_SUBTYPE_AZURE_PRIVATEENDPOINT_LINKID
 } from './protocol/tlvparse/cloud.js'
 
-// A peer's string as a log field, as the plugins write it.
+// A peer's string as a log field, and once-a-minute lines, as the plugins write them.
 export { logText } from './user-code.js'
+export { oncePerMinute, type OncePerMinute, type LogLine } from './log-collapse.js'

@@ -11,7 +11,7 @@ import type { ProxyHeader } from './protocol/header.js'
 import { HeaderRead, type ReadFailure, type ReadVerdict } from './reader.js'
 import type { Stats } from './stats.js'
 import { PEERLESS, verdictFor, type Verdict } from './trust.js'
-import { heldBack, type Collapser } from './log-collapse.js'
+import type { Collapser } from './log-collapse.js'
 import { callUser, logText } from './user-code.js'
 
 /** What the intake of one plugin instance works with. */
@@ -206,31 +206,22 @@ function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, p
       code: err.code,
       ...(clientId !== undefined ? { clientId: logText(clientId) } : {})
     }
-    // The same refusal on the same listener: one line a minute, then how many more.
-    const code = err.code
-    const summary = (n: number): void => {
-      const line = { event: 'refused', refusedBy: 'proxy', listener, code, repeated: n }
-      const text = `PROXY protocol: ${n} more ${code} refusals on the ${listener} listener in the last minute, ` +
-        'not logged one by one'
-      callUser(() => { if (hint !== undefined) logger.error(line, text); else logger.warn(line, text) })
-    }
-    const held = probe ? 0 : ctx.logs.admit(`${code}|${listener}`, summary)
-    const { fields: more, tail } = heldBack(held ?? 0)
     if (probe) {
       const what = err.bytesReceived === 0
         ? 'empty connection closed'
         : 'a header and nothing after it, reset before its address could be read'
       callUser(() => { logger.debug(record, `PROXY protocol: ${what} (load-balancer probe)`) })
-    } else if (held !== undefined) {
+    } else {
+      // The same refusal on the same listener: one line a minute, then how many more.
       // The hint (what to change) is a field of its own, not repeated in the message.
-      if (hint !== undefined) {
-        const text = `PROXY protocol misconfiguration on the ${listener} listener: ${reason} ` +
-          `(the hint says what to change)${tail}`
-        callUser(() => { logger.error({ ...record, reason, hint, ...more }, text) })
-      } else {
-        const text = `PROXY protocol: connection refused: ${reason}${tail}`
-        callUser(() => { logger.warn({ ...record, reason, ...more }, text) })
-      }
+      const code = err.code
+      ctx.logs.say(logger, hint !== undefined ? 'error' : 'warn', `${code}|${listener}`, () => hint !== undefined
+        ? [{ ...record, reason, hint },
+            `PROXY protocol misconfiguration on the ${listener} listener: ${reason} (the hint says what to change)`]
+        : [{ ...record, reason }, `PROXY protocol: connection refused: ${reason}`],
+      n => [{ event: 'refused', refusedBy: 'proxy', listener, code, repeated: n },
+        `PROXY protocol: ${n} more ${code} refusals on the ${listener} listener in the last minute, ` +
+        'not logged one by one'])
     }
   }
   const onRejected = ctx.onRejected

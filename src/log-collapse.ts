@@ -1,3 +1,6 @@
+import type { Logger } from './options.js'
+import { callUser } from './user-code.js'
+
 /** Runs `fn` once after `ms` without keeping the process alive. */
 export type Schedule = (fn: () => void, ms: number) => void
 
@@ -5,14 +8,16 @@ const unrefTimer: Schedule = (fn, ms) => { setTimeout(fn, ms).unref() }
 
 interface Window { at: number, held: number }
 
-/** What a line admitted after `held` held-back ones adds: the `repeated` field and a tail for its message. */
-export interface HeldBack { readonly fields: { readonly repeated?: number }, readonly tail: string }
+/** A log line: its record (the fields) and its message. */
+export type LogLine = readonly [record: object, message: string]
 
-const NONE_HELD: HeldBack = Object.freeze({ fields: Object.freeze({}), tail: '' })
+/** A level of a pino-compatible logger. */
+export type LogLevel = keyof Logger
 
-/** The `repeated` field and message tail of a line admitted after `held` held-back ones (none for 0). */
-export function heldBack (held: number): HeldBack {
-  return held > 0 ? { fields: { repeated: held }, tail: ` (${held} more like it in the last minute not logged)` } : NONE_HELD
+/** A line admitted after `held` held-back ones: the `repeated` field and a tail on its message (none for 0). */
+function heldBack ([record, message]: LogLine, held: number): LogLine {
+  if (held === 0) return [record, message]
+  return [{ ...record, repeated: held }, `${message} (${held} more like it in the last minute not logged)`]
 }
 
 /**
@@ -64,4 +69,38 @@ export class Collapser {
     this.#last.set(key, { at: now, held: 0 })
     return last?.held ?? 0
   }
+
+  /**
+   * Logs a line of kind `key` at `level`, at most one a window: `line()`
+   * builds the first in full (with `repeated` and a tail on its message
+   * when lines of the kind were held back before it); the others are only
+   * counted, and `summary(n)` says how many when the window ends with none
+   * since. The logger is the user's code: what it throws is rethrown on the
+   * next tick (see callUser), never into the caller.
+   */
+  say<L extends LogLevel> (logger: Pick<Logger, L>, level: L, key: string, line: () => LogLine,
+    summary: (held: number) => LogLine): void {
+    const write = ([record, message]: LogLine): void => { callUser(() => { logger[level](record, message) }) }
+    const held = this.admit(key, n => { write(summary(n)) })
+    if (held !== undefined) write(heldBack(line(), held))
+  }
+}
+
+/** Warn lines at most once a minute per kind: what {@link oncePerMinute} returns. */
+export interface OncePerMinute {
+  /**
+   * Logs `line()` for the first of `key` in a minute, only counts the others,
+   * and logs `summary(n)` for the n held back when the minute ends.
+   */
+  say: (key: string, line: () => LogLine, summary: (held: number) => LogLine) => void
+}
+
+/**
+ * Warn lines through `logger` at most once a minute per kind, as the plugins
+ * write their refusals: the first in full, then how many more. The
+ * ready-to-run broker's connection errors and drops use it; so may yours.
+ */
+export function oncePerMinute (logger: Pick<Logger, 'warn'>, windowMs = 60_000): OncePerMinute {
+  const collapser = new Collapser(windowMs)
+  return { say: (key, line, summary) => { collapser.say(logger, 'warn', key, line, summary) } }
 }

@@ -7,6 +7,15 @@ export const LISTENER_NAMES = ['tcp', 'ssl', 'ws', 'wss'] as const
 /** `tcp` (plain MQTT), `ssl` (MQTT over TLS), `ws` (WebSocket), `wss` (WebSocket over TLS). */
 export type ListenerName = typeof LISTENER_NAMES[number]
 
+/** TBMQ's variable for a listener's PROXY switch: `MQTT_TCP_PROXY_PROTOCOL_ENABLED` and its siblings. */
+export function listenerEnvName (listener: ListenerName): string {
+  return `MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_ENABLED`
+}
+/** A listener's trusted-proxy list, in TBMQ's naming style: `MQTT_TCP_PROXY_PROTOCOL_TRUSTED_PROXIES` and siblings. */
+export function listenerTrustedEnvName (listener: ListenerName): string {
+  return `MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_TRUSTED_PROXIES`
+}
+
 /** Spec 2: a header timeout should be "at least 3 seconds to cover a TCP retransmit". */
 export const DEFAULT_HEADER_TIMEOUT = 5_000
 /**
@@ -33,7 +42,15 @@ export const MAX_TIMER_MS = 2_147_483_647
  */
 export function numberIn (min: number, max: number, unit = '', integer = true): z.ZodNumber {
   const u = unit === '' ? '' : ` (${unit})`
-  return (integer ? z.int() : z.number()).min(min, { error: `must be at least ${min}${u}` }).max(max, { error: `must be at most ${max}${u}` })
+  return (integer ? z.int() : z.number())
+    .min(min, { error: `must be at least ${min}${u}` })
+    .max(max, { error: `must be at most ${max}${u}` })
+}
+
+/** An object with these methods (a store, a client), told by their presence; `error` says what it must be. */
+export function withMethods<T> (methods: readonly string[], error: string): z.ZodCustom<T> {
+  const has = (v: unknown, m: string): boolean => typeof (v as Record<string, unknown> | null)?.[m] === 'function'
+  return z.custom<T>(v => methods.every(m => has(v, m)), { error })
 }
 
 const headerTimeout = numberIn(1, 600_000, 'milliseconds')
@@ -42,8 +59,15 @@ const maxV2Length = z.int().min(MIN_V2_LENGTH, { error: `must be at least ${MIN_
   .max(65_535, { error: 'must be at most 65535 (the v2 length field is 16 bits)' })
 
 /** An IPv4 or IPv6 address, or a CIDR range of either. */
-export const AddressRange = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'must be an IPv4 or IPv6 address or CIDR range, like 10.0.0.0/8 or fd00::/8' })
-const TrustedProxies = z.array(AddressRange).min(1, { error: 'must list at least one proxy address or range (leave trustedProxies unset to accept headers from any peer)' })
+export const AddressRange = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()],
+  { error: 'must be an IPv4 or IPv6 address or CIDR range, like 10.0.0.0/8 or fd00::/8' })
+/** True when `text` is an IPv4 or IPv6 address or CIDR range, as the plugins' address lists accept them. */
+export function isAddressRange (text: string): boolean {
+  return AddressRange.safeParse(text).success
+}
+const TrustedProxies = z.array(AddressRange).min(1, {
+  error: 'must list at least one proxy address or range (leave trustedProxies unset to accept headers from any peer)'
+})
 const ProxyEnabled = z.union([z.boolean(), z.literal('optional')], { error: "must be true, false or 'optional'" })
 
 /** A pino-compatible logger: only these four methods are used. */
@@ -70,7 +94,8 @@ const ListenerSchema = z.strictObject({
   hints: z.boolean().optional()
 })
 const WebSocketListenerSchema = ListenerSchema.extend({
-  forwardedHeaders: z.union([z.boolean(), z.literal(['x-forwarded-for', 'x-real-ip'])], { error: 'must be true (X-Forwarded-For), \'x-forwarded-for\', \'x-real-ip\' or false' }).optional()
+  forwardedHeaders: z.union([z.boolean(), z.literal(['x-forwarded-for', 'x-real-ip'])],
+    { error: 'must be true (X-Forwarded-For), \'x-forwarded-for\', \'x-real-ip\' or false' }).optional()
 })
 
 /** The plugin's options; every key is checked, unknown keys are errors. */
@@ -209,10 +234,17 @@ const GLOBAL_ONLY = new Set(['logger', 'listeners'])
 
 /** An unknown key that is a known one in the wrong place. */
 function explainKey (path: readonly string[], key: string): string | undefined {
-  if (key === 'trustProxy') return 'aedes-server-factory\'s trustProxy is trustedProxies here: the addresses and CIDR ranges of the proxies that may send a header'
+  if (key === 'trustProxy') {
+    return 'aedes-server-factory\'s trustProxy is trustedProxies here: ' +
+      'the addresses and CIDR ranges of the proxies that may send a header'
+  }
   if (path.length === 0) {
-    if ((LISTENER_NAMES as readonly string[]).includes(key)) return `listener settings go under listeners: did you mean \`listeners.${key}\`?`
-    if (key === 'forwardedHeaders') return 'forwardedHeaders is a WebSocket listener\'s: did you mean `listeners.ws.forwardedHeaders`?'
+    if ((LISTENER_NAMES as readonly string[]).includes(key)) {
+      return `listener settings go under listeners: did you mean \`listeners.${key}\`?`
+    }
+    if (key === 'forwardedHeaders') {
+      return 'forwardedHeaders is a WebSocket listener\'s: did you mean `listeners.ws.forwardedHeaders`?'
+    }
     return undefined
   }
   if (path[0] === 'listeners' && path.length === 2) {

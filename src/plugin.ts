@@ -22,7 +22,7 @@ import {
 } from './options.js'
 import { PP2_SUBTYPE_SSL_CN } from './protocol/tlv.js'
 import { Stats, type ListenerStats } from './stats.js'
-import type { AedesPlugin } from './use.js'
+import { installOnce, type AedesPlugin } from './use.js'
 import './augment.js'
 
 /**
@@ -36,7 +36,6 @@ export type ProxyHandle = (stream: Connection, req?: IncomingMessage) => Client 
 
 type AedesHandle = (stream: Connection, req?: IncomingMessage) => Client
 
-const INSTALLED = Symbol.for('aedes-proxy-protocol.installed')
 const ATTACHED = Symbol.for('aedes-proxy-protocol.attached')
 
 /**
@@ -92,11 +91,10 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
    * @throws UsageError when this plugin or another instance of it is already installed on the broker.
    */
   install (broker: Aedes): this {
-    const b = broker as Aedes & { [INSTALLED]?: true }
-    if (b[INSTALLED] === true) throw new UsageError('already installed on this broker')
-    if (this.#aedesHandle !== undefined) throw new UsageError('this plugin is already installed on another broker')
+    installOnce(broker, 'installed', 'already installed on this broker', () => {
+      if (this.#aedesHandle !== undefined) throw new UsageError('this plugin is already installed on another broker')
+    })
     this.#aedesHandle = broker.handle
-    Object.defineProperty(broker, INSTALLED, { value: true })
     broker.handle = this.handle as AedesHandle
     if (LISTENER_NAMES.some(name => this.settings[name].sslCnAsUsername)) {
       authChain(broker).username((client, username) => this.#usernameFor(client.connDetails, username))

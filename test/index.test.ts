@@ -14,13 +14,13 @@ import { PP2_TYPE_SSL } from '../src/protocol/tlv.js'
 import { PP2_TYPE_AWS } from '../src/protocol/tlvparse/cloud.js'
 
 test('the package exports the plugin factories, the shared stores, withPlugins, the errors, the PP2_* constants, ' +
-  'parseHeader and logText, nothing else', () => {
+  'parseHeader, the listener names and their TBMQ variables, isAddressRange, logText and oncePerMinute, nothing else', () => {
   const names = Object.keys(pkg).sort()
   const constants = names.filter(n => n.startsWith('PP2_'))
   assert.deepEqual(names.filter(n => !n.startsWith('PP2_')), [
-    'OptionsError', 'PROXY_ERROR_CODES', 'ProxyProtocolError', 'UsageError',
-    'ipPolicy', 'logText', 'parseHeader', 'proxyProtocol', 'rateLimiterStore', 'redisSessionStore',
-    'redisUnauthorizedStore',
+    'LISTENER_NAMES', 'OptionsError', 'PROXY_ERROR_CODES', 'ProxyProtocolError', 'UsageError',
+    'ipPolicy', 'isAddressRange', 'listenerEnvName', 'listenerTrustedEnvName', 'logText', 'oncePerMinute', 'parseHeader',
+    'proxyProtocol', 'rateLimiterStore', 'redisSessionStore', 'redisUnauthorizedStore',
     'sessions', 'unauthorizedClients', 'withPlugins'
   ])
   assert.ok(constants.length >= 20, `${constants.length} PP2_* constants`)

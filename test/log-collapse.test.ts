@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Collapser } from '../src/log-collapse.js'
+import { Collapser, oncePerMinute } from '../src/log-collapse.js'
+import { until } from './helpers/wait.js'
 
 test('the first line of a kind in full; the rest of the window held back; the next window says how many', () => {
   let now = 0
@@ -51,4 +52,14 @@ test('held-back lines are summed up when the window ends, if no line of the kind
   assert.equal(admit('b'), 1)
   timers[1]?.fn()
   assert.deepEqual(summaries, [['a', 2]])
+})
+
+// The ready-to-run broker's once-a-minute lines (connection errors, drops).
+test('once a minute: the first line of a kind, then how many more there were when the minute ends', async () => {
+  const said: string[] = []
+  const logs = oncePerMinute({ warn: (_record, message) => { said.push(message ?? '') } }, 50)
+  for (let i = 0; i < 4; i++) logs.say('k', () => [{}, 'first'], n => [{}, `${n} more`])
+  logs.say('other', () => [{}, 'another kind'], n => [{}, `${n} more of the other`])
+  await until(() => said.length === 3, 2000, 'the summary')
+  assert.deepEqual(said, ['first', 'another kind', '3 more'])
 })

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { OptionsError } from '../src/errors.js'
 import { proxyProtocol } from '../src/plugin.js'
 import type { z } from 'zod'
-import { resolveOptions, LISTENER_NAMES, MAX_TIMER_MS, OptionsSchema } from '../src/options.js'
+import { resolveOptions, isAddressRange, LISTENER_NAMES, MAX_TIMER_MS, OptionsSchema } from '../src/options.js'
 import { ipPolicy, Schema as IpPolicySchema } from '../src/operator/ip-policy.js'
 import { rateLimiterStore, Schema as RateLimiterStoreSchema } from '../src/operator/rate-limiter-store.js'
 import { redisSessionStore, Schema as RedisSessionStoreSchema } from '../src/operator/redis-session-store.js'
@@ -70,6 +70,20 @@ describe('trustedProxies in code', () => {
     assert.throws(() => resolveOptions({ trustedProxies: ['10.0.0.0/33'] }), OptionsError)
     assert.throws(() => resolveOptions({ trustedProxies: ['localhost'] }), OptionsError)
   })
+})
+
+// The ready-to-run broker checks its address-list variables with it.
+test('isAddressRange: addresses and CIDR ranges of both families, as the plugins\' lists accept them', () => {
+  const ok = ['10.0.0.1', '10.0.0.0/8', '0.0.0.0/0', '::1', 'fd00::/8', '::ffff:10.0.0.0/104', '2001:db8::/128']
+  for (const entry of ok) assert.equal(isAddressRange(entry), true, entry)
+  const bad = ['', 'lb.internal', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/08', '10.0.0.0/', '10.0.0.0/8/8', '10.0.0.256', '::1/-1',
+    'fe80::1%eth0', 'fe80::%eth0/64']
+  for (const entry of bad) assert.equal(isAddressRange(entry), false, entry)
+  for (const entry of ['10.0.0.0/8', 'fd00::/8', 'lb.internal', '10.0.0.0/33', 'fe80::1%eth0']) {
+    let plugin = true
+    try { proxyProtocol({ trustedProxies: [entry] }) } catch { plugin = false }
+    assert.equal(isAddressRange(entry), plugin, `${entry}: isAddressRange and the plugin's trustedProxies agree`)
+  }
 })
 
 // Every numeric option of the library has a minimum and a maximum that the

@@ -39,5 +39,6 @@ export function clientAddress (client: Client): ClientAddress {
   }
   const socket = socketOf(client)
   const peer = peerOf(socket)
-  return { ipAddress: peer.address, port: peer.port, ipFamily: peer.family, tls: socket instanceof tls.TLSSocket ? 'broker' : false }
+  const at: TlsAt = socket instanceof tls.TLSSocket ? 'broker' : false
+  return { ipAddress: peer.address, port: peer.port, ipFamily: peer.family, tls: at }
 }

@@ -2,9 +2,9 @@ import type { Aedes } from 'aedes'
 import { z } from 'zod'
 import { authChain, type GateRefusal, type MaybePromise } from '../auth-chain.js'
 import { addressMatcher, type AddressMatcher } from '../trust.js'
-import { parseOptions, UsageError } from '../errors.js'
-import { AddressRange, numberIn } from '../options.js'
-import type { AedesPlugin } from '../use.js'
+import { parseOptions } from '../errors.js'
+import { AddressRange, numberIn, withMethods } from '../options.js'
+import { installOnce, type AedesPlugin } from '../use.js'
 import { formatIPv4, formatIPv6, isMappedIPv4, parseIPv4, parseIPv6 } from '../protocol/address.js'
 import { clientIp } from './client-address.js'
 import { MAX_BUCKETS, MemoryRateLimitStore, type RateLimit, type RateLimitStore } from './rate-limit.js'
@@ -58,11 +58,9 @@ export const Schema = z.strictObject({
     ipv4Prefix: prefixLength(16, 32).optional(),
     ipv6Prefix: prefixLength(32, 128).optional()
   }).optional(),
-  store: z.custom<RateLimitStore>(v => typeof (v as { consume?: unknown } | null)?.consume === 'function',
-    { error: 'must be a rate-limit store with a consume(key, limit) method' }).optional()
+  store: withMethods<RateLimitStore>(['consume'], 'must be a rate-limit store with a consume(key, limit) method')
+    .optional()
 })
-
-const INSTALLED = Symbol.for('aedes-proxy-protocol.ip-policy')
 
 /**
  * The IP policy plugin: before the broker's `authenticate`, the real client
@@ -89,7 +87,10 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
     const o = parseOptions(Schema, options, 'ipPolicy() options')
     this.#deny = o.deny === undefined ? undefined : addressMatcher(o.deny)
     this.#allow = o.allow === undefined ? undefined : addressMatcher(o.allow)
-    this.#limit = o.rateLimit === undefined ? undefined : { perSecond: o.rateLimit.perSecond, burst: o.rateLimit.burst ?? Math.ceil(o.rateLimit.perSecond) }
+    const rate = o.rateLimit
+    this.#limit = rate === undefined
+      ? undefined
+      : { perSecond: rate.perSecond, burst: rate.burst ?? Math.ceil(rate.perSecond) }
     this.#ipv4Prefix = o.rateLimit?.ipv4Prefix ?? 32
     this.#ipv6Prefix = o.rateLimit?.ipv6Prefix ?? 64
     // A key that finds the table full shares an overflow budget with its /24 or /48 (or narrower network).
@@ -115,9 +116,7 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
 
   /** Called by `broker.use()`. @throws UsageError when an IP policy is already installed on the broker. */
   install (broker: Aedes): this {
-    const b = broker as Aedes & { [INSTALLED]?: true }
-    if (b[INSTALLED] === true) throw new UsageError('an IP policy is already installed on this broker')
-    Object.defineProperty(broker, INSTALLED, { value: true })
+    installOnce(broker, 'ip-policy', 'an IP policy is already installed on this broker')
     // A client with no address at all (a stream that is not a socket) is
     // checked as '': no deny entry matches it, and an allow list refuses it.
     const refusal = (reason: IpRefusal | undefined): GateRefusal | undefined =>

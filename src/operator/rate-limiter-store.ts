@@ -38,7 +38,11 @@ export const Schema = z.strictObject({
   logger: LoggerSchema.optional()
 })
 
-const isLimiter = (v: unknown): v is RateLimiterLike => typeof (v as { consume?: unknown } | null)?.consume === 'function'
+const isLimiter = (v: unknown): v is RateLimiterLike =>
+  typeof (v as { consume?: unknown } | null)?.consume === 'function'
+
+/** Makes the limiter of one rate (a rate-limiter-flexible limiter with `points` and `duration` from it). */
+export type MakeLimiter = (limit: RateLimit) => RateLimiterLike
 
 /**
  * An IP-policy store backed by a limiter of rate-limiter-flexible (or any
@@ -48,18 +52,22 @@ const isLimiter = (v: unknown): v is RateLimiterLike => typeof (v as { consume?:
  * policy's `rateLimit` (called once per rate).
  */
 export class RateLimiterStore implements RateLimitStore {
-  readonly #make: (limit: RateLimit) => RateLimiterLike
+  readonly #make: MakeLimiter
   readonly #limiters = new Map<string, RateLimiterLike>()
   readonly #open: boolean
   readonly #timeout: number
   readonly #logger: Logger | undefined
 
   /** @throws OptionsError naming every bad key, or a limiter without `consume`. */
-  constructor (limiter: RateLimiterLike | ((limit: RateLimit) => RateLimiterLike), options: RateLimiterStoreOptions = {}) {
+  constructor (limiter: RateLimiterLike | MakeLimiter, options: RateLimiterStoreOptions = {}) {
     const o = parseOptions(Schema, options, 'rateLimiterStore() options')
     if (typeof limiter === 'function') this.#make = limiter
     else if (isLimiter(limiter)) this.#make = () => limiter
-    else throw OptionsError.of('rateLimiterStore() limiter', [{ path: 'limiter', message: 'must be a limiter with a consume(key) method (rate-limiter-flexible), or a function (rateLimit) => limiter' }])
+    else {
+      const message = 'must be a limiter with a consume(key) method (rate-limiter-flexible), ' +
+        'or a function (rateLimit) => limiter'
+      throw OptionsError.of('rateLimiterStore() limiter', [{ path: 'limiter', message }])
+    }
     this.#open = o.whenUnavailable === 'allow'
     this.#timeout = o.timeout ?? DEFAULT_REDIS_TIMEOUT
     this.#logger = o.logger
@@ -70,11 +78,14 @@ export class RateLimiterStore implements RateLimitStore {
     let limiter = this.#limiters.get(rate)
     if (limiter === undefined) {
       limiter = this.#make(limit)
-      if (!isLimiter(limiter)) throw new TypeError('rateLimiterStore(): the function returned no limiter with a consume(key) method')
+      if (!isLimiter(limiter)) {
+        throw new TypeError('rateLimiterStore(): the function returned no limiter with a consume(key) method')
+      }
       this.#limiters.set(rate, limiter)
     }
     try {
-      await withTimeout(Promise.resolve().then(async () => await limiter.consume(key, 1)), this.#timeout, 'the rate limit')
+      const consumed = Promise.resolve().then(async () => await limiter.consume(key, 1))
+      await withTimeout(consumed, this.#timeout, 'the rate limit')
       return true
     } catch (err) {
       if (!(err instanceof Error)) return false // a RateLimiterRes: the budget is spent
@@ -86,9 +97,11 @@ export class RateLimiterStore implements RateLimitStore {
 }
 
 /**
- * Creates the adapter: `ipPolicy({ rateLimit, store: rateLimiterStore(limit => new RateLimiterRedis({ storeClient: redis, points: limit.burst, duration: ... })) })`.
+ * Creates the adapter: `ipPolicy({ rateLimit, store: rateLimiterStore(limit =>
+ * new RateLimiterRedis({ storeClient: redis, points: limit.burst, duration: ... })) })`.
  * @throws OptionsError naming every bad key.
  */
-export function rateLimiterStore (limiter: RateLimiterLike | ((limit: RateLimit) => RateLimiterLike), options: RateLimiterStoreOptions = {}): RateLimiterStore {
+export function rateLimiterStore (limiter: RateLimiterLike | MakeLimiter,
+  options: RateLimiterStoreOptions = {}): RateLimiterStore {
   return new RateLimiterStore(limiter, options)
 }

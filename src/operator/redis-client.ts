@@ -2,6 +2,8 @@
 // library depends on no Redis package, the user passes the ioredis instance
 // aedes-persistence-redis and mqemitter-redis already use.
 
+import { withMethods } from '../options.js'
+
 /**
  * The one command the Redis stores send: `EVAL`, as ioredis types it
  * (`new Redis(url)` is one; with node-redis, wrap `client.eval(script, {
@@ -20,6 +22,10 @@ export interface RedisClient {
   /** ioredis' events: the heartbeat held back while Redis was away runs on `'ready'`. */
   once?: (event: 'ready', listener: () => void) => unknown
 }
+
+/** The stores' `client` option. */
+export const RedisClientSchema =
+  withMethods<RedisClient>(['eval'], 'must be a Redis client with an eval method (an ioredis instance)')
 
 /** Milliseconds a store waits for Redis before it counts the operation as failed. */
 export const DEFAULT_REDIS_TIMEOUT = 1000
@@ -47,12 +53,14 @@ export async function withTimeout<T> (promise: Promise<T>, ms: number, what: str
  * settles when Redis answers (or the client gives the command up), however
  * long that takes; a client that throws gives a rejected promise.
  */
-export async function send (client: RedisClient, script: string, keys: readonly string[], args: ReadonlyArray<string | number> = []): Promise<unknown> {
+export async function send (client: RedisClient, script: string, keys: readonly string[],
+  args: ReadonlyArray<string | number> = []): Promise<unknown> {
   return await Promise.resolve().then(async () => await client.eval(script, keys.length, ...keys, ...args))
 }
 
 /** Runs `script` over `keys` with `args`, bounded by `timeout`. */
-export async function run (client: RedisClient, timeout: number, what: string, script: string, keys: readonly string[], args: ReadonlyArray<string | number> = []): Promise<unknown> {
+export async function run (client: RedisClient, timeout: number, what: string, script: string, keys: readonly string[],
+  args: ReadonlyArray<string | number> = []): Promise<unknown> {
   return await withTimeout(send(client, script, keys, args), timeout, what)
 }
 

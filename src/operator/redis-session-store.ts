@@ -1,7 +1,9 @@
 import { z } from 'zod'
 import { parseOptions } from '../errors.js'
 import { LoggerSchema, MAX_TIMER_MS, numberIn, type Logger } from '../options.js'
-import { DEFAULT_REDIS_TIMEOUT, keyOf, run, send, withTimeout, type RedisClient } from './redis-client.js'
+import {
+  DEFAULT_REDIS_TIMEOUT, keyOf, RedisClientSchema, run, send, withTimeout, type RedisClient
+} from './redis-client.js'
 import type { Session, SessionStore } from './sessions.js'
 import { storeFailed } from './store-failure.js'
 import { bounded } from './unauthorized-store.js'
@@ -12,7 +14,10 @@ export interface RedisSessionStoreOptions {
   client: RedisClient
   /** This broker's name in the list: its aedes id (`broker.id`), one per node. */
   node: string
-  /** Where the list lives: `{<prefix>}:node:<node>` per node, `{<prefix>}:nodes`. @defaultValue `'aedes-proxy-protocol:sessions'` */
+  /**
+   * Where the list lives: `{<prefix>}:node:<node>` per node, `{<prefix>}:nodes`.
+   * @defaultValue `'aedes-proxy-protocol:sessions'`
+   */
   prefix?: string | undefined
   /**
    * Milliseconds a node's clients stay listed after its last heartbeat (a
@@ -32,7 +37,7 @@ export interface RedisSessionStoreOptions {
 }
 
 export const Schema = z.strictObject({
-  client: z.custom<RedisClient>(v => typeof (v as { eval?: unknown } | null)?.eval === 'function', { error: 'must be a Redis client with an eval method (an ioredis instance)' }),
+  client: RedisClientSchema,
   node: z.string().min(1, { error: 'must name this broker (its aedes id)' }),
   prefix: z.string().min(1).optional(),
   ttl: numberIn(1000, MAX_TIMER_MS, 'milliseconds').optional(),
@@ -157,7 +162,9 @@ export class RedisSessionStore implements SessionStore {
     this.#local.set(key, json)
     try {
       // The hash gone (Redis restarted) while this node had others: it is this node's to rewrite.
-      if (Number(await run(this.#client, this.#timeout, 'adding a client', PUT, [this.#key, this.#nodes], [this.#ttl, Date.now(), this.#node, key, json])) === 0 && this.#local.size > 1) this.#dirty = true
+      const put = await run(this.#client, this.#timeout, 'adding a client', PUT, [this.#key, this.#nodes],
+        [this.#ttl, Date.now(), this.#node, key, json])
+      if (Number(put) === 0 && this.#local.size > 1) this.#dirty = true
     } catch (err) {
       this.#dirty = true
       throw err
@@ -176,9 +183,11 @@ export class RedisSessionStore implements SessionStore {
 
   /** Every node's clients, oldest connection first. */
   async list (): Promise<Session[]> {
-    const nodes = await run(this.#client, this.#timeout, 'listing the nodes', NODES, [this.#nodes], [Date.now() - 3 * this.#ttl]) as string[]
+    const nodes = await run(this.#client, this.#timeout, 'listing the nodes', NODES, [this.#nodes],
+      [Date.now() - 3 * this.#ttl]) as string[]
     if (nodes.length === 0) return []
-    const values = await run(this.#client, this.#timeout, 'listing the clients', VALUES, nodes.map(n => keyOf(this.#prefix, `node:${n}`))) as string[]
+    const values = await run(this.#client, this.#timeout, 'listing the clients', VALUES,
+      nodes.map(n => keyOf(this.#prefix, `node:${n}`))) as string[]
     return values.map(v => JSON.parse(v) as Session).sort((a, b) => a.connectedAt - b.connectedAt)
   }
 
@@ -205,13 +214,16 @@ export class RedisSessionStore implements SessionStore {
     for (let at = 0; at === 0 || at < entries.length; at += REWRITE_BATCH) {
       const last = at + REWRITE_BATCH >= entries.length
       const fields = entries.slice(at, at + REWRITE_BATCH).flat()
-      batches.push(send(this.#client, REWRITE, keys, [this.#ttl, Date.now(), this.#node, at === 0 ? 1 : 0, last ? entries.length : -1, ...fields]))
+      const args = [this.#ttl, Date.now(), this.#node, at === 0 ? 1 : 0, last ? entries.length : -1, ...fields]
+      batches.push(send(this.#client, REWRITE, keys, args))
     }
     // Handled at once: a later batch may fail while an earlier one is awaited.
     sent.push(Promise.allSettled(batches))
     try {
       let done: unknown
-      for (const [i, batch] of batches.entries()) done = await withTimeout(batch, this.#timeout, `the heartbeat (script ${i + 1} of ${batches.length})`)
+      for (const [i, batch] of batches.entries()) {
+        done = await withTimeout(batch, this.#timeout, `the heartbeat (script ${i + 1} of ${batches.length})`)
+      }
       if (Number(done) !== 1) throw new Error('the rewrite of this node\'s sessions lost a batch')
     } catch (err) {
       this.#dirty = true
@@ -227,7 +239,8 @@ export class RedisSessionStore implements SessionStore {
     if (status !== undefined && status !== 'ready') {
       // ioredis would queue the commands until it reconnects, one more set per beat.
       this.#whenReady()
-      if (this.#started) storeFailed('sessions: the heartbeat', this.#logger, new Error(`redis is not connected (${status}): the heartbeat waits for it`))
+      const waits = new Error(`redis is not connected (${status}): the heartbeat waits for it`)
+      if (this.#started) storeFailed('sessions: the heartbeat', this.#logger, waits)
       return
     }
     this.#beating = true

@@ -1,14 +1,20 @@
 import { z } from 'zod'
 import { parseOptions } from '../errors.js'
 import { MAX_TIMER_MS, numberIn } from '../options.js'
-import { DEFAULT_REDIS_TIMEOUT, keyOf, run, type RedisClient } from './redis-client.js'
-import { bounded, MAX_UNAUTHORIZED_AGE, MAX_UNAUTHORIZED_ENTRIES, type UnauthorizedAttempt, type UnauthorizedClient, type UnauthorizedStore } from './unauthorized-store.js'
+import { DEFAULT_REDIS_TIMEOUT, keyOf, RedisClientSchema, run, type RedisClient } from './redis-client.js'
+import {
+  bounded, boundedAttempt, MAX_UNAUTHORIZED_AGE, MAX_UNAUTHORIZED_ENTRIES,
+  type UnauthorizedAttempt, type UnauthorizedClient, type UnauthorizedStore
+} from './unauthorized-store.js'
 
 /** Options of the shared unauthorized-clients list. */
 export interface RedisUnauthorizedStoreOptions {
   /** An ioredis client (or anything with its `eval`). */
   client: RedisClient
-  /** Where the list lives: `{<prefix>}:entries`, `:attempts`, `:times`. @defaultValue `'aedes-proxy-protocol:unauthorized'` */
+  /**
+   * Where the list lives: `{<prefix>}:entries`, `:attempts`, `:times`.
+   * @defaultValue `'aedes-proxy-protocol:unauthorized'`
+   */
   prefix?: string | undefined
   /** Entries kept, for the whole cluster. @defaultValue 1000 */
   maxEntries?: number | undefined
@@ -19,7 +25,7 @@ export interface RedisUnauthorizedStoreOptions {
 }
 
 export const Schema = z.strictObject({
-  client: z.custom<RedisClient>(v => typeof (v as { eval?: unknown } | null)?.eval === 'function', { error: 'must be a Redis client with an eval method (an ioredis instance)' }),
+  client: RedisClientSchema,
   prefix: z.string().min(1).optional(),
   maxEntries: numberIn(1, MAX_UNAUTHORIZED_ENTRIES).optional(),
   maxAge: numberIn(1, MAX_UNAUTHORIZED_AGE, 'milliseconds').optional(),
@@ -113,14 +119,15 @@ export class RedisUnauthorizedStore implements UnauthorizedStore {
 
   async record (attempt: UnauthorizedAttempt): Promise<UnauthorizedClient> {
     const time = this.#now()
-    const stored = { ...attempt, clientId: bounded(attempt.clientId), username: bounded(attempt.username), reason: bounded(attempt.reason), time }
+    const stored = { ...boundedAttempt(attempt), time }
     const attempts = Number(await run(this.#client, this.#timeout, 'recording a failed login', RECORD, this.#keys,
       [stored.clientId, JSON.stringify(stored), time, this.#maxAge, this.#maxEntries]))
     return { ...stored, attempts }
   }
 
   async list (): Promise<UnauthorizedClient[]> {
-    const flat = await run(this.#client, this.#timeout, 'listing the unauthorized clients', LIST, this.#keys, [this.#now(), this.#maxAge]) as string[]
+    const flat = await run(this.#client, this.#timeout, 'listing the unauthorized clients', LIST, this.#keys,
+      [this.#now(), this.#maxAge]) as string[]
     const out: UnauthorizedClient[] = []
     for (let i = 0; i + 1 < flat.length; i += 2) {
       out.push({ ...(JSON.parse(flat[i] as string) as UnauthorizedClient), attempts: Number(flat[i + 1]) })

@@ -1,11 +1,13 @@
 import type { Aedes, Client } from 'aedes'
 import { z } from 'zod'
-import type { MaybePromise } from '../auth-chain.js'
+import { wrapHook, type MaybePromise } from '../auth-chain.js'
 import type { SocketEndpoint } from '../conn-details.js'
-import { parseOptions, UsageError } from '../errors.js'
-import { LISTENER_NAMES, LoggerSchema, MAX_TIMER_MS, numberIn, type ListenerName, type Logger } from '../options.js'
+import { parseOptions } from '../errors.js'
+import {
+  LISTENER_NAMES, LoggerSchema, MAX_TIMER_MS, numberIn, withMethods, type ListenerName, type Logger
+} from '../options.js'
 import type { ListenerStats } from '../stats.js'
-import type { AedesPlugin } from '../use.js'
+import { installOnce, type AedesPlugin } from '../use.js'
 import { clientAddress, type TlsAt } from './client-address.js'
 import { detached, storeFailed } from './store-failure.js'
 import { rethrowLater } from '../user-code.js'
@@ -88,14 +90,13 @@ export interface SessionsOptions {
 
 export const Schema = z.strictObject({
   sysInterval: numberIn(1000, MAX_TIMER_MS, 'milliseconds').optional(),
-  sysClients: z.custom<(client: Client) => boolean>(v => typeof v === 'function', { error: 'must be a function (client) => boolean: who may read the client list' }).optional(),
-  counters: z.custom<CounterSource>(v => typeof (v as { stats?: unknown } | null)?.stats === 'function', { error: 'must have a stats() method, like the PROXY plugin' }).optional(),
-  store: z.custom<SessionStore>(v => ['add', 'remove', 'list'].every(m => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
-    { error: 'must be a store with add, remove and list methods' }).optional(),
+  sysClients: z.custom<(client: Client) => boolean>(v => typeof v === 'function',
+    { error: 'must be a function (client) => boolean: who may read the client list' }).optional(),
+  counters: withMethods<CounterSource>(['stats'], 'must have a stats() method, like the PROXY plugin').optional(),
+  store: withMethods<SessionStore>(['add', 'remove', 'list'], 'must be a store with add, remove and list methods')
+    .optional(),
   logger: LoggerSchema.optional()
 })
-
-const INSTALLED = Symbol.for('aedes-proxy-protocol.sessions')
 
 function sessionOf (client: Client, connectedAt: number, node: string): Session {
   const d = client.connDetails ?? undefined
@@ -150,13 +151,12 @@ export class Sessions implements AedesPlugin<Sessions> {
 
   /** Called by `broker.use()`. @throws UsageError when a session list is already installed on the broker. */
   install (broker: Aedes): this {
-    const b = broker as Aedes & { [INSTALLED]?: true }
-    if (b[INSTALLED] === true) throw new UsageError('a session list is already installed on this broker')
-    Object.defineProperty(broker, INSTALLED, { value: true })
+    installOnce(broker, 'sessions', 'a session list is already installed on this broker')
     broker.on('client', client => {
       const key = `${++this.#next}`
       this.#keys.set(client, key)
-      detached('sessions: adding a client', this.#logger, () => this.#store.add(key, sessionOf(client, Date.now(), broker.id)))
+      const session = sessionOf(client, Date.now(), broker.id)
+      detached('sessions: adding a client', this.#logger, () => this.#store.add(key, session))
     })
     broker.on('clientDisconnect', client => {
       const key = this.#keys.get(client)
@@ -178,7 +178,6 @@ export class Sessions implements AedesPlugin<Sessions> {
     // Any broker's list, not only this one's: in a cluster the message bus
     // (mqemitter-redis) brings the other nodes' lists to this node's clients.
     const isList = (topic: string): boolean => /^\$SYS\/[^/]+\/proxy-protocol\/clients$/.test(topic)
-    let inner = broker.authorizeForward
     const may = (client: Client): boolean => {
       try {
         return allowed(client)
@@ -187,19 +186,16 @@ export class Sessions implements AedesPlugin<Sessions> {
         return false
       }
     }
-    const guarded: typeof inner = (client, packet) => isList(packet.topic) && !may(client) ? null : inner.call(broker, client, packet)
-    Object.defineProperty(broker, 'authorizeForward', {
-      get: () => guarded,
-      set: (fn: typeof inner) => { inner = fn },
-      configurable: true,
-      enumerable: true
-    })
+    wrapHook(broker, 'authorizeForward', (inner, client, packet) =>
+      isList(packet.topic) && !may(client) ? null : inner.call(broker, client, packet))
   }
 
   #publishSys (broker: Aedes, interval: number): void {
     const prefix = `$SYS/${broker.id}/proxy-protocol`
     const publish = (topic: string, payload: string): void => {
-      broker.publish({ cmd: 'publish', topic: `${prefix}/${topic}`, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {})
+      broker.publish({
+        cmd: 'publish', topic: `${prefix}/${topic}`, payload: Buffer.from(payload), qos: 0, retain: false, dup: false
+      }, () => {})
     }
     const timer = setInterval(() => {
       const stats = this.#counters?.stats()
@@ -212,7 +208,10 @@ export class Sessions implements AedesPlugin<Sessions> {
           publish(`${name}/rejected`, String(Object.values(l.rejected).reduce((a, b) => a + b, 0)))
         }
       }
-      if (this.#sysClients !== undefined) this.list().then(list => { publish('clients', JSON.stringify(list)) }, (err: unknown) => { storeFailed('sessions: listing for $SYS', this.#logger, err) })
+      if (this.#sysClients !== undefined) {
+        this.list().then(list => { publish('clients', JSON.stringify(list)) },
+          (err: unknown) => { storeFailed('sessions: listing for $SYS', this.#logger, err) })
+      }
     }, interval)
     timer.unref()
     broker.once('closed', () => { clearInterval(timer) })

@@ -1,6 +1,5 @@
-import { Collapser, heldBack } from '../log-collapse.js'
+import { Collapser } from '../log-collapse.js'
 import type { Logger } from '../options.js'
-import { callUser } from '../user-code.js'
 
 /**
  * Runs one store operation whose result nobody waits for (a session added,
@@ -11,7 +10,9 @@ export function detached (what: string, logger: Logger | undefined, op: () => un
   const failed = (err: unknown): void => { storeFailed(what, logger, err) }
   try {
     const result = op()
-    if (typeof (result as { then?: unknown } | null)?.then === 'function') (result as PromiseLike<unknown>).then(undefined, failed)
+    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, failed)
+    }
   } catch (err) {
     failed(err)
   }
@@ -29,10 +30,9 @@ export function storeFailed (what: string, logger: Logger | undefined, err: unkn
   if (logger === undefined) return
   let collapser = windows.get(logger)
   if (collapser === undefined) windows.set(logger, collapser = new Collapser())
-  const held = collapser.admit(what, n => {
-    callUser(() => { logger.error({ event: 'store-failed', operation: what, repeated: n }, `${what}: the store failed ${n} more times in the last minute, not logged one by one`) })
-  })
-  if (held === undefined) return
-  const { fields, tail } = heldBack(held)
-  callUser(() => { logger.error({ event: 'store-failed', operation: what, reason: err instanceof Error ? err.message : String(err), ...fields }, `${what}: the store failed${tail}`) })
+  collapser.say(logger, 'error', what,
+    () => [{ event: 'store-failed', operation: what, reason: err instanceof Error ? err.message : String(err) },
+      `${what}: the store failed`],
+    n => [{ event: 'store-failed', operation: what, repeated: n },
+      `${what}: the store failed ${n} more times in the last minute, not logged one by one`])
 }

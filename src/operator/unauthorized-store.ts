@@ -47,6 +47,12 @@ export function bounded (text: string | undefined): string | undefined {
 /** One failed attempt, as the plugin reports it to the store. */
 export type UnauthorizedAttempt = Omit<UnauthorizedClient, 'time' | 'attempts'>
 
+/** `attempt` with its client id, user name and reason {@link bounded}, as stores keep it and the plugin emits it. */
+export function boundedAttempt (attempt: UnauthorizedAttempt): UnauthorizedAttempt {
+  const { clientId, username, reason } = attempt
+  return { ...attempt, clientId: bounded(clientId), username: bounded(username), reason: bounded(reason) }
+}
+
 /**
  * Where the unauthorized-clients list is kept. The default keeps it in this
  * process; a shared one (Redis) gives brokers behind one load balancer one
@@ -91,16 +97,10 @@ export class MemoryUnauthorizedStore implements UnauthorizedStore {
   record (attempt: UnauthorizedAttempt): UnauthorizedClient {
     const now = this.#now()
     this.#expire(now)
-    const clientId = bounded(attempt.clientId)
+    const kept = boundedAttempt(attempt)
+    const clientId = kept.clientId
     const previous = this.#entries.get(clientId)
-    const entry: UnauthorizedClient = {
-      ...attempt,
-      clientId,
-      username: bounded(attempt.username),
-      reason: bounded(attempt.reason),
-      time: now,
-      attempts: (previous?.attempts ?? 0) + 1
-    }
+    const entry: UnauthorizedClient = { ...kept, time: now, attempts: (previous?.attempts ?? 0) + 1 }
     this.#entries.delete(clientId) // keep the map in order of the latest attempt
     this.#entries.set(clientId, entry)
     for (const key of this.#entries.keys()) {

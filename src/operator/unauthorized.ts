@@ -2,14 +2,17 @@ import { EventEmitter } from 'node:events'
 import type { Aedes } from 'aedes'
 import { z } from 'zod'
 import { authChain, type AuthFailure, type RefusedBy } from '../auth-chain.js'
-import { parseOptions, UsageError } from '../errors.js'
-import { Collapser, heldBack } from '../log-collapse.js'
-import { LoggerSchema, numberIn, type Logger } from '../options.js'
-import type { AedesPlugin } from '../use.js'
+import { parseOptions } from '../errors.js'
+import { Collapser } from '../log-collapse.js'
+import { LoggerSchema, numberIn, withMethods, type Logger } from '../options.js'
+import { installOnce, type AedesPlugin } from '../use.js'
 import { callUser, logText } from '../user-code.js'
 import { clientAddress } from './client-address.js'
 import { storeFailed } from './store-failure.js'
-import { bounded, MAX_UNAUTHORIZED_AGE, MAX_UNAUTHORIZED_ENTRIES, MemoryUnauthorizedStore, type UnauthorizedAttempt, type UnauthorizedClient, type UnauthorizedStore } from './unauthorized-store.js'
+import {
+  boundedAttempt, MAX_UNAUTHORIZED_AGE, MAX_UNAUTHORIZED_ENTRIES, MemoryUnauthorizedStore,
+  type UnauthorizedAttempt, type UnauthorizedClient, type UnauthorizedStore
+} from './unauthorized-store.js'
 
 /** Options of the unauthorized-clients plugin. */
 export interface UnauthorizedClientsOptions {
@@ -19,15 +22,18 @@ export interface UnauthorizedClientsOptions {
   maxAge?: number | undefined
   /** Where the list is kept. @defaultValue in this process, bounded by `maxEntries` and `maxAge` */
   store?: UnauthorizedStore | undefined
-  /** A pino-compatible logger: a `warn` line per failed login, at most one a minute per kind and listener (then `repeated: N`). @defaultValue none */
+  /**
+   * A pino-compatible logger: a `warn` line per failed login, at most one a
+   * minute per kind and listener (then `repeated: N`). @defaultValue none
+   */
   logger?: Logger | undefined
 }
 
 export const Schema = z.strictObject({
   maxEntries: numberIn(1, MAX_UNAUTHORIZED_ENTRIES).optional(),
   maxAge: numberIn(1, MAX_UNAUTHORIZED_AGE, 'milliseconds').optional(),
-  store: z.custom<UnauthorizedStore>(v => ['record', 'list', 'clear'].every(m => typeof (v as Record<string, unknown> | null)?.[m] === 'function'),
-    { error: 'must be a store with record, list and clear methods' }).optional(),
+  store: withMethods<UnauthorizedStore>(['record', 'list', 'clear'],
+    'must be a store with record, list and clear methods').optional(),
   logger: LoggerSchema.optional()
 })
 
@@ -38,8 +44,6 @@ export interface UnauthorizedClientsEvents {
   /** A refused login's entry, once it is stored (none when the store fails). */
   unauthorized: [entry: UnauthorizedClient]
 }
-
-const INSTALLED = Symbol.for('aedes-proxy-protocol.unauthorized-clients')
 
 /** The message of a refused login's log line, by what refused it. */
 const REFUSED: Record<RefusedBy, string> = {
@@ -56,7 +60,8 @@ const REFUSED: Record<RefusedBy, string> = {
  * even when the store cannot be written), and `'unauthorized'` for each
  * entry, after it is stored.
  */
-export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents> implements AedesPlugin<UnauthorizedClients> {
+export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
+  implements AedesPlugin<UnauthorizedClients> {
   readonly #store: UnauthorizedStore
   readonly #logger: Logger | undefined
   readonly #logs: Collapser
@@ -85,9 +90,7 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
 
   /** Called by `broker.use()`. @throws UsageError when the list is already installed on the broker. */
   install (broker: Aedes): this {
-    const b = broker as Aedes & { [INSTALLED]?: true }
-    if (b[INSTALLED] === true) throw new UsageError('an unauthorized-clients list is already installed on this broker')
-    Object.defineProperty(broker, INSTALLED, { value: true })
+    installOnce(broker, 'unauthorized-clients', 'an unauthorized-clients list is already installed on this broker')
     authChain(broker).failed(async failure => { await this.#record(failure, broker.id) })
     return this
   }
@@ -95,10 +98,21 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
   async #record ({ client, refusedBy, username, password, reason }: AuthFailure, node: string): Promise<void> {
     const d = client.connDetails
     const { ipAddress, port, tls } = clientAddress(client)
-    const attempt = { clientId: client.id, ipAddress, port, listener: d?.listener, refusedBy, username, passwordProvided: password != null, tls, reason, node }
+    const attempt = {
+      clientId: client.id,
+      ipAddress,
+      port,
+      listener: d?.listener,
+      refusedBy,
+      username,
+      passwordProvided: password != null,
+      tls,
+      reason,
+      node
+    }
     if (this.listenerCount('refused') > 0) {
       // Told before the store is: a store that is gone (or slow) must not hide a refusal.
-      const refused: UnauthorizedAttempt = { ...attempt, clientId: bounded(attempt.clientId), username: bounded(attempt.username), reason: bounded(attempt.reason) }
+      const refused = boundedAttempt(attempt)
       callUser(() => { this.emit('refused', refused) })
     }
     let entry: UnauthorizedClient | undefined
@@ -114,16 +128,21 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
     const logger = this.#logger
     // One line a minute per kind of refusal and listener, then how many more:
     // a rate limit that refuses a flood must not write the flood to the log.
-    const held = logger === undefined
-      ? undefined
-      : this.#logs.admit(`${refusedBy}|${logged.listener ?? ''}`, n => {
-        callUser(() => { logger.warn({ event: 'refused', refusedBy, listener: logged.listener, repeated: n }, `${REFUSED[refusedBy]}: ${n} more on the ${logged.listener ?? 'unknown'} listener in the last minute, not logged one by one`) })
-      })
-    if (logger !== undefined && held !== undefined) {
-      // The field names are the package's log vocabulary (README, "Log fields").
-      const { fields, tail } = heldBack(held)
-      const record = { event: 'refused', refusedBy, listener: logged.listener, clientId: logText(logged.clientId), username: logged.username === undefined ? undefined : logText(logged.username), ipAddress: logged.ipAddress, port: logged.port, tls: logged.tls, reason: logText(reason, 256), ...fields }
-      callUser(() => { logger.warn(record, `${REFUSED[refusedBy]}${tail}`) })
+    // The field names are the package's log vocabulary (README, "Log fields").
+    if (logger !== undefined) {
+      this.#logs.say(logger, 'warn', `${refusedBy}|${logged.listener ?? ''}`, () => [{
+        event: 'refused',
+        refusedBy,
+        listener: logged.listener,
+        clientId: logText(logged.clientId),
+        username: logged.username === undefined ? undefined : logText(logged.username),
+        ipAddress: logged.ipAddress,
+        port: logged.port,
+        tls: logged.tls,
+        reason: logText(reason, 256)
+      }, REFUSED[refusedBy]], n => [{ event: 'refused', refusedBy, listener: logged.listener, repeated: n },
+        `${REFUSED[refusedBy]}: ${n} more on the ${logged.listener ?? 'unknown'} listener in the last minute, ` +
+        'not logged one by one'])
     }
     if (entry !== undefined && this.listenerCount('unauthorized') > 0) {
       const stored = entry

@@ -38,6 +38,9 @@ export const PROXY_ERROR_CODES = [
 /** One of {@link PROXY_ERROR_CODES}. */
 export type ProxyErrorCode = typeof PROXY_ERROR_CODES[number]
 
+/** The prefix of every message this package raises (the parser's, the plugins', the options'). */
+export const PREFIX = 'aedes-proxy-protocol: '
+
 /**
  * Thrown by the parser and reported by the plugin for every refused header.
  * `code` is stable; `message` says what was wrong with the input.
@@ -47,7 +50,7 @@ export class ProxyProtocolError extends Error {
   readonly code: ProxyErrorCode
 
   constructor (code: ProxyErrorCode, message: string) {
-    super(`aedes-proxy-protocol: ${message}`)
+    super(`${PREFIX}${message}`)
     this.code = code
   }
 }

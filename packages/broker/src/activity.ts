@@ -1,8 +1,7 @@
 // The connect and disconnect lines of the ready-to-run broker, in the log
 // vocabulary of the package (README, "Log fields").
 import type { Aedes, Client } from 'aedes'
-import { logText, type ConnDetails } from 'aedes-proxy-protocol'
-import type { OncePerMinute } from './once-per-minute.js'
+import { logText, type ConnDetails, type OncePerMinute } from 'aedes-proxy-protocol'
 
 /** The part of a pino logger this file writes to. */
 export interface InfoLogger { info: (record: object, message: string) => void }

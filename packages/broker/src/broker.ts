@@ -3,7 +3,9 @@
 // the environment with TBMQ's variable names and defaults.
 import { inspect } from 'node:util'
 import { Aedes, type Client } from 'aedes'
-import { ipPolicy, OptionsError, proxyProtocol, sessions, unauthorizedClients, withPlugins } from 'aedes-proxy-protocol'
+import {
+  ipPolicy, oncePerMinute, OptionsError, proxyProtocol, sessions, unauthorizedClients, withPlugins
+} from 'aedes-proxy-protocol'
 import type { IpPolicy, ProxyProtocol, Sessions } from 'aedes-proxy-protocol'
 import type { Logger } from 'pino'
 import { adminServer, type Readiness } from './admin.js'
@@ -11,7 +13,6 @@ import { logActivity, logConnectionErrors } from './activity.js'
 import { FILE_RESERVE, openFileLimit, shareConnections } from './capacity.js'
 import { joinCluster, redaction, type ClusterMember } from './cluster.js'
 import { brokerMetrics } from './metrics.js'
-import { OncePerMinute } from './once-per-minute.js'
 import { start } from './lifecycle.js'
 import { createListeners, listenerTls, warnListeners } from './servers.js'
 import { createLogger, readSettings, type Settings } from './settings.js'
@@ -63,7 +64,7 @@ async function main (): Promise<void> {
   const metrics = brokerMetrics(broker, proxy, unauthorized, settings.plan.map(l => l.name))
   const activity = logActivity(broker, logger, logins.usernames, metrics.disconnected, cluster?.onLogin)
   logins.accepted = activity.accepted
-  const onceAMinute = new OncePerMinute(logger)
+  const onceAMinute = oncePerMinute(logger)
   logConnectionErrors(broker, onceAMinute, metrics.connectionFailed)
   // The MQTT listeners share what the open-file limit leaves: a connection past it is dropped, counted and logged.
   const fileLimit = openFileLimit()

@@ -2,7 +2,7 @@
 // limit, and every connection dropped counted and logged (once a minute).
 import { readFileSync } from 'node:fs'
 import type net from 'node:net'
-import type { OncePerMinute } from './once-per-minute.js'
+import type { OncePerMinute } from 'aedes-proxy-protocol'
 
 /** File descriptors kept for what is not a client: listeners, logs, Redis, admin requests, files read at run time. */
 export const FILE_RESERVE = 64

@@ -2,35 +2,16 @@
 // PROXY plugin's options and the operator plugins', read and checked here so
 // that a bad value names its variable.
 import net from 'node:net'
-import { OptionsError, type ForwardedHeader, type IpPolicyOptions, type ListenerName, type ProxyProtocolOptions } from 'aedes-proxy-protocol'
+import {
+  isAddressRange, LISTENER_NAMES, listenerEnvName, listenerTrustedEnvName, OptionsError,
+  type ForwardedHeader, type IpPolicyOptions, type ProxyProtocolOptions
+} from 'aedes-proxy-protocol'
 import { RANGES } from './ranges.js'
-
-/** The four listeners, as TBMQ names them. */
-export const LISTENER_NAMES: readonly ListenerName[] = ['tcp', 'ssl', 'ws', 'wss']
-
-/** An IPv4 or IPv6 address, or a CIDR range of either (what the plugins' lists accept). */
-export function isAddressRange (text: string): boolean {
-  if (text.includes('%')) return false // a zone id (fe80::1%eth0) is no address a list can hold
-  const slash = text.indexOf('/')
-  const family = net.isIP(slash < 0 ? text : text.slice(0, slash))
-  if (family === 0) return false
-  if (slash < 0) return true
-  const bits = text.slice(slash + 1)
-  return /^(0|[1-9][0-9]{0,2})$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
-}
 
 /** TBMQ's variable names (thingsboard-mqtt-broker.yml, `listener.*.proxy_enabled`). */
 export const ENV_GLOBAL = 'MQTT_PROXY_PROTOCOL_ENABLED'
-/** `MQTT_TCP_PROXY_PROTOCOL_ENABLED` and its ssl, ws and wss siblings. */
-export function listenerEnvName (listener: ListenerName): string {
-  return `MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_ENABLED`
-}
 /** The global trusted-proxy list, in TBMQ's naming style (comma-separated addresses and CIDRs). */
 export const ENV_TRUSTED = 'MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES'
-/** `MQTT_TCP_PROXY_PROTOCOL_TRUSTED_PROXIES` and its ssl, ws and wss siblings. */
-export function listenerTrustedEnvName (listener: ListenerName): string {
-  return `MQTT_${listener.toUpperCase()}_PROXY_PROTOCOL_TRUSTED_PROXIES`
-}
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -56,20 +37,35 @@ export function readBoolean (env: Env, name: string): boolean | undefined {
   if (value === '') return undefined
   if (TRUE.has(value)) return true
   if (FALSE.has(value)) return false
-  return invalid(name, raw, 'is not a boolean: use true/false, on/off, yes/no or 1/0, or leave it empty for the default')
+  return invalid(name, raw,
+    'is not a boolean: use true/false, on/off, yes/no or 1/0, or leave it empty for the default')
+}
+
+/**
+ * A TBMQ boolean that also takes some words of this package's own.
+ * @returns undefined when unset or empty.
+ * @throws OptionsError naming the variable and what it `accepts`.
+ */
+function readBooleanOr<W extends string> (env: Env, name: string, words: readonly W[],
+  accepts: string): boolean | W | undefined {
+  const value = env[name]?.trim().toLowerCase()
+  const word = words.find(w => w === value)
+  if (word !== undefined) return word
+  try {
+    return readBoolean(env, name)
+  } catch {
+    return invalid(name, env[name] ?? '', accepts)
+  }
 }
 
 /** A PROXY switch: a TBMQ boolean, or `optional` (this package's mixed mode). */
 function readEnabled (env: Env, name: string): boolean | 'optional' | undefined {
-  const raw = env[name]
-  if (raw !== undefined && raw.trim().toLowerCase() === 'optional') return 'optional'
-  if (raw === undefined || raw.trim() === '') return undefined
-  const value = raw.trim().toLowerCase()
-  if (TRUE.has(value)) return true
-  if (FALSE.has(value)) return false
   // A listener's switch inherits the global one; the global one has a default.
-  const unset = /^MQTT_(TCP|SSL|WS|WSS)_/.test(name) ? 'to inherit MQTT_PROXY_PROTOCOL_ENABLED' : 'for the default (false)'
-  return invalid(name, raw, `is not a boolean: use true/false, on/off, yes/no or 1/0, optional, or leave it empty ${unset}`)
+  const unset = /^MQTT_(TCP|SSL|WS|WSS)_/.test(name)
+    ? 'to inherit MQTT_PROXY_PROTOCOL_ENABLED'
+    : 'for the default (false)'
+  return readBooleanOr(env, name, ['optional'],
+    `is not a boolean: use true/false, on/off, yes/no or 1/0, optional, or leave it empty ${unset}`)
 }
 
 /**
@@ -77,13 +73,8 @@ function readEnabled (env: Env, name: string): boolean | 'optional' | undefined 
  * the header to read, `x-forwarded-for` or `x-real-ip` (this package's).
  */
 function readForwarded (env: Env, name: string): boolean | ForwardedHeader | undefined {
-  const value = env[name]?.trim().toLowerCase()
-  if (value === 'x-forwarded-for' || value === 'x-real-ip') return value
-  try {
-    return readBoolean(env, name)
-  } catch {
-    return invalid(name, env[name] ?? '', 'is not a boolean or a header: use true/false (true reads X-Forwarded-For), x-forwarded-for or x-real-ip, or leave it empty for the default (false)')
-  }
+  return readBooleanOr(env, name, ['x-forwarded-for', 'x-real-ip'], 'is not a boolean or a header: use true/false ' +
+    '(true reads X-Forwarded-For), x-forwarded-for or x-real-ip, or leave it empty for the default (false)')
 }
 
 /**
@@ -100,7 +91,8 @@ export function readNumber (env: Env, name: string): number | undefined {
   const value = Number(text)
   const shape = range.integer ? /^\d+$/ : /^(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i
   if (!shape.test(text) || !(value >= range.min && value <= range.max)) {
-    return invalid(name, raw, `is not ${range.integer ? 'a whole number' : 'a number'} from ${range.min} to ${range.max} (${range.unit})`)
+    const kind = range.integer ? 'a whole number' : 'a number'
+    return invalid(name, raw, `is not ${kind} from ${range.min} to ${range.max} (${range.unit})`)
   }
   return value
 }
@@ -112,7 +104,10 @@ export function readList (env: Env, name: string): string[] | undefined {
   const entries = raw.split(/[\s,]+/).filter(e => e !== '')
   if (entries.length === 0) invalid(name, raw, 'lists no address: give addresses or CIDR ranges, or leave it empty')
   const bad = entries.find(e => !isAddressRange(e))
-  if (bad !== undefined) invalid(name, raw, `has "${bad}", which is not an IPv4 or IPv6 address or CIDR range (example: 10.0.0.0/8,fd00::/8)`)
+  if (bad !== undefined) {
+    invalid(name, raw,
+      `has "${bad}", which is not an IPv4 or IPv6 address or CIDR range (example: 10.0.0.0/8,fd00::/8)`)
+  }
   return entries
 }
 
@@ -143,7 +138,9 @@ export function openTrustLists (env: Env): Array<{ variable: string, message: st
     for (const entry of readList(env, variable) ?? []) {
       const every = trustsEvery(entry)
       if (every !== undefined) {
-        out.push({ variable, message: `${variable} holds ${entry}, which trusts ${every}: anyone who reaches the port can claim any client address; list your load balancers instead` })
+        const message = `${variable} holds ${entry}, which trusts ${every}: ` +
+          'anyone who reaches the port can claim any client address; list your load balancers instead'
+        out.push({ variable, message })
         break
       }
     }
@@ -214,19 +211,30 @@ export function operatorOptionsFromEnv (env: Env = process.env): { ipPolicy?: Ip
   const deny = readList(env, 'MQTT_IP_DENY_LIST')
   const rate = readNumber(env, 'MQTT_IP_RATE_LIMIT')
   const burst = readNumber(env, 'MQTT_IP_RATE_BURST')
-  if (burst !== undefined && rate === undefined) invalid('MQTT_IP_RATE_BURST', env.MQTT_IP_RATE_BURST as string, 'is set without MQTT_IP_RATE_LIMIT, the rate it is the burst of')
+  if (burst !== undefined && rate === undefined) {
+    invalid('MQTT_IP_RATE_BURST', env.MQTT_IP_RATE_BURST as string,
+      'is set without MQTT_IP_RATE_LIMIT, the rate it is the burst of')
+  }
   const prefixes: { ipv4Prefix?: number, ipv6Prefix?: number } = {}
-  for (const [key, name] of [['ipv4Prefix', 'MQTT_IP_RATE_LIMIT_IPV4_PREFIX'], ['ipv6Prefix', 'MQTT_IP_RATE_LIMIT_IPV6_PREFIX']] as const) {
+  const prefixVariables = [
+    ['ipv4Prefix', 'MQTT_IP_RATE_LIMIT_IPV4_PREFIX'],
+    ['ipv6Prefix', 'MQTT_IP_RATE_LIMIT_IPV6_PREFIX']
+  ] as const
+  for (const [key, name] of prefixVariables) {
     const bits = readNumber(env, name)
     if (bits === undefined) continue
-    if (rate === undefined) invalid(name, env[name] as string, 'is set without MQTT_IP_RATE_LIMIT, the rate limit it groups addresses for')
+    if (rate === undefined) {
+      invalid(name, env[name] as string, 'is set without MQTT_IP_RATE_LIMIT, the rate limit it groups addresses for')
+    }
     prefixes[key] = bits
   }
   if (allow !== undefined || deny !== undefined || rate !== undefined) {
     result.ipPolicy = {
       ...(allow !== undefined ? { allow } : {}),
       ...(deny !== undefined ? { deny } : {}),
-      ...(rate !== undefined ? { rateLimit: { perSecond: rate, ...(burst !== undefined ? { burst } : {}), ...prefixes } } : {})
+      ...(rate !== undefined
+        ? { rateLimit: { perSecond: rate, ...(burst !== undefined ? { burst } : {}), ...prefixes } }
+        : {})
     }
   }
   return result

@@ -2,12 +2,11 @@
 // ready, SIGINT/SIGTERM handled before the listening lines, and a shutdown
 // that drains the clients before it closes the broker and exits 0.
 import type { Aedes } from 'aedes'
-import type { ProxyProtocol } from 'aedes-proxy-protocol'
+import type { OncePerMinute, ProxyProtocol } from 'aedes-proxy-protocol'
 import type { Logger } from 'pino'
 import { announceAdmin, type Readiness } from './admin.js'
 import { watchDrops } from './capacity.js'
 import type { Metrics } from './metrics.js'
-import type { OncePerMinute } from './once-per-minute.js'
 import { announceListeners, type Bindable, type Listener } from './servers.js'
 import { bindAll } from './startup.js'
 

@@ -2,9 +2,9 @@
 // anything is built. A mistake is a StartupError (or the plugins'
 // OptionsError) naming the variable; what is allowed but unwise is a
 // start-up warning.
-import type { ListenerName, ProxyProtocolOptions } from 'aedes-proxy-protocol'
+import { LISTENER_NAMES, type ListenerName, type ProxyProtocolOptions } from 'aedes-proxy-protocol'
 import { pino, type Logger } from 'pino'
-import { LISTENER_NAMES, openTrustLists, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
+import { openTrustLists, operatorOptionsFromEnv, optionsFromEnv, readBoolean } from './env.js'
 import { backlogCap, bindAddress, isLoopback, numberOr, StartupError, value } from './startup.js'
 import { LISTENER_DEFAULTS, LOG_LEVELS, unknownVariables } from './variables.js'
 

@@ -4,8 +4,8 @@ import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'
-import { OptionsError, type ListenerName } from 'aedes-proxy-protocol'
-import { listenerEnvName, listenerTrustedEnvName, readNumber } from './env.js'
+import { listenerEnvName, listenerTrustedEnvName, OptionsError, type ListenerName } from 'aedes-proxy-protocol'
+import { readNumber } from './env.js'
 
 /** A start-up failure: its message is the one line the operator reads. */
 export class StartupError extends Error {}

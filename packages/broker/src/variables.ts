@@ -1,7 +1,6 @@
 // Every variable the ready-to-run broker reads, its default and its help,
 // and what it says about a variable it does not know.
-import type { ListenerName } from 'aedes-proxy-protocol'
-import { LISTENER_NAMES } from './env.js'
+import { LISTENER_NAMES, type ListenerName } from 'aedes-proxy-protocol'
 
 /** pino's levels. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
