@@ -1,4 +1,5 @@
-import type { Aedes, AuthenticateError, AuthenticateHandler, Client } from 'aedes'
+import type { AuthenticateError, Client } from 'aedes'
+import type { AedesBroker } from './aedes-shape.js'
 import { rethrowLater } from './user-code.js'
 
 /** A value now, or later. Stores that live elsewhere (Redis) answer later. */
@@ -42,13 +43,13 @@ type Hook = 'authenticate' | 'authorizeForward'
  * aedes code often does, replaces only the inner function (the property's
  * setter), so the wrapper stays around whatever the user installs.
  */
-export function wrapHook<K extends Hook> (broker: Aedes, hook: K,
-  around: (inner: Aedes[K], ...args: Parameters<Aedes[K]>) => ReturnType<Aedes[K]>): void {
+export function wrapHook<K extends Hook> (broker: AedesBroker, hook: K,
+  around: (inner: AedesBroker[K], ...args: Parameters<AedesBroker[K]>) => ReturnType<AedesBroker[K]>): void {
   let inner = broker[hook]
-  const wrapped = (...args: Parameters<Aedes[K]>): ReturnType<Aedes[K]> => around(inner, ...args)
+  const wrapped = (...args: Parameters<AedesBroker[K]>): ReturnType<AedesBroker[K]> => around(inner, ...args)
   Object.defineProperty(broker, hook, {
     get: () => wrapped,
-    set: (fn: Aedes[K]) => { inner = fn },
+    set: (fn: AedesBroker[K]) => { inner = fn },
     configurable: true,
     enumerable: true
   })
@@ -74,15 +75,15 @@ async function tell (observers: readonly AuthObserver[], failure: AuthFailure): 
  * replaces only the broker's own function: the property's setter keeps the
  * chain around it.
  */
-export function authChain (broker: Aedes): AuthChain {
-  const b = broker as Aedes & { [CHAIN]?: AuthChain }
+export function authChain (broker: AedesBroker): AuthChain {
+  const b = broker as AedesBroker & { [CHAIN]?: AuthChain }
   const existing = b[CHAIN]
   if (existing !== undefined) return existing
   const gates: Array<{ fn: AuthGate, unavailable: GateRefusal['refusedBy'] }> = []
   const mappers: UsernameMapper[] = []
   const observers: AuthObserver[] = []
   type Outcome = { err: AuthenticateError | null, success: boolean | null }
-  const run = async (authenticate: AuthenticateHandler, client: Client, username: string | undefined,
+  const run = async (authenticate: AedesBroker['authenticate'], client: Client, username: string | undefined,
     password: Buffer | undefined): Promise<Outcome> => {
     for (const gate of gates) {
       let refusal: GateRefusal | undefined

@@ -6,6 +6,7 @@ export { proxyProtocol } from './plugin.js'
 export type { ProxyProtocol, ProxyHandle } from './plugin.js'
 export { withPlugins } from './use.js'
 export type { AedesPlugin, PluggableAedes } from './use.js'
+export type { AedesBroker } from './aedes-shape.js'
 
 // The operator plugins: each reads `client.connDetails` only.
 export { ipPolicy } from './operator/ip-policy.js'

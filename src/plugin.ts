@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import type { IncomingMessage } from 'node:http'
 import tls from 'node:tls'
-import type { Aedes, Client, Connection } from 'aedes'
+import type { Client, Connection } from 'aedes'
+import type { AedesBroker } from './aedes-shape.js'
 import { authChain } from './auth-chain.js'
 import { addressMatcher, MATCH_ANY, type AddressMatcher } from './trust.js'
 import {
@@ -90,7 +91,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
    * given to {@link attach}.
    * @throws UsageError when this plugin or another instance of it is already installed on the broker.
    */
-  install (broker: Aedes): this {
+  install (broker: AedesBroker): this {
     installOnce(broker, 'installed', 'already installed on this broker', () => {
       if (this.#aedesHandle !== undefined) throw new UsageError('this plugin is already installed on another broker')
     })

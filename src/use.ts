@@ -1,13 +1,13 @@
-import type { Aedes } from 'aedes'
+import type { AedesBroker } from './aedes-shape.js'
 import { show, UsageError } from './errors.js'
 
 /** Something `broker.use()` installs. */
 export interface AedesPlugin<T> {
-  install (broker: Aedes): T
+  install (broker: AedesBroker): T
 }
 
 /** A broker that has been given a `use` method by {@link withPlugins}. */
-export type PluggableAedes<B extends Aedes = Aedes> = B & {
+export type PluggableAedes<B extends AedesBroker = AedesBroker> = B & {
   /** Installs a plugin on this broker and returns what the plugin returns. */
   use<T> (plugin: AedesPlugin<T>): T
 }
@@ -20,9 +20,9 @@ export type PluggableAedes<B extends Aedes = Aedes> = B & {
  * refuse the install (it throws).
  * @throws UsageError saying `already` when the broker has a plugin of this kind.
  */
-export function installOnce (broker: Aedes, kind: string, already: string, beforeMark?: () => void): void {
+export function installOnce (broker: AedesBroker, kind: string, already: string, beforeMark?: () => void): void {
   const mark = Symbol.for(`aedes-proxy-protocol.${kind}`)
-  if ((broker as Aedes & Record<symbol, unknown>)[mark] === true) throw new UsageError(already)
+  if ((broker as AedesBroker & Record<symbol, unknown>)[mark] === true) throw new UsageError(already)
   beforeMark?.()
   Object.defineProperty(broker, mark, { value: true })
 }
@@ -31,8 +31,8 @@ export function installOnce (broker: Aedes, kind: string, already: string, befor
  * Gives an existing aedes broker a `use(plugin)` method. aedes has none;
  * this adds one to this broker instance only, when called, and nothing else.
  */
-export function withPlugins<B extends Aedes> (broker: B): PluggableAedes<B> {
-  if (typeof (broker as Partial<Aedes> | null)?.handle !== 'function') {
+export function withPlugins<B extends AedesBroker> (broker: B): PluggableAedes<B> {
+  if (typeof (broker as Partial<AedesBroker> | null)?.handle !== 'function') {
     throw new UsageError(`withPlugins() needs an aedes broker, got ${show(broker)}`)
   }
   const target = broker as PluggableAedes<B>

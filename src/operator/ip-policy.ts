@@ -1,4 +1,4 @@
-import type { Aedes } from 'aedes'
+import type { AedesBroker } from '../aedes-shape.js'
 import { z } from 'zod'
 import { authChain, type GateRefusal, type MaybePromise } from '../auth-chain.js'
 import { addressMatcher, type AddressMatcher } from '../trust.js'
@@ -115,7 +115,7 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
   }
 
   /** Called by `broker.use()`. @throws UsageError when an IP policy is already installed on the broker. */
-  install (broker: Aedes): this {
+  install (broker: AedesBroker): this {
     installOnce(broker, 'ip-policy', 'an IP policy is already installed on this broker')
     // A client with no address at all (a stream that is not a socket) is
     // checked as '': no deny entry matches it, and an allow list refuses it.

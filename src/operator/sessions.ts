@@ -1,4 +1,5 @@
-import type { Aedes, Client } from 'aedes'
+import type { Client } from 'aedes'
+import type { AedesBroker } from '../aedes-shape.js'
 import { z } from 'zod'
 import { wrapHook, type MaybePromise } from '../auth-chain.js'
 import type { SocketEndpoint } from '../conn-details.js'
@@ -150,7 +151,7 @@ export class Sessions implements AedesPlugin<Sessions> {
   }
 
   /** Called by `broker.use()`. @throws UsageError when a session list is already installed on the broker. */
-  install (broker: Aedes): this {
+  install (broker: AedesBroker): this {
     installOnce(broker, 'sessions', 'a session list is already installed on this broker')
     broker.on('client', client => {
       const key = `${++this.#next}`
@@ -174,7 +175,7 @@ export class Sessions implements AedesPlugin<Sessions> {
    * stays around `broker.authorizeForward` when the user assigns one later:
    * the property's setter replaces only the inner function.
    */
-  #guardClientList (broker: Aedes, allowed: (client: Client) => boolean): void {
+  #guardClientList (broker: AedesBroker, allowed: (client: Client) => boolean): void {
     // Any broker's list, not only this one's: in a cluster the message bus
     // (mqemitter-redis) brings the other nodes' lists to this node's clients.
     const isList = (topic: string): boolean => /^\$SYS\/[^/]+\/proxy-protocol\/clients$/.test(topic)
@@ -190,7 +191,7 @@ export class Sessions implements AedesPlugin<Sessions> {
       isList(packet.topic) && !may(client) ? null : inner.call(broker, client, packet))
   }
 
-  #publishSys (broker: Aedes, interval: number): void {
+  #publishSys (broker: AedesBroker, interval: number): void {
     const prefix = `$SYS/${broker.id}/proxy-protocol`
     const publish = (topic: string, payload: string): void => {
       broker.publish({

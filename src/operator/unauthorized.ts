@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { Aedes } from 'aedes'
+import type { AedesBroker } from '../aedes-shape.js'
 import { z } from 'zod'
 import { authChain, type AuthFailure, type RefusedBy } from '../auth-chain.js'
 import { parseOptions } from '../errors.js'
@@ -89,7 +89,7 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
   }
 
   /** Called by `broker.use()`. @throws UsageError when the list is already installed on the broker. */
-  install (broker: Aedes): this {
+  install (broker: AedesBroker): this {
     installOnce(broker, 'unauthorized-clients', 'an unauthorized-clients list is already installed on this broker')
     authChain(broker).failed(async failure => { await this.#record(failure, broker.id) })
     return this

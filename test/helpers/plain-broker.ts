@@ -6,13 +6,13 @@ import { Aedes, type AedesOptions } from 'aedes'
 import { withPlugins, type PluggableAedes } from '../../src/use.js'
 
 export interface PlainBroker {
-  readonly broker: PluggableAedes
+  readonly broker: PluggableAedes<Aedes>
   readonly port: number
   close (): Promise<void>
 }
 
 /** Starts the broker; `setup` installs plugins before the server exists. */
-export async function startPlainBroker (options: Partial<AedesOptions>, setup: (broker: PluggableAedes) => void): Promise<PlainBroker> {
+export async function startPlainBroker (options: Partial<AedesOptions>, setup: (broker: PluggableAedes<Aedes>) => void): Promise<PlainBroker> {
   const broker = withPlugins(await Aedes.createBroker(options))
   setup(broker)
   const server = net.createServer(broker.handle)
