@@ -1,5 +1,7 @@
 // MQTT.js clients bound to a chosen loopback source address, for each
 // listener kind, so a test can tell the client's address from the proxy's.
+import type { TestContext } from 'node:test'
+import assert from 'node:assert/strict'
 import net from 'node:net'
 import tls from 'node:tls'
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt'
@@ -64,6 +66,62 @@ export async function connectClient (options: ConnectOptions): Promise<MqttClien
     client.once('error', fail)
     client.once('close', () => fail(new Error('closed before CONNACK')))
   })
+}
+
+/** A client connected through {@link connectVia}, with its own source port. */
+export interface Connected {
+  readonly client: MqttClient
+  /** the client's own source port, as the OS chose it */
+  readonly localPort: number
+}
+
+/**
+ * An MQTT.js client of the given kind connected to `port` from `localAddress`,
+ * with the source port it used. tcp and ssl use the shared helper; ws and wss
+ * record the socket the WebSocket opens.
+ */
+export async function connectVia (t: TestContext, listener: ListenerName, port: number,
+  options: { host?: string, localAddress?: string, clientCert?: boolean } = {}): Promise<Connected> {
+  const host = options.host ?? '127.0.0.1'
+  const localAddress = options.localAddress ?? '127.0.0.2'
+  if (listener === 'tcp' || listener === 'ssl') {
+    const client = await connectClient({ listener, port, host, localAddress, ...(options.clientCert === true ? { clientCert: true } : {}) })
+    t.after(() => { client.end(true) })
+    const localPort = (client.stream as net.Socket).localPort
+    assert.ok(typeof localPort === 'number' && localPort > 0, 'client source port known')
+    return { client, localPort }
+  }
+  const certs = testCerts()
+  const sockets: net.Socket[] = []
+  const createConnection = (opts: net.NetConnectOpts & tls.ConnectionOptions & { socketPath?: string }): net.Socket => {
+    // As ws's own netConnect/tlsConnect do: the HTTP request's `path` is not a unix socket.
+    const socket = listener === 'wss'
+      ? tls.connect({ ...opts, path: undefined } as tls.ConnectionOptions)
+      : net.connect({ ...opts, path: opts.socketPath } as net.NetConnectOpts)
+    sockets.push(socket)
+    return socket
+  }
+  const url = `${listener}://${host.includes(':') ? `[${host}]` : host}:${port}/`
+  const client = mqtt.connect(url, {
+    clientId: `c-${Math.random().toString(16).slice(2)}`,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    wsOptions: {
+      localAddress,
+      createConnection: createConnection as unknown as typeof net.createConnection,
+      ...(listener === 'wss' ? { ca: certs.ca, servername: 'localhost' } : {})
+    }
+  })
+  t.after(() => { client.end(true) })
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', reject)
+    client.once('close', () => reject(new Error('closed before CONNACK')))
+  })
+  assert.equal(sockets.length, 1, 'one socket opened for the WebSocket')
+  const localPort = sockets[0]?.localPort
+  assert.ok(typeof localPort === 'number' && localPort > 0, 'client source port known')
+  return { client, localPort }
 }
 
 export async function endClient (client: MqttClient): Promise<void> {

@@ -2,8 +2,9 @@
 // no PROXY plugin: for plugins that must work installed alone.
 import net from 'node:net'
 import { once } from 'node:events'
-import { Aedes, type AedesOptions } from 'aedes'
+import type { Aedes, AedesOptions } from 'aedes'
 import { withPlugins, type PluggableAedes } from '../../src/use.js'
+import { createBroker, type AedesVersion } from './aedes-versions.js'
 
 export interface PlainBroker {
   readonly broker: PluggableAedes<Aedes>
@@ -11,9 +12,13 @@ export interface PlainBroker {
   close (): Promise<void>
 }
 
-/** Starts the broker; `setup` installs plugins before the server exists. */
-export async function startPlainBroker (options: Partial<AedesOptions>, setup: (broker: PluggableAedes<Aedes>) => void): Promise<PlainBroker> {
-  const broker = withPlugins(await Aedes.createBroker(options))
+/**
+ * Starts the broker (`version`: AEDES_VERSION from the environment, else 1);
+ * `setup` installs plugins before the server exists.
+ */
+export async function startPlainBroker (options: Partial<AedesOptions>, setup: (broker: PluggableAedes<Aedes>) => void,
+  version?: AedesVersion): Promise<PlainBroker> {
+  const broker = withPlugins(await createBroker(version, options))
   setup(broker)
   const server = net.createServer(broker.handle)
   const sockets = new Set<net.Socket>()

@@ -5,7 +5,7 @@ import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
 import { once } from 'node:events'
-import { Aedes, type Client } from 'aedes'
+import type { Aedes, Client } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { proxyProtocol, type ProxyProtocol } from '../../src/plugin.js'
 import { withPlugins } from '../../src/use.js'
@@ -14,6 +14,7 @@ import type { ListenerName, ProxyProtocolOptions } from '../../src/options.js'
 import type { ProxyProtocolError } from '../../src/protocol/errors.js'
 import type { RejectedEvent } from '../../src/events.js'
 import { testCerts } from './certs.js'
+import { createBroker, type AedesVersion } from './aedes-versions.js'
 import { ipPolicy, type IpPolicyOptions } from '../../src/operator/ip-policy.js'
 import { sessions, type Sessions, type SessionsOptions } from '../../src/operator/sessions.js'
 import { unauthorizedClients, type UnauthorizedClients } from '../../src/operator/unauthorized.js'
@@ -60,11 +61,13 @@ export interface StackOptions {
   readonly host?: string
   /** the broker's own authenticate (default: accept all) */
   readonly authenticate?: (client: Client, username: string | undefined, password: Buffer | undefined) => boolean
+  /** the aedes version (default: AEDES_VERSION from the environment, else 1) */
+  readonly aedes?: AedesVersion
 }
 
 export async function startStack (options: StackOptions): Promise<Stack> {
   const seen: Seen[] = []
-  const broker = withPlugins(await Aedes.createBroker({
+  const broker = withPlugins(await createBroker(options.aedes, {
     preConnect (client: Client, _packet, done) {
       seen.push({ hook: 'preConnect', clientId: client.id, details: client.connDetails })
       done(null, true)

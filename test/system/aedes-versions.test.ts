@@ -1,0 +1,90 @@
+// The compatibility matrix: aedes 0.51 (CommonJS, `aedes()`), 1.x and 2.0
+// beta (ESM, `await Aedes.createBroker()`), installed side by side as npm
+// aliases (test/helpers/aedes-versions.ts). For each: a real HAProxy sends
+// PROXY v1 and v2 to each of the four listeners, and preConnect,
+// authenticate and the sessions list see the client's own address and port;
+// the operator plugins (IP policy, unauthorized clients) refuse and record
+// by the real address. Everything on loopback: clients from 127.0.0.2 and
+// 127.0.0.3, HAProxy to the broker from 127.0.0.9. Each HAProxy is stopped in
+// t.after. The rest of the suite runs against one version at a time with
+// AEDES_VERSION=0.51|1|2 (default 1).
+import { describe, test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { startStack, type Stack, type StackOptions } from '../helpers/stack.js'
+import { connectClient, connectVia, endClient, roundTrip } from '../helpers/client.js'
+import { outcome } from '../helpers/plain-broker.js'
+import { freePort, startTestHaproxy } from '../helpers/programs.js'
+import { AEDES_VERSIONS, installedAedes, type AedesVersion } from '../helpers/aedes-versions.js'
+import { LISTENER_NAMES, type ListenerName } from '../../src/options.js'
+
+const PROXY_SOURCE = '127.0.0.9'
+const CLIENT_ADDRESS = '127.0.0.2'
+const DENIED_ADDRESS = '127.0.0.3'
+
+/** A broker of `aedes` with the plugins, behind a HAProxy speaking PROXY `header` to its `listener`; the front's port. */
+async function behindHaproxy (t: TestContext, aedes: AedesVersion, listener: ListenerName, header: 1 | 2,
+  extra: Partial<StackOptions> = {}): Promise<{ s: Stack, fe: number } | undefined> {
+  const s = await startStack({ aedes, listener, plugin: { listeners: { [listener]: { proxyEnabled: true } } }, ...extra })
+  t.after(() => s.close())
+  const fe = await freePort()
+  const hap = await startTestHaproxy(t, {
+    frontend: [`bind 127.0.0.1:${fe}`],
+    server: `server s1 127.0.0.1:${s.port} ${header === 1 ? 'send-proxy' : 'send-proxy-v2'} source ${PROXY_SOURCE}`
+  })
+  return hap === undefined ? undefined : { s, fe }
+}
+
+for (const aedes of AEDES_VERSIONS) {
+  describe(`aedes ${installedAedes(aedes)} (${aedes === '0.51' ? "CommonJS, require('aedes')()" : 'ESM, Aedes.createBroker()'})`, () => {
+    for (const listener of LISTENER_NAMES) {
+      for (const header of [1, 2] as const) {
+        test(`${listener} behind HAProxy PROXY v${header}: preConnect, authenticate and the session list see the client`,
+          async (t) => {
+            const up = await behindHaproxy(t, aedes, listener, header)
+            if (up === undefined) return
+            const { s, fe } = up
+            const c = await connectVia(t, listener, fe)
+            assert.deepEqual(s.seen.map(x => x.hook), ['preConnect', 'authenticate'])
+            for (const seen of s.seen) {
+              const d = seen.details
+              assert.ok(d, `${seen.hook} saw connDetails`)
+              assert.equal(d.ipAddress, CLIENT_ADDRESS)
+              assert.equal(d.port, c.localPort)
+              assert.equal(d.isProxy, header)
+              assert.equal(d.peer.address, PROXY_SOURCE)
+              assert.equal(d.listener, listener)
+              assert.equal(d.isTls, listener === 'ssl' || listener === 'wss')
+              assert.equal(d.isWebsocket, listener === 'ws' || listener === 'wss')
+            }
+            const sessions = await s.sessions.list()
+            assert.deepEqual(sessions.map(x => [x.clientId, x.ipAddress, x.port, x.isProxy]),
+              [[c.client.options.clientId, CLIENT_ADDRESS, c.localPort, header]])
+            await roundTrip(c.client, `matrix/${listener}`)
+            await endClient(c.client)
+          })
+      }
+    }
+
+    test('the IP policy refuses a denied address with CONNACK 5, the unauthorized list records it and a bad password ' +
+      'by their real addresses, and an allowed client still gets through', async (t) => {
+      const up = await behindHaproxy(t, aedes, 'tcp', 2, {
+        ipPolicy: { deny: [DENIED_ADDRESS] },
+        authenticate: (_client, username) => username !== 'wrong'
+      })
+      if (up === undefined) return
+      const { s, fe } = up
+      const denied = await outcome(connectClient({ listener: 'tcp', port: fe, localAddress: DENIED_ADDRESS, clientId: 'denied' }))
+      const badPassword = await outcome(connectClient({ listener: 'tcp', port: fe, clientId: 'bad', username: 'wrong' }))
+      assert.deepEqual([denied, badPassword], [5, 5])
+      // The list hears of each refusal before the client gets its CONNACK.
+      const entries = await s.unauthorized.list()
+      assert.deepEqual(entries.map(e => [e.clientId, e.ipAddress, e.refusedBy]).sort(),
+        [['bad', CLIENT_ADDRESS, 'authentication'], ['denied', DENIED_ADDRESS, 'ip-policy']])
+      const ok = await connectClient({ listener: 'tcp', port: fe, clientId: 'allowed' })
+      t.after(() => { ok.end(true) })
+      assert.deepEqual((await s.sessions.list()).map(x => [x.clientId, x.ipAddress]), [['allowed', CLIENT_ADDRESS]])
+      await roundTrip(ok, 'matrix/allowed')
+      await endClient(ok)
+    })
+  })
+}
