@@ -17,7 +17,8 @@
 //   pack-check/pack.ts      npm pack and the shipped file list
 //   pack-check/contents.ts  source maps, imports and shebangs inside the shipped files
 //   pack-check/lint.ts      publint and attw
-//   pack-check/scratch.ts   the scratch project: install, tsc, smoke test, bin
+//   pack-check/scratch.ts   the scratch project: install, tsc, smoke test, bin; one per aedes version
+//   pack-check/aedes-versions.ts  the aedes versions (0.51, 1, 2) and what the repo installs of each
 //   pack-check/scratch/     the scratch project's sources (type-checked by `npm run typecheck`)
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -27,7 +28,10 @@ import { readManifest } from './pack-check/manifest.js'
 import { checkFileList, pack } from './pack-check/pack.js'
 import { makeTempDir, removeDir } from './pack-check/paths.js'
 import { describeRun } from './pack-check/run.js'
-import { createScratch, runtimeDependencies, smokeScratch, typecheckScratch } from './pack-check/scratch.js'
+import {
+  aedesSpec, createAedesScratch, createScratch, runtimeDependencies, smokeScratch, typecheckScratch
+} from './pack-check/scratch.js'
+import { AEDES_VERSIONS } from './pack-check/aedes-versions.js'
 
 async function main (argv: string[]): Promise<number> {
   const install = !argv.includes('--no-install')
@@ -56,6 +60,17 @@ async function main (argv: string[]): Promise<number> {
       step('runtime smoke', result.code === 0 && smoke?.proxyProtocol === 'function' && smoke.ipAddress === '203.0.113.7' ? [] : [describeRun('node smoke.js', result)])
       const deps = await runtimeDependencies(scratch)
       step('no logger at run time (npm ls --omit=dev)', deps.loggers.map(name => `the installed library brings ${name}`))
+      // One project per aedes version: installed without flags, compiled strictly. The client through a
+      // real PROXY v2 front (HAProxy) runs in test/system/package.test.ts.
+      for (const version of AEDES_VERSIONS) {
+        const dir = path.join(scratch, `aedes-${version}`)
+        try {
+          await createAedesScratch(dir, packed.tarball, version)
+          step(`npm install <tarball> ${aedesSpec(version)}, strict tsc`, await typecheckScratch(dir, ['tsconfig.aedes.json']))
+        } catch (err) {
+          step(`npm install <tarball> ${aedesSpec(version)}`, [String(err instanceof Error ? err.message : err)])
+        }
+      }
     }
   } catch (err) {
     problems.push(String(err instanceof Error ? err.message : err))

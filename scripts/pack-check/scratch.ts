@@ -11,6 +11,7 @@ import ts from 'typescript'
 import { root } from './paths.js'
 import { describeRun, npm, run, type RunResult } from './run.js'
 import type { SmokeResult } from './scratch/smoke-result.js'
+import { installedAedes, type AedesVersion } from './aedes-versions.js'
 
 export type { SmokeResult } from './scratch/smoke-result.js'
 
@@ -23,7 +24,8 @@ export const EXAMPLES = ['tcp.ts', 'tls.ts', 'ws.ts', 'wss.ts']
 /** The compiler settings a user may have (project/tsconfig*.json); all must accept the package. */
 export const SCRATCH_TSCONFIGS: readonly string[] = readdirSync(PROJECT).filter(f => /^tsconfig(\..+)?\.json$/.test(f)).sort()
 
-export const SCRATCH_DEPENDENCIES = ['aedes@^1', 'typescript@~5.9', '@types/node@^20', 'ws@^8', '@types/ws@^8']
+const TOOLING = ['typescript@~5.9', '@types/node@^20']
+export const SCRATCH_DEPENDENCIES = ['aedes@^1', ...TOOLING, 'ws@^8', '@types/ws@^8']
 
 /** TypeScript source → JavaScript for plain node: types removed, imports kept as written. */
 function stripTypes (file: string): string {
@@ -53,10 +55,43 @@ export async function createScratch (dir: string, tarball: string, repo = root):
   if (!existsSync(path.join(dir, 'node_modules', 'aedes-proxy-protocol', 'package.json'))) throw new Error(`the tarball was not installed into ${dir}/node_modules`)
 }
 
+/** The sources of the per-version scratch projects (scratch/aedes/). */
+const AEDES_SOURCES = path.join(SCRATCH_SOURCES, 'aedes')
+
+/** What `npm install` is given for one aedes version: the exact version the repo tests (e.g. aedes@0.51.3). */
+export function aedesSpec (version: AedesVersion): string {
+  return `aedes@${installedAedes(version)}`
+}
+
+/**
+ * A scratch project for one aedes version: the tarball and that exact aedes
+ * installed together with a plain `npm install` (no --legacy-peer-deps: the
+ * peer range must admit it), the version's usage file (scratch/aedes/), and
+ * smoke.js. tsconfig.aedes.json compiles them with the strictest flags.
+ * Throws with npm's output when the install fails.
+ */
+export async function createAedesScratch (dir: string, tarball: string, version: AedesVersion): Promise<void> {
+  mkdirSync(dir, { recursive: true })
+  for (const file of ['package.json', 'tsconfig.strictest.json']) copyFileSync(path.join(PROJECT, file), path.join(dir, file))
+  const usage = `aedes-${version === '0.51' ? '0.51' : '1'}.ts`
+  for (const file of ['plugins.ts', 'smoke.ts', usage]) copyFileSync(path.join(AEDES_SOURCES, file), path.join(dir, file))
+  writeFileSync(path.join(dir, 'tsconfig.aedes.json'),
+    JSON.stringify({ extends: './tsconfig.strictest.json', include: ['plugins.ts', 'smoke.ts', usage] }, null, 2))
+  writeFileSync(path.join(dir, 'smoke.js'), stripTypes(path.join(AEDES_SOURCES, 'smoke.ts')))
+  const args = ['install', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error', tarball, aedesSpec(version), ...TOOLING]
+  const r = await run(npm, args, { cwd: dir, timeoutMs: 150_000 })
+  if (r.code !== 0) throw new Error(describeRun(`npm install ${aedesSpec(version)} in the scratch project`, r))
+}
+
+/** The aedes version installed in a scratch project. */
+export function scratchAedes (dir: string): string {
+  return (JSON.parse(readFileSync(path.join(dir, 'node_modules', 'aedes', 'package.json'), 'utf8')) as { version: string }).version
+}
+
 /** `tsc -p <config>` in the scratch project, for each config; the failures. */
-export async function typecheckScratch (dir: string): Promise<string[]> {
+export async function typecheckScratch (dir: string, configs = SCRATCH_TSCONFIGS): Promise<string[]> {
   const tsc = path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc')
-  const results = await Promise.all(SCRATCH_TSCONFIGS.map(async config => {
+  const results = await Promise.all(configs.map(async config => {
     const r = await run(process.execPath, [tsc, '-p', config, '--pretty', 'false'], { cwd: dir, timeoutMs: 90_000 })
     return r.code === 0 ? undefined : describeRun(`tsc -p ${config}`, r)
   }))

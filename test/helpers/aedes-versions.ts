@@ -1,4 +1,5 @@
-// The aedes versions the library supports, installed side by side as npm
+// Brokers of each aedes version the library supports (the table is
+// scripts/pack-check/aedes-versions.ts), installed side by side as npm
 // aliases (package.json devDependencies): aedes 0.51 (CommonJS, the factory
 // `aedes()`), aedes 1.x (`aedes`, the repo's own) and aedes 2 (MQTT 5), both
 // ESM with `await Aedes.createBroker()`. createBroker(version) makes a broker
@@ -6,26 +7,14 @@
 // AEDES_VERSION from the environment (0.51, 1 or 2; default 1), so any
 // test file that starts brokers through these helpers can be run against
 // another aedes: `AEDES_VERSION=0.51 node --import tsx --test test/x.test.ts`.
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import { createRequire } from 'node:module'
 import { Aedes, type AedesOptions } from 'aedes'
 import { Aedes as Aedes2 } from 'aedes-2'
+import { AEDES_PACKAGES, AEDES_VERSIONS, type AedesVersion } from '../../scripts/pack-check/aedes-versions.js'
 
-export const AEDES_VERSIONS = ['0.51', '1', '2'] as const
-export type AedesVersion = typeof AEDES_VERSIONS[number]
-
-/** The package each version is installed as. */
-export const AEDES_PACKAGES: Readonly<Record<AedesVersion, string>> = { 0.51: 'aedes-0.51', 1: 'aedes', 2: 'aedes-2' }
+export { AEDES_PACKAGES, AEDES_VERSIONS, installedAedes, type AedesVersion } from '../../scripts/pack-check/aedes-versions.js'
 
 const require = createRequire(import.meta.url)
-
-/** The exact version installed for `version` (its package.json). */
-export function installedAedes (version: AedesVersion): string {
-  // aedes 1 and 2 export no ./package.json; each one's main file (aedes.js) is at its root.
-  const file = path.join(path.dirname(require.resolve(AEDES_PACKAGES[version])), 'package.json')
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
-}
 
 /** AEDES_VERSION from the environment; 1 when unset. @throws Error naming the accepted values. */
 export function aedesVersionFromEnv (env: NodeJS.ProcessEnv = process.env): AedesVersion {

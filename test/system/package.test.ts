@@ -13,7 +13,13 @@ import { entryTargets, readManifest, type Manifest } from '../../scripts/pack-ch
 import { REQUIRED_FILES, checkFileList, pack, type Packed } from '../../scripts/pack-check/pack.js'
 import { makeTempDir, removeDir } from '../../scripts/pack-check/paths.js'
 import { describeRun } from '../../scripts/pack-check/run.js'
-import { EXAMPLES, createScratch, runtimeDependencies, smokeScratch, typecheckScratch } from '../../scripts/pack-check/scratch.js'
+import {
+  EXAMPLES, aedesSpec, createAedesScratch, createScratch, runtimeDependencies, scratchAedes, smokeScratch, typecheckScratch
+} from '../../scripts/pack-check/scratch.js'
+import { AEDES_VERSIONS, installedAedes } from '../../scripts/pack-check/aedes-versions.js'
+import { spawnProgram } from '../helpers/spawn.js'
+import { freePort, startTestHaproxy } from '../helpers/programs.js'
+import { connectVia, endClient } from '../helpers/client.js'
 
 const manifest: Manifest = readManifest()
 let packDir: string | undefined
@@ -113,4 +119,47 @@ describe('npm package', { timeout: 180_000 }, () => {
       assert.equal(manifest.dependencies?.pino ?? manifest.dependencies?.ws, undefined)
     })
   })
+
+  // One scratch project per aedes version the peer range admits: the install
+  // takes no flags, the usage file compiles strictly against that version's
+  // own types, and a client through a real PROXY v2 front (HAProxy on
+  // loopback) is seen by the installed package with its own address.
+  for (const version of AEDES_VERSIONS) {
+    describe(`a fresh project with ${aedesSpec(version)}`, () => {
+      let dir: string | undefined
+      before(async () => {
+        dir = makeTempDir(`scratch-aedes-${version}`)
+        await createAedesScratch(dir, tarball().tarball, version)
+      }, { timeout: 160_000 })
+      after(() => { removeDir(dir) })
+
+      test(`npm install <tarball> ${aedesSpec(version)} succeeds without flags`, () => {
+        assert.ok(dir !== undefined)
+        assert.equal(scratchAedes(dir), installedAedes(version))
+      })
+
+      test('the usage file compiles with tsc, strictest flags and the package\'s .d.ts checked', async () => {
+        assert.ok(dir !== undefined)
+        assert.deepEqual(await typecheckScratch(dir, ['tsconfig.aedes.json']), [])
+      })
+
+      test('a client through HAProxy send-proxy-v2 is seen by authenticate with its own address and port', async (t) => {
+        assert.ok(dir !== undefined)
+        const smoke = spawnProgram(process.execPath, ['smoke.js'], { cwd: dir, t, label: `smoke.js (aedes ${version})` })
+        const listening = JSON.parse(await smoke.waitFor(/^\{"listening":/, 15_000)) as { listening: number }
+        const fe = await freePort()
+        const hap = await startTestHaproxy(t, {
+          frontend: [`bind 127.0.0.1:${fe}`],
+          server: `server s1 127.0.0.1:${listening.listening} send-proxy-v2 source 127.0.0.9`
+        })
+        if (hap === undefined) return
+        const c = await connectVia(t, 'tcp', fe)
+        const seen = JSON.parse(await smoke.waitFor(/"clientId":/, 5_000)) as Record<string, unknown>
+        assert.deepEqual(seen, { clientId: c.client.options.clientId, ipAddress: '127.0.0.2', port: c.localPort, isProxy: 2 })
+        await endClient(c.client)
+        const exited = await smoke.stop('SIGTERM')
+        assert.equal(exited.code, 0, exited.stderr)
+      })
+    })
+  }
 })
