@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { nodeScript, shellCommands } from '../helpers/by-hand.js'
+import { startNpmBroker } from '../helpers/npm-start.js'
 import { freePort } from '../helpers/programs.js'
 import { spawnProgram } from '../helpers/spawn.js'
 import { PROXY_ERROR_CODES } from '../../src/protocol/errors.js'
@@ -139,4 +140,32 @@ test('the README\'s "Try it on one machine" works as printed: the quick start sa
   await bypass.stop('SIGTERM')
   await proxyFront.stop('SIGTERM')
   await broker.stop('SIGTERM')
+})
+
+interface LogLine { readonly event: string, readonly listener?: string, readonly trustedProxies?: string[], readonly [field: string]: unknown }
+
+test('the start-up lines the README and docs/broker.md show are the broker\'s, field for field: only the time, ' +
+  'the pid, the versions and the address and port (loopback here) differ', async (t) => {
+  const shown = [
+    ...fencedBlocks('text', section(read('README.md'), '## The ready-to-run broker')),
+    ...fencedBlocks('text', section(read('docs/broker.md'), '## Start-up and errors'))
+  ].flatMap(block => block.split('\n')).filter(l => l.startsWith('{')).map(l => JSON.parse(l) as LogLine)
+  assert.ok(shown.some(l => l.event === 'startup') && shown.some(l => l.event === 'listening'), 'both kinds shown')
+  for (const trusted of new Set(shown.map(l => l.trustedProxies?.join(',')).filter(l => l !== undefined))) {
+    const env = { MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: trusted, LISTENER_TCP_BIND_PORT: '0' }
+    const broker = startNpmBroker(t, { ...env, LISTENER_WS_ENABLED: 'true', LISTENER_WS_BIND_ADDRESS: '127.0.0.1', LISTENER_WS_BIND_PORT: '0' })
+    for (const line of shown.filter(l => l.event === 'startup' || l.trustedProxies?.join(',') === trusted)) {
+      const key = line.listener === undefined ? `"event":"${line.event}"` : `"listener":"${line.listener}"`
+      const printed = JSON.parse(await broker.waitFor(key, 20_000)) as LogLine
+      const differ = ['time', 'pid', 'version', 'bindAddress', 'bindPort']
+      const at = (l: LogLine): string => `${String(l.bindAddress)}:${String(l.bindPort)}`
+      const expected = {
+        ...line,
+        ...Object.fromEntries(differ.filter(k => k in line).map(k => [k, printed[k]])),
+        msg: line.event === 'startup' ? `starting ${String(printed.version)}` : String(line.msg).replace(at(line), at(printed))
+      }
+      assert.deepEqual(printed, expected)
+    }
+    await broker.stop('SIGTERM')
+  }
 })
