@@ -120,7 +120,7 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
         callUser(() => { logger.warn({ event: 'refused', refusedBy, listener: logged.listener, repeated: n }, `${REFUSED[refusedBy]}: ${n} more on the ${logged.listener ?? 'unknown'} listener in the last minute, not logged one by one`) })
       })
     if (logger !== undefined && held !== undefined) {
-      // The field names are the package's log vocabulary (README, "Log fields").
+      // The field names are the package's log vocabulary (docs/api.md, "Log fields").
       const { fields, tail } = heldBack(held)
       const record = { event: 'refused', refusedBy, listener: logged.listener, clientId: logText(logged.clientId), username: logged.username === undefined ? undefined : logText(logged.username), ipAddress: logged.ipAddress, port: logged.port, tls: logged.tls, reason: logText(reason, 256), ...fields }
       callUser(() => { logger.warn(record, `${REFUSED[refusedBy]}${tail}`) })
