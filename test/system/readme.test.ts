@@ -120,7 +120,9 @@ test('the README\'s "Try it on one machine" works as printed: the quick start sa
   mkdirSync(dir, { recursive: true })
   t.after(() => { rmSync(dir, { recursive: true, force: true }) })
   // Only the ports change: the broker's 1883 and the front's 1884, to free ones.
-  const [brokerPort, frontPort] = [String(await freePort()), String(await freePort())]
+  const brokerPort = String(await freePort())
+  let frontPort = brokerPort
+  while (frontPort === brokerPort) frontPort = String(await freePort())
   const ports = (text: string): string => text.replace(/\b1883\b/g, brokerPort).replace(/\b1884\b/g, frontPort)
   const shown = ports(output).trim().split('\n')
   writeFileSync(join(dir, 'broker.mts'), ports(code))
