@@ -1,5 +1,5 @@
 // Small statistics helpers: medians with min-max spread over repetitions,
-// and percentiles of one repetition's samples.
+// paired ratios, and means with their 95 % interval over groups of rounds.
 
 /** A value measured once per repetition, summarised. */
 export interface Summary {
@@ -21,15 +21,6 @@ export function summarize (values: readonly number[]): Summary {
   const finite = values.filter(v => Number.isFinite(v))
   if (finite.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, values: [...values] }
   return { median: median(finite), min: Math.min(...finite), max: Math.max(...finite), values: [...values] }
-}
-
-/** Nearest-rank percentile (p in 0..100) of unsorted samples. */
-export function percentile (samples: ArrayLike<number>, p: number): number {
-  const n = samples.length
-  if (n === 0) return Number.NaN
-  const sorted = Float64Array.from(samples).sort()
-  const rank = Math.min(n, Math.max(1, Math.ceil((p / 100) * n)))
-  return sorted[rank - 1] as number
 }
 
 /**
@@ -74,7 +65,8 @@ export function t975 (df: number): number {
   const z3 = z ** 3
   const z5 = z ** 5
   const z7 = z ** 7
-  return z + (z3 + z) / (4 * df) + (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3)
+  return z + (z3 + z) / (4 * df) + (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) +
+    (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3)
 }
 
 /**

@@ -2,7 +2,11 @@
 // node or to three, with the nodes' state in memory or in Redis, and what
 // each connection costs the nodes, Redis and HAProxy.
 //
-//   npm run build && node --import tsx bench/cluster-load.ts [clients] [rounds]
+//   npm run build && node --import tsx packages/broker/bench/cluster-load.ts [clients] [rounds]
+//
+// It measures the ready-to-run broker (this package), not the plugin, so it
+// lives here rather than in the plugin's bench/; it writes
+// bench/results/cluster.md beside the plugin's results.
 //
 // Every process is a real one on 127.0.0.1: the ready-to-run broker
 // (node packages/broker/dist/broker.js, configured from the environment),
@@ -21,7 +25,7 @@
 // the run needs, so it never refuses: the limiter runs, in Redis for shared),
 // the session list and the unauthorized list (always on in broker.js), PROXY
 // protocol required from HAProxy, and logs at info (one line per connect and
-// disconnect, to a file). Each configuration has its own HAProxy, and its own
+// disconnect, read by this process). Each configuration has its own HAProxy, and its own
 // redis-server when it uses one, so each process's CPU is its
 // configuration's alone; all of them run for the whole run.
 //
@@ -40,17 +44,19 @@
 // round); the first round is not counted (each process's first clients);
 // values are medians over rounds with (min–max), and the costs of sharing are
 // differences within a round.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { pathToFileURL } from 'node:url'
-import { storm } from '../support/storm.js'
-import { DISCONNECT } from './cases.js'
-import { BENCH_DIR, ROOT_DIR } from './children.js'
-import { summarize as summarizeAll } from './stats.js'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { run as runProgram, spawnProgram, type Spawned } from '../../../support/spawn.js'
+import { storm } from '../../../support/storm.js'
+import { DISCONNECT } from '../../../bench/cases.js'
+import { summarize as summarizeAll } from '../../../bench/stats.js'
+
+const ROOT_DIR = fileURLToPath(new URL('../../..', import.meta.url))
+const RESULTS_DIR = join(ROOT_DIR, 'bench', 'results')
 
 const BROKER_JS = join(ROOT_DIR, 'packages/broker/dist/broker.js')
 const CLUSTER_JS = join(ROOT_DIR, 'packages/broker/dist/cluster.js')
@@ -65,7 +71,8 @@ const BASELINE_MS = 1000
 /** The window ends this long after the nodes logged the last disconnect. */
 const SETTLE_MS = 500
 if (!Number.isInteger(clients) || clients < 1 || clients > 60_000 || !Number.isInteger(rounds) || rounds < 1) {
-  console.error('usage: node --import tsx bench/cluster-load.ts [clients (1..60000), default 1000] [rounds, default 5]')
+  console.error('usage: node --import tsx packages/broker/bench/cluster-load.ts ' +
+    '[clients (1..60000), default 1000] [rounds, default 5]')
   process.exit(2)
 }
 
@@ -91,7 +98,10 @@ const CONFIGS: readonly Config[] = (['memory', 'bus', 'shared'] as const).flatMa
  */
 function busOnlyImport (): string {
   const dataUrl = (source: string): string => `data:text/javascript,${encodeURIComponent(source)}`
-  const shim = dataUrl(`import { joinCluster as join } from ${JSON.stringify(pathToFileURL(CLUSTER_JS).href)}
+  const real = JSON.stringify(pathToFileURL(CLUSTER_JS).href)
+  // Everything else cluster.js exports (broker.js imports more than joinCluster) is the real one's.
+  const shim = dataUrl(`export * from ${real}
+import { joinCluster as join } from ${real}
 export async function joinCluster (env, logger, brokerId) {
   const member = await join(env, logger, brokerId)
   return member === undefined ? undefined : { node: member.node, aedes: member.aedes, closing: member.closing }
@@ -106,46 +116,25 @@ export async function joinCluster (env, logger, brokerId) {
 // ---------------------------------------------------------------- child processes
 
 const TMP = mkdtempSync(join(os.tmpdir(), 'h12b-cluster-load-'))
-const PID_FILE = join(TMP, 'pids')
 
-interface Proc {
-  readonly name: string
-  readonly child: ChildProcess
-  readonly pid: number
-  readonly logFile: string
-  exited: boolean
-}
+/** A child process (support/spawn.ts: its output collected, stopped by PID). */
+interface Proc extends Spawned { readonly name: string, readonly pid: number }
 const procs: Proc[] = []
 
-/** Spawns `bin args` with stdout and stderr to a file in TMP; registered to be killed however this process ends. */
+/** Starts `bin args`; every child is stopped however this process ends. */
 function start (name: string, bin: string, args: readonly string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }): Proc {
-  const logFile = join(TMP, `${name}.log`)
-  const fd = openSync(logFile, 'w')
-  const child = spawn(bin, args, { cwd: ROOT_DIR, env, stdio: ['ignore', fd, fd] })
-  closeSync(fd)
-  if (child.pid === undefined) throw new Error(`${name}: could not start ${bin}`)
-  const p: Proc = { name, child, pid: child.pid, logFile, exited: false }
-  child.on('exit', () => { p.exited = true })
+  const program = spawnProgram(bin, args, { cwd: ROOT_DIR, env, label: name })
+  if (program.pid === undefined) throw new Error(`${name}: could not start ${bin}`)
+  const p: Proc = Object.assign(program, { name, pid: program.pid })
   procs.push(p)
-  writeFileSync(PID_FILE, procs.map(q => q.pid).join('\n'))
   return p
 }
 
-/** The log's last lines, for an error message. */
-function tail (p: Proc, lines = 15): string {
-  try { return readFileSync(p.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') } catch { return '' }
-}
-
-/** SIGTERM to each child by its pid, SIGKILL to any still there after 5 s. */
+/** SIGTERM to each child, SIGKILL to any still there after 5 s. */
 async function stopAll (): Promise<void> {
-  for (const p of procs) if (!p.exited) try { process.kill(p.pid, 'SIGTERM') } catch {}
-  const until = Date.now() + 5000
-  while (procs.some(p => !p.exited) && Date.now() < until) await sleep(50)
-  for (const p of procs) if (!p.exited) try { process.kill(p.pid, 'SIGKILL') } catch {}
+  await Promise.all(procs.map(async p => await p.stop('SIGTERM', 5000)))
 }
 
-// Killed however this process ends: an exception, a signal, process.exit,
-// and (by the watchdog, a detached process that polls this one) SIGKILL.
 process.on('exit', () => { for (const p of procs) if (!p.exited) try { process.kill(p.pid, 'SIGKILL') } catch {} })
 const run = { interrupted: false }
 const interrupt = async (): Promise<never> => {
@@ -154,24 +143,18 @@ const interrupt = async (): Promise<never> => {
   process.exit(130)
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => { run.interrupted = true; process.stderr.write(`${signal}: stopping every child\n`); void interrupt() })
+  process.once(signal, () => {
+    run.interrupted = true
+    process.stderr.write(`${signal}: stopping every child\n`)
+    void interrupt()
+  })
 }
-const watchdog = spawn(process.execPath, ['-e', `
-const [parent, file] = process.argv.slice(1)
-setInterval(() => {
-  try { process.kill(Number(parent), 0); return } catch {}
-  let pids = []
-  try { pids = require('fs').readFileSync(file, 'utf8').split('\\n').filter(Boolean).map(Number) } catch {}
-  for (const pid of pids) try { process.kill(pid, 'SIGKILL') } catch {}
-  require('fs').rmSync(require('path').dirname(file), { recursive: true, force: true })
-  process.exit(0)
-}, 500)`, String(process.pid), PID_FILE], { detached: true, stdio: 'ignore' })
-watchdog.unref()
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 function findProgram (name: string): string {
-  for (const dir of [...(process.env.PATH ?? '').split(':').filter(d => d !== ''), '/usr/local/sbin', '/usr/sbin', '/usr/bin', '/sbin']) {
+  const path = (process.env.PATH ?? '').split(':').filter(d => d !== '')
+  for (const dir of [...path, '/usr/local/sbin', '/usr/sbin', '/usr/bin', '/sbin']) {
     try { accessSync(join(dir, name), constants.X_OK); return join(dir, name) } catch {}
   }
   throw new Error(`${name} not found: apt-get install ${name === 'haproxy' ? 'haproxy' : 'redis-server'}`)
@@ -192,8 +175,8 @@ async function until (check: () => boolean | Promise<boolean>, timeoutMs: number
   const end = Date.now() + timeoutMs
   for (;;) {
     if (await check()) return
-    if (p?.exited === true) throw new Error(`${p.name} exited while waiting for ${what}:\n${tail(p)}`)
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${p !== undefined ? `:\n${tail(p)}` : ''}`)
+    if (p?.exited === true) throw new Error(`${p.name} exited while waiting for ${what}:\n${p.tail(15)}`)
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${p !== undefined ? `:\n${p.tail(15)}` : ''}`)
     await sleep(50)
   }
 }
@@ -249,30 +232,19 @@ async function startRedis (name: string, bin: string): Promise<{ proc: Proc, por
 
 // ---------------------------------------------------------------- nodes and HAProxy
 
-/** A node's log, read on from where the last read stopped: counts connect and disconnect lines. */
+/** A node's log (its output, line by line), read on from where the last read stopped: connects and disconnects. */
 class NodeLog {
-  readonly #file: string
-  #offset = 0
-  #partial = ''
+  readonly #lines: readonly string[]
+  #next = 0
   connects = 0
   disconnects = 0
-  constructor (file: string) { this.#file = file }
+  constructor (lines: readonly string[]) { this.#lines = lines }
   read (): void {
-    const fd = openSync(this.#file, 'r')
-    try {
-      const chunk = Buffer.alloc(1 << 20)
-      for (;;) {
-        const n = readSync(fd, chunk, 0, chunk.length, this.#offset)
-        if (n === 0) break
-        this.#offset += n
-        const lines = (this.#partial + chunk.toString('utf8', 0, n)).split('\n')
-        this.#partial = lines.pop() ?? ''
-        for (const line of lines) {
-          if (line.includes('"event":"connect"')) this.connects++
-          else if (line.includes('"event":"disconnect"')) this.disconnects++
-        }
-      }
-    } finally { closeSync(fd) }
+    for (; this.#next < this.#lines.length; this.#next++) {
+      const line = this.#lines[this.#next] as string
+      if (line.includes('"event":"connect"')) this.connects++
+      else if (line.includes('"event":"disconnect"')) this.disconnects++
+    }
   }
 }
 
@@ -294,13 +266,9 @@ async function startNode (name: string, sharing: Sharing, redisPort: number | un
   }
   const args = [...(sharing === 'bus' ? ['--import', busOnlyImport()] : []), BROKER_JS]
   const proc = start(name, process.execPath, args, env)
-  const log = new NodeLog(proc.logFile)
-  let port = 0
-  await until(() => {
-    const line = readFileSync(proc.logFile, 'utf8').split('\n').find(l => l.includes('"event":"listening"') && l.includes('"listener":"tcp"'))
-    if (line !== undefined) port = (JSON.parse(line) as { bindPort: number }).bindPort
-    return port !== 0
-  }, 20_000, `${name}'s tcp listening line`, proc)
+  const log = new NodeLog(proc.lines)
+  const line = await proc.waitFor(l => l.includes('"event":"listening"') && l.includes('"listener":"tcp"'), 20_000)
+  const port = (JSON.parse(line) as { bindPort: number }).bindPort
   return { proc, port, log }
 }
 
@@ -340,7 +308,8 @@ interface Setup {
 
 async function setUp (config: Config, haproxyBin: string, redisBin: string): Promise<Setup> {
   const r = config.sharing === 'memory' ? undefined : await startRedis(`${config.id}-redis`, redisBin)
-  const nodes = await Promise.all(Array.from({ length: config.nodes }, async (_, i) => await startNode(`${config.id}-node${String(i + 1)}`, config.sharing, r?.port)))
+  const nodes = await Promise.all(Array.from({ length: config.nodes }, async (_, i) =>
+    await startNode(`${config.id}-node${String(i + 1)}`, config.sharing, r?.port)))
   const frontend = await freePort()
   const cfg = join(TMP, `${config.id}-haproxy.cfg`)
   writeFileSync(cfg, haproxyConfig(frontend, nodes))
@@ -478,8 +447,9 @@ const signed = (v: number, digits = 0): string => `${v > 0 ? '+' : v < 0 ? '−'
 const cell = (s: Summary, digits = 0): string => `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`
 const signedCell = (s: Summary, digits = 0): string => `${signed(s.median, digits)} (${signed(s.min, digits)} to ${signed(s.max, digits)})`
 
-function version (bin: string, args: string[], pattern: RegExp): string {
-  try { return pattern.exec(execFileSync(bin, args, { encoding: 'utf8' }))?.[1] ?? 'unknown' } catch { return 'unknown' }
+async function version (bin: string, args: string[], pattern: RegExp): Promise<string> {
+  const r = await runProgram(bin, args, { timeoutMs: 10_000 })
+  return pattern.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown'
 }
 
 /**
@@ -509,7 +479,7 @@ const t0 = performance.now()
 try {
   setups = []
   for (const c of CONFIGS) setups.push(await setUp(c, haproxyBin, redisBin))
-  process.stderr.write(`${String(setups.length)} configurations up: ${String(procs.length)} processes (logs in ${TMP})\n`)
+  process.stderr.write(`${String(setups.length)} configurations up: ${String(procs.length)} processes\n`)
   for (let round = -1; round < rounds; round++) {
     const shift = (round + 1) % setups.length
     for (const s of [...setups.slice(shift), ...setups.slice(0, shift)]) {
@@ -520,11 +490,9 @@ try {
   }
 } catch (err) {
   if (run.interrupted) await interrupt() // a child stopped under a measurement: not a failure
-  process.stderr.write(`the processes' logs are kept in ${TMP}\n`)
   throw err
 } finally {
   await stopAll()
-  try { process.kill(watchdog.pid ?? -1, 'SIGKILL') } catch {}
 }
 const runSeconds = (performance.now() - t0) / 1000
 const load1 = os.loadavg()
@@ -572,16 +540,19 @@ const costs = COSTS.map(c => ({ id: c.id, label: c.label, unit: c.unit, oneNode:
 const threeVersusOne = (['memory', 'bus', 'shared'] as const).map(sharing => ({ sharing, label: SHARING_LABEL[sharing], nodesUs: paired(config(sharing, 3), config(sharing, 1), x => x.nodesUs), everythingUs: paired(config(sharing, 3), config(sharing, 1), everything) }))
 
 const cpus = os.cpus()
-const machine = `${String(cpus.length)} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, HAProxy ${version(haproxyBin, ['-v'], /version (\S+)/)}, redis-server ${version(redisBin, ['--version'], /v=(\S+)/)}`
-const command = `node --import tsx bench/cluster-load.ts ${String(clients)} ${String(rounds)}`
+const haproxyVersion = await version(haproxyBin, ['-v'], /version (\S+)/)
+const redisVersion = await version(redisBin, ['--version'], /v=(\S+)/)
+const machine = `${String(cpus.length)} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ` +
+  `${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, HAProxy ${haproxyVersion}, redis-server ${redisVersion}`
+const command = `node --import tsx packages/broker/bench/cluster-load.ts ${String(clients)} ${String(rounds)}`
 /** The code measured: the commit, and whether the sources built differed from it. */
-const code = ((): string => {
-  try {
-    const git = (...args: string[]): string => execFileSync('git', ['-C', ROOT_DIR, ...args], { encoding: 'utf8' }).trim()
-    const dirty = git('status', '--porcelain', '--', 'src', 'packages/broker/src').split('\n').filter(l => l !== '').length
-    return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty > 0 ? `, with ${String(dirty)} files changed under src/ and packages/broker/src/` : ''}`
-  } catch { return 'not a git checkout' }
-})()
+const git = async (...args: string[]): Promise<string> =>
+  (await runProgram('git', ['-C', ROOT_DIR, ...args], { timeoutMs: 10_000 })).stdout.trim()
+const head = await git('rev-parse', '--short', 'HEAD')
+const dirty = (await git('status', '--porcelain', '--', 'src', 'packages/broker/src')).split('\n').filter(l => l !== '').length
+const code = head === ''
+  ? 'not a git checkout'
+  : `commit ${head}${dirty > 0 ? `, with ${String(dirty)} files changed under src/ and packages/broker/src/` : ''}`
 const md: string[] = [
   '# Cluster load: the cost of sharing',
   '',
@@ -621,7 +592,6 @@ const md: string[] = [
     `The clients (this process, on the same cores) used ${perConfig.map(c => `${c.id} ${fmt(c.generatorUs.median)}`).join(', ')} µs per connection.`,
   ''
 ]
-mkdirSync(join(BENCH_DIR, 'results'), { recursive: true })
-writeFileSync(join(BENCH_DIR, 'results', 'cluster.md'), md.join('\n'))
-writeFileSync(join(BENCH_DIR, 'results', 'cluster.json'), JSON.stringify({ command, startedAt: startedAt.toISOString(), runSeconds, code, machine, cores: cpus.length, loadAverage: { start: load0, end: load1 }, clients, rounds, inFlight: IN_FLIGHT, cleanSession: true, configurations: perConfig, costs, threeVersusOne }, null, 2) + '\n')
+mkdirSync(RESULTS_DIR, { recursive: true })
+writeFileSync(join(RESULTS_DIR, 'cluster.md'), md.join('\n'))
 console.log(md.join('\n'))
