@@ -25,16 +25,15 @@ export function packageVersion (name: string): string {
 export interface Outcome {
   /** Offset where the candidate says the MQTT bytes start; null when it does not say. */
   readonly start: number | null
-  readonly source: string | null
+  readonly source: string | null,
   readonly sourcePort: number | null
-  /** TLVs the candidate decoded, or why none. */
-  readonly tlvs: string
-  /** The exception it threw, if any. */
+  /** TLVs the candidate decoded, or why none; the exception it threw, if any. */
+  readonly tlvs: string,
   readonly error?: string
 }
 
 export interface Candidate {
-  readonly id: string
+  readonly id: string,
   readonly label: string
   /** How it is called. */
   readonly note: string
@@ -233,14 +232,6 @@ export const CANDIDATES: Readonly<Record<string, () => Candidate | Promise<Candi
 }
 
 export const CANDIDATE_IDS = ['ours', 'ours-read', 'hand', 'ppjs', 'balena', 'decoder'] as const
-export const CANDIDATE_LABELS: Readonly<Record<string, string>> = {
-  ours: 'aedes-proxy-protocol (ours)',
-  'ours-read': 'aedes-proxy-protocol, TLVs read',
-  hand: 'hand-written fixed-field reader',
-  ppjs: `proxy-protocol-js ${packageVersion('proxy-protocol-js')}`,
-  balena: `@balena/proxy-protocol-parser ${packageVersion('@balena/proxy-protocol-parser')}`,
-  decoder: `aedes-protocol-decoder ${packageVersion('aedes-protocol-decoder')}`
-}
 
 /** Runs `inspect`, turning an exception into an outcome. */
 export function safeInspect (candidate: Candidate, buf: Buffer): Outcome {

@@ -1,9 +1,6 @@
-// Child processes of the benchmark (brokers, parser workers) and the small
-// request/response protocol spoken with them over Node's IPC channel.
-//
-// Every child is registered here and killed when the runner exits, however
-// it exits; a child also exits by itself when its IPC channel closes, so an
-// orphan cannot outlive a runner that was killed with SIGKILL.
+// The benchmark's children (support/spawn.ts with an IPC channel) and the
+// request/response protocol spoken with them. Every child is killed when the
+// runner exits, and exits by itself when its IPC channel closes.
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 import { spawnProgram, type Spawned } from '../support/spawn.js'
@@ -12,11 +9,7 @@ export const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
 export const ROOT_DIR = dirname(BENCH_DIR)
 
 /** A message from parent to child. */
-export interface Request {
-  readonly id: number
-  readonly cmd: string
-  readonly [key: string]: unknown
-}
+export interface Request { readonly id: number, readonly cmd: string, readonly [key: string]: unknown }
 
 /** A child's answer to one request. */
 interface Reply { readonly id: number, readonly ok: boolean, readonly result?: unknown, readonly error?: string }
@@ -84,13 +77,9 @@ export class Child {
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`. */
-  async stop (graceMs = 5000): Promise<void> {
-    await this.#program.stop('SIGTERM', graceMs)
-  }
+  async stop (graceMs = 5000): Promise<void> { await this.#program.stop('SIGTERM', graceMs) }
 
-  kill (): void {
-    if (this.alive) void this.#program.stop('SIGKILL')
-  }
+  kill (): void { if (this.alive) void this.#program.stop('SIGKILL') }
 
   #onMessage (msg: unknown): void {
     if (typeof msg !== 'object' || msg === null) return
@@ -105,6 +94,12 @@ export class Child {
     if (reply.ok) pending?.resolve(reply.result)
     else pending?.reject(new Error(`${this.name}: ${reply.error ?? 'failed'}`))
   }
+}
+
+/** A fresh multi-broker.ts process serving `server` alone, and its port. */
+export async function startServer (server: string, name = server): Promise<{ child: Child, port: number }> {
+  const { child, ready } = await Child.start(`broker:${name}`, 'multi-broker.ts', ['--servers', server])
+  return { child, port: (ready.ports as Record<string, number>)[`${server}#0`] as number }
 }
 
 /** Kills every child still running. */

@@ -1,20 +1,11 @@
-// Memory per connected client (issue 13, item 4): what the plugin keeps per
-// MQTT client (connDetails, the parsed header, its registries) beyond plain
-// aedes, for v1, v2 (a real AWS NLB header: CRC32C, VPC endpoint TLV) and
-// v2 with ALPN, AUTHORITY, UNIQUE_ID, SSL (with CN) and AWS TLVs, read or not.
-//
+// Memory per connected client (bench/README.md, section 5):
 //   node --import tsx bench/client-memory.ts [clients] [rounds]
-//
-// Each broker variant is its own child process (multi-broker.ts); this
-// process opens `clients` connections that send their header and CONNECT and
-// stay connected, and the broker reports its heap + external memory after a
-// full GC before and after. Rounds alternate the variants; the figure is the
-// median per client, and the plugin's cost is that minus plain aedes's in the
-// same round.
+// Each broker variant in a process of its own (multi-broker.ts --servers);
+// heap + external after a full GC, before and after, rounds alternated.
 import net from 'node:net'
 import { once } from 'node:events'
 import { CONNACK, CONNECT, PARSE_CASES, WIRE_HEADERS } from './cases.js'
-import { Child, ROOT_DIR, stopAllChildren } from './children.js'
+import { ROOT_DIR, startServer, stopAllChildren, type Child } from './children.js'
 import { join } from 'node:path'
 import { median } from './stats.js'
 
@@ -55,14 +46,9 @@ async function connectAll (port: number, header: Buffer, count: number): Promise
 }
 
 const started = new Map<string, { child: Child, port: number }>()
-/** One broker process per server of multi-broker.ts. */
 async function broker (server: string): Promise<{ child: Child, port: number }> {
-  let b = started.get(server)
-  if (b === undefined) {
-    const { child, ready } = await Child.start(`broker:${server}`, 'multi-broker.ts', ['--servers', server])
-    b = { child, port: (ready.ports as Record<string, number>)[`${server}#0`] as number }
-    started.set(server, b)
-  }
+  const b = started.get(server) ?? await startServer(server)
+  started.set(server, b)
   return b
 }
 

@@ -32,7 +32,7 @@ export interface Config {
     readonly concurrency: number
     readonly timeoutMs: number
   }
-  /** Throughput, every broker in one process (paired-throughput.ts). */
+  /** Throughput, every broker in one process (paired.ts). */
   readonly throughput: PairedSchedule & {
     /** QoS 0 messages per run. */
     readonly messages: number

@@ -1,13 +1,9 @@
 // Brokers under test, several in one process for the paired measurements
-// (paired.ts): plain aedes twice (the method measured against itself), the
-// plugin with the README's recommended configuration, the plugin with
-// `proxyEnabled` alone, aedes-server-factory's trustProxy (the incumbent),
-// and TLS with and without the plugin. Each is its own aedes instance on its
-// own port of 127.0.0.1; the runner drives one at a time in short batches
-// and reads this process's CPU time around each batch. With --servers, only
-// those (the failure probes and client-memory.ts: one variant a process).
+// (paired.ts; PAIRED_VARIANTS says what each server is), or, with
+// --servers, those alone (the failure probes, client-memory.ts), each its
+// own aedes instance on its own port of 127.0.0.1.
 //
-// Usage: multi-broker.ts [--key file --cert file] [--trusted cidr] [--instances n] [--seed n] [--servers a,b]
+// Usage: multi-broker.ts [--key file --cert file] [--instances n] [--seed n] [--servers a,b]
 import type { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -33,8 +29,6 @@ const { values } = parseArgs({
   options: {
     key: { type: 'string' },
     cert: { type: 'string' },
-    // The README's recommended configuration: only the load balancer may send a header.
-    trusted: { type: 'string', default: '127.0.0.1' },
     instances: { type: 'string', default: '1' },
     // Seeds the order the brokers of each instance are created in.
     seed: { type: 'string', default: '1' },
@@ -44,7 +38,8 @@ const { values } = parseArgs({
 const tlsOptions: tls.TlsOptions = values.key === undefined || values.cert === undefined
   ? {}
   : { key: readFileSync(values.key), cert: readFileSync(values.cert) }
-const trustedProxies = [values.trusted]
+// The README's recommended configuration: only the load balancer (here: the runner) may send a header.
+const trustedProxies = ['127.0.0.1']
 
 const noop = (): void => {}
 let brokerErrors = 0

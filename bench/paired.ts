@@ -1,22 +1,17 @@
-// Broker CPU per connection, paired in one process (issue 13, items 2 and 3).
-//
-// Every variant is a broker of its own in ONE child process
-// (multi-broker.ts). A round runs one short batch per variant, in a shuffled
-// order, and reads the process's CPU time (user + system) around each
-// batch; only one batch runs at a time, so the CPU of a batch is that
-// variant's. Each variant's ratio is taken per round against the plain
-// batches of the same round (the mean of the two plain brokers'), as a log,
-// and the rounds give a mean and a 95 % confidence interval (Student's t).
-// Plain aedes measured against plain aedes (two identical brokers) shows
-// what the method resolves: its ratio must come out 1.00 within its
-// interval.
+// Broker CPU per connection, paired in one process (bench/README.md,
+// section 2): every variant a broker of its own in one multi-broker.ts
+// process, one batch per variant per round, each ratio per round against
+// the round's plain brokers, the interval over (process, instance) groups.
+// The same for throughput (section 4): plain aedes twice and the plugin
+// (recommended configuration, AWS NLB v2 header on both clients), one run of
+// QoS 0 messages each per round.
 import { performance } from 'node:perf_hooks'
 import { WIRE_HEADERS, type WireHeader } from './cases.js'
 import { Child } from './children.js'
-import { storm } from './loadgen.js'
+import { storm, throughput } from './loadgen.js'
 import type { Config, PairedSchedule } from './config.js'
 import { pluginBuilds } from './plugin.js'
-import type { Measure, PairedResults } from './results.js'
+import type { Measure, PairedResults, PairedThroughputResults } from './results.js'
 import { meanInterval, random, shuffled, type Interval } from './stats.js'
 
 export type PairedConfig = Config['cpu']
@@ -87,17 +82,23 @@ export interface PairedProcess {
  * pair use the same instance; the next pair moves on to the next.
  * @returns the (process, instance) group of each timed round, in order: what {@link groupedRatio} takes.
  */
-export async function pairedProcesses<V> (variants: readonly V[],
-  o: PairedSchedule & {
-    readonly name: string,
-    readonly key: string,
-    readonly cert: string
-    readonly seed: number,
-    readonly next: () => number
-  },
-  each: (p: PairedProcess, variant: V, instance: number, timed: boolean) => Promise<void>,
+/** Where and how a paired run runs its processes. */
+export interface PairedProcessOptions extends PairedSchedule {
+  readonly name: string
+  readonly key: string
+  readonly cert: string
+  readonly seed: number
+  readonly next: () => number
+}
+
+export async function pairedProcesses<V extends { readonly id: string }, M extends string> (variants: readonly V[],
+  o: PairedProcessOptions, measures: readonly M[],
+  each: (p: PairedProcess, variant: V, instance: number) => Promise<Record<M, number>>,
   /** After each round; `of` is the process's rounds, untimed ones included. */
-  after?: (p: PairedProcess, round: number, of: number) => void): Promise<string[]> {
+  after?: (p: PairedProcess, round: number, of: number) => void
+): Promise<{ groupOf: string[], samples: Record<M, Record<string, number[]>> }> {
+  const perVariant = (): Record<string, number[]> => Object.fromEntries(variants.map(v => [v.id, [] as number[]]))
+  const samples = Object.fromEntries(measures.map(m => [m, perVariant()])) as Record<M, Record<string, number[]>>
   const groupOf: string[] = []
   const perEpoch = Math.ceil(o.rounds / o.epochs / 2) * 2
   for (let epoch = 0; epoch < o.epochs && groupOf.length < o.rounds; epoch++) {
@@ -111,7 +112,10 @@ export async function pairedProcesses<V> (variants: readonly V[],
       for (let round = 0; round < of; round++) {
         order = round % 2 === 0 ? shuffled(variants, o.next) : [...order].reverse()
         const instance = Math.floor(round / 2) % o.instances
-        for (const v of order) await each(p, v, instance, round >= o.warmupRounds)
+        for (const v of order) {
+          const sample = await each(p, v, instance)
+          if (round >= o.warmupRounds) for (const m of measures) samples[m][v.id]?.push(sample[m])
+        }
         if (round >= o.warmupRounds) groupOf.push(`${epoch}:${instance}`)
         after?.(p, round, of)
       }
@@ -119,7 +123,7 @@ export async function pairedProcesses<V> (variants: readonly V[],
       await child.stop()
     }
   }
-  return groupOf
+  return { groupOf, samples }
 }
 
 /**
@@ -147,8 +151,6 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
   const wantedFamilies = new Set(PAIRED_VARIANTS.filter(named).map(v => v.family))
   const variants = PAIRED_VARIANTS.filter(v => v.baseline === true ? wantedFamilies.has(v.family) : named(v))
   // Per variant, per round: CPU µs per connection of the main thread, and of the whole process.
-  const cpu: Record<string, number[]> = Object.fromEntries(variants.map(v => [v.id, []]))
-  const proc: Record<string, number[]> = Object.fromEntries(variants.map(v => [v.id, []]))
   const failed: Record<string, number> = Object.fromEntries(variants.map(v => [v.id, 0]))
   const t0 = performance.now()
   type PerConn = { main: number, process: number }
@@ -172,16 +174,12 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
   }
   // Per timed round: which process and which instances ran it.
   const schedule = { ...cfg, name: 'broker:multi', key: run.key, cert: run.cert, seed: 1, next: random(13) }
-  const clusterOf = await pairedProcesses(variants, schedule, async (p, v, instance, timed) => {
-    const perConn = await batch(p, v, instance)
-    if (timed) {
-      cpu[v.id]?.push(perConn.main)
-      proc[v.id]?.push(perConn.process)
-    }
-  }, ({ epoch }, round, of) => {
+  const progress = ({ epoch }: PairedProcess, round: number, of: number): void => {
     if ((round + 1) % 50 !== 0) return
     run.log(`  cpu: epoch ${epoch + 1}/${cfg.epochs}, ${round + 1}/${of} rounds (${cfg.warmupRounds} untimed)`)
-  })
+  }
+  const measured = await pairedProcesses(variants, schedule, ['main', 'process'], batch, progress)
+  const { groupOf: clusterOf, samples } = measured
   const timed = clusterOf.length
   const wallS = (performance.now() - t0) / 1000
   const ratioTo = (x: readonly number[], b: readonly number[]): Interval => groupedRatio(x, b, clusterOf)
@@ -215,15 +213,84 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
     tlsCount: cfg.tlsCount,
     concurrency: cfg.concurrency,
     wallS,
-    variants: variants.map(v => ({
-      id: v.id,
-      label: v.label,
-      family: v.family,
-      count: v.tls === true ? cfg.tlsCount : cfg.count,
-      failed: failed[v.id] ?? 0,
-      ...(v.baseline === true ? { baseline: true } : {})
+    variants: variants.map(({ id, label, family, tls, baseline }) => ({
+      id,
+      label,
+      family,
+      count: tls === true ? cfg.tlsCount : cfg.count,
+      failed: failed[id] ?? 0,
+      ...(baseline && { baseline })
     })),
-    mainThread: measures(cpu),
-    process: measures(proc)
+    mainThread: measures(samples.main),
+    process: measures(samples.process)
+  }
+}
+
+// ---------------------------------------------------------------- throughput
+
+export type PairedThroughputConfig = Config['throughput']
+
+const THROUGHPUT_VARIANTS = [
+  { id: 'plain', label: 'aedes, direct (no header)', server: 'plain', header: undefined },
+  { id: 'plain-again', label: 'aedes, direct, a second identical broker', server: 'plain-again', header: undefined },
+  { id: 'plugin', label: `${REC}, AWS NLB v2 header, both clients`, server: 'pp-recommended', header: WIRE_HEADERS.v2 }
+] as const
+type ThroughputVariant = typeof THROUGHPUT_VARIANTS[number]
+
+export interface PairedThroughputRun {
+  readonly cfg: PairedThroughputConfig
+  readonly key: string
+  readonly cert: string
+  readonly log: (line: string) => void
+}
+
+export async function runPairedThroughput (run: PairedThroughputRun): Promise<PairedThroughputResults> {
+  const { cfg } = run
+  const t0 = performance.now()
+  type Run = { rate: number, main: number }
+  const once = async ({ child, ports }: PairedProcess, v: ThroughputVariant, instance: number): Promise<Run> => {
+    const server = `${v.server}#${instance}`
+    await child.request('cpuStart')
+    const r = await throughput({
+      port: ports[server] as number,
+      header: v.header,
+      messages: cfg.messages,
+      payloadBytes: cfg.payloadBytes,
+      batch: cfg.batch,
+      window: cfg.window,
+      timeoutMs: 120_000
+    })
+    // The two clients' DISCONNECTs and closes belong to the run.
+    const left = await child.request<number>('drained', { server, timeoutMs: 5000 })
+    if (left !== 0) {
+      throw new Error(`paired throughput ${v.id}: the broker still holds ${left} connections 5 s after the DISCONNECTs`)
+    }
+    const us = await child.request<{ main: number }>('cpuStop')
+    if (r.received !== cfg.messages || r.strayBytes !== 0) {
+      const got = `${r.received} of ${cfg.messages} (+${r.strayBytes} stray bytes)`
+      throw new Error(`paired throughput ${v.id}: received ${got}`)
+    }
+    return { rate: cfg.messages / (r.wallMs / 1000), main: us.main / cfg.messages }
+  }
+  const schedule = { ...cfg, name: 'broker:multi-tp', key: run.key, cert: run.cert, seed: 101, next: random(29) }
+  const measured = await pairedProcesses(THROUGHPUT_VARIANTS, schedule, ['rate', 'main'], once)
+  const { groupOf, samples: { rate, main: cpu } } = measured
+
+  const timed = groupOf.length
+  run.log(`  throughput (paired): ${timed} rounds in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+  const ratioTo = (x: readonly number[], b: readonly number[]): Interval => groupedRatio(x, b, groupOf)
+  const base = (data: Record<string, number[]>): number[] =>
+    Array.from({ length: timed }, (_, i) => ((data.plain?.[i] ?? NaN) + (data['plain-again']?.[i] ?? NaN)) / 2)
+  return {
+    rounds: timed,
+    epochs: cfg.epochs,
+    instances: cfg.instances,
+    messages: cfg.messages,
+    variants: THROUGHPUT_VARIANTS.map(({ id, label }) =>
+      ({ id, label, msgsPerSec: meanInterval(rate[id] ?? []), cpuPerMsgUs: meanInterval(cpu[id] ?? []) })),
+    ratio: ratioTo(rate.plugin ?? [], base(rate)),
+    cpuRatio: ratioTo(cpu.plugin ?? [], base(cpu)),
+    selfCheck: ratioTo(rate['plain-again'] ?? [], rate.plain ?? []),
+    cpuSelfCheck: ratioTo(cpu['plain-again'] ?? [], cpu.plain ?? [])
   }
 }

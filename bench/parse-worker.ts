@@ -63,6 +63,6 @@ serve({
   }
 }, {
   candidate: id,
-  ...(candidate !== undefined ? { label: candidate.label, note: candidate.note } : {}),
-  ...(loadError !== undefined ? { error: loadError } : {})
+  ...(candidate !== undefined && { label: candidate.label, note: candidate.note }),
+  ...(loadError !== undefined && { error: loadError })
 })

@@ -50,14 +50,12 @@ export function evaluateTargets (r: Results): Target[] {
         toHand === undefined ? null : (toBest === undefined || toBest.median >= 1) && toHand.median >= 0.3)
     }
     const ours = p.correctness.ours
-    target('parse-correct', 'parser correct on the TLV case (MQTT start, source address)',
+    const decoded = ours !== undefined && ours.tlvs.includes('awsVpceId') && ours.tlvs.includes('cn=')
+    target('parse-correct', 'parser correct on the TLV case (MQTT start, source address, TLVs)',
       ours === undefined
         ? 'not measured'
-        : `MQTT starts at ${String(ours.start)} (header: ${ours.expectedStart} B), source ${String(ours.source)}; ` +
-          `TLVs decoded: ${ours.tlvs}`,
-      ours === undefined
-        ? null
-        : ours.correct && ours.sourceCorrect && ours.tlvs.includes('awsVpceId') && ours.tlvs.includes('cn='))
+        : `MQTT starts at ${String(ours.start)}, source ${String(ours.source)}, ${ours.verdict}; TLVs: ${ours.tlvs}`,
+      ours === undefined ? null : ours.verdict === 'correct' && decoded)
   }
   const c = r.cpu
   if (c !== undefined) {

@@ -3,32 +3,26 @@ import type { Outcome } from './candidates.js'
 import type { Config } from './config.js'
 import type { Interval, Summary } from './stats.js'
 
-export interface Machine {
-  readonly nproc: number
-  readonly cpuModel: string
-  readonly node: string
-  readonly platform: string
-  readonly totalMemGiB: number
-  /** 1-minute load average when the run started and when it ended (the machine may be shared). */
-  readonly loadavg: { start: number, end: number }
-}
-
 export interface Meta {
   readonly date: string
   readonly mode: 'quick' | 'full'
   durationS: number
-  readonly machine: Machine
+  readonly machine: {
+    readonly nproc: number,
+    readonly cpuModel: string,
+    readonly node: string,
+    readonly platform: string
+    readonly totalMemGiB: number
+    /** 1-minute load average when the run started and when it ended (the machine may be shared). */
+    readonly loadavg: { start: number, end: number }
+  }
   readonly config: Config
   readonly packages: Readonly<Record<string, string>>
   readonly notes: string[]
 }
 
 export interface CorrectnessRow extends Outcome {
-  readonly expectedStart: number
-  /** The MQTT bytes start where the candidate says. */
-  readonly correct: boolean
-  /** The source address is the canonical (RFC 5952) text and the port is right. */
-  readonly sourceCorrect: boolean
+  /** 'correct', or what is wrong (another start or source than the case's, a throw). */
   readonly verdict: string
 }
 
@@ -62,21 +56,21 @@ export interface PeerComparison {
 }
 
 export interface ProbeResult {
-  readonly id: string
-  readonly label: string
-  readonly count: number
-  readonly ok: number
+  readonly id: string,
+  readonly label: string,
+  readonly count: number,
+  readonly ok: number,
   readonly failed: number
   readonly failures: Record<string, number>
-  readonly brokerCrashed: boolean
+  readonly brokerCrashed: boolean,
   readonly crash?: string
-  readonly brokerErrors?: number
+  readonly brokerErrors?: number,
   readonly brokerErrorSample?: string
 }
 
 export interface PairedVariantResult {
-  readonly id: string
-  readonly label: string
+  readonly id: string,
+  readonly label: string,
   readonly family: 'tcp' | 'tls'
   /** Connections per batch. */
   readonly count: number
@@ -110,9 +104,9 @@ export interface PairedResults extends Omit<Config['cpu'], 'timeoutMs'> {
 }
 
 export interface PairedThroughputResults {
-  readonly rounds: number
-  readonly epochs: number
-  readonly instances: number
+  readonly rounds: number,
+  readonly epochs: number,
+  readonly instances: number,
   readonly messages: number
   readonly variants: ReadonlyArray<{
     readonly id: string, readonly label: string, readonly msgsPerSec: Interval, readonly cpuPerMsgUs: Interval
@@ -127,8 +121,8 @@ export interface PairedThroughputResults {
 }
 
 export interface Target {
-  readonly id: string
-  readonly text: string
+  readonly id: string,
+  readonly text: string,
   readonly measured: string
   /** null: not measured in this run. */
   readonly met: boolean | null

@@ -6,8 +6,6 @@ export interface Summary {
   readonly median: number
   readonly min: number
   readonly max: number
-  /** Every repetition's value, in run order. */
-  readonly values: readonly number[]
 }
 
 export function median (values: readonly number[]): number {
@@ -19,8 +17,8 @@ export function median (values: readonly number[]): number {
 
 export function summarize (values: readonly number[]): Summary {
   const finite = values.filter(v => Number.isFinite(v))
-  if (finite.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, values: [...values] }
-  return { median: median(finite), min: Math.min(...finite), max: Math.max(...finite), values: [...values] }
+  if (finite.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN }
+  return { median: median(finite), min: Math.min(...finite), max: Math.max(...finite) }
 }
 
 /**
@@ -47,10 +45,6 @@ export interface Interval {
   readonly mean: number
   readonly lo: number
   readonly hi: number
-  /** Samples used (the finite ones). */
-  readonly n: number
-  /** Half the interval's width over the mean, before any transform: ± this much. */
-  readonly halfWidth: number
 }
 
 /**
@@ -77,11 +71,11 @@ export function t975 (df: number): number {
 export function meanInterval (values: readonly number[], transform: (x: number) => number = x => x): Interval {
   const finite = values.filter(v => Number.isFinite(v))
   const n = finite.length
-  if (n < 2) return { mean: Number.NaN, lo: Number.NaN, hi: Number.NaN, n, halfWidth: Number.NaN }
+  if (n < 2) return { mean: Number.NaN, lo: Number.NaN, hi: Number.NaN }
   const mean = finite.reduce((s, v) => s + v, 0) / n
   const sd = Math.sqrt(finite.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1))
   const half = t975(n - 1) * sd / Math.sqrt(n)
-  return { mean: transform(mean), lo: transform(mean - half), hi: transform(mean + half), n, halfWidth: half }
+  return { mean: transform(mean), lo: transform(mean - half), hi: transform(mean + half) }
 }
 
 /** A small seeded generator (mulberry32): the same shuffles on every run. */

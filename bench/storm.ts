@@ -1,22 +1,11 @@
-// A reconnect storm through HAProxy (issue 22, item 3): `clients` raw MQTT
-// clients connect at once (support/storm.ts) through HAProxy, to the
-// ready-to-run broker (`npm start`'s broker.js, HAProxy sending PROXY v2, as
-// README's HAProxy section; logs at info, read by this process) or to plain aedes (no
-// header, `server.listen(port)` with Node's default backlog). Reported: time
-// from the first connect to the last CONNACK, and clients lost, per round;
-// the ratio npm start / plain aedes is taken per round, then the median.
-//
-//   node --import tsx bench/storm.ts [clients] [rounds]     (after npm run build; needs haproxy)
-//   MQTT_LISTEN_BACKLOG=511 node --import tsx bench/storm.ts  (npm start with Node's default backlog)
-//
+// A reconnect storm through HAProxy (bench/README.md, section 6):
+//   node --import tsx bench/storm.ts [clients] [rounds]  (after npm run build; needs haproxy)
 // Each round starts a fresh broker and HAProxy per variant (a storm meets a
 // broker that has just started), alternating which goes first.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { once } from 'node:events'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawnProgram, type Spawned } from '../support/spawn.js'
+import { freePort, spawnProgram, type Spawned } from '../support/spawn.js'
 import { storm } from '../support/storm.js'
 import { BENCH_DIR, ROOT_DIR } from './children.js'
 import { pairedRatio, summarize } from './stats.js'
@@ -35,15 +24,6 @@ const broker = await Aedes.createBroker()
 net.createServer(broker.handle).listen(Number(process.env.PORT), '127.0.0.1', () => {
   console.log('"event":"listening"')
 })`
-
-/** A loopback port free a moment ago. */
-async function freePort (): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as net.AddressInfo
-  server.close()
-  return port
-}
 
 /** Starts `bin args` and resolves once it has printed a line containing `ready`. */
 async function start (bin: string, args: readonly string[], env: NodeJS.ProcessEnv, ready: string): Promise<Spawned> {

@@ -12,6 +12,7 @@
 // line, and every failure names the program and ends with its output's tail.
 // Signals go to this PID only; `t` stops it (SIGKILL) in t.after.
 import { spawn, type ChildProcess } from 'node:child_process'
+import net from 'node:net'
 import type { TestContext } from 'node:test'
 
 export interface SpawnOptions {
@@ -235,4 +236,16 @@ export function describeRun (what: string, r: RunResult): string {
   const status = r.timedOut ? 'timed out' : r.signal !== null ? `killed by ${r.signal}` : `exit ${String(r.code)}`
   const tail = (s: string): string => s.length > 6000 ? `…${s.slice(-6000)}` : s
   return `${what}: ${status}\n--- stdout ---\n${tail(r.stdout)}\n--- stderr ---\n${tail(r.stderr)}`
+}
+
+/** A loopback port that was free a moment ago (bound to port 0, then released), for a program to listen on. */
+export async function freePort (host = '127.0.0.1'): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once('error', reject)
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
 }

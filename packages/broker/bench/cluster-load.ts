@@ -50,7 +50,7 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { run as runProgram, spawnProgram, type Spawned } from '../../../support/spawn.js'
+import { freePort, run as runProgram, spawnProgram, type Spawned } from '../../../support/spawn.js'
 import { storm } from '../../../support/storm.js'
 import { DISCONNECT } from '../../../bench/cases.js'
 import { summarize as summarizeAll } from '../../../bench/stats.js'
@@ -158,17 +158,6 @@ function findProgram (name: string): string {
     try { accessSync(join(dir, name), constants.X_OK); return join(dir, name) } catch {}
   }
   throw new Error(`${name} not found: apt-get install ${name === 'haproxy' ? 'haproxy' : 'redis-server'}`)
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => { resolve(port) })
-    })
-  })
 }
 
 async function until (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, p?: Proc): Promise<void> {
