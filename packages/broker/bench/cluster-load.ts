@@ -571,56 +571,26 @@ const ratio = (a: string, b: string, f: (x: Sample) => number): Summary =>
 interface Cost {
   readonly id: string, readonly label: string, readonly of: (nodes: number) => Summary, readonly unit: 'µs' | '×'
 }
+const cost = (id: string, label: string, unit: Cost['unit'], of: Cost['of']): Cost => ({ id, label, unit, of })
 const COSTS: readonly Cost[] = [
-  {
-    id: 'busNodesUs',
-    label: "mqemitter-redis + aedes-persistence-redis: nodes' CPU (bus − memory)",
-    of: n => paired(config('bus', n), config('memory', n), x => x.nodesUs),
-    unit: 'µs'
-  },
-  { id: 'busRedisUs', label: "… and Redis's CPU (bus)", of: n => stat(config('bus', n), x => x.redisUs), unit: 'µs' },
-  {
-    id: 'storesNodesUs',
-    label: "the operator stores in Redis: nodes' CPU (shared − bus)",
-    of: n => paired(config('shared', n), config('bus', n), x => x.nodesUs),
-    unit: 'µs'
-  },
-  {
-    id: 'storesRedisUs',
-    label: "… and Redis's CPU (shared − bus)",
-    of: n => paired(config('shared', n), config('bus', n), x => x.redisUs),
-    unit: 'µs'
-  },
-  {
-    id: 'sharedNodesUs',
-    label: "everything shared: nodes' CPU (shared − memory)",
-    of: n => paired(config('shared', n), config('memory', n), x => x.nodesUs),
-    unit: 'µs'
-  },
-  {
-    id: 'sharedEverythingUs',
-    label: 'everything shared: nodes + Redis + HAProxy (shared − memory)',
-    of: n => paired(config('shared', n), config('memory', n), everything),
-    unit: 'µs'
-  },
-  {
-    id: 'sharedNodesRatio',
-    label: "everything shared ÷ memory: nodes' CPU",
-    of: n => ratio(config('shared', n), config('memory', n), x => x.nodesUs),
-    unit: '×'
-  },
-  {
-    id: 'sharedEverythingRatio',
-    label: 'everything shared ÷ memory: nodes + Redis + HAProxy',
-    of: n => ratio(config('shared', n), config('memory', n), everything),
-    unit: '×'
-  },
-  {
-    id: 'sharedRate',
-    label: 'connections/s, shared ÷ memory',
-    of: n => ratio(config('shared', n), config('memory', n), x => x.connectionsPerSecond),
-    unit: '×'
-  }
+  cost('busNodesUs', "mqemitter-redis + aedes-persistence-redis: nodes' CPU (bus − memory)", 'µs',
+    n => paired(config('bus', n), config('memory', n), x => x.nodesUs)),
+  cost('busRedisUs', "… and Redis's CPU (bus)", 'µs',
+    n => stat(config('bus', n), x => x.redisUs)),
+  cost('storesNodesUs', "the operator stores in Redis: nodes' CPU (shared − bus)", 'µs',
+    n => paired(config('shared', n), config('bus', n), x => x.nodesUs)),
+  cost('storesRedisUs', "… and Redis's CPU (shared − bus)", 'µs',
+    n => paired(config('shared', n), config('bus', n), x => x.redisUs)),
+  cost('sharedNodesUs', "everything shared: nodes' CPU (shared − memory)", 'µs',
+    n => paired(config('shared', n), config('memory', n), x => x.nodesUs)),
+  cost('sharedEverythingUs', 'everything shared: nodes + Redis + HAProxy (shared − memory)', 'µs',
+    n => paired(config('shared', n), config('memory', n), everything)),
+  cost('sharedNodesRatio', "everything shared ÷ memory: nodes' CPU", '×',
+    n => ratio(config('shared', n), config('memory', n), x => x.nodesUs)),
+  cost('sharedEverythingRatio', 'everything shared ÷ memory: nodes + Redis + HAProxy', '×',
+    n => ratio(config('shared', n), config('memory', n), everything)),
+  cost('sharedRate', 'connections/s, shared ÷ memory', '×',
+    n => ratio(config('shared', n), config('memory', n), x => x.connectionsPerSecond))
 ]
 const costs = COSTS.map(c => ({ id: c.id, label: c.label, unit: c.unit, oneNode: c.of(1), threeNodes: c.of(3) }))
 const threeVersusOne = (['memory', 'bus', 'shared'] as const).map(sharing => ({
