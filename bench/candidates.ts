@@ -25,16 +25,15 @@ export function packageVersion (name: string): string {
 export interface Outcome {
   /** Offset where the candidate says the MQTT bytes start; null when it does not say. */
   readonly start: number | null
-  readonly source: string | null
+  readonly source: string | null,
   readonly sourcePort: number | null
-  /** TLVs the candidate decoded, or why none. */
-  readonly tlvs: string
-  /** The exception it threw, if any. */
+  /** TLVs the candidate decoded, or why none; the exception it threw, if any. */
+  readonly tlvs: string,
   readonly error?: string
 }
 
 export interface Candidate {
-  readonly id: string
+  readonly id: string,
   readonly label: string
   /** How it is called. */
   readonly note: string
@@ -60,11 +59,13 @@ async function oursCandidate (): Promise<Candidate> {
       const r = parseHeader(buf, LIMITS)
       if (r.status !== 'complete') return { start: null, source: null, sourcePort: null, tlvs: r.status }
       const t = r.header.tlvs
-      const names = Object.keys(t).filter(k => k !== 'raw' && (t as unknown as Record<string, unknown>)[k] !== undefined)
+      const fields = t as unknown as Record<string, unknown>
+      const names = Object.keys(t).filter(k => k !== 'raw' && fields[k] !== undefined)
       const ssl = t.ssl
-      const tlvs = names.length === 0
-        ? 'none'
-        : names.map(n => n === 'ssl' && ssl !== undefined ? `ssl(cn=${ssl.cn ?? '-'}, ${ssl.version ?? '-'})` : n === 'awsVpceId' ? `awsVpceId=${t.awsVpceId ?? ''}` : n).join(', ')
+      const describe = (n: string): string => n === 'ssl' && ssl !== undefined
+        ? `ssl(cn=${ssl.cn ?? '-'}, ${ssl.version ?? '-'})`
+        : n === 'awsVpceId' ? `awsVpceId=${t.awsVpceId ?? ''}` : n
+      const tlvs = names.length === 0 ? 'none' : names.map(describe).join(', ')
       return {
         start: r.length,
         source: r.header.proxied ? r.header.source.address : null,
@@ -88,14 +89,15 @@ async function oursReadCandidate (): Promise<Candidate> {
     ...ours,
     id: 'ours-read',
     label: 'aedes-proxy-protocol, TLVs read',
-    note: 'parseHeader(buf, { maxV2Length: 4096 }), then every decoded TLV field and the raw list read (decoded on first read)',
+    note: 'parseHeader(buf, { maxV2Length: 4096 }), then every decoded TLV field and the raw list read ' +
+      '(decoded on first read)',
     run (buf) {
       const r = parseHeader(buf, LIMITS)
       if (r.status !== 'complete' || !r.header.proxied) return -1
       const t = r.header.tlvs
-      return r.length + r.header.source.port + r.header.source.address.length + t.raw.length + (t.alpn?.length ?? 0) +
-        (t.authority?.length ?? 0) + (t.uniqueId?.length ?? 0) + (t.ssl?.cn?.length ?? 0) + (t.ssl?.version?.length ?? 0) +
-        (t.ssl?.tlvs.length ?? 0) + (t.awsVpceId?.length ?? 0) + (t.crc32c ?? 0)
+      return r.length + r.header.source.port + r.header.source.address.length + t.raw.length +
+        (t.alpn?.length ?? 0) + (t.authority?.length ?? 0) + (t.uniqueId?.length ?? 0) + (t.ssl?.cn?.length ?? 0) +
+        (t.ssl?.version?.length ?? 0) + (t.ssl?.tlvs.length ?? 0) + (t.awsVpceId?.length ?? 0) + (t.crc32c ?? 0)
     }
   }
 }
@@ -144,7 +146,8 @@ function ppjsCandidate (): Candidate {
       }
     }
     const r = ppjs.V1BinaryProxyProtocol.parse(buf)
-    return { start: r.data === undefined ? null : buf.length - r.data.length, source: r.source.ipAddress, port: r.source.port, len: r.source.ipAddress.length }
+    const start = r.data === undefined ? null : buf.length - r.data.length
+    return { start, source: r.source.ipAddress, port: r.source.port, len: r.source.ipAddress.length }
   }
   return {
     id: 'ppjs',
@@ -229,20 +232,13 @@ export const CANDIDATES: Readonly<Record<string, () => Candidate | Promise<Candi
 }
 
 export const CANDIDATE_IDS = ['ours', 'ours-read', 'hand', 'ppjs', 'balena', 'decoder'] as const
-export const CANDIDATE_LABELS: Readonly<Record<string, string>> = {
-  ours: 'aedes-proxy-protocol (ours)',
-  'ours-read': 'aedes-proxy-protocol, TLVs read',
-  hand: 'hand-written fixed-field reader',
-  ppjs: `proxy-protocol-js ${packageVersion('proxy-protocol-js')}`,
-  balena: `@balena/proxy-protocol-parser ${packageVersion('@balena/proxy-protocol-parser')}`,
-  decoder: `aedes-protocol-decoder ${packageVersion('aedes-protocol-decoder')}`
-}
 
 /** Runs `inspect`, turning an exception into an outcome. */
 export function safeInspect (candidate: Candidate, buf: Buffer): Outcome {
   try {
     return candidate.inspect(buf)
   } catch (err) {
-    return { start: null, source: null, sourcePort: null, tlvs: '-', error: err instanceof Error ? err.message : String(err) }
+    const error = err instanceof Error ? err.message : String(err)
+    return { start: null, source: null, sourcePort: null, tlvs: '-', error }
   }
 }

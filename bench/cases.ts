@@ -6,7 +6,9 @@ import { encodeV1, encodeV2, sslTlv, TLV } from '../support/encode.js'
 import { AWS_NLB_VPCE_EXAMPLE } from '../support/fixtures.js'
 
 /** MQTT 3.1.1 CONNECT, clean session, empty client id (aedes assigns one). */
-export const CONNECT: Buffer = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: '', keepalive: 60 })
+export const CONNECT: Buffer = mqttPacket.generate({
+  cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: '', keepalive: 60
+})
 /** MQTT DISCONNECT. */
 export const DISCONNECT: Buffer = Buffer.from([0xe0, 0x00])
 /** The CONNACK aedes sends for an accepted 3.1.1 CONNECT with a clean session. */
@@ -41,7 +43,11 @@ export const PARSE_CASES: readonly ParseCase[] = [
   parseCase('v1-tcp4', 'v1 TCP4',
     encodeV1({ family: 'TCP4', source: SRC4, destination: DST4 }), SRC4),
   parseCase('v1-tcp6', 'v1 TCP6',
-    encodeV1({ family: 'TCP6', source: { address: '2001:db8::10', port: 51234 }, destination: { address: '2001:db8:0:1::20', port: 1883 } }),
+    encodeV1({
+      family: 'TCP6',
+      source: { address: '2001:db8::10', port: 51234 },
+      destination: { address: '2001:db8:0:1::20', port: 1883 }
+    }),
     { address: '2001:db8::10', port: 51234 }),
   parseCase('v2-inet', 'v2 INET, no TLVs',
     encodeV2({ family: 'INET', source: SRC4, destination: DST4 }), SRC4),

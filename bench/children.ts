@@ -1,101 +1,62 @@
-// Child processes of the benchmark (brokers, parser workers) and the small
-// request/response protocol spoken with them over Node's IPC channel.
-//
-// Every child is registered here and killed when the runner exits, however
-// it exits; a child also exits by itself when its IPC channel closes, so an
-// orphan cannot outlive a runner that was killed with SIGKILL.
-import { fork, type ChildProcess } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
-import { Session } from 'node:inspector'
+// The benchmark's children (support/spawn.ts with an IPC channel) and the
+// request/response protocol spoken with them. Every child is killed when the
+// runner exits, and exits by itself when its IPC channel closes.
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
+import { spawnProgram, type Spawned } from '../support/spawn.js'
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
 export const ROOT_DIR = dirname(BENCH_DIR)
 
 /** A message from parent to child. */
-export interface Request {
-  readonly id: number
-  readonly cmd: string
-  readonly [key: string]: unknown
-}
+export interface Request { readonly id: number, readonly cmd: string, readonly [key: string]: unknown }
 
 /** A child's answer to one request. */
-interface Reply {
-  readonly id: number
-  readonly ok: boolean
-  readonly result?: unknown
-  readonly error?: string
-}
-
-interface Pending {
-  resolve (value: unknown): void
-  reject (err: Error): void
-  timer: NodeJS.Timeout
-}
+interface Reply { readonly id: number, readonly ok: boolean, readonly result?: unknown, readonly error?: string }
 
 const live = new Set<Child>()
-/** Every child started, by pid (to name their CPU profiles). */
-export const childNames = new Map<number, string>()
-
-export interface ExitInfo { readonly code: number | null, readonly signal: NodeJS.Signals | null }
 
 export class Child {
   readonly name: string
-  readonly proc: ChildProcess
-  readonly exited: Promise<ExitInfo>
-  #exit: ExitInfo | undefined
+  readonly #program: Spawned
   #nextId = 1
-  readonly #pending = new Map<number, Pending>()
-  #stderr = ''
+  readonly #pending = new Map<number, { resolve: (value: unknown) => void, reject: (err: Error) => void }>()
   #ready: ((msg: Record<string, unknown>) => void) | undefined
 
   private constructor (name: string, script: string, args: readonly string[]) {
     this.name = name
-    this.proc = fork(join(BENCH_DIR, script), [...args], {
-      cwd: ROOT_DIR,
-      execArgv: ['--import', 'tsx', '--expose-gc'],
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      serialization: 'advanced'
-    })
+    this.#program = spawnProgram(process.execPath, ['--import', 'tsx', '--expose-gc', join(BENCH_DIR, script), ...args],
+      { cwd: ROOT_DIR, ipc: true, label: name, maxOutput: 64 * 1024 })
     live.add(this)
-    if (this.proc.pid !== undefined) childNames.set(this.proc.pid, name)
-    this.proc.stderr?.setEncoding('utf8')
-    this.proc.stderr?.on('data', (text: string) => {
-      this.#stderr = (this.#stderr + text).slice(-8192)
-    })
-    this.proc.on('message', (msg: unknown) => { this.#onMessage(msg) })
-    this.exited = new Promise(resolve => {
-      this.proc.once('exit', (code, signal) => {
-        this.#exit = { code, signal }
-        live.delete(this)
-        for (const [, p] of this.#pending) {
-          clearTimeout(p.timer)
-          p.reject(new Error(`${this.name} exited (code ${String(code)}, signal ${String(signal)}): ${this.lastStderr()}`))
-        }
-        this.#pending.clear()
-        resolve(this.#exit)
-      })
+    this.#program.child.on('message', (msg: unknown) => { this.#onMessage(msg) })
+    void this.#program.done.then(({ code, signal }) => {
+      live.delete(this)
+      const how = `code ${String(code)}, signal ${String(signal)}`
+      const error = new Error(`${this.name} exited (${how}): ${this.lastStderr()}`)
+      for (const p of this.#pending.values()) p.reject(error)
+      this.#pending.clear()
+      this.#ready?.({ exited: true })
     })
   }
 
   /** Starts `script` (in bench/) and waits for its `{ type: 'ready' }` message. */
-  static async start (name: string, script: string, args: readonly string[] = [], timeoutMs = 30_000): Promise<{ child: Child, ready: Record<string, unknown> }> {
+  static async start (name: string, script: string, args: readonly string[] = [], timeoutMs = 30_000):
+  Promise<{ child: Child, ready: Record<string, unknown> }> {
     const child = new Child(name, script, args)
-    const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`${name} not ready within ${timeoutMs} ms: ${child.lastStderr()}`)) }, timeoutMs)
-      child.#ready = msg => { clearTimeout(timer); resolve(msg) }
-      void child.exited.then(info => {
-        clearTimeout(timer)
-        reject(new Error(`${name} exited before it was ready (code ${String(info.code)}): ${child.lastStderr()}`))
-      })
-    }).catch((err: unknown) => { child.kill(); throw err })
+    const timer = setTimeout(() => { child.#ready?.({ timedOut: true }) }, timeoutMs)
+    const ready = await new Promise<Record<string, unknown>>(resolve => { child.#ready = resolve })
+    clearTimeout(timer)
+    if (ready.exited === true || ready.timedOut === true) {
+      child.kill()
+      const why = ready.exited === true ? 'exited before it was ready' : `not ready within ${timeoutMs} ms`
+      throw new Error(`${name} ${why}: ${child.lastStderr()}`)
+    }
     return { child, ready }
   }
 
-  get alive (): boolean { return this.#exit === undefined }
-  get exitInfo (): ExitInfo | undefined { return this.#exit }
-  lastStderr (): string { return this.#stderr.trim() }
+  get alive (): boolean { return !this.#program.exited }
+  get exitCode (): number | null { return this.#program.exitCode }
+  lastStderr (): string { return this.#program.output().slice(-8192).trim() }
 
   /** Sends a command and waits for its reply. */
   async request<T = unknown> (cmd: string, args: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<T> {
@@ -106,23 +67,19 @@ export class Child {
         this.#pending.delete(id)
         reject(new Error(`${this.name}: '${cmd}' got no answer within ${timeoutMs} ms`))
       }, timeoutMs)
-      this.#pending.set(id, { resolve, reject, timer })
-      this.proc.send({ id, cmd, ...args })
+      const done = (): void => { clearTimeout(timer); this.#pending.delete(id) }
+      this.#pending.set(id, {
+        resolve: value => { done(); resolve(value as T) },
+        reject: err => { done(); reject(err) }
+      })
+      this.#program.child.send({ id, cmd, ...args })
     })
   }
 
-  /** Asks the child to exit (so --cpu-prof can write its profile), then kills it. */
-  async stop (graceMs = 5000): Promise<void> {
-    if (!this.alive) return
-    try { this.proc.send({ id: 0, cmd: 'exit' }) } catch { /* channel already closed */ }
-    const timer = setTimeout(() => { this.kill() }, graceMs)
-    await this.exited
-    clearTimeout(timer)
-  }
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  async stop (graceMs = 5000): Promise<void> { await this.#program.stop('SIGTERM', graceMs) }
 
-  kill (): void {
-    if (this.alive) this.proc.kill('SIGKILL')
-  }
+  kill (): void { if (this.alive) void this.#program.stop('SIGKILL') }
 
   #onMessage (msg: unknown): void {
     if (typeof msg !== 'object' || msg === null) return
@@ -134,12 +91,15 @@ export class Child {
     }
     const reply = m as unknown as Reply
     const pending = this.#pending.get(reply.id)
-    if (pending === undefined) return
-    this.#pending.delete(reply.id)
-    clearTimeout(pending.timer)
-    if (reply.ok) pending.resolve(reply.result)
-    else pending.reject(new Error(`${this.name}: ${reply.error ?? 'failed'}`))
+    if (reply.ok) pending?.resolve(reply.result)
+    else pending?.reject(new Error(`${this.name}: ${reply.error ?? 'failed'}`))
   }
+}
+
+/** A fresh multi-broker.ts process serving `server` alone, and its port. */
+export async function startServer (server: string, name = server): Promise<{ child: Child, port: number }> {
+  const { child, ready } = await Child.start(`broker:${name}`, 'multi-broker.ts', ['--servers', server])
+  return { child, port: (ready.ports as Record<string, number>)[`${server}#0`] as number }
 }
 
 /** Kills every child still running. */
@@ -147,7 +107,7 @@ export function killAllChildren (): void {
   for (const child of live) child.kill()
 }
 
-/** Stops every child gracefully (profiles get written), killing stragglers. */
+/** Stops every child, killing stragglers. */
 export async function stopAllChildren (): Promise<void> {
   await Promise.all([...live].map(async child => { await child.stop() }))
 }
@@ -159,47 +119,15 @@ process.once('exit', killAllChildren)
 export type Handler = (req: Request) => unknown
 
 /**
- * V8's CPU profiler (the one behind `node --cpu-prof`), started and stopped
- * on request so a profile covers the measured work only, not start-up.
- */
-let profiler: Session | undefined
-async function post (session: Session, method: string, params: Record<string, unknown> = {}): Promise<unknown> {
-  return await new Promise((resolve, reject) => {
-    session.post(method, params, (err, result) => { if (err !== null) reject(err); else resolve(result) })
-  })
-}
-const builtins: Record<string, Handler> = {
-  profStart: async req => {
-    profiler ??= new Session()
-    profiler.connect()
-    await post(profiler, 'Profiler.enable')
-    await post(profiler, 'Profiler.setSamplingInterval', { interval: Number(req.intervalUs ?? 200) })
-    await post(profiler, 'Profiler.start')
-    return null
-  },
-  profStop: async req => {
-    if (profiler === undefined) throw new Error('profiler not started')
-    const { profile } = await post(profiler, 'Profiler.stop') as { profile: unknown }
-    profiler.disconnect()
-    profiler = undefined
-    writeFileSync(String(req.file), JSON.stringify(profile))
-    return req.file
-  }
-}
-
-/**
  * In a child: answers the parent's requests with `handlers[cmd]`, tells the
  * parent it is ready, and exits on `exit` or when the parent goes away.
  */
-export function serve (handlers: Record<string, Handler>, ready: Record<string, unknown> = {}, onExit: () => void = () => {}): void {
+export function serve (handlers: Record<string, Handler>, ready: Record<string, unknown> = {},
+  onExit: () => void = () => {}): void {
   const send = (msg: unknown): void => { if (process.connected) process.send?.(msg) }
   process.on('message', (raw: unknown) => {
     const req = raw as Request
-    if (req.cmd === 'exit') {
-      onExit()
-      process.exit(0)
-    }
-    const handler = handlers[req.cmd] ?? builtins[req.cmd]
+    const handler = handlers[req.cmd]
     if (handler === undefined) {
       send({ id: req.id, ok: false, error: `unknown command ${req.cmd}` })
       return
@@ -208,7 +136,9 @@ export function serve (handlers: Record<string, Handler>, ready: Record<string, 
       .then(() => handler(req))
       .then(
         result => { send({ id: req.id, ok: true, result }) },
-        (err: unknown) => { send({ id: req.id, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) }) })
+        (err: unknown) => {
+          send({ id: req.id, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) })
+        })
   })
   process.on('disconnect', () => { onExit(); process.exit(0) })
   send({ type: 'ready', ...ready })

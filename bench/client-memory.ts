@@ -1,21 +1,13 @@
-// Memory per connected client (issue 13, item 4): what the plugin keeps per
-// MQTT client (connDetails, the parsed header, its registries) beyond plain
-// aedes, for v1, v2 (a real AWS NLB header: CRC32C, VPC endpoint TLV) and
-// v2 with ALPN, AUTHORITY, UNIQUE_ID, SSL (with CN) and AWS TLVs, read or not.
-//
+// Memory per connected client (bench/README.md, section 5):
 //   node --import tsx bench/client-memory.ts [clients] [rounds]
-//
-// Each broker variant is its own child process (bench/broker.ts); this
-// process opens `clients` connections that send their header and CONNECT and
-// stay connected, and the broker reports its heap + external memory after a
-// full GC before and after. Rounds alternate the variants; the figure is the
-// median per client, and the plugin's cost is that minus plain aedes's in the
-// same round.
+// Each broker variant in a process of its own (multi-broker.ts --servers);
+// heap + external after a full GC, before and after, rounds alternated.
 import net from 'node:net'
 import { once } from 'node:events'
 import { CONNACK, CONNECT, PARSE_CASES, WIRE_HEADERS } from './cases.js'
-import { Child, ROOT_DIR, stopAllChildren } from './children.js'
+import { ROOT_DIR, startServer, stopAllChildren, type Child } from './children.js'
 import { join } from 'node:path'
+import { median } from './stats.js'
 
 // The plugin as npm run build compiled it (the brokers are child processes and inherit this).
 process.env.BENCH_PLUGIN_DIR ??= join(ROOT_DIR, 'dist')
@@ -25,9 +17,14 @@ const rounds = Number(process.argv[3] ?? 5)
 interface Mem { heapUsed: number, external: number }
 const VARIANTS = [
   { id: 'plain', label: 'plain aedes, no header', broker: 'plain', header: Buffer.alloc(0) },
-  { id: 'v1', label: 'plugin, v1 TCP4', broker: 'pp', header: WIRE_HEADERS.v1 },
-  { id: 'v2', label: 'plugin, v2 AWS NLB (CRC32C, VPC endpoint TLV)', broker: 'pp', header: WIRE_HEADERS.v2 },
-  { id: 'v2-tlvs', label: 'plugin, v2 INET6 + ALPN, AUTHORITY, UNIQUE_ID, SSL, AWS TLVs', broker: 'pp', header: (PARSE_CASES.find(c => c.id === 'v2-inet6-tlvs') ?? PARSE_CASES[0])?.header ?? Buffer.alloc(0) }
+  { id: 'v1', label: 'plugin, v1 TCP4', broker: 'pp-enabled', header: WIRE_HEADERS.v1 },
+  { id: 'v2', label: 'plugin, v2 AWS NLB (CRC32C, VPC endpoint TLV)', broker: 'pp-enabled', header: WIRE_HEADERS.v2 },
+  {
+    id: 'v2-tlvs',
+    label: 'plugin, v2 INET6 + ALPN, AUTHORITY, UNIQUE_ID, SSL, AWS TLVs',
+    broker: 'pp-enabled',
+    header: (PARSE_CASES.find(c => c.id === 'v2-inet6-tlvs') ?? PARSE_CASES[0])?.header ?? Buffer.alloc(0)
+  }
 ] as const
 
 /** Opens `count` clients that send `header` + CONNECT and wait for their CONNACK; they stay connected. */
@@ -48,35 +45,30 @@ async function connectAll (port: number, header: Buffer, count: number): Promise
   return sockets
 }
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? Number.NaN }
-
 const started = new Map<string, { child: Child, port: number }>()
-async function broker (variant: string): Promise<{ child: Child, port: number }> {
-  let b = started.get(variant)
-  if (b === undefined) {
-    const { child, ready } = await Child.start(`broker:${variant}`, 'broker.ts', [variant, '--header-timeout', '10000', '--connect-timeout', '10000'])
-    b = { child, port: Number(ready.port) }
-    started.set(variant, b)
-  }
+async function broker (server: string): Promise<{ child: Child, port: number }> {
+  const b = started.get(server) ?? await startServer(server)
+  started.set(server, b)
   return b
 }
 
 const perClient = new Map<string, number[]>(VARIANTS.map(v => [v.id, []]))
 const overhead = new Map<string, number[]>(VARIANTS.map(v => [v.id, []]))
 try {
-  // A first round, not counted: each broker process allocates what it keeps for good (aedes' and V8's own) on its first clients.
+  // A first round, not counted: each broker process allocates what it keeps
+  // for good (aedes' and V8's own) on its first clients.
   for (let round = -1; round < rounds; round++) {
     const inRound = new Map<string, number>()
     const shift = (round + 1) % VARIANTS.length
     for (const v of [...VARIANTS.slice(shift), ...VARIANTS.slice(0, shift)]) {
       const b = await broker(v.broker)
-      const m0 = await b.child.request<Mem>('mem', { gc: true })
+      const m0 = await b.child.request<Mem>('mem')
       const sockets = await connectAll(b.port, v.header, clients)
-      const m1 = await b.child.request<Mem>('mem', { gc: true })
+      const m1 = await b.child.request<Mem>('mem')
       const bytes = (m1.heapUsed + m1.external - m0.heapUsed - m0.external) / clients
       inRound.set(v.id, bytes)
       for (const s of sockets) s.destroy()
-      await b.child.request('waitConnections', { atMost: 0, timeoutMs: 20_000 }, 25_000)
+      await b.child.request('drained', { server: `${v.broker}#0`, timeoutMs: 20_000 }, 25_000)
     }
     if (round < 0) continue
     const plain = inRound.get('plain') ?? Number.NaN
@@ -90,11 +82,13 @@ try {
   await stopAllChildren()
 }
 
-console.log(`Memory per connected client (heap + external after a full GC), ${clients} clients, median of ${rounds} alternating rounds:\n`)
+console.log('Memory per connected client (heap + external after a full GC), ' +
+  `${clients} clients, median of ${rounds} alternating rounds:\n`)
 console.log('| variant | bytes per client | beyond plain aedes |')
 console.log('| --- | ---: | ---: |')
 for (const v of VARIANTS) {
   const b = median(perClient.get(v.id) ?? [])
   const o = median(overhead.get(v.id) ?? [])
-  console.log(`| ${v.label} | ${Math.round(b).toLocaleString('en')} | ${v.id === 'plain' ? '(baseline)' : `${o >= 0 ? '+' : ''}${Math.round(o).toLocaleString('en')}`} |`)
+  const beyond = v.id === 'plain' ? '(baseline)' : `${o >= 0 ? '+' : ''}${Math.round(o).toLocaleString('en')}`
+  console.log(`| ${v.label} | ${Math.round(b).toLocaleString('en')} | ${beyond} |`)
 }

@@ -26,35 +26,26 @@ export interface StormOptions {
   readonly timeoutMs: number
 }
 
-export interface StormResult {
-  readonly wallMs: number
-  readonly ok: number
-  readonly failed: number
-  /** Per successful connection: connect() called to CONNACK received, ms. */
-  readonly latencies: Float64Array
-  /** Failure reasons and how often. */
-  readonly failures: Record<string, number>
-}
+/** CONNACKs, failures, and the failures by reason. */
+export interface StormResult { readonly ok: number, readonly failed: number, readonly failures: Record<string, number> }
 
 /** Opens `count` connections, `concurrency` at a time: header + CONNECT, wait for CONNACK, DISCONNECT, close. */
 export async function storm (o: StormOptions): Promise<StormResult> {
   const payload = o.header === undefined ? CONNECT : Buffer.concat([o.header, CONNECT])
-  const latencies = new Float64Array(o.count)
   const failures: Record<string, number> = {}
   let ok = 0
   let failed = 0
   let started = 0
-  const t0 = performance.now()
   const worker = async (): Promise<void> => {
     while (started < o.count) {
       started++
       const r = await oneConnection(o, payload)
-      if (typeof r === 'number') latencies[ok++] = r
+      if (typeof r === 'number') ok++
       else { failed++; failures[r] = (failures[r] ?? 0) + 1 }
     }
   }
   await Promise.all(Array.from({ length: Math.min(o.concurrency, o.count) }, worker))
-  return { wallMs: performance.now() - t0, ok, failed, latencies: latencies.subarray(0, ok), failures }
+  return { ok, failed, failures }
 }
 
 async function oneConnection (o: StormOptions, payload: Buffer): Promise<number | string> {
@@ -76,7 +67,9 @@ async function oneConnection (o: StormOptions, payload: Buffer): Promise<number 
       resolve(reason ?? (latency >= 0 ? latency : 'closed before CONNACK'))
     }
     const timer = setTimeout(() => { finish('timeout') }, o.timeoutMs)
-    const onError = (err: NodeJS.ErrnoException): void => { finish(latency >= 0 ? undefined : `error ${err.code ?? err.message}`) }
+    const onError = (err: NodeJS.ErrnoException): void => {
+      finish(latency >= 0 ? undefined : `error ${err.code ?? err.message}`)
+    }
     raw.on('error', onError)
     const listen = (s: net.Socket): void => {
       let head: Buffer | undefined
@@ -84,7 +77,10 @@ async function oneConnection (o: StormOptions, payload: Buffer): Promise<number 
         if (latency >= 0) return
         head = head === undefined ? chunk : Buffer.concat([head, chunk])
         if (head.length < CONNACK.length) return
-        if (!head.subarray(0, CONNACK.length).equals(CONNACK)) { finish(`unexpected reply 0x${head.subarray(0, 4).toString('hex')}`); return }
+        if (!head.subarray(0, CONNACK.length).equals(CONNACK)) {
+          finish(`unexpected reply 0x${head.subarray(0, 4).toString('hex')}`)
+          return
+        }
         latency = performance.now() - t0
         s.end(DISCONNECT)
       })
@@ -126,7 +122,7 @@ export interface ThroughputOptions {
 }
 
 export interface ThroughputResult {
-  readonly wallMs: number
+  readonly wallMs: number,
   readonly received: number
   /** Bytes received beyond whole messages (should be 0). */
   readonly strayBytes: number
@@ -137,12 +133,14 @@ const TOPIC = 'bench/throughput'
 interface Session { readonly socket: net.Socket, readonly leftover: Buffer }
 
 /** Connects, sends header + `packets`, waits for `expectBytes` of replies. */
-async function session (port: number, header: Buffer | undefined, packets: readonly Buffer[], expectBytes: number, timeoutMs: number): Promise<Session> {
+async function session (port: number, header: Buffer | undefined, packets: readonly Buffer[], expectBytes: number,
+  timeoutMs: number): Promise<Session> {
   const socket = net.connect({ host: HOST, port })
   socket.setNoDelay(true)
   return await new Promise<Session>((resolve, reject) => {
     let got = Buffer.alloc(0)
-    const timer = setTimeout(() => { cleanup(); socket.destroy(); reject(new Error('no CONNACK/SUBACK in time')) }, timeoutMs)
+    const fail = (err: Error): void => { cleanup(); socket.destroy(); reject(err) }
+    const timer = setTimeout(() => { fail(new Error('no CONNACK/SUBACK in time')) }, timeoutMs)
     const onData = (chunk: Buffer): void => {
       got = Buffer.concat([got, chunk])
       if (got.length < expectBytes) return
@@ -151,7 +149,7 @@ async function session (port: number, header: Buffer | undefined, packets: reado
       resolve({ socket, leftover: got.subarray(expectBytes) })
     }
     const onClose = (): void => { cleanup(); reject(new Error('closed during handshake')) }
-    const onError = (err: Error): void => { cleanup(); socket.destroy(); reject(err) }
+    const onError = fail
     const cleanup = (): void => {
       clearTimeout(timer)
       socket.off('data', onData)
@@ -169,12 +167,15 @@ async function session (port: number, header: Buffer | undefined, packets: reado
 
 /** One publisher, one subscriber, `messages` QoS 0 publishes through the broker. */
 export async function throughput (o: ThroughputOptions): Promise<ThroughputResult> {
-  const connect = (clientId: string): Buffer => mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 })
+  const connect = (clientId: string): Buffer =>
+    mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 })
   const subscribe = mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: TOPIC, qos: 0 }] })
-  const publish = mqttPacket.generate({ cmd: 'publish', topic: TOPIC, payload: Buffer.alloc(o.payloadBytes, 0x61), qos: 0, retain: false, dup: false })
+  const payload = Buffer.alloc(o.payloadBytes, 0x61)
+  const publish = mqttPacket.generate({ cmd: 'publish', topic: TOPIC, payload, qos: 0, retain: false, dup: false })
   const size = publish.length
   const sub = await session(o.port, o.header, [connect('bench-sub'), subscribe], 4 + 5, o.timeoutMs)
-  const pub = await session(o.port, o.header, [connect('bench-pub')], 4, o.timeoutMs).catch((err: unknown) => { sub.socket.destroy(); throw err })
+  const pub = await session(o.port, o.header, [connect('bench-pub')], 4, o.timeoutMs)
+    .catch((err: unknown) => { sub.socket.destroy(); throw err })
   pub.socket.on('error', () => {})
   sub.socket.on('error', () => {})
   const batchBuf = Buffer.concat(Array.from({ length: o.batch }, () => publish))
@@ -184,7 +185,10 @@ export async function throughput (o: ThroughputOptions): Promise<ThroughputResul
   const t0 = performance.now()
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`throughput: ${Math.floor(receivedBytes / size)} of ${o.messages} messages after ${o.timeoutMs} ms`)) }, o.timeoutMs)
+      const timer = setTimeout(() => {
+        const got = Math.floor(receivedBytes / size)
+        reject(new Error(`throughput: ${got} of ${o.messages} messages after ${o.timeoutMs} ms`))
+      }, o.timeoutMs)
       const pump = (): void => {
         while (!waitingDrain && sent < o.messages && sent - Math.floor(receivedBytes / size) < o.window) {
           const n = Math.min(o.batch, o.messages - sent)
@@ -211,57 +215,5 @@ export async function throughput (o: ThroughputOptions): Promise<ThroughputResul
     pub.socket.end(DISCONNECT)
     sub.socket.end(DISCONNECT)
     setTimeout(() => { pub.socket.destroy(); sub.socket.destroy() }, 1000).unref()
-  }
-}
-
-// ---------------------------------------------------------------- idle sockets
-
-export interface IdleSet {
-  readonly count: number
-  /** Connected sockets. */
-  readonly opened: number
-  /** performance.now() when each socket connected (NaN if it did not). */
-  readonly openedAt: Float64Array
-  /** performance.now() when the broker closed each (NaN while open). */
-  readonly closedAt: Float64Array
-  /** Closes every socket still open (not counted as a broker close). */
-  destroy (): void
-}
-
-/** Opens `count` sockets that never send a byte, `concurrency` connects at a time. */
-export async function openIdle (port: number, count: number, concurrency: number, timeoutMs: number): Promise<IdleSet> {
-  const sockets: net.Socket[] = []
-  const openedAt = new Float64Array(count).fill(Number.NaN)
-  const closedAt = new Float64Array(count).fill(Number.NaN)
-  let destroying = false
-  let next = 0
-  let opened = 0
-  const connectOne = async (i: number): Promise<void> => {
-    await new Promise<void>(resolve => {
-      const s = net.connect({ host: HOST, port })
-      sockets.push(s)
-      const timer = setTimeout(() => { s.destroy(); resolve() }, timeoutMs)
-      s.on('error', () => { clearTimeout(timer); resolve() })
-      s.once('connect', () => { clearTimeout(timer); openedAt[i] = performance.now(); opened++; resolve() })
-      const closed = (): void => {
-        if (!destroying && Number.isNaN(closedAt[i]) && !Number.isNaN(openedAt[i])) closedAt[i] = performance.now()
-      }
-      s.once('end', closed)
-      s.once('close', closed)
-    })
-  }
-  const worker = async (): Promise<void> => {
-    while (next < count) await connectOne(next++)
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
-  return {
-    count,
-    get opened () { return opened },
-    openedAt,
-    closedAt,
-    destroy () {
-      destroying = true
-      for (const s of sockets) s.destroy()
-    }
   }
 }

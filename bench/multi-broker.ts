@@ -1,14 +1,9 @@
-// Several brokers in one process, for the paired CPU measurement (run.ts,
-// section "cpu"): plain aedes twice (the method measured against itself),
-// the plugin with the README's recommended configuration, the plugin with
-// `proxyEnabled` alone, aedes-server-factory's trustProxy (the incumbent),
-// and TLS with and without the plugin. Each is its own aedes instance on its
-// own port of 127.0.0.1; the runner drives one at a time in short batches
-// and reads this process's CPU time around each batch, so every variant is
-// measured in the same process, with the same JIT and heap, minutes apart
-// at most.
+// Brokers under test, several in one process for the paired measurements
+// (paired.ts; PAIRED_VARIANTS says what each server is), or, with
+// --servers, those alone (the failure probes, client-memory.ts), each its
+// own aedes instance on its own port of 127.0.0.1.
 //
-// Usage (by run.ts): multi-broker.ts --key file --cert file [--trusted cidr] [--instances n] [--seed n]
+// Usage: multi-broker.ts [--key file --cert file] [--instances n] [--seed n] [--servers a,b]
 import type { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -34,30 +29,36 @@ const { values } = parseArgs({
   options: {
     key: { type: 'string' },
     cert: { type: 'string' },
-    // The README's recommended configuration: only the load balancer may send a header.
-    trusted: { type: 'string', default: '127.0.0.1' },
     instances: { type: 'string', default: '1' },
     // Seeds the order the brokers of each instance are created in.
-    seed: { type: 'string', default: '1' }
+    seed: { type: 'string', default: '1' },
+    servers: { type: 'string' }
   }
 })
-if (values.key === undefined || values.cert === undefined) throw new Error('multi-broker.ts needs --key and --cert')
-const tlsOptions: tls.TlsOptions = { key: readFileSync(values.key), cert: readFileSync(values.cert) }
-const trustedProxies = [values.trusted]
+const tlsOptions: tls.TlsOptions = values.key === undefined || values.cert === undefined
+  ? {}
+  : { key: readFileSync(values.key), cert: readFileSync(values.cert) }
+// The README's recommended configuration: only the load balancer (here: the runner) may send a header.
+const trustedProxies = ['127.0.0.1']
 
 const noop = (): void => {}
 let brokerErrors = 0
+let brokerErrorSample = ''
 
 async function makeBroker (): Promise<Aedes> {
   const broker = await Aedes.createBroker()
   broker.on('clientError', noop)
   broker.on('connectionError', noop)
-  ;(broker as EventEmitter).on('error', () => { brokerErrors++ })
+  ;(broker as EventEmitter).on('error', (err: Error) => {
+    brokerErrors++
+    brokerErrorSample = err.message
+  })
   return broker
 }
 
 /** An aedes broker with the plugin (this build, or `build`) installed, serving `create(broker.handle)`, attached. */
-async function withPlugin (options: Plugin.ProxyProtocolOptions, create: (handle: Aedes['handle']) => net.Server, build: typeof Plugin = plugin): Promise<net.Server> {
+async function withPlugin (options: Plugin.ProxyProtocolOptions, create: (handle: Aedes['handle']) => net.Server,
+  build: typeof Plugin = plugin): Promise<net.Server> {
   const broker = build.withPlugins(await makeBroker())
   const proxy = broker.use(build.proxyProtocol(options))
   const server = create(broker.handle)
@@ -81,16 +82,23 @@ const builders: Record<string, () => Promise<net.Server>> = {
     const broker = await makeBroker()
     const handOver = (socket: net.Socket): void => { broker.handle(socket) }
     // What the trust check needs first, and plain aedes never pays: the peer's address.
-    return net.createServer(function (socket) { if (socket.remoteAddress !== undefined) skipHeader(socket, handOver); else socket.destroy() })
+    return net.createServer(function (socket) {
+      if (socket.remoteAddress !== undefined) skipHeader(socket, handOver)
+      else socket.destroy()
+    })
   },
-  ...Object.fromEntries(others.map(([name, build]) => [`pp-recommended@${name}`, async () => await withPlugin({ proxyEnabled: true, trustedProxies }, net.createServer, build)])),
+  ...Object.fromEntries(others.map(([name, build]) => [`pp-recommended@${name}`,
+    async () => await withPlugin({ proxyEnabled: true, trustedProxies }, net.createServer, build)])),
   sf: async () => {
-    const factory = require('aedes-server-factory') as { createServer (aedes: { handle: Aedes['handle'] }, options: { trustProxy: boolean }): net.Server }
+    const factory = require('aedes-server-factory') as {
+      createServer (aedes: { handle: Aedes['handle'] }, options: { trustProxy: boolean }): net.Server
+    }
     return factory.createServer(await makeBroker(), { trustProxy: true })
   },
   tls: async () => tls.createServer(tlsOptions, (await makeBroker()).handle),
   'tls-again': async () => tls.createServer(tlsOptions, (await makeBroker()).handle),
-  'tls-pp-recommended': async () => await withPlugin({ proxyEnabled: true, trustedProxies }, handle => tls.createServer(tlsOptions, handle))
+  'tls-pp-recommended': async () =>
+    await withPlugin({ proxyEnabled: true, trustedProxies }, handle => tls.createServer(tlsOptions, handle))
 }
 
 // Each server `instances` times (`plain#0`, `plain#1`, ...): the runner
@@ -105,7 +113,9 @@ for (let i = 0; i < instances; i++) {
   // no variant is always made first or last (where its objects sit, what the
   // JIT has seen by then), so the order's effect lands in the interval
   // instead of always in the same variant's figure.
-  for (const [id, build] of shuffled(Object.entries(builders), random(Number(values.seed) * 1000 + i))) {
+  const wanted = values.servers?.split(',')
+  const chosen = Object.entries(builders).filter(([id]) => wanted === undefined || wanted.includes(id))
+  for (const [id, build] of shuffled(chosen, random(Number(values.seed) * 1000 + i))) {
     const name = `${id}#${i}`
     const server = await build()
     server.on('error', (err: Error) => { process.stderr.write(`${name}: server error: ${err.message}\n`) })
@@ -162,5 +172,11 @@ serve({
       await new Promise(resolve => setTimeout(resolve, 1))
     }
   },
-  info: () => ({ brokerErrors })
+  mem: () => {
+    const gc = (globalThis as { gc?: () => void }).gc
+    gc?.()
+    gc?.()
+    return process.memoryUsage()
+  },
+  info: () => ({ brokerErrors, brokerErrorSample })
 }, { ports, pid: process.pid }, () => { for (const s of servers.values()) s.close() })

@@ -1,22 +1,17 @@
-// Broker CPU per connection, paired in one process (issue 13, items 2 and 3).
-//
-// Every variant is a broker of its own in ONE child process
-// (multi-broker.ts). A round runs one short batch per variant, in a shuffled
-// order, and reads the process's CPU time (user + system) around each
-// batch; only one batch runs at a time, so the CPU of a batch is that
-// variant's. Each variant's ratio is taken per round against the plain
-// batches of the same round (the mean of the two plain brokers'), as a log,
-// and the rounds give a mean and a 95 % confidence interval (Student's t).
-// Plain aedes measured against plain aedes (two identical brokers) shows
-// what the method resolves: its ratio must come out 1.00 within its
-// interval.
+// Broker CPU per connection, paired in one process (bench/README.md,
+// section 2): every variant a broker of its own in one multi-broker.ts
+// process, one batch per variant per round, each ratio per round against
+// the round's plain brokers, the interval over (process, instance) groups.
+// The same for throughput (section 4): plain aedes twice and the plugin
+// (recommended configuration, AWS NLB v2 header on both clients), one run of
+// QoS 0 messages each per round.
 import { performance } from 'node:perf_hooks'
 import { WIRE_HEADERS, type WireHeader } from './cases.js'
 import { Child } from './children.js'
-import { storm } from './loadgen.js'
+import { storm, throughput } from './loadgen.js'
 import type { Config, PairedSchedule } from './config.js'
 import { pluginBuilds } from './plugin.js'
-import type { Measure, PairedResults } from './results.js'
+import type { Measure, PairedResults, PairedThroughputResults } from './results.js'
 import { meanInterval, random, shuffled, type Interval } from './stats.js'
 
 export type PairedConfig = Config['cpu']
@@ -33,21 +28,30 @@ interface PairedVariant {
   readonly baseline?: true
 }
 
+function variant (id: string, server: string, label: string, o: Partial<PairedVariant> = {}): PairedVariant {
+  return { id, server, label, family: o.tls === true ? 'tls' : 'tcp', ...o }
+}
+const REC = 'plugin, recommended configuration (trustedProxies)'
+const SKIPPER = 'minimal header skipper (the least a JavaScript header reader can do)'
+
 export const PAIRED_VARIANTS: readonly PairedVariant[] = [
-  { id: 'plain', label: 'aedes, no header (baseline)', server: 'plain', family: 'tcp', baseline: true },
-  { id: 'plain-again', label: 'aedes, no header, a second identical broker (baseline)', server: 'plain-again', family: 'tcp', baseline: true },
-  { id: 'pp-rec-v1', label: 'plugin, recommended configuration (trustedProxies), v1 header', server: 'pp-recommended', header: 'v1', family: 'tcp' },
-  { id: 'pp-rec-v2', label: 'plugin, recommended configuration (trustedProxies), v2 header (AWS NLB)', server: 'pp-recommended', header: 'v2', family: 'tcp' },
-  { id: 'pp-on-v1', label: 'plugin, proxyEnabled alone, v1 header', server: 'pp-enabled', header: 'v1', family: 'tcp' },
-  { id: 'pp-off', label: 'plugin installed, PROXY off on the listener (hints on: the first bytes are looked at), no header', server: 'pp-off', family: 'tcp' },
-  { id: 'min-v1', label: 'minimal header skipper (the least a JavaScript header reader can do), v1 header', server: 'min', header: 'v1', family: 'tcp' },
-  { id: 'min-peer-v1', label: 'minimal header skipper + getpeername, v1 header', server: 'min-peer', header: 'v1', family: 'tcp' },
-  { id: 'sf-v1', label: 'aedes-server-factory trustProxy (the incumbent), v1 header', server: 'sf', header: 'v1', family: 'tcp' },
+  variant('plain', 'plain', 'aedes, no header (baseline)', { baseline: true }),
+  variant('plain-again', 'plain-again', 'aedes, no header, a second identical broker (baseline)', { baseline: true }),
+  variant('pp-rec-v1', 'pp-recommended', `${REC}, v1 header`, { header: 'v1' }),
+  variant('pp-rec-v2', 'pp-recommended', `${REC}, v2 header (AWS NLB)`, { header: 'v2' }),
+  variant('pp-on-v1', 'pp-enabled', 'plugin, proxyEnabled alone, v1 header', { header: 'v1' }),
+  variant('pp-off', 'pp-off', 'plugin installed, PROXY off on the listener (hints on: the first bytes are looked at)'),
+  variant('min-v1', 'min', `${SKIPPER}, v1 header`, { header: 'v1' }),
+  variant('min-peer-v1', 'min-peer', 'minimal header skipper + getpeername, v1 header', { header: 'v1' }),
+  variant('sf-v1', 'sf', 'aedes-server-factory trustProxy (the incumbent), v1 header', { header: 'v1' }),
   // BENCH_PLUGIN_BUILDS: each other build, recommended configuration, v1 header.
-  ...pluginBuilds().map(({ name }) => ({ id: `pp-rec@${name}-v1`, label: `build ${name}: plugin, recommended configuration (trustedProxies), v1 header`, server: `pp-recommended@${name}`, header: 'v1' as const, family: 'tcp' as const })),
-  { id: 'tls', label: 'TLS, no header (TLS baseline)', server: 'tls', tls: true, family: 'tls', baseline: true },
-  { id: 'tls-again', label: 'TLS, no header, a second identical broker (TLS baseline)', server: 'tls-again', tls: true, family: 'tls', baseline: true },
-  { id: 'tls-pp-rec-v2', label: 'TLS + plugin, recommended configuration, v2 header (AWS NLB) before the handshake', server: 'tls-pp-recommended', header: 'v2', tls: true, family: 'tls' }
+  ...pluginBuilds().map(({ name }) =>
+    variant(`pp-rec@${name}-v1`, `pp-recommended@${name}`, `build ${name}: ${REC}, v1 header`, { header: 'v1' })),
+  variant('tls', 'tls', 'TLS, no header (TLS baseline)', { tls: true, baseline: true }),
+  variant('tls-again', 'tls-again', 'TLS, no header, a second identical broker (TLS baseline)',
+    { tls: true, baseline: true }),
+  variant('tls-pp-rec-v2', 'tls-pp-recommended', 'TLS + plugin, recommended configuration, v2 header (AWS NLB) ' +
+    'before the handshake', { header: 'v2', tls: true })
 ]
 
 export interface PairedRun {
@@ -58,8 +62,6 @@ export interface PairedRun {
   readonly log: (text: string) => void
   /** Only these variants (the baselines always run). */
   readonly only?: ReadonlySet<string> | undefined
-  /** --profile: called around the timed rounds. */
-  readonly profile?: { start (children: ReadonlyArray<{ child: Child }>): Promise<void>, stop (children: ReadonlyArray<{ child: Child }>, section: string): Promise<void> }
 }
 
 /** One multi-broker.ts process of a paired run, with the ports of its servers (`id#instance`). */
@@ -80,37 +82,48 @@ export interface PairedProcess {
  * pair use the same instance; the next pair moves on to the next.
  * @returns the (process, instance) group of each timed round, in order: what {@link groupedRatio} takes.
  */
-export async function pairedProcesses<V> (variants: readonly V[],
-  o: PairedSchedule & { readonly name: string, readonly key: string, readonly cert: string, readonly seed: number, readonly next: () => number },
-  each: (p: PairedProcess, variant: V, instance: number, timed: boolean) => Promise<void>,
-  hooks: {
-    readonly before?: (p: PairedProcess, round: number) => Promise<void>
-    /** After each round; `of` is the process's rounds, untimed ones included. */
-    readonly after?: (p: PairedProcess, round: number, of: number) => void
-    readonly done?: (p: PairedProcess) => Promise<void>
-  } = {}): Promise<string[]> {
+/** Where and how a paired run runs its processes. */
+export interface PairedProcessOptions extends PairedSchedule {
+  readonly name: string
+  readonly key: string
+  readonly cert: string
+  readonly seed: number
+  readonly next: () => number
+}
+
+export async function pairedProcesses<V extends { readonly id: string }, M extends string> (variants: readonly V[],
+  o: PairedProcessOptions, measures: readonly M[],
+  each: (p: PairedProcess, variant: V, instance: number) => Promise<Record<M, number>>,
+  /** After each round; `of` is the process's rounds, untimed ones included. */
+  after?: (p: PairedProcess, round: number, of: number) => void
+): Promise<{ groupOf: string[], samples: Record<M, Record<string, number[]>> }> {
+  const perVariant = (): Record<string, number[]> => Object.fromEntries(variants.map(v => [v.id, [] as number[]]))
+  const samples = Object.fromEntries(measures.map(m => [m, perVariant()])) as Record<M, Record<string, number[]>>
   const groupOf: string[] = []
   const perEpoch = Math.ceil(o.rounds / o.epochs / 2) * 2
   for (let epoch = 0; epoch < o.epochs && groupOf.length < o.rounds; epoch++) {
-    const { child, ready } = await Child.start(`${o.name}#${epoch + 1}`, 'multi-broker.ts', ['--key', o.key, '--cert', o.cert, '--instances', String(o.instances), '--seed', String(o.seed + epoch)])
+    const args = ['--key', o.key, '--cert', o.cert, '--instances', String(o.instances),
+      '--seed', String(o.seed + epoch)]
+    const { child, ready } = await Child.start(`${o.name}#${epoch + 1}`, 'multi-broker.ts', args)
     const p: PairedProcess = { child, ports: ready.ports as Record<string, number>, epoch }
     try {
       const of = o.warmupRounds + Math.min(perEpoch, o.rounds - groupOf.length)
       let order: V[] = []
       for (let round = 0; round < of; round++) {
-        await hooks.before?.(p, round)
         order = round % 2 === 0 ? shuffled(variants, o.next) : [...order].reverse()
         const instance = Math.floor(round / 2) % o.instances
-        for (const v of order) await each(p, v, instance, round >= o.warmupRounds)
+        for (const v of order) {
+          const sample = await each(p, v, instance)
+          if (round >= o.warmupRounds) for (const m of measures) samples[m][v.id]?.push(sample[m])
+        }
         if (round >= o.warmupRounds) groupOf.push(`${epoch}:${instance}`)
-        hooks.after?.(p, round, of)
+        after?.(p, round, of)
       }
-      await hooks.done?.(p)
     } finally {
       await child.stop()
     }
   }
-  return groupOf
+  return { groupOf, samples }
 }
 
 /**
@@ -134,14 +147,14 @@ export function groupedRatio (x: readonly number[], b: readonly number[], groupO
 export async function runPaired (run: PairedRun): Promise<PairedResults> {
   const { cfg, ca } = run
   // With --variants, a family's baselines run when any of its variants (or a baseline of it) was named.
-  const wantedFamilies = new Set(PAIRED_VARIANTS.filter(v => run.only === undefined || run.only.has(v.id)).map(v => v.family))
-  const variants = PAIRED_VARIANTS.filter(v => (v.baseline === true && wantedFamilies.has(v.family)) || (v.baseline !== true && (run.only === undefined || run.only.has(v.id))))
+  const named = (v: PairedVariant): boolean => run.only === undefined || run.only.has(v.id)
+  const wantedFamilies = new Set(PAIRED_VARIANTS.filter(named).map(v => v.family))
+  const variants = PAIRED_VARIANTS.filter(v => v.baseline === true ? wantedFamilies.has(v.family) : named(v))
   // Per variant, per round: CPU µs per connection of the main thread, and of the whole process.
-  const cpu: Record<string, number[]> = Object.fromEntries(variants.map(v => [v.id, []]))
-  const proc: Record<string, number[]> = Object.fromEntries(variants.map(v => [v.id, []]))
   const failed: Record<string, number> = Object.fromEntries(variants.map(v => [v.id, 0]))
   const t0 = performance.now()
-  const batch = async ({ child, ports }: PairedProcess, v: PairedVariant, instance: number): Promise<{ main: number, process: number }> => {
+  type PerConn = { main: number, process: number }
+  const batch = async ({ child, ports }: PairedProcess, v: PairedVariant, instance: number): Promise<PerConn> => {
     const count = v.tls === true ? cfg.tlsCount : cfg.count
     const server = `${v.server}#${instance}`
     await child.request('cpuStart')
@@ -160,23 +173,20 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
     return r.ok > 0 ? { main: us.main / r.ok, process: us.process / r.ok } : { main: Number.NaN, process: Number.NaN }
   }
   // Per timed round: which process and which instances ran it.
-  const clusterOf = await pairedProcesses(variants, { ...cfg, name: 'broker:multi', key: run.key, cert: run.cert, seed: 1, next: random(13) }, async (p, v, instance, timed) => {
-    const perConn = await batch(p, v, instance)
-    if (timed) {
-      cpu[v.id]?.push(perConn.main)
-      proc[v.id]?.push(perConn.process)
-    }
-  }, {
-    before: async ({ child, epoch }, round) => { if (round === cfg.warmupRounds && epoch === 0) await run.profile?.start([{ child }]) },
-    after: ({ epoch }, round, of) => { if ((round + 1) % 50 === 0) run.log(`  cpu: epoch ${epoch + 1}/${cfg.epochs}, ${round + 1}/${of} rounds (${cfg.warmupRounds} untimed)`) },
-    done: async ({ child, epoch }) => { if (epoch === 0) await run.profile?.stop([{ child }], 'cpu') }
-  })
+  const schedule = { ...cfg, name: 'broker:multi', key: run.key, cert: run.cert, seed: 1, next: random(13) }
+  const progress = ({ epoch }: PairedProcess, round: number, of: number): void => {
+    if ((round + 1) % 50 !== 0) return
+    run.log(`  cpu: epoch ${epoch + 1}/${cfg.epochs}, ${round + 1}/${of} rounds (${cfg.warmupRounds} untimed)`)
+  }
+  const measured = await pairedProcesses(variants, schedule, ['main', 'process'], batch, progress)
+  const { groupOf: clusterOf, samples } = measured
   const timed = clusterOf.length
   const wallS = (performance.now() - t0) / 1000
   const ratioTo = (x: readonly number[], b: readonly number[]): Interval => groupedRatio(x, b, clusterOf)
   const baselineOf = (data: Record<string, number[]>, family: 'tcp' | 'tls'): number[] => {
     const ids = variants.filter(v => v.family === family && v.baseline === true).map(v => v.id)
-    return Array.from({ length: timed }, (_, i) => ids.reduce((s, id) => s + (data[id]?.[i] ?? Number.NaN), 0) / ids.length)
+    const mean = (i: number): number => ids.reduce((s, id) => s + (data[id]?.[i] ?? Number.NaN), 0) / ids.length
+    return Array.from({ length: timed }, (_, i) => mean(i))
   }
   const measures = (data: Record<string, number[]>): Measure => {
     const base = { tcp: baselineOf(data, 'tcp'), tls: baselineOf(data, 'tls') }
@@ -184,11 +194,14 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
     const sf = data['sf-v1']
     return {
       perConnUs: Object.fromEntries(variants.map(v => [v.id, meanInterval(data[v.id] ?? [])])),
-      ratio: Object.fromEntries(variants.filter(v => v.baseline !== true).map(v => [v.id, ratioTo(data[v.id] ?? [], base[v.family])])),
+      ratio: Object.fromEntries(variants.filter(v => v.baseline !== true)
+        .map(v => [v.id, ratioTo(data[v.id] ?? [], base[v.family])])),
       // The method against itself: the second identical broker over the first.
-      selfCheck: { tcp: ratioTo(data['plain-again'] ?? [], data.plain ?? []), tls: ratioTo(data['tls-again'] ?? [], data.tls ?? []) },
-      ...(ppRec !== undefined && sf !== undefined && sf.length > 0 ? { vsIncumbent: ratioTo(ppRec, sf) } : {}),
-      samples: data
+      selfCheck: {
+        tcp: ratioTo(data['plain-again'] ?? [], data.plain ?? []),
+        tls: ratioTo(data['tls-again'] ?? [], data.tls ?? [])
+      },
+      ...(ppRec !== undefined && sf !== undefined && sf.length > 0 ? { vsIncumbent: ratioTo(ppRec, sf) } : {})
     }
   }
   return {
@@ -200,8 +213,84 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
     tlsCount: cfg.tlsCount,
     concurrency: cfg.concurrency,
     wallS,
-    variants: variants.map(v => ({ id: v.id, label: v.label, family: v.family, count: v.tls === true ? cfg.tlsCount : cfg.count, failed: failed[v.id] ?? 0, ...(v.baseline === true ? { baseline: true } : {}) })),
-    mainThread: measures(cpu),
-    process: measures(proc)
+    variants: variants.map(({ id, label, family, tls, baseline }) => ({
+      id,
+      label,
+      family,
+      count: tls === true ? cfg.tlsCount : cfg.count,
+      failed: failed[id] ?? 0,
+      ...(baseline && { baseline })
+    })),
+    mainThread: measures(samples.main),
+    process: measures(samples.process)
+  }
+}
+
+// ---------------------------------------------------------------- throughput
+
+export type PairedThroughputConfig = Config['throughput']
+
+const THROUGHPUT_VARIANTS = [
+  { id: 'plain', label: 'aedes, direct (no header)', server: 'plain', header: undefined },
+  { id: 'plain-again', label: 'aedes, direct, a second identical broker', server: 'plain-again', header: undefined },
+  { id: 'plugin', label: `${REC}, AWS NLB v2 header, both clients`, server: 'pp-recommended', header: WIRE_HEADERS.v2 }
+] as const
+type ThroughputVariant = typeof THROUGHPUT_VARIANTS[number]
+
+export interface PairedThroughputRun {
+  readonly cfg: PairedThroughputConfig
+  readonly key: string
+  readonly cert: string
+  readonly log: (line: string) => void
+}
+
+export async function runPairedThroughput (run: PairedThroughputRun): Promise<PairedThroughputResults> {
+  const { cfg } = run
+  const t0 = performance.now()
+  type Run = { rate: number, main: number }
+  const once = async ({ child, ports }: PairedProcess, v: ThroughputVariant, instance: number): Promise<Run> => {
+    const server = `${v.server}#${instance}`
+    await child.request('cpuStart')
+    const r = await throughput({
+      port: ports[server] as number,
+      header: v.header,
+      messages: cfg.messages,
+      payloadBytes: cfg.payloadBytes,
+      batch: cfg.batch,
+      window: cfg.window,
+      timeoutMs: 120_000
+    })
+    // The two clients' DISCONNECTs and closes belong to the run.
+    const left = await child.request<number>('drained', { server, timeoutMs: 5000 })
+    if (left !== 0) {
+      throw new Error(`paired throughput ${v.id}: the broker still holds ${left} connections 5 s after the DISCONNECTs`)
+    }
+    const us = await child.request<{ main: number }>('cpuStop')
+    if (r.received !== cfg.messages || r.strayBytes !== 0) {
+      const got = `${r.received} of ${cfg.messages} (+${r.strayBytes} stray bytes)`
+      throw new Error(`paired throughput ${v.id}: received ${got}`)
+    }
+    return { rate: cfg.messages / (r.wallMs / 1000), main: us.main / cfg.messages }
+  }
+  const schedule = { ...cfg, name: 'broker:multi-tp', key: run.key, cert: run.cert, seed: 101, next: random(29) }
+  const measured = await pairedProcesses(THROUGHPUT_VARIANTS, schedule, ['rate', 'main'], once)
+  const { groupOf, samples: { rate, main: cpu } } = measured
+
+  const timed = groupOf.length
+  run.log(`  throughput (paired): ${timed} rounds in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+  const ratioTo = (x: readonly number[], b: readonly number[]): Interval => groupedRatio(x, b, groupOf)
+  const base = (data: Record<string, number[]>): number[] =>
+    Array.from({ length: timed }, (_, i) => ((data.plain?.[i] ?? NaN) + (data['plain-again']?.[i] ?? NaN)) / 2)
+  return {
+    rounds: timed,
+    epochs: cfg.epochs,
+    instances: cfg.instances,
+    messages: cfg.messages,
+    variants: THROUGHPUT_VARIANTS.map(({ id, label }) =>
+      ({ id, label, msgsPerSec: meanInterval(rate[id] ?? []), cpuPerMsgUs: meanInterval(cpu[id] ?? []) })),
+    ratio: ratioTo(rate.plugin ?? [], base(rate)),
+    cpuRatio: ratioTo(cpu.plugin ?? [], base(cpu)),
+    selfCheck: ratioTo(rate['plain-again'] ?? [], rate.plain ?? []),
+    cpuSelfCheck: ratioTo(cpu['plain-again'] ?? [], cpu.plain ?? [])
   }
 }

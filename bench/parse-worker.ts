@@ -61,4 +61,8 @@ serve({
     const t = timed(need(), bytesOf(req), Number(req.iterations))
     return { ...t, sink }
   }
-}, { candidate: id, ...(candidate !== undefined ? { label: candidate.label, note: candidate.note } : {}), ...(loadError !== undefined ? { error: loadError } : {}) })
+}, {
+  candidate: id,
+  ...(candidate !== undefined && { label: candidate.label, note: candidate.note }),
+  ...(loadError !== undefined && { error: loadError })
+})

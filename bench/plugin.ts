@@ -22,7 +22,9 @@ export function pluginDir (): string {
 
 export async function loadPlugin (): Promise<typeof Plugin> {
   const dir = pluginDir()
-  if (!existsSync(join(dir, 'index.js'))) throw new Error(`no compiled plugin in ${dir}: run npm run build, or bench/run.ts (which compiles src/)`)
+  if (!existsSync(join(dir, 'index.js'))) {
+    throw new Error(`no compiled plugin in ${dir}: run npm run build, or bench/run.ts (which compiles src/)`)
+  }
   return await importBuild(dir)
 }
 
@@ -39,7 +41,9 @@ export async function importBuild (dir: string): Promise<typeof Plugin> {
 export function pluginBuilds (): ReadonlyArray<{ readonly name: string, readonly dir: string }> {
   return (process.env.BENCH_PLUGIN_BUILDS ?? '').split(',').filter(spec => spec !== '').map(spec => {
     const at = spec.indexOf('=')
-    if (at <= 0 || !existsSync(join(spec.slice(at + 1), 'index.js'))) throw new Error(`BENCH_PLUGIN_BUILDS: ${spec} is not name=folder with a compiled index.js`)
+    if (at <= 0 || !existsSync(join(spec.slice(at + 1), 'index.js'))) {
+      throw new Error(`BENCH_PLUGIN_BUILDS: ${spec} is not name=folder with a compiled index.js`)
+    }
     return { name: spec.slice(0, at), dir: spec.slice(at + 1) }
   })
 }

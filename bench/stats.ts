@@ -1,13 +1,11 @@
 // Small statistics helpers: medians with min-max spread over repetitions,
-// and percentiles of one repetition's samples.
+// paired ratios, and means with their 95 % interval over groups of rounds.
 
 /** A value measured once per repetition, summarised. */
 export interface Summary {
   readonly median: number
   readonly min: number
   readonly max: number
-  /** Every repetition's value, in run order. */
-  readonly values: readonly number[]
 }
 
 export function median (values: readonly number[]): number {
@@ -19,17 +17,8 @@ export function median (values: readonly number[]): number {
 
 export function summarize (values: readonly number[]): Summary {
   const finite = values.filter(v => Number.isFinite(v))
-  if (finite.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, values: [...values] }
-  return { median: median(finite), min: Math.min(...finite), max: Math.max(...finite), values: [...values] }
-}
-
-/** Nearest-rank percentile (p in 0..100) of unsorted samples. */
-export function percentile (samples: ArrayLike<number>, p: number): number {
-  const n = samples.length
-  if (n === 0) return Number.NaN
-  const sorted = Float64Array.from(samples).sort()
-  const rank = Math.min(n, Math.max(1, Math.ceil((p / 100) * n)))
-  return sorted[rank - 1] as number
+  if (finite.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN }
+  return { median: median(finite), min: Math.min(...finite), max: Math.max(...finite) }
 }
 
 /**
@@ -56,10 +45,6 @@ export interface Interval {
   readonly mean: number
   readonly lo: number
   readonly hi: number
-  /** Samples used (the finite ones). */
-  readonly n: number
-  /** Half the interval's width over the mean, before any transform: ± this much. */
-  readonly halfWidth: number
 }
 
 /**
@@ -74,7 +59,8 @@ export function t975 (df: number): number {
   const z3 = z ** 3
   const z5 = z ** 5
   const z7 = z ** 7
-  return z + (z3 + z) / (4 * df) + (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3)
+  return z + (z3 + z) / (4 * df) + (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) +
+    (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3)
 }
 
 /**
@@ -85,11 +71,11 @@ export function t975 (df: number): number {
 export function meanInterval (values: readonly number[], transform: (x: number) => number = x => x): Interval {
   const finite = values.filter(v => Number.isFinite(v))
   const n = finite.length
-  if (n < 2) return { mean: Number.NaN, lo: Number.NaN, hi: Number.NaN, n, halfWidth: Number.NaN }
+  if (n < 2) return { mean: Number.NaN, lo: Number.NaN, hi: Number.NaN }
   const mean = finite.reduce((s, v) => s + v, 0) / n
   const sd = Math.sqrt(finite.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1))
   const half = t975(n - 1) * sd / Math.sqrt(n)
-  return { mean: transform(mean), lo: transform(mean - half), hi: transform(mean + half), n, halfWidth: half }
+  return { mean: transform(mean), lo: transform(mean - half), hi: transform(mean + half) }
 }
 
 /** A small seeded generator (mulberry32): the same shuffles on every run. */

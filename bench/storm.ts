@@ -1,22 +1,11 @@
-// A reconnect storm through HAProxy (issue 22, item 3): `clients` raw MQTT
-// clients connect at once (support/storm.ts) through HAProxy, to the
-// ready-to-run broker (`npm start`'s broker.js, HAProxy sending PROXY v2, as
-// README's HAProxy section; logs at info to a file) or to plain aedes (no
-// header, `server.listen(port)` with Node's default backlog). Reported: time
-// from the first connect to the last CONNACK, and clients lost, per round;
-// the ratio npm start / plain aedes is taken per round, then the median.
-//
-//   node --import tsx bench/storm.ts [clients] [rounds]     (after npm run build; needs haproxy)
-//   MQTT_LISTEN_BACKLOG=511 node --import tsx bench/storm.ts  (npm start with Node's default backlog)
-//
+// A reconnect storm through HAProxy (bench/README.md, section 6):
+//   node --import tsx bench/storm.ts [clients] [rounds]  (after npm run build; needs haproxy)
 // Each round starts a fresh broker and HAProxy per variant (a storm meets a
 // broker that has just started), alternating which goes first.
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import net from 'node:net'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort, spawnProgram, type Spawned } from '../support/spawn.js'
 import { storm } from '../support/storm.js'
 import { BENCH_DIR, ROOT_DIR } from './children.js'
 import { pairedRatio, summarize } from './stats.js'
@@ -27,41 +16,38 @@ const VARIANTS = ['npm start', 'plain aedes'] as const
 type Variant = typeof VARIANTS[number]
 
 // MQTT_LISTEN_BACKLOG=511 gives npm start Node's default backlog, as before issue 22.
-const backlog = process.env.MQTT_LISTEN_BACKLOG !== undefined ? { MQTT_LISTEN_BACKLOG: process.env.MQTT_LISTEN_BACKLOG } : {}
+const { MQTT_LISTEN_BACKLOG } = process.env
+const backlog = MQTT_LISTEN_BACKLOG !== undefined ? { MQTT_LISTEN_BACKLOG } : {}
 const PLAIN_AEDES = `import net from 'node:net'
 import { Aedes } from 'aedes'
 const broker = await Aedes.createBroker()
-net.createServer(broker.handle).listen(Number(process.env.PORT), '127.0.0.1', () => { console.log('"event":"listening"') })`
+net.createServer(broker.handle).listen(Number(process.env.PORT), '127.0.0.1', () => {
+  console.log('"event":"listening"')
+})`
 
-/** A loopback port free a moment ago. */
-async function freePort (): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as net.AddressInfo
-  server.close()
-  return port
+/** Starts `bin args` and resolves once it has printed a line containing `ready`. */
+async function start (bin: string, args: readonly string[], env: NodeJS.ProcessEnv, ready: string): Promise<Spawned> {
+  const program = spawnProgram(bin, args, {
+    cwd: ROOT_DIR, env: { PATH: process.env.PATH, ...env }, maxOutput: 1 << 16
+  })
+  await program.waitFor(ready, 15_000).catch(async (err: unknown) => { await program.stop('SIGKILL'); throw err })
+  return program
 }
 
-/** Starts `bin args` with its output in `log` and resolves once the log has `ready` in it. */
-async function startLogged (bin: string, args: readonly string[], env: NodeJS.ProcessEnv, log: string, ready: string): Promise<ChildProcess> {
-  const out = openSync(log, 'w')
-  const child = spawn(bin, args, { cwd: ROOT_DIR, stdio: ['ignore', out, out], env: { PATH: process.env.PATH, ...env } })
-  closeSync(out)
-  const end = Date.now() + 15_000
-  while (!readFileSync(log, 'utf8').includes(ready)) {
-    if (Date.now() > end || child.exitCode !== null) throw new Error(`${bin} did not start:\n${readFileSync(log, 'utf8').slice(-2000)}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  return child
-}
-
-/** Starts one variant's broker on `port`, its output in `log`; resolves once it listens. */
-async function startBroker (variant: Variant, port: number, log: string): Promise<ChildProcess> {
-  return variant === 'npm start'
-    ? await startLogged(process.execPath, ['packages/broker/dist/broker.js'], {
-      LISTENER_TCP_BIND_ADDRESS: '127.0.0.1', LISTENER_TCP_BIND_PORT: String(port), LISTENER_WS_ENABLED: 'false', MQTT_PROXY_PROTOCOL_ENABLED: 'true', MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '127.0.0.9', ...backlog
-    }, log, '"event":"listening"')
-    : await startLogged(process.execPath, ['--input-type=module', '-e', PLAIN_AEDES], { PORT: String(port) }, log, '"event":"listening"')
+/** Starts one variant's broker on `port`; resolves once it listens. */
+async function startBroker (variant: Variant, port: number): Promise<Spawned> {
+  const env = variant === 'npm start'
+    ? {
+        LISTENER_TCP_BIND_ADDRESS: '127.0.0.1',
+        LISTENER_TCP_BIND_PORT: String(port),
+        LISTENER_WS_ENABLED: 'false',
+        MQTT_PROXY_PROTOCOL_ENABLED: 'true',
+        MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: '127.0.0.9',
+        ...backlog
+      }
+    : { PORT: String(port) }
+  const args = variant === 'npm start' ? ['packages/broker/dist/broker.js'] : ['--input-type=module', '-e', PLAIN_AEDES]
+  return await start(process.execPath, args, env, '"event":"listening"')
 }
 
 /** HAProxy in mode tcp, no logging, HAProxy's usual connect timeout, sending PROXY v2 or not. */
@@ -69,7 +55,8 @@ function haproxyConfig (frontend: number, port: number, proxy: boolean): string 
   return [
     'global', `  maxconn ${clients + 500}`, `  stats socket ${dir}/admin.sock mode 600 level admin`,
     'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 60s', '  timeout server 60s',
-    'frontend fe', `  bind 127.0.0.1:${frontend}`, `  maxconn ${clients + 500}`, '  default_backend be',
+    'frontend fe', `  bind 127.0.0.1:${frontend}`, `  maxconn ${clients + 500}`,
+    '  default_backend be',
     'backend be', `  server s1 127.0.0.1:${port}${proxy ? ' send-proxy-v2' : ''} source 127.0.0.9`, ''
   ].join('\n')
 }
@@ -78,19 +65,18 @@ interface Sample { readonly ms: number, readonly lost: number }
 
 async function measure (variant: Variant, dir: string): Promise<Sample> {
   const port = await freePort()
-  const broker = await startBroker(variant, port, join(dir, `${variant.replace(' ', '-')}.log`))
+  const broker = await startBroker(variant, port)
   const fe = await freePort()
   const cfg = join(dir, 'haproxy.cfg')
   writeFileSync(cfg, haproxyConfig(fe, port, variant === 'npm start'))
   // -V: HAProxy says when it is ready; no probe through the frontend, which the broker would see.
-  const hap = await startLogged('haproxy', ['-db', '-V', '-f', cfg], {}, join(dir, 'haproxy.log'), 'as the polling mechanism')
+  const hap = await start('haproxy', ['-db', '-V', '-f', cfg], {}, 'as the polling mechanism')
   try {
     const r = await storm(fe, clients, { timeoutMs: 30_000 })
     await r.close()
     return { ms: r.lastConnackMs, lost: clients - r.connected.length }
   } finally {
-    hap.kill('SIGKILL')
-    broker.kill('SIGKILL')
+    await Promise.all([hap.stop('SIGKILL'), broker.stop('SIGKILL')])
   }
 }
 
@@ -116,10 +102,12 @@ const lines = [
   '| --- | ---: | --- |',
   ...VARIANTS.map(v => {
     const s = summarize(ms(v))
-    return `| ${v} | ${Math.round(s.median)} (${Math.round(s.min)}-${Math.round(s.max)}) | ${samples[v].map(x => x.lost).join(', ')} |`
+    const lost = samples[v].map(x => x.lost).join(', ')
+    return `| ${v} | ${Math.round(s.median)} (${Math.round(s.min)}-${Math.round(s.max)}) | ${lost} |`
   }),
   '',
-  `npm start / plain aedes, paired per round: ${ratio.median.toFixed(2)}x (${ratio.min.toFixed(2)}-${ratio.max.toFixed(2)})`,
+  `npm start / plain aedes, paired per round: ${ratio.median.toFixed(2)}x ` +
+    `(${ratio.min.toFixed(2)}-${ratio.max.toFixed(2)})`,
   ''
 ]
 writeFileSync(join(BENCH_DIR, 'results', 'storm.md'), lines.join('\n'))

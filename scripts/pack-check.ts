@@ -47,26 +47,31 @@ async function main (argv: string[]): Promise<number> {
   try {
     const manifest = readManifest()
     const packed = await pack(packDir)
-    console.log(`packed ${packed.entry.filename}: ${packed.files.length} files, ${packed.entry.size} bytes (${packed.entry.unpackedSize} unpacked)`)
+    const { filename, size, unpackedSize } = packed.entry
+    console.log(`packed ${filename}: ${packed.files.length} files, ${size} bytes (${unpackedSize} unpacked)`)
     step('file list', checkFileList(packed.files, manifest))
     step('shipped contents', checkShippedContents(packed.files, manifest))
     step('publint --strict', await runPublint(packed.tarball))
     step('attw --profile esm-only', (await runAttw(packed.tarball)).problems)
     if (scratch !== undefined) {
       await createScratch(scratch, packed.tarball)
-      step('installed package contents', checkShippedContents(packed.files, manifest, path.join(scratch, 'node_modules', manifest.name)))
+      const installed = path.join(scratch, 'node_modules', manifest.name)
+      step('installed package contents', checkShippedContents(packed.files, manifest, installed))
       step('examples and type test compile (tsc)', await typecheckScratch(scratch))
       const { result, smoke } = await smokeScratch(scratch)
-      step('runtime smoke', result.code === 0 && smoke?.proxyProtocol === 'function' && smoke.ipAddress === '203.0.113.7' ? [] : [describeRun('node smoke.js', result)])
+      const smoked = result.code === 0 && smoke?.proxyProtocol === 'function' && smoke.ipAddress === '203.0.113.7'
+      step('runtime smoke', smoked ? [] : [describeRun('node smoke.js', result)])
       const deps = await runtimeDependencies(scratch)
-      step('no logger at run time (npm ls --omit=dev)', deps.loggers.map(name => `the installed library brings ${name}`))
+      step('no logger at run time (npm ls --omit=dev)',
+        deps.loggers.map(name => `the installed library brings ${name}`))
       // One project per aedes version: installed without flags, compiled strictly. The client through a
       // real PROXY v2 front (HAProxy) runs in test/system/package.test.ts.
       for (const version of AEDES_VERSIONS) {
         const dir = path.join(scratch, `aedes-${version}`)
         try {
           await createAedesScratch(dir, packed.tarball, version)
-          step(`npm install <tarball> ${aedesSpec(version)}, strict tsc`, await typecheckScratch(dir, ['tsconfig.aedes.json']))
+          step(`npm install <tarball> ${aedesSpec(version)}, strict tsc`,
+            await typecheckScratch(dir, ['tsconfig.aedes.json']))
         } catch (err) {
           step(`npm install <tarball> ${aedesSpec(version)}`, [String(err instanceof Error ? err.message : err)])
         }

@@ -196,7 +196,7 @@ function report (ctx: IntakeContext, err: ReadFailure, listener: ListenerName, p
   if (logger !== undefined) {
     // The line is the package's already: its reason without the message prefix.
     const reason = err.message.startsWith(PREFIX) ? err.message.slice(PREFIX.length) : err.message
-    // The field names are the package's log vocabulary (README, "Log fields").
+    // The field names are the package's log vocabulary (docs/api.md, "Log fields").
     // A probe is a health check, not a refusal: no refusedBy on its line.
     const record = {
       event: probe ? 'probe' : 'refused',

@@ -21,8 +21,8 @@ export function rethrowLater (err: unknown): void {
 
 /**
  * A peer's string (a client id, a user name, a topic) as a log field: at
- * most `max` characters, then `…`; anything that is not clean text (see the
- * README's security model) written as a `\uXXXX` escape, so it can neither
+ * most `max` characters, then `…`; anything that is not clean text (see
+ * docs/api.md, "Clean text in hooks and logs") written as a `\uXXXX` escape, so it can neither
  * break a line nor print as another name. The plugins' lines and the
  * ready-to-run broker's use it; so may yours.
  */

@@ -74,7 +74,9 @@ export function checkShippedContents (files: readonly string[], manifest: Manife
           const target = path.posix.join(here, spec)
           // a declaration's import resolves to declarations, never to the .js
           const candidates = isDts ? declarationCandidates(target) : [target]
-          if (!candidates.some(c => shipped.has(c))) problems.push(`${f} imports ${spec}, but ${candidates.join(' / ')} is not in the tarball`)
+          if (!candidates.some(c => shipped.has(c))) {
+            problems.push(`${f} imports ${spec}, but ${candidates.join(' / ')} is not in the tarball`)
+          }
         } else if (!isBuiltin(spec) && !declared.has(packageOf(spec))) {
           problems.push(`${f} imports ${spec}, but ${packageOf(spec)} is not in dependencies or peerDependencies`)
         }
@@ -91,19 +93,23 @@ export function checkShippedContents (files: readonly string[], manifest: Manife
     }
   }
   if (danglingMaps.length > 0) {
-    problems.push(`${danglingMaps.length} shipped file(s) end with a sourceMappingURL comment whose map is not in the tarball ` +
-      `(build without sourceMap, or ship the maps with inlineSources): ${danglingMaps.slice(0, 3).join(', ')}${danglingMaps.length > 3 ? ', …' : ''}`)
+    problems.push(`${danglingMaps.length} shipped file(s) end with a sourceMappingURL comment whose map is not in ` +
+      'the tarball (build without sourceMap, or ship the maps with inlineSources): ' +
+      `${danglingMaps.slice(0, 3).join(', ')}${danglingMaps.length > 3 ? ', …' : ''}`)
   }
   if (unmappedSources.length > 0) {
-    problems.push(`${unmappedSources.length} source(s) in shipped maps are neither shipped nor inlined in sourcesContent ` +
-      `(build with inlineSources, or do not ship maps): ${unmappedSources.slice(0, 3).join(', ')}${unmappedSources.length > 3 ? ', …' : ''}`)
+    problems.push(`${unmappedSources.length} source(s) in shipped maps are neither shipped nor inlined in ` +
+      'sourcesContent (build with inlineSources, or do not ship maps): ' +
+      `${unmappedSources.slice(0, 3).join(', ')}${unmappedSources.length > 3 ? ', …' : ''}`)
   }
   const bins = typeof manifest.bin === 'string' ? { [manifest.name]: manifest.bin } : manifest.bin ?? {}
   for (const [name, file] of Object.entries(bins)) {
     const target = normalizeTarget(file)
     if (!shipped.has(target)) continue // reported by checkFileList
     const first = readFileSync(path.join(dir, target), 'utf8').split('\n', 1)[0] ?? ''
-    if (!/^#!\/usr\/bin\/env node\b/.test(first)) problems.push(`bin ${name} (${target}) does not start with "#!/usr/bin/env node"`)
+    if (!/^#!\/usr\/bin\/env node\b/.test(first)) {
+      problems.push(`bin ${name} (${target}) does not start with "#!/usr/bin/env node"`)
+    }
   }
   return problems
 }

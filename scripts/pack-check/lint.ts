@@ -28,11 +28,17 @@ interface AttwProblem { readonly kind: string, readonly entrypoint?: string, rea
 /** @arethetypeswrong/cli on the tarball with the esm-only profile: problems left. */
 export async function runAttw (tarball: string, dir = root): Promise<{ problems: string[], result: RunResult }> {
   const bin = path.join(dir, 'node_modules', '.bin', process.platform === 'win32' ? 'attw.cmd' : 'attw')
-  const result = await run(bin, [tarball, '--profile', 'esm-only', '--format', 'json', '--no-definitely-typed'], { cwd: dir, timeoutMs: 60_000 })
+  const result = await run(bin, [tarball, '--profile', 'esm-only', '--format', 'json', '--no-definitely-typed'],
+    { cwd: dir, timeoutMs: 60_000 })
   const problems: string[] = []
   let parsed: { problems?: Record<string, AttwProblem[]> | AttwProblem[] } | undefined
-  try { parsed = JSON.parse(result.stdout) as typeof parsed } catch { problems.push(describeRun('attw printed no JSON', result)) }
-  const list = parsed?.problems === undefined ? [] : Array.isArray(parsed.problems) ? parsed.problems : Object.values(parsed.problems).flat()
+  try {
+    parsed = JSON.parse(result.stdout) as typeof parsed
+  } catch {
+    problems.push(describeRun('attw printed no JSON', result))
+  }
+  const found = parsed?.problems
+  const list = found === undefined ? [] : Array.isArray(found) ? found : Object.values(found).flat()
   for (const p of list) {
     if (p.resolutionKind !== undefined && ATTW_IGNORED_RESOLUTIONS.has(p.resolutionKind)) continue
     problems.push(`attw ${p.kind} at ${p.entrypoint ?? '?'} (${p.resolutionKind ?? 'any resolution'})`)

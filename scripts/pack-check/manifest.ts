@@ -34,7 +34,9 @@ export function entryTargets (manifest: Manifest): Array<{ field: string, file: 
   const out: Array<{ field: string, file: string }> = []
   const walk = (value: unknown, where: string): void => {
     if (typeof value === 'string') {
-      if (value.includes('*')) throw new Error(`${where}: subpath patterns are not checked by pack-check; list files instead`)
+      if (value.includes('*')) {
+        throw new Error(`${where}: subpath patterns are not checked by pack-check; list files instead`)
+      }
       out.push({ field: where, file: normalizeTarget(value) })
     } else if (Array.isArray(value)) {
       value.forEach((v, i) => walk(v, `${where}[${i}]`))

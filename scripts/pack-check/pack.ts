@@ -30,7 +30,8 @@ export interface Packed {
  */
 export async function pack (dest: string, dir = root): Promise<Packed> {
   if (!existsSync(path.join(dir, 'dist', 'index.js'))) throw new Error('dist/ is not built: run `npm run build` first')
-  const r = await run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', dest], { cwd: dir, timeoutMs: 60_000 })
+  const r = await run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', dest],
+    { cwd: dir, timeoutMs: 60_000 })
   if (r.code !== 0) throw new Error(describeRun('npm pack', r))
   const entries = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as NpmPackEntry[]
   const entry = entries[0]
@@ -91,12 +92,16 @@ export function checkFileList (files: readonly string[], manifest: Manifest, dir
   if (existsSync(srcDir)) {
     for (const f of files) {
       const m = /^dist\/(.+)\.js$/.exec(f)
-      if (m !== null && !existsSync(path.join(srcDir, `${m[1] ?? ''}.ts`))) problems.push(`stale build output: ${f} has no src/${m[1] ?? ''}.ts (clean dist/ before building)`)
+      if (m !== null && !existsSync(path.join(srcDir, `${m[1] ?? ''}.ts`))) {
+        problems.push(`stale build output: ${f} has no src/${m[1] ?? ''}.ts (clean dist/ before building)`)
+      }
     }
     for (const src of listFiles(srcDir)) {
       if (!src.endsWith('.ts') || src.endsWith('.d.ts')) continue
       const base = src.slice(0, -3)
-      for (const out of [`dist/${base}.js`, `dist/${base}.d.ts`]) if (!shipped.has(out)) problems.push(`not built or not shipped: ${out} (from src/${src})`)
+      for (const out of [`dist/${base}.js`, `dist/${base}.d.ts`]) {
+        if (!shipped.has(out)) problems.push(`not built or not shipped: ${out} (from src/${src})`)
+      }
     }
   }
   return problems

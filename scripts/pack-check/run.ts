@@ -1,44 +1,20 @@
-// Running programs for the package check: no shell, output collected, killed
-// on timeout, and an environment that does not leak the repo's npm settings.
-import { spawn } from 'node:child_process'
+// Running programs for the package check: the repository's one runner
+// (support/spawn.ts), in an environment that does not leak the repo's npm
+// settings.
+import { run as runProgram, type RunResult } from '../../support/spawn.js'
 
-export interface RunResult {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-  readonly timedOut: boolean
-}
-
-export interface RunOptions {
-  readonly cwd: string
-  readonly timeoutMs: number
-  readonly env?: NodeJS.ProcessEnv
-}
+export { describeRun, type RunResult } from '../../support/spawn.js'
 
 /** npm, as the platform names it. */
 export const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 
-/** Runs a program without a shell; never rejects, kills it on timeout. */
-export async function run (command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
-  return await new Promise(resolve => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    let timedOut = false
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, options.timeoutMs)
-    child.on('error', err => { clearTimeout(timer); resolve({ code: null, signal: null, stdout, stderr: `${stderr}${String(err)}`, timedOut }) })
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr, timedOut }) })
-  })
-}
-
-/** A one-paragraph account of a finished process, for assertion messages. */
-export function describeRun (what: string, r: RunResult): string {
-  const status = r.timedOut ? 'timed out' : r.signal !== null ? `killed by ${r.signal}` : `exit ${String(r.code)}`
-  const tail = (s: string): string => s.length > 6000 ? `…${s.slice(-6000)}` : s
-  return `${what}: ${status}\n--- stdout ---\n${tail(r.stdout)}\n--- stderr ---\n${tail(r.stderr)}`
+/** Runs a program without a shell, in cleanEnv() unless told; never rejects, kills it on timeout. */
+export async function run (
+  command: string,
+  args: readonly string[],
+  options: { readonly cwd: string, readonly timeoutMs: number, readonly env?: NodeJS.ProcessEnv }
+): Promise<RunResult> {
+  return await runProgram(command, args, { ...options, env: options.env ?? cleanEnv() })
 }
 
 /**
@@ -49,7 +25,9 @@ export function describeRun (what: string, r: RunResult): string {
  * proxies) are kept.
  */
 export function cleanEnv (): NodeJS.ProcessEnv {
-  const drop = /^npm_(package_|lifecycle_|config_(local_prefix|global|dry_run|json|workspaces?|include_workspace_root|ignore_scripts|save(_.*)?|package_lock(_only)?|omit|include|production|only|also|prefix|global_prefix|git_tag_version|loglevel)$)/i
+  const drop = new RegExp('^npm_(package_|lifecycle_|config_(local_prefix|global|dry_run|json|workspaces?|' +
+    'include_workspace_root|ignore_scripts|save(_.*)?|package_lock(_only)?|omit|include|production|only|also|' +
+    'prefix|global_prefix|git_tag_version|loglevel)$)', 'i')
   const env: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!drop.test(k)) env[k] = v
   env.NO_COLOR = '1'

@@ -22,7 +22,8 @@ const PROJECT = path.join(SCRATCH_SOURCES, 'project')
 export const EXAMPLES = ['tcp.ts', 'tls.ts', 'ws.ts', 'wss.ts']
 
 /** The compiler settings a user may have (project/tsconfig*.json); all must accept the package. */
-export const SCRATCH_TSCONFIGS: readonly string[] = readdirSync(PROJECT).filter(f => /^tsconfig(\..+)?\.json$/.test(f)).sort()
+export const SCRATCH_TSCONFIGS: readonly string[] =
+  readdirSync(PROJECT).filter(f => /^tsconfig(\..+)?\.json$/.test(f)).sort()
 
 const TOOLING = ['typescript@~5.9', '@types/node@^20']
 export const SCRATCH_DEPENDENCIES = ['aedes@^1', ...TOOLING, 'ws@^8', '@types/ws@^8']
@@ -47,12 +48,17 @@ function stripTypes (file: string): string {
 export async function createScratch (dir: string, tarball: string, repo = root): Promise<void> {
   mkdirSync(path.join(dir, 'examples'), { recursive: true })
   for (const file of readdirSync(PROJECT)) copyFileSync(path.join(PROJECT, file), path.join(dir, file))
-  for (const example of EXAMPLES) copyFileSync(path.join(repo, 'examples', example), path.join(dir, 'examples', example))
+  for (const example of EXAMPLES) {
+    copyFileSync(path.join(repo, 'examples', example), path.join(dir, 'examples', example))
+  }
   copyFileSync(path.join(SCRATCH_SOURCES, 'usage.ts'), path.join(dir, 'usage.ts'))
   writeFileSync(path.join(dir, 'smoke.js'), stripTypes(path.join(SCRATCH_SOURCES, 'smoke.ts')))
-  const r = await run(npm, ['install', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error', tarball, ...SCRATCH_DEPENDENCIES], { cwd: dir, timeoutMs: 150_000 })
+  const r = await run(npm, ['install', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error', tarball,
+    ...SCRATCH_DEPENDENCIES], { cwd: dir, timeoutMs: 150_000 })
   if (r.code !== 0) throw new Error(describeRun('npm install in the scratch project', r))
-  if (!existsSync(path.join(dir, 'node_modules', 'aedes-proxy-protocol', 'package.json'))) throw new Error(`the tarball was not installed into ${dir}/node_modules`)
+  if (!existsSync(path.join(dir, 'node_modules', 'aedes-proxy-protocol', 'package.json'))) {
+    throw new Error(`the tarball was not installed into ${dir}/node_modules`)
+  }
 }
 
 /** The sources of the per-version scratch projects (scratch/aedes/). */
@@ -72,20 +78,26 @@ export function aedesSpec (version: AedesVersion): string {
  */
 export async function createAedesScratch (dir: string, tarball: string, version: AedesVersion): Promise<void> {
   mkdirSync(dir, { recursive: true })
-  for (const file of ['package.json', 'tsconfig.strictest.json']) copyFileSync(path.join(PROJECT, file), path.join(dir, file))
+  for (const file of ['package.json', 'tsconfig.strictest.json']) {
+    copyFileSync(path.join(PROJECT, file), path.join(dir, file))
+  }
   const usage = `aedes-${version === '0.51' ? '0.51' : '1'}.ts`
-  for (const file of ['plugins.ts', 'smoke.ts', usage]) copyFileSync(path.join(AEDES_SOURCES, file), path.join(dir, file))
+  for (const file of ['plugins.ts', 'smoke.ts', usage]) {
+    copyFileSync(path.join(AEDES_SOURCES, file), path.join(dir, file))
+  }
   writeFileSync(path.join(dir, 'tsconfig.aedes.json'),
     JSON.stringify({ extends: './tsconfig.strictest.json', include: ['plugins.ts', 'smoke.ts', usage] }, null, 2))
   writeFileSync(path.join(dir, 'smoke.js'), stripTypes(path.join(AEDES_SOURCES, 'smoke.ts')))
-  const args = ['install', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error', tarball, aedesSpec(version), ...TOOLING]
+  const args = ['install', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error',
+    tarball, aedesSpec(version), ...TOOLING]
   const r = await run(npm, args, { cwd: dir, timeoutMs: 150_000 })
   if (r.code !== 0) throw new Error(describeRun(`npm install ${aedesSpec(version)} in the scratch project`, r))
 }
 
 /** The aedes version installed in a scratch project. */
 export function scratchAedes (dir: string): string {
-  return (JSON.parse(readFileSync(path.join(dir, 'node_modules', 'aedes', 'package.json'), 'utf8')) as { version: string }).version
+  const file = path.join(dir, 'node_modules', 'aedes', 'package.json')
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
 }
 
 /** `tsc -p <config>` in the scratch project, for each config; the failures. */
@@ -116,7 +128,8 @@ const LOGGERS = ['pino', 'winston', 'bunyan', 'log4js']
  * ready-to-run broker's pino and ws are optional peer dependencies, so
  * neither may be among them.
  */
-export async function runtimeDependencies (dir: string, name = 'aedes-proxy-protocol'): Promise<{ own: string[], loggers: string[] }> {
+export async function runtimeDependencies (dir: string, name = 'aedes-proxy-protocol'):
+Promise<{ own: string[], loggers: string[] }> {
   const r = await run(npm, ['ls', '--omit=dev', '--all', '--json', '--loglevel=error'], { cwd: dir, timeoutMs: 60_000 })
   interface Tree { dependencies?: Record<string, Tree> }
   let tree: Tree

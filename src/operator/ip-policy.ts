@@ -41,7 +41,7 @@ function prefixLength (min: number, max: number): z.ZodInt {
 
 /**
  * Bounds of a rate limit. At least one attempt in about 11.6 days: the
- * shared limiter's window, ceil(burst / perSecond) seconds (README), stays a
+ * shared limiter's window, ceil(burst / perSecond) seconds (docs/load-balancers.md, "Scaling out"), stays a
  * whole number Redis can store (at most 10^12 s); at most a million attempts
  * a second, and at once (a period of a microsecond, which the in-memory
  * store's monotonic clock resolves).

@@ -128,7 +128,7 @@ export class UnauthorizedClients extends EventEmitter<UnauthorizedClientsEvents>
     const logger = this.#logger
     // One line a minute per kind of refusal and listener, then how many more:
     // a rate limit that refuses a flood must not write the flood to the log.
-    // The field names are the package's log vocabulary (README, "Log fields").
+    // The field names are the package's log vocabulary (docs/api.md, "Log fields").
     if (logger !== undefined) {
       this.#logs.say(logger, 'warn', `${refusedBy}|${logged.listener ?? ''}`, () => [{
         event: 'refused',

@@ -1,7 +1,7 @@
 /**
  * Every way a PROXY header, or the connection that should carry one, can be
  * refused. Codes are stable: programs and tests match on `code`, never on the
- * message text. Each one is documented in the README's error-code table.
+ * message text. Each one is documented in docs/api.md's error-code table.
  */
 export const PROXY_ERROR_CODES = [
   // Detection

@@ -12,7 +12,9 @@ import { Aedes, type AedesOptions } from 'aedes'
 import { Aedes as Aedes2 } from 'aedes-2'
 import { AEDES_PACKAGES, AEDES_VERSIONS, type AedesVersion } from '../../scripts/pack-check/aedes-versions.js'
 
-export { AEDES_PACKAGES, AEDES_VERSIONS, installedAedes, type AedesVersion } from '../../scripts/pack-check/aedes-versions.js'
+export {
+  AEDES_PACKAGES, AEDES_VERSIONS, installedAedes, type AedesVersion
+} from '../../scripts/pack-check/aedes-versions.js'
 
 const require = createRequire(import.meta.url)
 

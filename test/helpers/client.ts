@@ -85,7 +85,9 @@ export async function connectVia (t: TestContext, listener: ListenerName, port: 
   const host = options.host ?? '127.0.0.1'
   const localAddress = options.localAddress ?? '127.0.0.2'
   if (listener === 'tcp' || listener === 'ssl') {
-    const client = await connectClient({ listener, port, host, localAddress, ...(options.clientCert === true ? { clientCert: true } : {}) })
+    const client = await connectClient({
+      listener, port, host, localAddress, ...(options.clientCert === true ? { clientCert: true } : {})
+    })
     t.after(() => { client.end(true) })
     const localPort = (client.stream as net.Socket).localPort
     assert.ok(typeof localPort === 'number' && localPort > 0, 'client source port known')

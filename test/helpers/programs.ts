@@ -45,17 +45,7 @@ export function requireProgram (t: TestContext, name: string, debianPackage: str
   return undefined
 }
 
-/** A loopback port that was free a moment ago (bound to port 0, then released). */
-export async function freePort (host = '127.0.0.1'): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '../../support/spawn.js'
 
 export interface Endpoint {
   readonly host: string

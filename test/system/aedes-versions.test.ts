@@ -21,10 +21,11 @@ const PROXY_SOURCE = '127.0.0.9'
 const CLIENT_ADDRESS = '127.0.0.2'
 const DENIED_ADDRESS = '127.0.0.3'
 
-/** A broker of `aedes` with the plugins, behind a HAProxy speaking PROXY `header` to its `listener`; the front's port. */
+/** A broker of `aedes` with the plugins, behind a HAProxy speaking PROXY `header` to its `listener`. */
 async function behindHaproxy (t: TestContext, aedes: AedesVersion, listener: ListenerName, header: 1 | 2,
   extra: Partial<StackOptions> = {}): Promise<{ s: Stack, fe: number } | undefined> {
-  const s = await startStack({ aedes, listener, plugin: { listeners: { [listener]: { proxyEnabled: true } } }, ...extra })
+  const plugin = { listeners: { [listener]: { proxyEnabled: true } } }
+  const s = await startStack({ aedes, listener, plugin, ...extra })
   t.after(() => s.close())
   const fe = await freePort()
   const hap = await startTestHaproxy(t, {
@@ -35,10 +36,11 @@ async function behindHaproxy (t: TestContext, aedes: AedesVersion, listener: Lis
 }
 
 for (const aedes of AEDES_VERSIONS) {
-  describe(`aedes ${installedAedes(aedes)} (${aedes === '0.51' ? "CommonJS, require('aedes')()" : 'ESM, Aedes.createBroker()'})`, () => {
+  const how = aedes === '0.51' ? "CommonJS, require('aedes')()" : 'ESM, Aedes.createBroker()'
+  describe(`aedes ${installedAedes(aedes)} (${how})`, () => {
     for (const listener of LISTENER_NAMES) {
       for (const header of [1, 2] as const) {
-        test(`${listener} behind HAProxy PROXY v${header}: preConnect, authenticate and the session list see the client`,
+        test(`${listener} behind HAProxy PROXY v${header}: preConnect, authenticate and the sessions see the client`,
           async (t) => {
             const up = await behindHaproxy(t, aedes, listener, header)
             if (up === undefined) return
@@ -73,8 +75,9 @@ for (const aedes of AEDES_VERSIONS) {
       })
       if (up === undefined) return
       const { s, fe } = up
-      const denied = await outcome(connectClient({ listener: 'tcp', port: fe, localAddress: DENIED_ADDRESS, clientId: 'denied' }))
-      const badPassword = await outcome(connectClient({ listener: 'tcp', port: fe, clientId: 'bad', username: 'wrong' }))
+      const tcp = { listener: 'tcp', port: fe } as const
+      const denied = await outcome(connectClient({ ...tcp, localAddress: DENIED_ADDRESS, clientId: 'denied' }))
+      const badPassword = await outcome(connectClient({ ...tcp, clientId: 'bad', username: 'wrong' }))
       assert.deepEqual([denied, badPassword], [5, 5])
       // The list hears of each refusal before the client gets its CONNACK.
       const entries = await s.unauthorized.list()

@@ -10,6 +10,7 @@ import type net from 'node:net'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { nodeScript } from '../helpers/by-hand.js'
 import { startFront, v1HeaderFor, v2HeaderFor } from '../helpers/front.js'
 import { connectClient, endClient } from '../helpers/client.js'
 import { testCerts } from '../helpers/certs.js'
@@ -105,13 +106,6 @@ for (const row of rows) {
 function commandsOf (file: string): string[] {
   const text = readFileSync(join(root, 'examples', file), 'utf8')
   return [...text.matchAll(/^\/\/ {3}\$ (.+)$/gm)].map(m => m[1] as string)
-}
-
-/** The script of `node -e "..."`, unquoted as a POSIX shell does inside double quotes. */
-function nodeScript (command: string): string {
-  const m = /^node -e "(.*)"$/.exec(command)
-  assert.ok(m !== null, `not a node -e "..." command: ${command}`)
-  return (m[1] as string).replace(/\\([\\"$`])/g, '$1')
 }
 
 /** `A=1 B=2 npx tsx examples/x.ts` → { A: '1', B: '2' }. */

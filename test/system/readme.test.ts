@@ -1,9 +1,14 @@
 // Keeps the README and docs/ true: what they quote is what the code says.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { nodeScript, shellCommands } from '../helpers/by-hand.js'
+import { startNpmBroker } from '../helpers/npm-start.js'
+import { freePort } from '../helpers/programs.js'
+import { spawnProgram } from '../helpers/spawn.js'
 import { PROXY_ERROR_CODES } from '../../src/protocol/errors.js'
 import { misconfigurationHint } from '../../src/hints.js'
 
@@ -75,9 +80,9 @@ test('every variable `npm start -- --help` lists is a row of docs/broker.md\'s v
   for (const name of names) assert.ok(documented.has(name), `${name} is not in docs/broker.md's table`)
 })
 
-/** The bodies of the fenced blocks of `lang` in the README and docs/. */
-function fencedBlocks (lang: string): string[] {
-  return [...everything.matchAll(new RegExp(`^\`\`\`${lang}\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map(m => m[1] as string)
+/** The bodies of the fenced blocks of `lang` in `text` (by default the README and docs/). */
+function fencedBlocks (lang: string, text = everything): string[] {
+  return [...text.matchAll(new RegExp(`^\`\`\`${lang}\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map(m => m[1] as string)
 }
 
 test('every proxyProtocol() in the code of the README and docs/ that turns PROXY on names trustedProxies ' +
@@ -95,4 +100,74 @@ test('every npm start line in the README and docs/ that turns PROXY on ' +
   const enabling = starts.filter(l => /MQTT_PROXY_PROTOCOL_ENABLED=(true|optional)\b/.test(l))
   assert.ok(enabling.length >= 1, starts.join('\n'))
   for (const line of enabling) assert.match(line, /MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES=\S+/, line)
+})
+
+test('the README\'s "Try it on one machine" works as printed: the quick start saved as broker.mts, the one-line ' +
+  'PROXY front, a client through it seen with the header\'s address, one around it refused', async (t) => {
+  const readme = read('README.md')
+  const [code] = fencedBlocks('ts', section(readme, '## Quick start'))
+  const tryIt = section(readme, '### Try it on one machine')
+  const [commands] = fencedBlocks('sh', tryIt)
+  const [output] = fencedBlocks('text', tryIt)
+  assert.ok(code !== undefined && commands !== undefined && output !== undefined, 'the quick start, the commands, the output')
+  const [start, front, through, around, ...more] = shellCommands(commands)
+  assert.deepEqual([start, more], ['npx tsx broker.mts', []], 'the broker, the front, two clients')
+  assert.ok(front !== undefined && through !== undefined && around !== undefined)
+  for (const client of [through, around]) assert.match(client, /^npx mqtt pub /)
+
+  // Inside the project, so `aedes-proxy-protocol` (built) and `aedes` resolve as in a user's.
+  const dir = join(root, '.tmp', `readme-try-${process.pid}`)
+  mkdirSync(dir, { recursive: true })
+  t.after(() => { rmSync(dir, { recursive: true, force: true }) })
+  // Only the ports change: the broker's 1883 and the front's 1884, to free ones.
+  const brokerPort = String(await freePort())
+  let frontPort = brokerPort
+  while (frontPort === brokerPort) frontPort = String(await freePort())
+  const ports = (text: string): string => text.replace(/\b1883\b/g, brokerPort).replace(/\b1884\b/g, frontPort)
+  const shown = ports(output).trim().split('\n')
+  writeFileSync(join(dir, 'broker.mts'), ports(code))
+
+  // `npx tsx` and `npx mqtt` are node_modules/.bin's, run here without npx's wrapper process.
+  const broker = spawnProgram(process.execPath, ['--import', 'tsx', 'broker.mts'], { cwd: dir, label: 'npx tsx broker.mts', t })
+  await broker.waitFor(shown[0] as string, 20_000)
+  const proxyFront = spawnProgram(process.execPath, ['-e', nodeScript(ports(front))], { cwd: dir, label: 'the front', t })
+  await proxyFront.waitFor(`PROXY front on 127.0.0.1:${frontPort}`)
+  const mqtt = join(root, 'node_modules/.bin/mqtt')
+  const published = await spawnProgram(mqtt, ports(through).split(' ').slice(2), { cwd: dir, label: through, t }).done
+  assert.equal(published.code, 0, `${through}\n${published.stdout}${published.stderr}`)
+  const bypass = spawnProgram(mqtt, ports(around).split(' ').slice(2), { cwd: dir, label: around, t })
+  // The lines shown are the broker's first lines (MQTT.js retries the refused client, so more follow).
+  await broker.waitFor(shown[shown.length - 1] as string, 10_000, 'the refusal the README shows')
+  assert.deepEqual(broker.lines.filter(l => l !== '').slice(0, shown.length), shown, broker.tail())
+  await bypass.stop('SIGTERM')
+  await proxyFront.stop('SIGTERM')
+  await broker.stop('SIGTERM')
+})
+
+interface LogLine { readonly event: string, readonly listener?: string, readonly trustedProxies?: string[], readonly [field: string]: unknown }
+
+test('the start-up lines the README and docs/broker.md show are the broker\'s, field for field: only the time, ' +
+  'the pid, the versions and the address and port (loopback here) differ', async (t) => {
+  const shown = [
+    ...fencedBlocks('text', section(read('README.md'), '## The ready-to-run broker')),
+    ...fencedBlocks('text', section(read('docs/broker.md'), '## Start-up and errors'))
+  ].flatMap(block => block.split('\n')).filter(l => l.startsWith('{')).map(l => JSON.parse(l) as LogLine)
+  assert.ok(shown.some(l => l.event === 'startup') && shown.some(l => l.event === 'listening'), 'both kinds shown')
+  for (const trusted of new Set(shown.map(l => l.trustedProxies?.join(',')).filter(l => l !== undefined))) {
+    const env = { MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES: trusted, LISTENER_TCP_BIND_PORT: '0' }
+    const broker = startNpmBroker(t, { ...env, LISTENER_WS_ENABLED: 'true', LISTENER_WS_BIND_ADDRESS: '127.0.0.1', LISTENER_WS_BIND_PORT: '0' })
+    for (const line of shown.filter(l => l.event === 'startup' || l.trustedProxies?.join(',') === trusted)) {
+      const key = line.listener === undefined ? `"event":"${line.event}"` : `"listener":"${line.listener}"`
+      const printed = JSON.parse(await broker.waitFor(key, 20_000)) as LogLine
+      const differ = ['time', 'pid', 'version', 'bindAddress', 'bindPort']
+      const at = (l: LogLine): string => `${String(l.bindAddress)}:${String(l.bindPort)}`
+      const expected = {
+        ...line,
+        ...Object.fromEntries(differ.filter(k => k in line).map(k => [k, printed[k]])),
+        msg: line.event === 'startup' ? `starting ${String(printed.version)}` : String(line.msg).replace(at(line), at(printed))
+      }
+      assert.deepEqual(printed, expected)
+    }
+    await broker.stop('SIGTERM')
+  }
 })

@@ -1,5 +1,5 @@
 // The connect and disconnect lines of the ready-to-run broker, in the log
-// vocabulary of the package (README, "Log fields").
+// vocabulary of the package (docs/api.md, "Log fields").
 import type { Aedes, Client } from 'aedes'
 import { logText, type ConnDetails, type OncePerMinute } from 'aedes-proxy-protocol'
 

@@ -2,7 +2,11 @@
 // node or to three, with the nodes' state in memory or in Redis, and what
 // each connection costs the nodes, Redis and HAProxy.
 //
-//   npm run build && node --import tsx bench/cluster-load.ts [clients] [rounds]
+//   npm run build && node --import tsx packages/broker/bench/cluster-load.ts [clients] [rounds]
+//
+// It measures the ready-to-run broker (this package), not the plugin, so it
+// lives here rather than in the plugin's bench/; it writes
+// bench/results/cluster.md beside the plugin's results.
 //
 // Every process is a real one on 127.0.0.1: the ready-to-run broker
 // (node packages/broker/dist/broker.js, configured from the environment),
@@ -21,7 +25,7 @@
 // the run needs, so it never refuses: the limiter runs, in Redis for shared),
 // the session list and the unauthorized list (always on in broker.js), PROXY
 // protocol required from HAProxy, and logs at info (one line per connect and
-// disconnect, to a file). Each configuration has its own HAProxy, and its own
+// disconnect, read by this process). Each configuration has its own HAProxy, and its own
 // redis-server when it uses one, so each process's CPU is its
 // configuration's alone; all of them run for the whole run.
 //
@@ -40,17 +44,21 @@
 // round); the first round is not counted (each process's first clients);
 // values are medians over rounds with (min–max), and the costs of sharing are
 // differences within a round.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
+} from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { pathToFileURL } from 'node:url'
-import { storm } from '../support/storm.js'
-import { DISCONNECT } from './cases.js'
-import { BENCH_DIR, ROOT_DIR } from './children.js'
-import { summarize as summarizeAll } from './stats.js'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { freePort, run as runProgram, spawnProgram, type Spawned } from '../../../support/spawn.js'
+import { storm } from '../../../support/storm.js'
+import { DISCONNECT } from '../../../bench/cases.js'
+import { summarize as summarizeAll } from '../../../bench/stats.js'
+
+const ROOT_DIR = fileURLToPath(new URL('../../..', import.meta.url))
+const RESULTS_DIR = join(ROOT_DIR, 'bench', 'results')
 
 const BROKER_JS = join(ROOT_DIR, 'packages/broker/dist/broker.js')
 const CLUSTER_JS = join(ROOT_DIR, 'packages/broker/dist/cluster.js')
@@ -65,7 +73,8 @@ const BASELINE_MS = 1000
 /** The window ends this long after the nodes logged the last disconnect. */
 const SETTLE_MS = 500
 if (!Number.isInteger(clients) || clients < 1 || clients > 60_000 || !Number.isInteger(rounds) || rounds < 1) {
-  console.error('usage: node --import tsx bench/cluster-load.ts [clients (1..60000), default 1000] [rounds, default 5]')
+  console.error('usage: node --import tsx packages/broker/bench/cluster-load.ts ' +
+    '[clients (1..60000), default 1000] [rounds, default 5]')
   process.exit(2)
 }
 
@@ -78,7 +87,8 @@ const SHARING_LABEL: Record<Sharing, string> = {
   bus: 'Redis bus + persistence, operator stores in memory',
   shared: 'REDIS_URL: every store in Redis'
 }
-const CONFIGS: readonly Config[] = (['memory', 'bus', 'shared'] as const).flatMap(sharing => ([1, 3] as const).map(nodes => ({ id: `${sharing}-${String(nodes)}`, sharing, nodes })))
+const CONFIGS: readonly Config[] = (['memory', 'bus', 'shared'] as const)
+  .flatMap(sharing => ([1, 3] as const).map(nodes => ({ id: `${sharing}-${String(nodes)}`, sharing, nodes })))
 
 /**
  * For `bus`: an --import that swaps broker.js's `./cluster.js` for a module
@@ -91,13 +101,18 @@ const CONFIGS: readonly Config[] = (['memory', 'bus', 'shared'] as const).flatMa
  */
 function busOnlyImport (): string {
   const dataUrl = (source: string): string => `data:text/javascript,${encodeURIComponent(source)}`
-  const shim = dataUrl(`import { joinCluster as join } from ${JSON.stringify(pathToFileURL(CLUSTER_JS).href)}
+  const real = JSON.stringify(pathToFileURL(CLUSTER_JS).href)
+  // Everything else cluster.js exports (broker.js imports more than joinCluster) is the real one's.
+  const shim = dataUrl(`export * from ${real}
+import { joinCluster as join } from ${real}
 export async function joinCluster (env, logger, brokerId) {
   const member = await join(env, logger, brokerId)
   return member === undefined ? undefined : { node: member.node, aedes: member.aedes, closing: member.closing }
 }`)
   const hooks = dataUrl(`export async function resolve (specifier, context, next) {
-  if (specifier === './cluster.js' && context.parentURL === ${JSON.stringify(pathToFileURL(BROKER_JS).href)}) return { url: ${JSON.stringify(shim)}, shortCircuit: true }
+  if (specifier === './cluster.js' && context.parentURL === ${JSON.stringify(pathToFileURL(BROKER_JS).href)}) {
+    return { url: ${JSON.stringify(shim)}, shortCircuit: true }
+  }
   return next(specifier, context)
 }`)
   return dataUrl(`import { register } from 'node:module'\nregister(${JSON.stringify(hooks)})`)
@@ -106,46 +121,26 @@ export async function joinCluster (env, logger, brokerId) {
 // ---------------------------------------------------------------- child processes
 
 const TMP = mkdtempSync(join(os.tmpdir(), 'h12b-cluster-load-'))
-const PID_FILE = join(TMP, 'pids')
 
-interface Proc {
-  readonly name: string
-  readonly child: ChildProcess
-  readonly pid: number
-  readonly logFile: string
-  exited: boolean
-}
+/** A child process (support/spawn.ts: its output collected, stopped by PID). */
+interface Proc extends Spawned { readonly name: string, readonly pid: number }
 const procs: Proc[] = []
 
-/** Spawns `bin args` with stdout and stderr to a file in TMP; registered to be killed however this process ends. */
-function start (name: string, bin: string, args: readonly string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }): Proc {
-  const logFile = join(TMP, `${name}.log`)
-  const fd = openSync(logFile, 'w')
-  const child = spawn(bin, args, { cwd: ROOT_DIR, env, stdio: ['ignore', fd, fd] })
-  closeSync(fd)
-  if (child.pid === undefined) throw new Error(`${name}: could not start ${bin}`)
-  const p: Proc = { name, child, pid: child.pid, logFile, exited: false }
-  child.on('exit', () => { p.exited = true })
+/** Starts `bin args`; every child is stopped however this process ends. */
+function start (name: string, bin: string, args: readonly string[],
+  env: NodeJS.ProcessEnv = { PATH: process.env.PATH }): Proc {
+  const program = spawnProgram(bin, args, { cwd: ROOT_DIR, env, label: name })
+  if (program.pid === undefined) throw new Error(`${name}: could not start ${bin}`)
+  const p: Proc = Object.assign(program, { name, pid: program.pid })
   procs.push(p)
-  writeFileSync(PID_FILE, procs.map(q => q.pid).join('\n'))
   return p
 }
 
-/** The log's last lines, for an error message. */
-function tail (p: Proc, lines = 15): string {
-  try { return readFileSync(p.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') } catch { return '' }
-}
-
-/** SIGTERM to each child by its pid, SIGKILL to any still there after 5 s. */
+/** SIGTERM to each child, SIGKILL to any still there after 5 s. */
 async function stopAll (): Promise<void> {
-  for (const p of procs) if (!p.exited) try { process.kill(p.pid, 'SIGTERM') } catch {}
-  const until = Date.now() + 5000
-  while (procs.some(p => !p.exited) && Date.now() < until) await sleep(50)
-  for (const p of procs) if (!p.exited) try { process.kill(p.pid, 'SIGKILL') } catch {}
+  await Promise.all(procs.map(async p => await p.stop('SIGTERM', 5000)))
 }
 
-// Killed however this process ends: an exception, a signal, process.exit,
-// and (by the watchdog, a detached process that polls this one) SIGKILL.
 process.on('exit', () => { for (const p of procs) if (!p.exited) try { process.kill(p.pid, 'SIGKILL') } catch {} })
 const run = { interrupted: false }
 const interrupt = async (): Promise<never> => {
@@ -154,46 +149,30 @@ const interrupt = async (): Promise<never> => {
   process.exit(130)
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => { run.interrupted = true; process.stderr.write(`${signal}: stopping every child\n`); void interrupt() })
+  process.once(signal, () => {
+    run.interrupted = true
+    process.stderr.write(`${signal}: stopping every child\n`)
+    void interrupt()
+  })
 }
-const watchdog = spawn(process.execPath, ['-e', `
-const [parent, file] = process.argv.slice(1)
-setInterval(() => {
-  try { process.kill(Number(parent), 0); return } catch {}
-  let pids = []
-  try { pids = require('fs').readFileSync(file, 'utf8').split('\\n').filter(Boolean).map(Number) } catch {}
-  for (const pid of pids) try { process.kill(pid, 'SIGKILL') } catch {}
-  require('fs').rmSync(require('path').dirname(file), { recursive: true, force: true })
-  process.exit(0)
-}, 500)`, String(process.pid), PID_FILE], { detached: true, stdio: 'ignore' })
-watchdog.unref()
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 function findProgram (name: string): string {
-  for (const dir of [...(process.env.PATH ?? '').split(':').filter(d => d !== ''), '/usr/local/sbin', '/usr/sbin', '/usr/bin', '/sbin']) {
+  const path = (process.env.PATH ?? '').split(':').filter(d => d !== '')
+  for (const dir of [...path, '/usr/local/sbin', '/usr/sbin', '/usr/bin', '/sbin']) {
     try { accessSync(join(dir, name), constants.X_OK); return join(dir, name) } catch {}
   }
   throw new Error(`${name} not found: apt-get install ${name === 'haproxy' ? 'haproxy' : 'redis-server'}`)
 }
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => { resolve(port) })
-    })
-  })
-}
-
-async function until (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, p?: Proc): Promise<void> {
+async function until (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, p?: Proc):
+Promise<void> {
   const end = Date.now() + timeoutMs
   for (;;) {
     if (await check()) return
-    if (p?.exited === true) throw new Error(`${p.name} exited while waiting for ${what}:\n${tail(p)}`)
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${p !== undefined ? `:\n${tail(p)}` : ''}`)
+    if (p?.exited === true) throw new Error(`${p.name} exited while waiting for ${what}:\n${p.tail(15)}`)
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${p !== undefined ? `:\n${p.tail(15)}` : ''}`)
     await sleep(50)
   }
 }
@@ -215,7 +194,12 @@ async function redis (port: number, command: string): Promise<string> {
     const s = net.connect({ host: HOST, port })
     let buf = Buffer.alloc(0)
     const timer = setTimeout(() => { s.destroy(); reject(new Error(`redis ${command}: no answer`)) }, 3000)
-    const finish = (err: Error | null, text = ''): void => { clearTimeout(timer); s.destroy(); if (err !== null) reject(err); else resolve(text) }
+    const finish = (err: Error | null, text = ''): void => {
+      clearTimeout(timer)
+      s.destroy()
+      if (err !== null) reject(err)
+      else resolve(text)
+    }
     s.once('connect', () => { s.write(`${command}\r\n`) })
     s.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk])
@@ -234,7 +218,9 @@ async function redis (port: number, command: string): Promise<string> {
 /** Calls per command so far (INFO commandstats). */
 async function commandCalls (port: number): Promise<Record<string, number>> {
   const calls: Record<string, number> = {}
-  for (const m of (await redis(port, 'INFO commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1] as string] = Number(m[2])
+  for (const m of (await redis(port, 'INFO commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    calls[m[1] as string] = Number(m[2])
+  }
   return calls
 }
 
@@ -242,37 +228,28 @@ async function startRedis (name: string, bin: string): Promise<{ proc: Proc, por
   const port = await freePort()
   const dir = join(TMP, name)
   mkdirSync(dir)
-  const proc = start(name, bin, ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'])
-  await until(async () => await redis(port, 'PING').then(r => r === 'PONG', () => false), 10_000, `${name} to answer PING`, proc)
+  const proc = start(name, bin,
+    ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'])
+  const pong = async (): Promise<boolean> => await redis(port, 'PING').then(r => r === 'PONG', () => false)
+  await until(pong, 10_000, `${name} to answer PING`, proc)
   return { proc, port }
 }
 
 // ---------------------------------------------------------------- nodes and HAProxy
 
-/** A node's log, read on from where the last read stopped: counts connect and disconnect lines. */
+/** A node's log (its output, line by line), read on from where the last read stopped: connects and disconnects. */
 class NodeLog {
-  readonly #file: string
-  #offset = 0
-  #partial = ''
+  readonly #lines: readonly string[]
+  #next = 0
   connects = 0
   disconnects = 0
-  constructor (file: string) { this.#file = file }
+  constructor (lines: readonly string[]) { this.#lines = lines }
   read (): void {
-    const fd = openSync(this.#file, 'r')
-    try {
-      const chunk = Buffer.alloc(1 << 20)
-      for (;;) {
-        const n = readSync(fd, chunk, 0, chunk.length, this.#offset)
-        if (n === 0) break
-        this.#offset += n
-        const lines = (this.#partial + chunk.toString('utf8', 0, n)).split('\n')
-        this.#partial = lines.pop() ?? ''
-        for (const line of lines) {
-          if (line.includes('"event":"connect"')) this.connects++
-          else if (line.includes('"event":"disconnect"')) this.disconnects++
-        }
-      }
-    } finally { closeSync(fd) }
+    for (; this.#next < this.#lines.length; this.#next++) {
+      const line = this.#lines[this.#next] as string
+      if (line.includes('"event":"connect"')) this.connects++
+      else if (line.includes('"event":"disconnect"')) this.disconnects++
+    }
   }
 }
 
@@ -294,13 +271,9 @@ async function startNode (name: string, sharing: Sharing, redisPort: number | un
   }
   const args = [...(sharing === 'bus' ? ['--import', busOnlyImport()] : []), BROKER_JS]
   const proc = start(name, process.execPath, args, env)
-  const log = new NodeLog(proc.logFile)
-  let port = 0
-  await until(() => {
-    const line = readFileSync(proc.logFile, 'utf8').split('\n').find(l => l.includes('"event":"listening"') && l.includes('"listener":"tcp"'))
-    if (line !== undefined) port = (JSON.parse(line) as { bindPort: number }).bindPort
-    return port !== 0
-  }, 20_000, `${name}'s tcp listening line`, proc)
+  const log = new NodeLog(proc.lines)
+  const line = await proc.waitFor(l => l.includes('"event":"listening"') && l.includes('"listener":"tcp"'), 20_000)
+  const port = (JSON.parse(line) as { bindPort: number }).bindPort
   return { proc, port, log }
 }
 
@@ -326,7 +299,8 @@ frontend mqtt
 
 backend brokers
     balance roundrobin
-${nodes.map((n, i) => `    server node${String(i + 1)} ${HOST}:${String(n.port)} send-proxy-v2 check check-send-proxy`).join('\n')}
+${nodes.map((n, i) => `    server node${String(i + 1)} ${HOST}:${String(n.port)} send-proxy-v2 check check-send-proxy`)
+  .join('\n')}
 `
 }
 
@@ -340,7 +314,8 @@ interface Setup {
 
 async function setUp (config: Config, haproxyBin: string, redisBin: string): Promise<Setup> {
   const r = config.sharing === 'memory' ? undefined : await startRedis(`${config.id}-redis`, redisBin)
-  const nodes = await Promise.all(Array.from({ length: config.nodes }, async (_, i) => await startNode(`${config.id}-node${String(i + 1)}`, config.sharing, r?.port)))
+  const nodes = await Promise.all(Array.from({ length: config.nodes }, async (_, i) =>
+    await startNode(`${config.id}-node${String(i + 1)}`, config.sharing, r?.port)))
   const frontend = await freePort()
   const cfg = join(TMP, `${config.id}-haproxy.cfg`)
   writeFileSync(cfg, haproxyConfig(frontend, nodes))
@@ -376,7 +351,8 @@ function cpuOf (s: Setup, f: (pid: number) => number = cpuNs): Cpu {
     redis: s.redis !== undefined ? f(s.redis.proc.pid) : 0
   }
 }
-const minus = (a: Cpu, b: Cpu): Cpu => ({ nodes: a.nodes - b.nodes, haproxy: a.haproxy - b.haproxy, redis: a.redis - b.redis })
+const minus = (a: Cpu, b: Cpu): Cpu =>
+  ({ nodes: a.nodes - b.nodes, haproxy: a.haproxy - b.haproxy, redis: a.redis - b.redis })
 
 // ---------------------------------------------------------------- one measurement
 
@@ -394,7 +370,9 @@ interface Sample {
   readonly redisUs: number
   readonly haproxyUs: number
   /** The same without the idle use taken off, and the nodes' from /proc/<pid>/stat ticks (a cross-check). */
-  readonly raw: { readonly nodesUs: number, readonly redisUs: number, readonly haproxyUs: number, readonly nodesTicksUs: number }
+  readonly raw: {
+    readonly nodesUs: number, readonly redisUs: number, readonly haproxyUs: number, readonly nodesTicksUs: number
+  }
   /** CPU ms per second idle, just before the window (all nodes together). */
   readonly idleMsPerSecond: { readonly nodes: number, readonly redis: number, readonly haproxy: number }
   /** This process (the clients), µs per connection. */
@@ -424,9 +402,14 @@ async function measure (s: Setup, round: number): Promise<Sample> {
   const baselineMs = t0 - tb0
 
   // Connect, CONNECT, CONNACK, IN_FLIGHT at a time; they stay connected.
-  const opened = await storm(s.frontend, clients, { host: HOST, idPrefix: `r${String(round)}-${s.config.id}`, inFlight: IN_FLIGHT, address: addressOf, keepalive: 60 })
+  const idPrefix = `r${String(round)}-${s.config.id}`
+  const options = { host: HOST, idPrefix, inFlight: IN_FLIGHT, address: addressOf, keepalive: 60 }
+  const opened = await storm(s.frontend, clients, options)
   const failed = Object.values(opened.lost).reduce((a, b) => a + b, 0)
-  if (failed > 0) throw new Error(`${s.config.id}: ${String(failed)} of ${String(clients)} clients failed: ${JSON.stringify(opened.lost)}`)
+  if (failed > 0) {
+    const lost = JSON.stringify(opened.lost)
+    throw new Error(`${s.config.id}: ${String(failed)} of ${String(clients)} clients failed: ${lost}`)
+  }
   for (const sock of opened.sockets) sock.end(DISCONNECT)
   await until(() => {
     for (const n of s.nodes) n.log.read()
@@ -456,8 +439,17 @@ async function measure (s: Setup, round: number): Promise<Sample> {
     nodesUs: perConnUs(raw.nodes - idleShare('nodes')),
     redisUs: perConnUs(raw.redis - idleShare('redis')),
     haproxyUs: perConnUs(raw.haproxy - idleShare('haproxy')),
-    raw: { nodesUs: perConnUs(raw.nodes), redisUs: perConnUs(raw.redis), haproxyUs: perConnUs(raw.haproxy), nodesTicksUs: perConnUs(ticks1.nodes - ticks0.nodes) },
-    idleMsPerSecond: { nodes: idlePerMs.nodes / 1e6 / (baselineMs / 1000), redis: idlePerMs.redis / 1e6 / (baselineMs / 1000), haproxy: idlePerMs.haproxy / 1e6 / (baselineMs / 1000) },
+    raw: {
+      nodesUs: perConnUs(raw.nodes),
+      redisUs: perConnUs(raw.redis),
+      haproxyUs: perConnUs(raw.haproxy),
+      nodesTicksUs: perConnUs(ticks1.nodes - ticks0.nodes)
+    },
+    idleMsPerSecond: {
+      nodes: idlePerMs.nodes / 1e6 / (baselineMs / 1000),
+      redis: idlePerMs.redis / 1e6 / (baselineMs / 1000),
+      haproxy: idlePerMs.haproxy / 1e6 / (baselineMs / 1000)
+    },
     generatorUs: (generator.user + generator.system) / clients,
     clientsPerNode: s.nodes.map((n, i) => n.log.connects - (connects0[i] ?? 0)),
     redisCalls
@@ -473,13 +465,17 @@ function summarize (values: readonly number[]): Summary {
   return { median, min, max }
 }
 
-const fmt = (v: number, digits = 0): string => Number.isFinite(v) ? v.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–'
+const fmt = (v: number, digits = 0): string =>
+  Number.isFinite(v) ? v.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–'
 const signed = (v: number, digits = 0): string => `${v > 0 ? '+' : v < 0 ? '−' : '±'}${fmt(Math.abs(v), digits)}`
-const cell = (s: Summary, digits = 0): string => `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`
-const signedCell = (s: Summary, digits = 0): string => `${signed(s.median, digits)} (${signed(s.min, digits)} to ${signed(s.max, digits)})`
+const cell = (s: Summary, digits = 0): string =>
+  `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`
+const signedCell = (s: Summary, digits = 0): string =>
+  `${signed(s.median, digits)} (${signed(s.min, digits)} to ${signed(s.max, digits)})`
 
-function version (bin: string, args: string[], pattern: RegExp): string {
-  try { return pattern.exec(execFileSync(bin, args, { encoding: 'utf8' }))?.[1] ?? 'unknown' } catch { return 'unknown' }
+async function version (bin: string, args: string[], pattern: RegExp): Promise<string> {
+  const r = await runProgram(bin, args, { timeoutMs: 10_000 })
+  return pattern.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown'
 }
 
 /**
@@ -509,22 +505,24 @@ const t0 = performance.now()
 try {
   setups = []
   for (const c of CONFIGS) setups.push(await setUp(c, haproxyBin, redisBin))
-  process.stderr.write(`${String(setups.length)} configurations up: ${String(procs.length)} processes (logs in ${TMP})\n`)
+  process.stderr.write(`${String(setups.length)} configurations up: ${String(procs.length)} processes\n`)
   for (let round = -1; round < rounds; round++) {
     const shift = (round + 1) % setups.length
     for (const s of [...setups.slice(shift), ...setups.slice(0, shift)]) {
       const sample = await measure(s, round + 1)
       if (round >= 0) samples.get(s.config.id)?.push(sample)
-      process.stderr.write(`round ${round < 0 ? 'warm-up' : String(round + 1)} ${s.config.id}: ${fmt(sample.connectionsPerSecond)} conn/s, nodes ${fmt(sample.nodesUs)} µs, redis ${fmt(sample.redisUs)} µs, haproxy ${fmt(sample.haproxyUs)} µs per connection [${sample.clientsPerNode.join('/')}], window ${fmt(sample.windowMs)} ms, idle nodes ${fmt(sample.idleMsPerSecond.nodes, 1)} ms/s\n`)
+      process.stderr.write(`round ${round < 0 ? 'warm-up' : String(round + 1)} ${s.config.id}: ` +
+        `${fmt(sample.connectionsPerSecond)} conn/s, nodes ${fmt(sample.nodesUs)} µs, ` +
+        `redis ${fmt(sample.redisUs)} µs, ` +
+        `haproxy ${fmt(sample.haproxyUs)} µs per connection [${sample.clientsPerNode.join('/')}], ` +
+        `window ${fmt(sample.windowMs)} ms, idle nodes ${fmt(sample.idleMsPerSecond.nodes, 1)} ms/s\n`)
     }
   }
 } catch (err) {
   if (run.interrupted) await interrupt() // a child stopped under a measurement: not a failure
-  process.stderr.write(`the processes' logs are kept in ${TMP}\n`)
   throw err
 } finally {
   await stopAll()
-  try { process.kill(watchdog.pid ?? -1, 'SIGKILL') } catch {}
 }
 const runSeconds = (performance.now() - t0) / 1000
 const load1 = os.loadavg()
@@ -533,11 +531,14 @@ rmSync(TMP, { recursive: true, force: true })
 // Per configuration, and the costs of sharing as differences within each round.
 const of = (id: string): Sample[] => samples.get(id) ?? []
 const stat = (id: string, f: (x: Sample) => number): Summary => summarize(of(id).map(f))
-const paired = (a: string, b: string, f: (x: Sample) => number): Summary => summarize(of(a).map((x, i) => f(x) - f(of(b)[i] as Sample)))
+const paired = (a: string, b: string, f: (x: Sample) => number): Summary =>
+  summarize(of(a).map((x, i) => f(x) - f(of(b)[i] as Sample)))
 const everything = (x: Sample): number => x.nodesUs + x.redisUs + x.haproxyUs
 const perConfig = CONFIGS.map(c => {
   const calls: Record<string, Summary> = {}
-  for (const cmd of new Set(of(c.id).flatMap(x => Object.keys(x.redisCalls)))) calls[cmd] = stat(c.id, x => x.redisCalls[cmd] ?? 0)
+  for (const cmd of new Set(of(c.id).flatMap(x => Object.keys(x.redisCalls)))) {
+    calls[cmd] = stat(c.id, x => x.redisCalls[cmd] ?? 0)
+  }
   return {
     ...c,
     label: SHARING_LABEL[c.sharing],
@@ -546,8 +547,17 @@ const perConfig = CONFIGS.map(c => {
     redisUs: stat(c.id, x => x.redisUs),
     haproxyUs: stat(c.id, x => x.haproxyUs),
     everythingUs: stat(c.id, everything),
-    raw: { nodesUs: stat(c.id, x => x.raw.nodesUs), redisUs: stat(c.id, x => x.raw.redisUs), haproxyUs: stat(c.id, x => x.raw.haproxyUs), nodesTicksUs: stat(c.id, x => x.raw.nodesTicksUs) },
-    idleMsPerSecond: { nodes: stat(c.id, x => x.idleMsPerSecond.nodes), redis: stat(c.id, x => x.idleMsPerSecond.redis), haproxy: stat(c.id, x => x.idleMsPerSecond.haproxy) },
+    raw: {
+      nodesUs: stat(c.id, x => x.raw.nodesUs),
+      redisUs: stat(c.id, x => x.raw.redisUs),
+      haproxyUs: stat(c.id, x => x.raw.haproxyUs),
+      nodesTicksUs: stat(c.id, x => x.raw.nodesTicksUs)
+    },
+    idleMsPerSecond: {
+      nodes: stat(c.id, x => x.idleMsPerSecond.nodes),
+      redis: stat(c.id, x => x.idleMsPerSecond.redis),
+      haproxy: stat(c.id, x => x.idleMsPerSecond.haproxy)
+    },
     generatorUs: stat(c.id, x => x.generatorUs),
     windowMs: stat(c.id, x => x.windowMs),
     redisCalls: calls,
@@ -555,49 +565,92 @@ const perConfig = CONFIGS.map(c => {
   }
 })
 const config = (sharing: Sharing, nodes: number): string => `${sharing}-${String(nodes)}`
-const ratio = (a: string, b: string, f: (x: Sample) => number): Summary => summarize(of(a).map((x, i) => f(x) / f(of(b)[i] as Sample)))
+const ratio = (a: string, b: string, f: (x: Sample) => number): Summary =>
+  summarize(of(a).map((x, i) => f(x) / f(of(b)[i] as Sample)))
 /** The costs of sharing, each a difference (or ratio) within a round, for one node and for three. */
-const COSTS: ReadonlyArray<{ readonly id: string, readonly label: string, readonly of: (nodes: number) => Summary, readonly unit: 'µs' | '×' }> = [
-  { id: 'busNodesUs', label: "mqemitter-redis + aedes-persistence-redis: nodes' CPU (bus − memory)", of: n => paired(config('bus', n), config('memory', n), x => x.nodesUs), unit: 'µs' },
-  { id: 'busRedisUs', label: "… and Redis's CPU (bus)", of: n => stat(config('bus', n), x => x.redisUs), unit: 'µs' },
-  { id: 'storesNodesUs', label: "the operator stores in Redis: nodes' CPU (shared − bus)", of: n => paired(config('shared', n), config('bus', n), x => x.nodesUs), unit: 'µs' },
-  { id: 'storesRedisUs', label: "… and Redis's CPU (shared − bus)", of: n => paired(config('shared', n), config('bus', n), x => x.redisUs), unit: 'µs' },
-  { id: 'sharedNodesUs', label: "everything shared: nodes' CPU (shared − memory)", of: n => paired(config('shared', n), config('memory', n), x => x.nodesUs), unit: 'µs' },
-  { id: 'sharedEverythingUs', label: 'everything shared: nodes + Redis + HAProxy (shared − memory)', of: n => paired(config('shared', n), config('memory', n), everything), unit: 'µs' },
-  { id: 'sharedNodesRatio', label: "everything shared ÷ memory: nodes' CPU", of: n => ratio(config('shared', n), config('memory', n), x => x.nodesUs), unit: '×' },
-  { id: 'sharedEverythingRatio', label: 'everything shared ÷ memory: nodes + Redis + HAProxy', of: n => ratio(config('shared', n), config('memory', n), everything), unit: '×' },
-  { id: 'sharedRate', label: 'connections/s, shared ÷ memory', of: n => ratio(config('shared', n), config('memory', n), x => x.connectionsPerSecond), unit: '×' }
+interface Cost {
+  readonly id: string, readonly label: string, readonly of: (nodes: number) => Summary, readonly unit: 'µs' | '×'
+}
+const cost = (id: string, label: string, unit: Cost['unit'], of: Cost['of']): Cost => ({ id, label, unit, of })
+const COSTS: readonly Cost[] = [
+  cost('busNodesUs', "mqemitter-redis + aedes-persistence-redis: nodes' CPU (bus − memory)", 'µs',
+    n => paired(config('bus', n), config('memory', n), x => x.nodesUs)),
+  cost('busRedisUs', "… and Redis's CPU (bus)", 'µs',
+    n => stat(config('bus', n), x => x.redisUs)),
+  cost('storesNodesUs', "the operator stores in Redis: nodes' CPU (shared − bus)", 'µs',
+    n => paired(config('shared', n), config('bus', n), x => x.nodesUs)),
+  cost('storesRedisUs', "… and Redis's CPU (shared − bus)", 'µs',
+    n => paired(config('shared', n), config('bus', n), x => x.redisUs)),
+  cost('sharedNodesUs', "everything shared: nodes' CPU (shared − memory)", 'µs',
+    n => paired(config('shared', n), config('memory', n), x => x.nodesUs)),
+  cost('sharedEverythingUs', 'everything shared: nodes + Redis + HAProxy (shared − memory)', 'µs',
+    n => paired(config('shared', n), config('memory', n), everything)),
+  cost('sharedNodesRatio', "everything shared ÷ memory: nodes' CPU", '×',
+    n => ratio(config('shared', n), config('memory', n), x => x.nodesUs)),
+  cost('sharedEverythingRatio', 'everything shared ÷ memory: nodes + Redis + HAProxy', '×',
+    n => ratio(config('shared', n), config('memory', n), everything)),
+  cost('sharedRate', 'connections/s, shared ÷ memory', '×',
+    n => ratio(config('shared', n), config('memory', n), x => x.connectionsPerSecond))
 ]
 const costs = COSTS.map(c => ({ id: c.id, label: c.label, unit: c.unit, oneNode: c.of(1), threeNodes: c.of(3) }))
-const threeVersusOne = (['memory', 'bus', 'shared'] as const).map(sharing => ({ sharing, label: SHARING_LABEL[sharing], nodesUs: paired(config(sharing, 3), config(sharing, 1), x => x.nodesUs), everythingUs: paired(config(sharing, 3), config(sharing, 1), everything) }))
+const threeVersusOne = (['memory', 'bus', 'shared'] as const).map(sharing => ({
+  sharing,
+  label: SHARING_LABEL[sharing],
+  nodesUs: paired(config(sharing, 3), config(sharing, 1), x => x.nodesUs),
+  everythingUs: paired(config(sharing, 3), config(sharing, 1), everything)
+}))
 
 const cpus = os.cpus()
-const machine = `${String(cpus.length)} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, HAProxy ${version(haproxyBin, ['-v'], /version (\S+)/)}, redis-server ${version(redisBin, ['--version'], /v=(\S+)/)}`
-const command = `node --import tsx bench/cluster-load.ts ${String(clients)} ${String(rounds)}`
+const haproxyVersion = await version(haproxyBin, ['-v'], /version (\S+)/)
+const redisVersion = await version(redisBin, ['--version'], /v=(\S+)/)
+const machine = `${String(cpus.length)} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ` +
+  `${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, HAProxy ${haproxyVersion}, ` +
+  `redis-server ${redisVersion}`
+const command = `node --import tsx packages/broker/bench/cluster-load.ts ${String(clients)} ${String(rounds)}`
 /** The code measured: the commit, and whether the sources built differed from it. */
-const code = ((): string => {
-  try {
-    const git = (...args: string[]): string => execFileSync('git', ['-C', ROOT_DIR, ...args], { encoding: 'utf8' }).trim()
-    const dirty = git('status', '--porcelain', '--', 'src', 'packages/broker/src').split('\n').filter(l => l !== '').length
-    return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty > 0 ? `, with ${String(dirty)} files changed under src/ and packages/broker/src/` : ''}`
-  } catch { return 'not a git checkout' }
-})()
+const git = async (...args: string[]): Promise<string> =>
+  (await runProgram('git', ['-C', ROOT_DIR, ...args], { timeoutMs: 10_000 })).stdout.trim()
+const head = await git('rev-parse', '--short', 'HEAD')
+const changed = await git('status', '--porcelain', '--', 'src', 'packages/broker/src')
+const dirty = changed.split('\n').filter(l => l !== '').length
+const code = head === ''
+  ? 'not a git checkout'
+  : `commit ${head}${dirty > 0 ? `, with ${String(dirty)} files changed under src/ and packages/broker/src/` : ''}`
+const redisIdle = perConfig.filter(c => c.sharing !== 'memory').map(c => c.idleMsPerSecond.redis.median)
+const each = (f: (c: typeof perConfig[number]) => string): string => perConfig.map(c => `${c.id} ${f(c)}`).join(', ')
 const md: string[] = [
   '# Cluster load: the cost of sharing',
   '',
-  `\`${command}\` (after \`npm run build\`), ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${fmt(runSeconds)} s.`,
-  `Code: ${code}, as npm run build compiled it. ${machine}; load average ${fmt(load0[0] ?? Number.NaN, 2)} at the start, ${fmt(load1[0] ?? Number.NaN, 2)} at the end.`,
-  `**${String(cpus.length)} cores** for everything: the clients, HAProxy, redis-server and every node, so three nodes cannot be faster than one here; what this measures is what sharing costs per connection.`,
+  `\`${command}\` (after \`npm run build\`), ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ` +
+    `${fmt(runSeconds)} s.`,
+  `Code: ${code}, as npm run build compiled it. ${machine}; load average ${fmt(load0[0] ?? Number.NaN, 2)} at the ` +
+    `start, ${fmt(load1[0] ?? Number.NaN, 2)} at the end.`,
+  `**${String(cpus.length)} cores** for everything: the clients, HAProxy, redis-server and every node, so three ` +
+    'nodes cannot be faster than one here; what this measures is what sharing costs per connection.',
   '',
-  `${String(clients)} clients per measurement, each from its own loopback address, through one HAProxy (the README's "Scaling out" block: roundrobin, send-proxy-v2, check check-send-proxy), ${String(IN_FLIGHT)} at a time: TCP connect, CONNECT (MQTT 3.1.1, clean session, a new client id), CONNACK; all stay connected until the last CONNACK, then each sends DISCONNECT and closes.`,
-  'Connections per second: clients over first connect to last CONNACK. CPU per connection (µs): on-CPU time of every thread (/proc/<pid>/task/*/schedstat) from the first connect until every node has logged every disconnect (and 500 ms more), less the same processes\' idle use over as long, over the clients; so a connection\'s whole life, connect to close. The nodes\' figure is summed over all node processes.',
-  `Medians of ${String(rounds)} rounds alternating the configurations, with (min–max); a first round is not counted. Every node is \`node packages/broker/dist/broker.js\` with PROXY protocol required from HAProxy, the IP policy's rate limit on (MQTT_IP_RATE_LIMIT=1000, MQTT_IP_RATE_BURST=1000: never reached), the session list and the unauthorized list (always on), logging at info to a file.`,
+  `${String(clients)} clients per measurement, each from its own loopback address, through one HAProxy (the ` +
+    'README\'s "Scaling out" block: roundrobin, send-proxy-v2, check check-send-proxy), ' +
+    `${String(IN_FLIGHT)} at a time: TCP connect, CONNECT (MQTT 3.1.1, clean session, a new client id), CONNACK; ` +
+    'all stay connected until the last CONNACK, then each sends DISCONNECT and closes.',
+  'Connections per second: clients over first connect to last CONNACK. CPU per connection (µs): on-CPU time of ' +
+    'every thread (/proc/<pid>/task/*/schedstat) from the first connect until every node has logged every ' +
+    'disconnect (and 500 ms more), less the same processes\' idle use over as long, over the clients; so a ' +
+    'connection\'s whole life, connect to close. The nodes\' figure is summed over all node processes.',
+  `Medians of ${String(rounds)} rounds alternating the configurations, with (min–max); a first round is not ` +
+    'counted. Every node is `node packages/broker/dist/broker.js` with PROXY protocol required from HAProxy, the ' +
+    'IP policy\'s rate limit on (MQTT_IP_RATE_LIMIT=1000, MQTT_IP_RATE_BURST=1000: never reached), the session ' +
+    'list and the unauthorized list (always on), logging at info (read by this tool).',
   '',
-  "| configuration | nodes | connections/s | nodes' CPU µs/conn | Redis µs/conn | HAProxy µs/conn | all three µs/conn | Redis commands/conn |",
+  "| configuration | nodes | connections/s | nodes' CPU µs/conn | Redis µs/conn | HAProxy µs/conn | " +
+    'all three µs/conn | Redis commands/conn |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...perConfig.map(c => {
-    const calls = Object.entries(c.redisCalls).filter(([, v]) => v.median >= 0.05).sort((x, y) => y[1].median - x[1].median || x[0].localeCompare(y[0])).map(([cmd, v]) => `${cmd} ${fmt(v.median, 1)}`).join(', ')
-    return `| ${c.label} | ${String(c.nodes)} | ${cell(c.connectionsPerSecond)} | ${cell(c.nodesUs)} | ${c.sharing === 'memory' ? '–' : cell(c.redisUs)} | ${cell(c.haproxyUs)} | ${cell(c.everythingUs)} | ${calls === '' ? '–' : calls} |`
+    const calls = Object.entries(c.redisCalls).filter(([, v]) => v.median >= 0.05)
+      .sort((x, y) => y[1].median - x[1].median || x[0].localeCompare(y[0]))
+      .map(([cmd, v]) => `${cmd} ${fmt(v.median, 1)}`).join(', ')
+    const redisUs = c.sharing === 'memory' ? '–' : cell(c.redisUs)
+    return `| ${c.label} | ${String(c.nodes)} | ${cell(c.connectionsPerSecond)} | ${cell(c.nodesUs)} | ${redisUs} | ` +
+      `${cell(c.haproxyUs)} | ${cell(c.everythingUs)} | ${calls === '' ? '–' : calls} |`
   }),
   '',
   'The cost of sharing per connection, each a difference within a round (median, min to max over rounds):',
@@ -610,18 +663,20 @@ const md: string[] = [
       ? `| ${c.label} | ${cell(c.oneNode)} µs | ${cell(c.threeNodes)} µs |`
       : `| ${c.label} | ${signedCell(c.oneNode)} µs | ${signedCell(c.threeNodes)} µs |`),
   '',
-  `Three nodes instead of one (on ${String(cpus.length)} cores), nodes' CPU per connection, 3 − 1 within a round: ${threeVersusOne.map(t => `${t.sharing} ${signedCell(t.nodesUs)} µs`).join('; ')}.`,
+  `Three nodes instead of one (on ${String(cpus.length)} cores), nodes' CPU per connection, 3 − 1 within a round: ` +
+    `${threeVersusOne.map(t => `${t.sharing} ${signedCell(t.nodesUs)} µs`).join('; ')}.`,
   '',
-  'CPU in a window (first connect until 500 ms after the nodes logged the last disconnect) less what the same processes used idle over as long, measured for 1 s just before: ' +
-    `idle, the nodes used ${perConfig.map(c => `${c.id} ${fmt(c.idleMsPerSecond.nodes.median, 1)}`).join(', ')} ms/s between them ` +
-    `(HAProxy ${fmt(summarize(perConfig.map(c => c.idleMsPerSecond.haproxy.median)).median, 1)} ms/s, Redis ${fmt(summarize(perConfig.filter(c => c.sharing !== 'memory').map(c => c.idleMsPerSecond.redis.median)).median, 1)} ms/s), ` +
+  'CPU in a window (first connect until 500 ms after the nodes logged the last disconnect) less what the same ' +
+    'processes used idle over as long, measured for 1 s just before: ' +
+    `idle, the nodes used ${each(c => fmt(c.idleMsPerSecond.nodes.median, 1))} ms/s between them ` +
+    `(HAProxy ${fmt(summarize(perConfig.map(c => c.idleMsPerSecond.haproxy.median)).median, 1)} ms/s, ` +
+    `Redis ${fmt(summarize(redisIdle).median, 1)} ms/s), ` +
     `and the window lasted ${perConfig.map(c => `${c.id} ${fmt(c.windowMs.median)}`).join(', ')} ms. ` +
-    `Without that subtraction the nodes' figures are ${perConfig.map(c => `${c.id} ${fmt(c.raw.nodesUs.median)}`).join(', ')} µs ` +
-    `(from /proc/<pid>/stat's 10 ms ticks instead of schedstat: ${perConfig.map(c => `${c.id} ${fmt(c.raw.nodesTicksUs.median)}`).join(', ')} µs). ` +
-    `The clients (this process, on the same cores) used ${perConfig.map(c => `${c.id} ${fmt(c.generatorUs.median)}`).join(', ')} µs per connection.`,
+    `Without that subtraction the nodes' figures are ${each(c => fmt(c.raw.nodesUs.median))} µs ` +
+    `(from /proc/<pid>/stat's 10 ms ticks instead of schedstat: ${each(c => fmt(c.raw.nodesTicksUs.median))} µs). ` +
+    `The clients (this process, on the same cores) used ${each(c => fmt(c.generatorUs.median))} µs per connection.`,
   ''
 ]
-mkdirSync(join(BENCH_DIR, 'results'), { recursive: true })
-writeFileSync(join(BENCH_DIR, 'results', 'cluster.md'), md.join('\n'))
-writeFileSync(join(BENCH_DIR, 'results', 'cluster.json'), JSON.stringify({ command, startedAt: startedAt.toISOString(), runSeconds, code, machine, cores: cpus.length, loadAverage: { start: load0, end: load1 }, clients, rounds, inFlight: IN_FLIGHT, cleanSession: true, configurations: perConfig, costs, threeVersusOne }, null, 2) + '\n')
+mkdirSync(RESULTS_DIR, { recursive: true })
+writeFileSync(join(RESULTS_DIR, 'cluster.md'), md.join('\n'))
 console.log(md.join('\n'))
