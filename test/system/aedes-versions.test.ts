@@ -7,9 +7,11 @@
 // by the real address. Everything on loopback: clients from 127.0.0.2 and
 // 127.0.0.3, HAProxy to the broker from 127.0.0.9. Each HAProxy is stopped in
 // t.after. The rest of the suite runs against one version at a time with
-// AEDES_VERSION=0.51|1|2 (default 1).
+// AEDES_VERSION=0.51|1|2 (default 1). The README's compatibility table is
+// checked against the versions this file runs.
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { startStack, type Stack, type StackOptions } from '../helpers/stack.js'
 import { connectClient, connectVia, endClient, roundTrip } from '../helpers/client.js'
 import { outcome } from '../helpers/plain-broker.js'
@@ -91,3 +93,13 @@ for (const aedes of AEDES_VERSIONS) {
     })
   })
 }
+
+test('the README\'s compatibility table lists, as tested, exactly the aedes versions this file runs', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  const lines = readme.split('\n')
+  const head = lines.findIndex(l => /^\| aedes \|.*\| tested with \|/.test(l))
+  assert.ok(head !== -1, 'the README has a table with an aedes and a tested-with column')
+  const column = (lines[head] ?? '').split('|').map(c => c.trim()).indexOf('tested with')
+  const rows = lines.slice(head + 2).filter((l, i, all) => all.slice(0, i + 1).every(r => r.startsWith('|')))
+  assert.deepEqual(rows.map(r => r.split('|').map(c => c.trim())[column]), AEDES_VERSIONS.map(v => installedAedes(v)))
+})
