@@ -32,7 +32,7 @@ function tarball (): Packed {
   return packed
 }
 
-describe('npm package', { timeout: 180_000 }, () => {
+describe('npm package', { timeout: 600_000 }, () => {
   before(async () => {
     packDir = makeTempDir('pack')
     packed = await pack(packDir)
