@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { CONNACK, CONNECT, PARSE_CASES, WIRE_HEADERS } from './cases.js'
 import { ROOT_DIR, startServer, stopAllChildren, type Child } from './children.js'
 import { join } from 'node:path'
-import { median } from './stats.js'
+import { median, rotate } from './stats.js'
 
 // The plugin as npm run build compiled it (the brokers are child processes and inherit this).
 process.env.BENCH_PLUGIN_DIR ??= join(ROOT_DIR, 'dist')
@@ -59,8 +59,7 @@ try {
   // for good (aedes' and V8's own) on its first clients.
   for (let round = -1; round < rounds; round++) {
     const inRound = new Map<string, number>()
-    const shift = (round + 1) % VARIANTS.length
-    for (const v of [...VARIANTS.slice(shift), ...VARIANTS.slice(0, shift)]) {
+    for (const v of rotate(VARIANTS, round + 1)) {
       const b = await broker(v.broker)
       const m0 = await b.child.request<Mem>('mem')
       const sockets = await connectAll(b.port, v.header, clients)

@@ -11,6 +11,7 @@ import { Child } from './children.js'
 import { storm, throughput } from './loadgen.js'
 import type { Config, PairedSchedule } from './config.js'
 import { pluginBuilds } from './plugin.js'
+import type { TestCerts } from '../support/certs.js'
 import type { Measure, PairedResults, PairedThroughputResults } from './results.js'
 import { meanInterval, random, shuffled, type Interval } from './stats.js'
 
@@ -54,15 +55,8 @@ export const PAIRED_VARIANTS: readonly PairedVariant[] = [
     'before the handshake', { header: 'v2', tls: true })
 ]
 
-export interface PairedRun {
-  readonly cfg: PairedConfig
-  readonly ca: Buffer
-  readonly key: string
-  readonly cert: string
-  readonly log: (text: string) => void
-  /** Only these variants (the baselines always run). */
-  readonly only?: ReadonlySet<string> | undefined
-}
+/** A paired run's settings, the certificates its TLS brokers and clients use, and where it logs progress. */
+export interface PairedRun<C> { readonly cfg: C, readonly certs: TestCerts, readonly log: (text: string) => void }
 
 /** One multi-broker.ts process of a paired run, with the ports of its servers (`id#instance`). */
 export interface PairedProcess {
@@ -70,6 +64,14 @@ export interface PairedProcess {
   readonly ports: Record<string, number>
   /** Which process of the run, from 0. */
   readonly epoch: number
+}
+
+/** Where and how a paired run runs its processes (`next`: the shuffles' random numbers). */
+interface PairedProcessOptions extends PairedSchedule {
+  readonly name: string
+  readonly certs: TestCerts
+  readonly seed: number
+  readonly next: () => number
 }
 
 /**
@@ -80,18 +82,10 @@ export interface PairedProcess {
  * order reversed, so a drift during the two rounds (the JIT settling, the
  * machine's load changing) weighs on every variant alike. Both rounds of a
  * pair use the same instance; the next pair moves on to the next.
- * @returns the (process, instance) group of each timed round, in order: what {@link groupedRatio} takes.
+ * @returns each measure's samples per variant, and the (process, instance) group of each timed round, in order:
+ *   what {@link groupedRatio} takes.
  */
-/** Where and how a paired run runs its processes. */
-export interface PairedProcessOptions extends PairedSchedule {
-  readonly name: string
-  readonly key: string
-  readonly cert: string
-  readonly seed: number
-  readonly next: () => number
-}
-
-export async function pairedProcesses<V extends { readonly id: string }, M extends string> (variants: readonly V[],
+async function pairedProcesses<V extends { readonly id: string }, M extends string> (variants: readonly V[],
   o: PairedProcessOptions, measures: readonly M[],
   each: (p: PairedProcess, variant: V, instance: number) => Promise<Record<M, number>>,
   /** After each round; `of` is the process's rounds, untimed ones included. */
@@ -102,7 +96,7 @@ export async function pairedProcesses<V extends { readonly id: string }, M exten
   const groupOf: string[] = []
   const perEpoch = Math.ceil(o.rounds / o.epochs / 2) * 2
   for (let epoch = 0; epoch < o.epochs && groupOf.length < o.rounds; epoch++) {
-    const args = ['--key', o.key, '--cert', o.cert, '--instances', String(o.instances),
+    const args = ['--key', o.certs.serverKeyPath, '--cert', o.certs.serverCertPath, '--instances', String(o.instances),
       '--seed', String(o.seed + epoch)]
     const { child, ready } = await Child.start(`${o.name}#${epoch + 1}`, 'multi-broker.ts', args)
     const p: PairedProcess = { child, ports: ready.ports as Record<string, number>, epoch }
@@ -144,10 +138,10 @@ export function groupedRatio (x: readonly number[], b: readonly number[], groupO
   return meanInterval([...groups.values()].map(g => g.reduce((s, r) => s + r, 0) / g.length), Math.exp)
 }
 
-export async function runPaired (run: PairedRun): Promise<PairedResults> {
-  const { cfg, ca } = run
-  // With --variants, a family's baselines run when any of its variants (or a baseline of it) was named.
-  const named = (v: PairedVariant): boolean => run.only === undefined || run.only.has(v.id)
+/** Every variant, or `only` those (`--variants`): a family's baselines run when any of its variants was named. */
+export async function runPaired (run: PairedRun<PairedConfig>, only?: readonly string[]): Promise<PairedResults> {
+  const { cfg, certs: { ca } } = run
+  const named = (v: PairedVariant): boolean => only === undefined || only.includes(v.id)
   const wantedFamilies = new Set(PAIRED_VARIANTS.filter(named).map(v => v.family))
   const variants = PAIRED_VARIANTS.filter(v => v.baseline === true ? wantedFamilies.has(v.family) : named(v))
   // Per variant, per round: CPU µs per connection of the main thread, and of the whole process.
@@ -173,7 +167,7 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
     return r.ok > 0 ? { main: us.main / r.ok, process: us.process / r.ok } : { main: Number.NaN, process: Number.NaN }
   }
   // Per timed round: which process and which instances ran it.
-  const schedule = { ...cfg, name: 'broker:multi', key: run.key, cert: run.cert, seed: 1, next: random(13) }
+  const schedule = { ...cfg, name: 'broker:multi', certs: run.certs, seed: 1, next: random(13) }
   const progress = ({ epoch }: PairedProcess, round: number, of: number): void => {
     if ((round + 1) % 50 !== 0) return
     run.log(`  cpu: epoch ${epoch + 1}/${cfg.epochs}, ${round + 1}/${of} rounds (${cfg.warmupRounds} untimed)`)
@@ -204,14 +198,10 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
       ...(ppRec !== undefined && sf !== undefined && sf.length > 0 ? { vsIncumbent: ratioTo(ppRec, sf) } : {})
     }
   }
+  const { timeoutMs, ...settings } = cfg
   return {
+    ...settings,
     rounds: timed,
-    epochs: cfg.epochs,
-    instances: cfg.instances,
-    warmupRounds: cfg.warmupRounds,
-    count: cfg.count,
-    tlsCount: cfg.tlsCount,
-    concurrency: cfg.concurrency,
     wallS,
     variants: variants.map(({ id, label, family, tls, baseline }) => ({
       id,
@@ -237,14 +227,7 @@ const THROUGHPUT_VARIANTS = [
 ] as const
 type ThroughputVariant = typeof THROUGHPUT_VARIANTS[number]
 
-export interface PairedThroughputRun {
-  readonly cfg: PairedThroughputConfig
-  readonly key: string
-  readonly cert: string
-  readonly log: (line: string) => void
-}
-
-export async function runPairedThroughput (run: PairedThroughputRun): Promise<PairedThroughputResults> {
+export async function runPairedThroughput (run: PairedRun<PairedThroughputConfig>): Promise<PairedThroughputResults> {
   const { cfg } = run
   const t0 = performance.now()
   type Run = { rate: number, main: number }
@@ -272,7 +255,7 @@ export async function runPairedThroughput (run: PairedThroughputRun): Promise<Pa
     }
     return { rate: cfg.messages / (r.wallMs / 1000), main: us.main / cfg.messages }
   }
-  const schedule = { ...cfg, name: 'broker:multi-tp', key: run.key, cert: run.cert, seed: 101, next: random(29) }
+  const schedule = { ...cfg, name: 'broker:multi-tp', certs: run.certs, seed: 101, next: random(29) }
   const measured = await pairedProcesses(THROUGHPUT_VARIANTS, schedule, ['rate', 'main'], once)
   const { groupOf, samples: { rate, main: cpu } } = measured
 
