@@ -88,15 +88,12 @@ export interface PairedResults extends Omit<Config['cpu'], 'timeoutMs'> {
 }
 
 /**
- * `ratio`: plugin ÷ the round's plain brokers, messages/s (`cpuRatio`: the
- * main thread's CPU per message); `selfCheck`, `cpuSelfCheck`: the second
- * plain broker ÷ the first, the method against itself.
+ * The run's settings (`rounds`: the timed rounds actually run); `ratio`:
+ * plugin ÷ the round's plain brokers, messages/s (`cpuRatio`: the main
+ * thread's CPU per message); `selfCheck`, `cpuSelfCheck`: the second plain
+ * broker ÷ the first, the method against itself.
  */
-export interface PairedThroughputResults {
-  readonly rounds: number
-  readonly epochs: number
-  readonly instances: number
-  readonly messages: number
+export interface PairedThroughputResults extends Readonly<Config['throughput']> {
   readonly variants: ReadonlyArray<{ id: string, label: string, msgsPerSec: Interval, cpuPerMsgUs: Interval }>
   readonly ratio: Interval
   readonly cpuRatio: Interval
