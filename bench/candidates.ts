@@ -118,8 +118,6 @@ const hand: Candidate = {
   }
 }
 
-// ---------------------------------------------------------------- proxy-protocol-js
-
 interface PpjsPeer { readonly ipAddress: string, readonly port: number }
 interface PpjsV1 { readonly source: PpjsPeer, readonly data?: Uint8Array }
 interface PpjsAddress { readonly sourceAddress?: { readonly address: readonly number[] }, readonly sourcePort?: number }
@@ -160,8 +158,6 @@ function ppjsCandidate (): Candidate {
   }
 }
 
-// ---------------------------------------------------------------- @balena/proxy-protocol-parser
-
 interface Balena { decode (buf: Buffer, validate?: boolean): { remoteAddress?: string, remotePort?: number } | null }
 
 function balenaCandidate (): Candidate {
@@ -181,8 +177,6 @@ function balenaCandidate (): Candidate {
     }
   }
 }
-
-// ---------------------------------------------------------------- aedes-protocol-decoder
 
 interface Decoded { ipAddress?: string, port?: number, data?: Buffer }
 interface Decoder { protocolDecoder (conn: object, buffer: Buffer, req?: unknown): Decoded }

@@ -122,12 +122,8 @@ export interface ThroughputOptions {
   readonly timeoutMs: number
 }
 
-export interface ThroughputResult {
-  readonly wallMs: number,
-  readonly received: number
-  /** Bytes received beyond whole messages (should be 0). */
-  readonly strayBytes: number
-}
+/** `strayBytes`: bytes received beyond whole messages (should be 0). */
+export interface ThroughputResult { readonly wallMs: number, readonly received: number, readonly strayBytes: number }
 
 const TOPIC = 'bench/throughput'
 

@@ -4,7 +4,7 @@
 // own aedes instance on its own port of 127.0.0.1.
 //
 // Usage: multi-broker.ts [--key file --cert file] [--instances n] [--seed n] [--servers a,b]
-import type { EventEmitter } from 'node:events'
+import { once, type EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'
@@ -102,26 +102,20 @@ const builders: Record<string, () => Promise<net.Server>> = {
     await withPlugin({ proxyEnabled: true, trustedProxies }, handle => tls.createServer(tlsOptions, handle))
 }
 
-// Each server `instances` times (`plain#0`, `plain#1`, ...): the runner
-// rotates between them, so no variant's figure rests on one broker
-// instance (two identical instances in one process can differ by a few
-// percent: where their objects sit, how their code was optimized).
-const instances = Number(values.instances)
+// Each server `instances` times (`plain#0`, `plain#1`, ...): the runner rotates between them, so no variant's
+// figure rests on one broker instance (two identical instances in one process can differ by a few percent: where
+// their objects sit, how their code was optimized). Each instance's brokers are created in an order of their own
+// (seeded): no variant is always made first or last, so the order's effect lands in the interval instead.
 const servers = new Map<string, net.Server>()
 const ports: Record<string, number> = {}
-for (let i = 0; i < instances; i++) {
-  // Each instance's brokers are created in an order of their own (seeded):
-  // no variant is always made first or last (where its objects sit, what the
-  // JIT has seen by then), so the order's effect lands in the interval
-  // instead of always in the same variant's figure.
-  const wanted = values.servers?.split(',')
-  const chosen = Object.entries(builders).filter(([id]) => wanted === undefined || wanted.includes(id))
+const wanted = values.servers?.split(',')
+const chosen = Object.entries(builders).filter(([id]) => wanted === undefined || wanted.includes(id))
+for (let i = 0; i < Number(values.instances); i++) {
   for (const [id, build] of shuffled(chosen, random(Number(values.seed) * 1000 + i))) {
     const name = `${id}#${i}`
     const server = await build()
     server.on('error', (err: Error) => { process.stderr.write(`${name}: server error: ${err.message}\n`) })
-    server.listen(0, '127.0.0.1')
-    await new Promise<void>(resolve => server.once('listening', resolve))
+    await once(server.listen(0, '127.0.0.1'), 'listening')
     servers.set(name, server)
     ports[name] = (server.address() as net.AddressInfo).port
   }

@@ -1,6 +1,6 @@
 // Turns results into the targets verdict and the Markdown report. How each
 // section measures is in bench/README.md; the report says what was run.
-import type { Measure, Results, Target } from './results.js'
+import type { Measure, PairedVariantResult, Results, Target } from './results.js'
 import type { Interval, Summary } from './stats.js'
 
 function num (x: number, digits = 0): string {
@@ -94,10 +94,11 @@ export function evaluateTargets (r: Results): Target[] {
   return targets
 }
 
-function table (head: readonly string[], rows: ReadonlyArray<readonly string[]>, align = head.map(() => 'l')): string {
+/** A Markdown table; `align`: a letter a column, l or r. */
+function table (head: readonly string[], rows: ReadonlyArray<readonly string[]>, align = ''): string {
   const esc = (c: string): string => c.replace(/\|/g, '\\|').replace(/\n/g, ' ')
   const line = (cells: readonly string[]): string => `| ${cells.map(esc).join(' | ')} |`
-  return [line(head), line(align.map(a => a === 'r' ? '---:' : '---')), ...rows.map(line)].join('\n')
+  return [line(head), line(head.map((_, i) => align[i] === 'r' ? '---:' : '---')), ...rows.map(line)].join('\n')
 }
 
 export function renderMarkdown (r: Results): string {
@@ -127,7 +128,7 @@ export function renderMarkdown (r: Results): string {
         const s = p.opsPerSec[c.id]?.[cd.id]
         return s === undefined ? '–' : 'median' in s ? spread(s, si) : `error: ${s.error}`
       })
-    ]), ['l', ...cands.map(() => 'r')]), '')
+    ]), `l${'r'.repeat(cands.length)}`), '')
     out.push('Against the fastest other parser not wrong on the case, and the fixed-field reader (paired ratios):', '')
     out.push(table(['case', 'fastest correct other', 'ours ÷ it', 'ours ÷ reader', 'TLVs read ÷ it', 'counted wrong'],
       p.cases.map(c => {
@@ -135,7 +136,7 @@ export function renderMarkdown (r: Results): string {
         const wrong = Object.entries(peer?.wrong ?? {}).map(([id, why]) => `${label(id)}: ${why}`).join('; ')
         return [c.label, peer?.best == null ? 'none' : label(peer.best), ratio(peer?.ratioToBest),
           ratio(peer?.ratioToHand), ratio(peer?.readRatioToBest), wrong === '' ? '–' : wrong]
-      }), ['l', 'l', 'r', 'r', 'r', 'l']), '')
+      }), 'llrrrl'), '')
     const tlvCase = p.cases[p.cases.length - 1]
     const bytes = tlvCase?.headerBytes ?? '?'
     out.push(`Where each thinks the MQTT bytes start on ${tlvCase?.label ?? ''} (header: ${bytes} B):`, '')
@@ -154,17 +155,11 @@ export function renderMarkdown (r: Results): string {
     out.push(`## 2. Broker CPU per connection, every variant in one process (${c.rounds} rounds, ${c.epochs} ` +
       `process(es) × ${c.instances} instances, ${c.warmupRounds} untimed rounds each; batches of ${c.count}, ` +
       `${c.tlsCount} for TLS, ${c.concurrency} at a time; ${Math.round(c.wallS)} s)`, '')
-    const head = ['variant', 'main thread µs/conn', 'main thread ÷ plain', 'process µs/conn', 'process ÷ plain',
-      'failed']
-    out.push(table(head,
-      c.variants.map(v => [
-        `\`${v.id}\`: ${v.label}`,
-        interval(c.mainThread.perConnUs[v.id], '', 1),
-        v.baseline === true ? '—' : interval(c.mainThread.ratio[v.id]),
-        interval(c.process.perConnUs[v.id], '', 1),
-        v.baseline === true ? '—' : interval(c.process.ratio[v.id]),
-        String(v.failed)
-      ]), ['l', 'r', 'r', 'r', 'r', 'r']), '')
+    const head = ['variant', 'main thread µs/conn', 'main thread ÷ plain', 'process µs/conn', 'process ÷ plain']
+    const cells = (m: Measure, v: PairedVariantResult): string[] =>
+      [interval(m.perConnUs[v.id], '', 1), v.baseline === true ? '—' : interval(m.ratio[v.id])]
+    out.push(table([...head, 'failed'], c.variants.map(v =>
+      [`\`${v.id}\`: ${v.label}`, ...cells(c.mainThread, v), ...cells(c.process, v), String(v.failed)]), 'lrrrrr'), '')
     out.push('The plugin (recommended, v1) ÷ aedes-server-factory trustProxy (v1): main thread ' +
       `${interval(c.mainThread.vsIncumbent)}, process ${interval(c.process.vsIncumbent)}.`, '')
   }
@@ -195,7 +190,7 @@ export function renderMarkdown (r: Results): string {
       `${num(v.cpuPerMsgUs.mean, 2)} (±${num(v.cpuPerMsgUs.mean - v.cpuPerMsgUs.lo, 2)})`,
       againstPlain(v.id, t.ratio, t.selfCheck),
       againstPlain(v.id, t.cpuRatio, t.cpuSelfCheck)
-    ]), ['l', 'r', 'r', 'r', 'r']), '')
+    ]), 'lrrrr'), '')
   }
 
   if (m.notes.length > 0) out.push('## Notes', '', ...m.notes.map(n => `- ${n}`), '')
