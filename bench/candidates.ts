@@ -118,8 +118,6 @@ const hand: Candidate = {
   }
 }
 
-// ---------------------------------------------------------------- proxy-protocol-js
-
 interface PpjsPeer { readonly ipAddress: string, readonly port: number }
 interface PpjsV1 { readonly source: PpjsPeer, readonly data?: Uint8Array }
 interface PpjsAddress { readonly sourceAddress?: { readonly address: readonly number[] }, readonly sourcePort?: number }
@@ -129,26 +127,10 @@ interface Ppjs {
   V2ProxyProtocol: { parse (input: Uint8Array): PpjsV2 }
 }
 
-function loadPpjs (): Ppjs { return require('proxy-protocol-js') as Ppjs }
-
 function ppjsCandidate (): Candidate {
-  const ppjs = loadPpjs()
-  const parse = (buf: Buffer): { start: number | null, source: string | null, port: number | null, len: number } => {
-    if (buf[0] === 0x0d) {
-      const r = ppjs.V2ProxyProtocol.parse(buf)
-      const a = r.proxyAddress
-      const bytes = a.sourceAddress?.address
-      return {
-        start: r.data === undefined ? null : buf.length - r.data.length,
-        source: bytes === undefined ? null : bytes.length === 4 ? bytes.join('.') : `[${bytes.length} bytes]`,
-        port: a.sourcePort ?? null,
-        len: bytes?.length ?? 0
-      }
-    }
-    const r = ppjs.V1BinaryProxyProtocol.parse(buf)
-    const start = r.data === undefined ? null : buf.length - r.data.length
-    return { start, source: r.source.ipAddress, port: r.source.port, len: r.source.ipAddress.length }
-  }
+  const ppjs = require('proxy-protocol-js') as Ppjs
+  const start = (data: Uint8Array | undefined, buf: Buffer): number | null =>
+    data === undefined ? null : buf.length - data.length
   return {
     id: 'ppjs',
     label: `proxy-protocol-js ${packageVersion('proxy-protocol-js')}`,
@@ -163,13 +145,18 @@ function ppjsCandidate (): Candidate {
       return (r.data?.length ?? 0) + r.source.port + r.source.ipAddress.length
     },
     inspect (buf) {
-      const r = parse(buf)
-      return { start: r.start, source: r.source, sourcePort: r.port, tlvs: 'not parsed (returned as payload)' }
+      const tlvs = 'not parsed (returned as payload)'
+      if (buf[0] !== 0x0d) {
+        const r = ppjs.V1BinaryProxyProtocol.parse(buf)
+        return { start: start(r.data, buf), source: r.source.ipAddress, sourcePort: r.source.port, tlvs }
+      }
+      const r = ppjs.V2ProxyProtocol.parse(buf)
+      const bytes = r.proxyAddress.sourceAddress?.address
+      const source = bytes === undefined ? null : bytes.length === 4 ? bytes.join('.') : `[${bytes.length} bytes]`
+      return { start: start(r.data, buf), source, sourcePort: r.proxyAddress.sourcePort ?? null, tlvs }
     }
   }
 }
-
-// ---------------------------------------------------------------- @balena/proxy-protocol-parser
 
 interface Balena { decode (buf: Buffer, validate?: boolean): { remoteAddress?: string, remotePort?: number } | null }
 
@@ -190,8 +177,6 @@ function balenaCandidate (): Candidate {
     }
   }
 }
-
-// ---------------------------------------------------------------- aedes-protocol-decoder
 
 interface Decoded { ipAddress?: string, port?: number, data?: Buffer }
 interface Decoder { protocolDecoder (conn: object, buffer: Buffer, req?: unknown): Decoded }

@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { CONNACK, CONNECT, PARSE_CASES, WIRE_HEADERS } from './cases.js'
 import { ROOT_DIR, startServer, stopAllChildren, type Child } from './children.js'
 import { join } from 'node:path'
-import { median } from './stats.js'
+import { median, rotate } from './stats.js'
 
 // The plugin as npm run build compiled it (the brokers are child processes and inherit this).
 process.env.BENCH_PLUGIN_DIR ??= join(ROOT_DIR, 'dist')
@@ -45,23 +45,17 @@ async function connectAll (port: number, header: Buffer, count: number): Promise
   return sockets
 }
 
-const started = new Map<string, { child: Child, port: number }>()
-async function broker (server: string): Promise<{ child: Child, port: number }> {
-  const b = started.get(server) ?? await startServer(server)
-  started.set(server, b)
-  return b
-}
-
 const perClient = new Map<string, number[]>(VARIANTS.map(v => [v.id, []]))
 const overhead = new Map<string, number[]>(VARIANTS.map(v => [v.id, []]))
+const brokers = new Map<string, { child: Child, port: number }>()
 try {
+  for (const { broker } of VARIANTS) if (!brokers.has(broker)) brokers.set(broker, await startServer(broker))
   // A first round, not counted: each broker process allocates what it keeps
   // for good (aedes' and V8's own) on its first clients.
   for (let round = -1; round < rounds; round++) {
     const inRound = new Map<string, number>()
-    const shift = (round + 1) % VARIANTS.length
-    for (const v of [...VARIANTS.slice(shift), ...VARIANTS.slice(0, shift)]) {
-      const b = await broker(v.broker)
+    for (const v of rotate(VARIANTS, round + 1)) {
+      const b = brokers.get(v.broker) as { child: Child, port: number }
       const m0 = await b.child.request<Mem>('mem')
       const sockets = await connectAll(b.port, v.header, clients)
       const m1 = await b.child.request<Mem>('mem')

@@ -16,32 +16,14 @@ export interface Config {
   readonly mode: 'quick' | 'full'
   /** Hard stop for the whole run (every loop is bounded anyway). */
   readonly deadlineMs: number
-  readonly parse: {
-    readonly reps: number
-    /** Length of one timed loop. */
-    readonly targetMs: number
-  }
+  /** Repetitions; `targetMs`: the length of one timed loop. */
+  readonly parse: { readonly reps: number, readonly targetMs: number }
   /** Connections per failure probe (aedes-server-factory cases). */
   readonly probeCount: number
-  /** Broker CPU per connection, every variant in one process (paired.ts). */
-  readonly cpu: PairedSchedule & {
-    /** Connections per batch, plain TCP variants. */
-    readonly count: number
-    /** Connections per batch, TLS variants. */
-    readonly tlsCount: number
-    readonly concurrency: number
-    readonly timeoutMs: number
-  }
-  /** Throughput, every broker in one process (paired.ts). */
-  readonly throughput: PairedSchedule & {
-    /** QoS 0 messages per run. */
-    readonly messages: number
-    readonly payloadBytes: number
-    /** Messages per write. */
-    readonly batch: number
-    /** Messages in flight at most. */
-    readonly window: number
-  }
+  /** Broker CPU per connection, every variant in one process (paired.ts): connections per batch (TCP, TLS). */
+  readonly cpu: PairedSchedule & { count: number, tlsCount: number, concurrency: number, timeoutMs: number }
+  /** Throughput, every broker in one process (paired.ts): QoS 0 messages per run, per write (`batch`), in flight. */
+  readonly throughput: PairedSchedule & { messages: number, payloadBytes: number, batch: number, window: number }
 }
 
 export const CONFIGS: Readonly<Record<'quick' | 'full', Config>> = {

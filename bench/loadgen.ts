@@ -1,5 +1,6 @@
 // The load generator: raw net (and tls) sockets on loopback, bytes from
 // mqtt-packet. Every loop is bounded by a count and every wait by a timer.
+import { on } from 'node:events'
 import net from 'node:net'
 import tls from 'node:tls'
 import { performance } from 'node:perf_hooks'
@@ -121,48 +122,33 @@ export interface ThroughputOptions {
   readonly timeoutMs: number
 }
 
-export interface ThroughputResult {
-  readonly wallMs: number,
-  readonly received: number
-  /** Bytes received beyond whole messages (should be 0). */
-  readonly strayBytes: number
-}
+/** `strayBytes`: bytes received beyond whole messages (should be 0). */
+export interface ThroughputResult { readonly wallMs: number, readonly received: number, readonly strayBytes: number }
 
 const TOPIC = 'bench/throughput'
 
 interface Session { readonly socket: net.Socket, readonly leftover: Buffer }
 
-/** Connects, sends header + `packets`, waits for `expectBytes` of replies. */
+/**
+ * Connects, sends header + `packets`, waits for `expectBytes` of replies
+ * (the CONNACK, the SUBACK: nothing else comes before the socket is resumed).
+ */
 async function session (port: number, header: Buffer | undefined, packets: readonly Buffer[], expectBytes: number,
   timeoutMs: number): Promise<Session> {
-  const socket = net.connect({ host: HOST, port })
-  socket.setNoDelay(true)
-  return await new Promise<Session>((resolve, reject) => {
-    let got = Buffer.alloc(0)
-    const fail = (err: Error): void => { cleanup(); socket.destroy(); reject(err) }
-    const timer = setTimeout(() => { fail(new Error('no CONNACK/SUBACK in time')) }, timeoutMs)
-    const onData = (chunk: Buffer): void => {
+  const socket = net.connect({ host: HOST, port }).setNoDelay(true)
+  socket.write(Buffer.concat([...(header !== undefined ? [header] : []), ...packets]))
+  let got = Buffer.alloc(0)
+  try {
+    const chunks = on(socket, 'data', { signal: AbortSignal.timeout(timeoutMs), close: ['close'] })
+    for await (const [chunk] of chunks as AsyncIterable<[Buffer]>) {
       got = Buffer.concat([got, chunk])
-      if (got.length < expectBytes) return
-      cleanup()
-      socket.pause()
-      resolve({ socket, leftover: got.subarray(expectBytes) })
+      if (got.length >= expectBytes) return { socket: socket.pause(), leftover: got.subarray(expectBytes) }
     }
-    const onClose = (): void => { cleanup(); reject(new Error('closed during handshake')) }
-    const onError = fail
-    const cleanup = (): void => {
-      clearTimeout(timer)
-      socket.off('data', onData)
-      socket.off('close', onClose)
-      socket.off('error', onError)
-    }
-    socket.on('data', onData)
-    socket.once('close', onClose)
-    socket.once('error', onError)
-    socket.once('connect', () => {
-      socket.write(Buffer.concat([...(header !== undefined ? [header] : []), ...packets]))
-    })
-  })
+    throw new Error('closed during handshake')
+  } catch (err) {
+    socket.destroy()
+    throw err
+  }
 }
 
 /** One publisher, one subscriber, `messages` QoS 0 publishes through the broker. */

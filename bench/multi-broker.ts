@@ -4,12 +4,12 @@
 // own aedes instance on its own port of 127.0.0.1.
 //
 // Usage: multi-broker.ts [--key file --cert file] [--instances n] [--seed n] [--servers a,b]
-import type { EventEmitter } from 'node:events'
+import { once, type EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'
 import tls from 'node:tls'
-import { parseArgs } from 'node:util'
+import { parseArgs, promisify } from 'node:util'
 import { Aedes } from 'aedes'
 import type * as Plugin from '../src/index.js'
 import { importBuild, loadPlugin, pluginBuilds } from './plugin.js'
@@ -66,27 +66,28 @@ async function withPlugin (options: Plugin.ProxyProtocolOptions, create: (handle
   return server
 }
 
+const plain = async (): Promise<net.Server> => net.createServer((await makeBroker()).handle)
+const plainTls = async (): Promise<net.Server> => tls.createServer(tlsOptions, (await makeBroker()).handle)
+/** aedes behind the minimal header skipper, handed each socket that `pass`es. */
+async function skipping (pass: (socket: net.Socket) => boolean): Promise<net.Server> {
+  const broker = await makeBroker()
+  const handOver = (socket: net.Socket): void => { broker.handle(socket) }
+  return net.createServer(function (socket) {
+    if (pass(socket)) skipHeader(socket, handOver)
+    else socket.destroy()
+  })
+}
+
 /** The servers, by id (PAIRED_VARIANTS in paired.ts says what each is for). */
 const builders: Record<string, () => Promise<net.Server>> = {
-  plain: async () => net.createServer((await makeBroker()).handle),
-  'plain-again': async () => net.createServer((await makeBroker()).handle),
+  plain,
+  'plain-again': plain,
   'pp-recommended': async () => await withPlugin({ proxyEnabled: true, trustedProxies }, net.createServer),
   'pp-enabled': async () => await withPlugin({ proxyEnabled: true }, net.createServer),
   'pp-off': async () => await withPlugin({ proxyEnabled: false }, net.createServer),
-  min: async () => {
-    const broker = await makeBroker()
-    const handOver = (socket: net.Socket): void => { broker.handle(socket) }
-    return net.createServer(function (socket) { skipHeader(socket, handOver) })
-  },
-  'min-peer': async () => {
-    const broker = await makeBroker()
-    const handOver = (socket: net.Socket): void => { broker.handle(socket) }
-    // What the trust check needs first, and plain aedes never pays: the peer's address.
-    return net.createServer(function (socket) {
-      if (socket.remoteAddress !== undefined) skipHeader(socket, handOver)
-      else socket.destroy()
-    })
-  },
+  min: async () => await skipping(() => true),
+  // What the trust check needs first, and plain aedes never pays: the peer's address.
+  'min-peer': async () => await skipping(socket => socket.remoteAddress !== undefined),
   ...Object.fromEntries(others.map(([name, build]) => [`pp-recommended@${name}`,
     async () => await withPlugin({ proxyEnabled: true, trustedProxies }, net.createServer, build)])),
   sf: async () => {
@@ -95,42 +96,32 @@ const builders: Record<string, () => Promise<net.Server>> = {
     }
     return factory.createServer(await makeBroker(), { trustProxy: true })
   },
-  tls: async () => tls.createServer(tlsOptions, (await makeBroker()).handle),
-  'tls-again': async () => tls.createServer(tlsOptions, (await makeBroker()).handle),
+  tls: plainTls,
+  'tls-again': plainTls,
   'tls-pp-recommended': async () =>
     await withPlugin({ proxyEnabled: true, trustedProxies }, handle => tls.createServer(tlsOptions, handle))
 }
 
-// Each server `instances` times (`plain#0`, `plain#1`, ...): the runner
-// rotates between them, so no variant's figure rests on one broker
-// instance (two identical instances in one process can differ by a few
-// percent: where their objects sit, how their code was optimized).
-const instances = Number(values.instances)
+// Each server `instances` times (`plain#0`, `plain#1`, ...): the runner rotates between them, so no variant's
+// figure rests on one broker instance (two identical instances in one process can differ by a few percent: where
+// their objects sit, how their code was optimized). Each instance's brokers are created in an order of their own
+// (seeded): no variant is always made first or last, so the order's effect lands in the interval instead.
 const servers = new Map<string, net.Server>()
 const ports: Record<string, number> = {}
-for (let i = 0; i < instances; i++) {
-  // Each instance's brokers are created in an order of their own (seeded):
-  // no variant is always made first or last (where its objects sit, what the
-  // JIT has seen by then), so the order's effect lands in the interval
-  // instead of always in the same variant's figure.
-  const wanted = values.servers?.split(',')
-  const chosen = Object.entries(builders).filter(([id]) => wanted === undefined || wanted.includes(id))
+const wanted = values.servers?.split(',')
+const chosen = Object.entries(builders).filter(([id]) => wanted === undefined || wanted.includes(id))
+for (let i = 0; i < Number(values.instances); i++) {
   for (const [id, build] of shuffled(chosen, random(Number(values.seed) * 1000 + i))) {
     const name = `${id}#${i}`
     const server = await build()
     server.on('error', (err: Error) => { process.stderr.write(`${name}: server error: ${err.message}\n`) })
-    server.listen(0, '127.0.0.1')
-    await new Promise<void>(resolve => server.once('listening', resolve))
+    await once(server.listen(0, '127.0.0.1'), 'listening')
     servers.set(name, server)
     ports[name] = (server.address() as net.AddressInfo).port
   }
 }
 
-async function connections (server: net.Server): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
-    server.getConnections((err, count) => { if (err !== null) reject(err); else resolve(count) })
-  })
-}
+const connections = async (server: net.Server): Promise<number> => await promisify(server.getConnections.bind(server))()
 
 let cpu0: NodeJS.CpuUsage | undefined
 let main0 = 0

@@ -11,6 +11,7 @@ import { Child } from './children.js'
 import { storm, throughput } from './loadgen.js'
 import type { Config, PairedSchedule } from './config.js'
 import { pluginBuilds } from './plugin.js'
+import type { TestCerts } from '../support/certs.js'
 import type { Measure, PairedResults, PairedThroughputResults } from './results.js'
 import { meanInterval, random, shuffled, type Interval } from './stats.js'
 
@@ -54,15 +55,8 @@ export const PAIRED_VARIANTS: readonly PairedVariant[] = [
     'before the handshake', { header: 'v2', tls: true })
 ]
 
-export interface PairedRun {
-  readonly cfg: PairedConfig
-  readonly ca: Buffer
-  readonly key: string
-  readonly cert: string
-  readonly log: (text: string) => void
-  /** Only these variants (the baselines always run). */
-  readonly only?: ReadonlySet<string> | undefined
-}
+/** A paired run's settings, the certificates its TLS brokers and clients use, and where it logs progress. */
+export interface PairedRun<C> { readonly cfg: C, readonly certs: TestCerts, readonly log: (text: string) => void }
 
 /** One multi-broker.ts process of a paired run, with the ports of its servers (`id#instance`). */
 export interface PairedProcess {
@@ -70,6 +64,29 @@ export interface PairedProcess {
   readonly ports: Record<string, number>
   /** Which process of the run, from 0. */
   readonly epoch: number
+}
+
+/** Where and how a paired run runs its processes (`next`: the shuffles' random numbers). */
+interface PairedProcessOptions extends PairedSchedule {
+  readonly name: string
+  readonly certs: TestCerts
+  readonly seed: number
+  readonly next: () => number
+}
+
+/** What a paired run measured: per measure, per variant, a sample per timed round. */
+interface Paired<M extends string> {
+  readonly rounds: number
+  readonly samples: Record<M, Record<string, number[]>>
+  /**
+   * `x` ÷ the mean of the `baseline` variants, round by round, as a
+   * geometric mean with its 95 % interval. The rounds of one process and one
+   * set of instances share whatever that process and those instances
+   * settled into, so they are not independent samples: the interval is taken
+   * over those groups (the mean log ratio of each), not over rounds, and so
+   * includes how much instances differ.
+   */
+  readonly ratio: (measure: M, x: string, baseline: readonly string[]) => Interval
 }
 
 /**
@@ -80,29 +97,20 @@ export interface PairedProcess {
  * order reversed, so a drift during the two rounds (the JIT settling, the
  * machine's load changing) weighs on every variant alike. Both rounds of a
  * pair use the same instance; the next pair moves on to the next.
- * @returns the (process, instance) group of each timed round, in order: what {@link groupedRatio} takes.
  */
-/** Where and how a paired run runs its processes. */
-export interface PairedProcessOptions extends PairedSchedule {
-  readonly name: string
-  readonly key: string
-  readonly cert: string
-  readonly seed: number
-  readonly next: () => number
-}
-
-export async function pairedProcesses<V extends { readonly id: string }, M extends string> (variants: readonly V[],
+async function pairedProcesses<V extends { readonly id: string }, M extends string> (variants: readonly V[],
   o: PairedProcessOptions, measures: readonly M[],
   each: (p: PairedProcess, variant: V, instance: number) => Promise<Record<M, number>>,
   /** After each round; `of` is the process's rounds, untimed ones included. */
   after?: (p: PairedProcess, round: number, of: number) => void
-): Promise<{ groupOf: string[], samples: Record<M, Record<string, number[]>> }> {
+): Promise<Paired<M>> {
   const perVariant = (): Record<string, number[]> => Object.fromEntries(variants.map(v => [v.id, [] as number[]]))
   const samples = Object.fromEntries(measures.map(m => [m, perVariant()])) as Record<M, Record<string, number[]>>
+  // Per timed round: which process and which instances ran it.
   const groupOf: string[] = []
   const perEpoch = Math.ceil(o.rounds / o.epochs / 2) * 2
   for (let epoch = 0; epoch < o.epochs && groupOf.length < o.rounds; epoch++) {
-    const args = ['--key', o.key, '--cert', o.cert, '--instances', String(o.instances),
+    const args = ['--key', o.certs.serverKeyPath, '--cert', o.certs.serverCertPath, '--instances', String(o.instances),
       '--seed', String(o.seed + epoch)]
     const { child, ready } = await Child.start(`${o.name}#${epoch + 1}`, 'multi-broker.ts', args)
     const p: PairedProcess = { child, ports: ready.ports as Record<string, number>, epoch }
@@ -123,36 +131,28 @@ export async function pairedProcesses<V extends { readonly id: string }, M exten
       await child.stop()
     }
   }
-  return { groupOf, samples }
+  const ratio = (m: M, x: string, baseline: readonly string[]): Interval => {
+    const data = samples[m]
+    const groups = new Map<string, number[]>()
+    groupOf.forEach((key, i) => {
+      const b = baseline.reduce((sum, id) => sum + (data[id]?.[i] ?? Number.NaN), 0) / baseline.length
+      const r = Math.log((data[x]?.[i] ?? Number.NaN) / b)
+      if (Number.isFinite(r)) groups.set(key, [...(groups.get(key) ?? []), r])
+    })
+    return meanInterval([...groups.values()].map(g => g.reduce((sum, r) => sum + r, 0) / g.length), Math.exp)
+  }
+  return { rounds: groupOf.length, samples, ratio }
 }
 
-/**
- * The ratio of `x` to `b`, round by round, as a geometric mean with its 95 %
- * interval. The rounds of one process and one set of instances share
- * whatever that process and those instances settled into, so they are not
- * independent samples: the interval is taken over those groups (`groupOf`,
- * per round; the mean log ratio of each), not over rounds, and so includes
- * how much instances differ.
- */
-export function groupedRatio (x: readonly number[], b: readonly number[], groupOf: readonly string[]): Interval {
-  const groups = new Map<string, number[]>()
-  x.forEach((v, i) => {
-    const key = groupOf[i] ?? ''
-    const r = Math.log(v / (b[i] as number))
-    if (Number.isFinite(r)) groups.set(key, [...(groups.get(key) ?? []), r])
-  })
-  return meanInterval([...groups.values()].map(g => g.reduce((s, r) => s + r, 0) / g.length), Math.exp)
-}
-
-export async function runPaired (run: PairedRun): Promise<PairedResults> {
-  const { cfg, ca } = run
-  // With --variants, a family's baselines run when any of its variants (or a baseline of it) was named.
-  const named = (v: PairedVariant): boolean => run.only === undefined || run.only.has(v.id)
+/** Every variant, or `only` those (`--variants`): a family's baselines run when any of its variants was named. */
+export async function runPaired (run: PairedRun<PairedConfig>, only?: readonly string[]): Promise<PairedResults> {
+  const { cfg, certs: { ca } } = run
+  const named = (v: PairedVariant): boolean => only === undefined || only.includes(v.id)
   const wantedFamilies = new Set(PAIRED_VARIANTS.filter(named).map(v => v.family))
   const variants = PAIRED_VARIANTS.filter(v => v.baseline === true ? wantedFamilies.has(v.family) : named(v))
-  // Per variant, per round: CPU µs per connection of the main thread, and of the whole process.
   const failed: Record<string, number> = Object.fromEntries(variants.map(v => [v.id, 0]))
   const t0 = performance.now()
+  // Per variant, per round: CPU µs per connection of the main thread, and of the whole process.
   type PerConn = { main: number, process: number }
   const batch = async ({ child, ports }: PairedProcess, v: PairedVariant, instance: number): Promise<PerConn> => {
     const count = v.tls === true ? cfg.tlsCount : cfg.count
@@ -172,46 +172,28 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
     failed[v.id] = (failed[v.id] ?? 0) + r.failed
     return r.ok > 0 ? { main: us.main / r.ok, process: us.process / r.ok } : { main: Number.NaN, process: Number.NaN }
   }
-  // Per timed round: which process and which instances ran it.
-  const schedule = { ...cfg, name: 'broker:multi', key: run.key, cert: run.cert, seed: 1, next: random(13) }
+  const schedule = { ...cfg, name: 'broker:multi', certs: run.certs, seed: 1, next: random(13) }
   const progress = ({ epoch }: PairedProcess, round: number, of: number): void => {
     if ((round + 1) % 50 !== 0) return
     run.log(`  cpu: epoch ${epoch + 1}/${cfg.epochs}, ${round + 1}/${of} rounds (${cfg.warmupRounds} untimed)`)
   }
-  const measured = await pairedProcesses(variants, schedule, ['main', 'process'], batch, progress)
-  const { groupOf: clusterOf, samples } = measured
-  const timed = clusterOf.length
+  const paired = await pairedProcesses(variants, schedule, ['main', 'process'], batch, progress)
   const wallS = (performance.now() - t0) / 1000
-  const ratioTo = (x: readonly number[], b: readonly number[]): Interval => groupedRatio(x, b, clusterOf)
-  const baselineOf = (data: Record<string, number[]>, family: 'tcp' | 'tls'): number[] => {
-    const ids = variants.filter(v => v.family === family && v.baseline === true).map(v => v.id)
-    const mean = (i: number): number => ids.reduce((s, id) => s + (data[id]?.[i] ?? Number.NaN), 0) / ids.length
-    return Array.from({ length: timed }, (_, i) => mean(i))
-  }
-  const measures = (data: Record<string, number[]>): Measure => {
-    const base = { tcp: baselineOf(data, 'tcp'), tls: baselineOf(data, 'tls') }
-    const ppRec = data['pp-rec-v1']
-    const sf = data['sf-v1']
-    return {
-      perConnUs: Object.fromEntries(variants.map(v => [v.id, meanInterval(data[v.id] ?? [])])),
-      ratio: Object.fromEntries(variants.filter(v => v.baseline !== true)
-        .map(v => [v.id, ratioTo(data[v.id] ?? [], base[v.family])])),
-      // The method against itself: the second identical broker over the first.
-      selfCheck: {
-        tcp: ratioTo(data['plain-again'] ?? [], data.plain ?? []),
-        tls: ratioTo(data['tls-again'] ?? [], data.tls ?? [])
-      },
-      ...(ppRec !== undefined && sf !== undefined && sf.length > 0 ? { vsIncumbent: ratioTo(ppRec, sf) } : {})
-    }
-  }
+  const ran = (id: string): boolean => variants.some(v => v.id === id)
+  const baselines = (family: 'tcp' | 'tls'): string[] =>
+    variants.filter(v => v.family === family && v.baseline === true).map(v => v.id)
+  const measures = (m: 'main' | 'process'): Measure => ({
+    perConnUs: Object.fromEntries(variants.map(v => [v.id, meanInterval(paired.samples[m][v.id] ?? [])])),
+    ratio: Object.fromEntries(variants.filter(v => v.baseline !== true)
+      .map(v => [v.id, paired.ratio(m, v.id, baselines(v.family))])),
+    // The method against itself: the second identical broker over the first.
+    selfCheck: { tcp: paired.ratio(m, 'plain-again', ['plain']), tls: paired.ratio(m, 'tls-again', ['tls']) },
+    ...(ran('pp-rec-v1') && ran('sf-v1') ? { vsIncumbent: paired.ratio(m, 'pp-rec-v1', ['sf-v1']) } : {})
+  })
+  const { timeoutMs, ...settings } = cfg
   return {
-    rounds: timed,
-    epochs: cfg.epochs,
-    instances: cfg.instances,
-    warmupRounds: cfg.warmupRounds,
-    count: cfg.count,
-    tlsCount: cfg.tlsCount,
-    concurrency: cfg.concurrency,
+    ...settings,
+    rounds: paired.rounds,
     wallS,
     variants: variants.map(({ id, label, family, tls, baseline }) => ({
       id,
@@ -221,8 +203,8 @@ export async function runPaired (run: PairedRun): Promise<PairedResults> {
       failed: failed[id] ?? 0,
       ...(baseline && { baseline })
     })),
-    mainThread: measures(samples.main),
-    process: measures(samples.process)
+    mainThread: measures('main'),
+    process: measures('process')
   }
 }
 
@@ -237,29 +219,14 @@ const THROUGHPUT_VARIANTS = [
 ] as const
 type ThroughputVariant = typeof THROUGHPUT_VARIANTS[number]
 
-export interface PairedThroughputRun {
-  readonly cfg: PairedThroughputConfig
-  readonly key: string
-  readonly cert: string
-  readonly log: (line: string) => void
-}
-
-export async function runPairedThroughput (run: PairedThroughputRun): Promise<PairedThroughputResults> {
+export async function runPairedThroughput (run: PairedRun<PairedThroughputConfig>): Promise<PairedThroughputResults> {
   const { cfg } = run
   const t0 = performance.now()
   type Run = { rate: number, main: number }
   const once = async ({ child, ports }: PairedProcess, v: ThroughputVariant, instance: number): Promise<Run> => {
     const server = `${v.server}#${instance}`
     await child.request('cpuStart')
-    const r = await throughput({
-      port: ports[server] as number,
-      header: v.header,
-      messages: cfg.messages,
-      payloadBytes: cfg.payloadBytes,
-      batch: cfg.batch,
-      window: cfg.window,
-      timeoutMs: 120_000
-    })
+    const r = await throughput({ ...cfg, port: ports[server] as number, header: v.header, timeoutMs: 120_000 })
     // The two clients' DISCONNECTs and closes belong to the run.
     const left = await child.request<number>('drained', { server, timeoutMs: 5000 })
     if (left !== 0) {
@@ -272,25 +239,19 @@ export async function runPairedThroughput (run: PairedThroughputRun): Promise<Pa
     }
     return { rate: cfg.messages / (r.wallMs / 1000), main: us.main / cfg.messages }
   }
-  const schedule = { ...cfg, name: 'broker:multi-tp', key: run.key, cert: run.cert, seed: 101, next: random(29) }
-  const measured = await pairedProcesses(THROUGHPUT_VARIANTS, schedule, ['rate', 'main'], once)
-  const { groupOf, samples: { rate, main: cpu } } = measured
-
-  const timed = groupOf.length
-  run.log(`  throughput (paired): ${timed} rounds in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
-  const ratioTo = (x: readonly number[], b: readonly number[]): Interval => groupedRatio(x, b, groupOf)
-  const base = (data: Record<string, number[]>): number[] =>
-    Array.from({ length: timed }, (_, i) => ((data.plain?.[i] ?? NaN) + (data['plain-again']?.[i] ?? NaN)) / 2)
+  const schedule = { ...cfg, name: 'broker:multi-tp', certs: run.certs, seed: 101, next: random(29) }
+  const paired = await pairedProcesses(THROUGHPUT_VARIANTS, schedule, ['rate', 'main'], once)
+  run.log(`  throughput (paired): ${paired.rounds} rounds in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+  const { rate, main: cpu } = paired.samples
+  const plain = ['plain', 'plain-again']
   return {
-    rounds: timed,
-    epochs: cfg.epochs,
-    instances: cfg.instances,
-    messages: cfg.messages,
+    ...cfg,
+    rounds: paired.rounds,
     variants: THROUGHPUT_VARIANTS.map(({ id, label }) =>
       ({ id, label, msgsPerSec: meanInterval(rate[id] ?? []), cpuPerMsgUs: meanInterval(cpu[id] ?? []) })),
-    ratio: ratioTo(rate.plugin ?? [], base(rate)),
-    cpuRatio: ratioTo(cpu.plugin ?? [], base(cpu)),
-    selfCheck: ratioTo(rate['plain-again'] ?? [], rate.plain ?? []),
-    cpuSelfCheck: ratioTo(cpu['plain-again'] ?? [], cpu.plain ?? [])
+    ratio: paired.ratio('rate', 'plugin', plain),
+    cpuRatio: paired.ratio('main', 'plugin', plain),
+    selfCheck: paired.ratio('rate', 'plain-again', ['plain']),
+    cpuSelfCheck: paired.ratio('main', 'plain-again', ['plain'])
   }
 }

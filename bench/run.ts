@@ -93,10 +93,8 @@ async function buildPlugin (): Promise<void> {
     '--sourceMap', 'false', '--declaration', 'false', '--declarationMap', 'false'],
   { cwd: ROOT_DIR, timeoutMs: 120_000 })
   if (!existsSync(join(BUILD_DIR, 'index.js'))) throw new Error(`tsc did not build the plugin: ${r.stdout}${r.stderr}`)
-  if (r.code !== 0) {
-    const first = r.stdout.split('\n')[0] ?? ''
-    results.meta.notes.push(`tsc reported errors while compiling src/ (the emitted JavaScript was used): ${first}`)
-  }
+  const first = r.stdout.split('\n')[0] ?? ''
+  if (r.code !== 0) results.meta.notes.push(`tsc reported errors compiling src/ (its JavaScript was used): ${first}`)
   process.env.BENCH_PLUGIN_DIR = BUILD_DIR
 }
 
@@ -107,37 +105,31 @@ async function runParse (): Promise<ParseResults> {
   log(`[${elapsed()}] parse: starting ${CANDIDATE_IDS.length} candidate processes`)
   const workers = new Map<string, Child>()
   const candidates: Array<ParseResults['candidates'][number]> = []
+  const text = (x: unknown): string | undefined => typeof x === 'string' ? x : undefined
   for (const id of CANDIDATE_IDS) {
     // The worker names its candidate; one that does not load or start is reported by its id.
     const started = await Child.start(`parse:${id}`, 'parse-worker.ts', [id]).catch((err: unknown) => String(err))
     const ready = typeof started === 'string' ? { error: `does not start: ${started}` } : started.ready
-    if (typeof started !== 'string' && typeof ready.error !== 'string') workers.set(id, started.child)
-    else if (typeof started !== 'string') await started.child.stop()
-    const text = (x: unknown): string | undefined => typeof x === 'string' ? x : undefined
     const error = text(ready.error)
-    const label = text(ready.label) ?? id
-    candidates.push({ id, label, note: text(ready.note) ?? '', ...(error !== undefined && { error }) })
+    if (typeof started !== 'string' && error === undefined) workers.set(id, started.child)
+    else if (typeof started !== 'string') await started.child.stop()
+    const note = text(ready.note) ?? ''
+    candidates.push({ id, label: text(ready.label) ?? id, note, ...(error !== undefined && { error }) })
   }
 
-  // What each candidate makes of each case (not timed).
+  // What each candidate makes of each case (not timed); then its iterations per case, calibrated and warmed up.
   const outcomes: Record<string, Record<string, Outcome>> = {}
-  for (const c of PARSE_CASES) {
-    outcomes[c.id] = {}
-    for (const [id, w] of workers) {
-      (outcomes[c.id] as Record<string, Outcome>)[id] = await w.request<Outcome>('inspect', { caseId: c.id })
-    }
-  }
-
-  // Calibrate (and warm up): iterations per (case, candidate).
-  const iterations = new Map<string, number>()
+  const timings = new Map<string, { n: number, ops: number[] }>()
   const errors = new Map<string, string>()
   const key = (caseId: string, cand: string): string => `${caseId}/${cand}`
   for (const c of PARSE_CASES) {
+    const seen: Record<string, Outcome> = outcomes[c.id] = {}
     for (const [id, w] of workers) {
+      seen[id] = await w.request<Outcome>('inspect', { caseId: c.id })
       try {
         const n = await w.request<number>('calibrate', { caseId: c.id, targetMs: cfg.targetMs })
-        iterations.set(key(c.id, id), n)
         for (let i = 0; i < 3; i++) await w.request('run', { caseId: c.id, iterations: n })
+        timings.set(key(c.id, id), { n, ops: [] })
       } catch (err) {
         errors.set(key(c.id, id), firstLine(err))
       }
@@ -146,18 +138,13 @@ async function runParse (): Promise<ParseResults> {
   log(`[${elapsed()}] parse: calibrated; ${cfg.reps} repetitions of ${PARSE_CASES.length} cases x ` +
     `${workers.size} candidates, ~${cfg.targetMs} ms each`)
 
-  const ops = new Map<string, number[]>()
   for (let rep = 0; rep < cfg.reps; rep++) {
     for (const c of rotate(PARSE_CASES, rep)) {
-      for (const id of rotate([...workers.keys()], rep)) {
-        const k = key(c.id, id)
-        const n = iterations.get(k)
-        if (n === undefined) continue
-        const worker = workers.get(id) as Child
-        const { ns } = await worker.request<{ ns: number }>('run', { caseId: c.id, iterations: n })
-        const list = ops.get(k) ?? []
-        list.push(n / (ns / 1e9))
-        ops.set(k, list)
+      for (const [id, w] of rotate([...workers], rep)) {
+        const t = timings.get(key(c.id, id))
+        if (t === undefined) continue
+        const { ns } = await w.request<{ ns: number }>('run', { caseId: c.id, iterations: t.n })
+        t.ops.push(t.n / (ns / 1e9))
       }
     }
   }
@@ -166,7 +153,7 @@ async function runParse (): Promise<ParseResults> {
   const opsPerSec: ParseResults['opsPerSec'] = {}
   for (const c of PARSE_CASES) {
     opsPerSec[c.id] = Object.fromEntries(candidates.map(cand => {
-      const list = ops.get(key(c.id, cand.id))
+      const list = timings.get(key(c.id, cand.id))?.ops
       const error = errors.get(key(c.id, cand.id)) ?? cand.error ?? 'not run'
       return [cand.id, list !== undefined ? summarize(list) : { error }]
     }))
@@ -186,8 +173,8 @@ async function runParse (): Promise<ParseResults> {
   // the case, and against the fixed-field reader, both paired per repetition.
   const peers: Record<string, PeerComparison> = {}
   const ratioOf = (caseId: string, a: string, b: string | null): Summary | undefined => {
-    const x = ops.get(key(caseId, a))
-    const y = b === null ? undefined : ops.get(key(caseId, b))
+    const x = timings.get(key(caseId, a))?.ops
+    const y = b === null ? undefined : timings.get(key(caseId, b))?.ops
     return x === undefined || y === undefined ? undefined : pairedRatio(x, y)
   }
   for (const c of PARSE_CASES) {
@@ -202,15 +189,12 @@ async function runParse (): Promise<ParseResults> {
       if (problem !== undefined) wrong[cand.id] = problem
       else if (median(cand.id) > median(best)) best = cand.id
     }
-    const ratioToBest = ratioOf(c.id, 'ours', best)
-    const readRatioToBest = ratioOf(c.id, 'ours-read', best)
-    const ratioToHand = ratioOf(c.id, 'ours', 'hand')
     peers[c.id] = {
       best,
       wrong,
-      ...(ratioToBest !== undefined ? { ratioToBest } : {}),
-      ...(readRatioToBest !== undefined ? { readRatioToBest } : {}),
-      ...(ratioToHand !== undefined ? { ratioToHand } : {})
+      ratioToBest: ratioOf(c.id, 'ours', best),
+      readRatioToBest: ratioOf(c.id, 'ours-read', best),
+      ratioToHand: ratioOf(c.id, 'ours', 'hand')
     }
   }
 
@@ -244,46 +228,31 @@ function firstLine (err: unknown): string {
 // ---------------------------------------------------------------- 2. the incumbent's failures
 
 const SF = 'aedes-server-factory trustProxy'
-const PROBES: ReadonlyArray<{ id: string, label: string, header: WireHeader, split: boolean, broker: string }> = [
-  { id: 'sf-v1-split', label: `${SF}, v1 header split in 2 writes`, header: 'v1', split: true, broker: 'sf' },
-  { id: 'sf-v2-split', label: `${SF}, v2 header split in 2 writes`, header: 'v2plain', split: true, broker: 'sf' },
-  { id: 'sf-v2-nlb', label: `${SF}, v2 header with TLVs (AWS NLB)`, header: 'v2', split: false, broker: 'sf' },
-  {
-    id: 'pp-v1-split-slow',
-    label: 'plugin, v1 header split in 2 writes 20 ms apart',
-    header: 'v1',
-    split: true,
-    broker: 'pp-enabled'
-  },
-  { id: 'pp-v2-nlb', label: 'plugin, v2 header with TLVs (AWS NLB)', header: 'v2', split: false, broker: 'pp-enabled' }
+/** Each probe: id, label, the header, whether it is split in two writes, the broker (multi-broker.ts). */
+const PROBES: ReadonlyArray<readonly [string, string, WireHeader, boolean, string]> = [
+  ['sf-v1-split', `${SF}, v1 header split in 2 writes`, 'v1', true, 'sf'],
+  ['sf-v2-split', `${SF}, v2 header split in 2 writes`, 'v2plain', true, 'sf'],
+  ['sf-v2-nlb', `${SF}, v2 header with TLVs (AWS NLB)`, 'v2', false, 'sf'],
+  ['pp-v1-split-slow', 'plugin, v1 header split in 2 writes 20 ms apart', 'v1', true, 'pp-enabled'],
+  ['pp-v2-nlb', 'plugin, v2 header with TLVs (AWS NLB)', 'v2', false, 'pp-enabled']
 ]
+
+type ProbeInfo = Pick<ProbeResult, 'brokerErrors' | 'brokerErrorSample'>
 
 /** What the incumbent does with split and TLV headers, and the plugin beside it; each probe on a fresh broker. */
 async function runProbes (): Promise<ProbeResult[]> {
   const count = config.probeCount
   const probes: ProbeResult[] = []
-  for (const p of PROBES) {
-    const b = await startServer(p.broker, `probe:${p.id}`)
-    const header = WIRE_HEADERS[p.header]
+  for (const [id, label, header, split, broker] of PROBES) {
+    const { child, port } = await startServer(broker, `probe:${id}`)
     const r = await storm({
-      port: b.port, count, concurrency: 1, header, split: p.split, splitDelayMs: 20, timeoutMs: 2000
+      port, count, concurrency: 1, header: WIRE_HEADERS[header], split, splitDelayMs: 20, timeoutMs: 2000
     })
     await delay(200)
-    const info = b.child.alive
-      ? await b.child.request<{ brokerErrors: number, brokerErrorSample: string }>('info')
-      : undefined
-    const crashed = !b.child.alive
-    const crash = crashed ? crashSummary(b.child.lastStderr(), b.child.exitCode) : undefined
-    probes.push({
-      id: p.id,
-      label: p.label,
-      count,
-      ...r,
-      brokerCrashed: crashed,
-      ...(crash !== undefined ? { crash } : {}),
-      ...info
-    })
-    await b.child.stop()
+    probes.push(child.alive
+      ? { id, label, count, ...r, brokerCrashed: false, ...await child.request<ProbeInfo>('info') }
+      : { id, label, count, ...r, brokerCrashed: true, crash: crashSummary(child.lastStderr(), child.exitCode) })
+    await child.stop()
   }
   return probes
 }
@@ -309,20 +278,14 @@ async function main (): Promise<void> {
     if (only.has('cpu')) {
       log(`[${elapsed()}] cpu: every variant in one broker process, ${config.cpu.rounds} rounds`)
       const rounds = values['cpu-rounds']
-      results.cpu = await runPaired({
-        cfg: rounds === undefined ? config.cpu : { ...config.cpu, rounds: Number(rounds) },
-        ca: certs.ca,
-        key: certs.serverKeyPath,
-        cert: certs.serverCertPath,
-        log,
-        only: values.variants === undefined ? undefined : new Set(values.variants.split(','))
-      })
+      const cfg = rounds === undefined ? config.cpu : { ...config.cpu, rounds: Number(rounds) }
+      results.cpu = await runPaired({ cfg, certs, log }, values.variants?.split(','))
     }
     if (only.has('probes')) results.probes = await runProbes()
     if (only.has('throughput')) {
       const cfg = config.throughput
       log(`[${elapsed()}] throughput: every broker in one process, ${cfg.rounds} rounds of ${cfg.messages} messages`)
-      results.throughput = await runPairedThroughput({ cfg, key: certs.serverKeyPath, cert: certs.serverCertPath, log })
+      results.throughput = await runPairedThroughput({ cfg, certs, log })
     }
   } finally {
     await stopAllChildren()

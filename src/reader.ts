@@ -55,7 +55,7 @@ function failure (err: ProxyProtocolError, bytesReceived: number, head: Buffer |
  * beside the socket, not on it: a property added to a socket gives it a
  * shape of its own, and everything aedes does with it for the life of the
  * connection would then see two kinds of socket instead of one (bench/README.md
- * section 2, "What depends on which other sockets share the process").
+ * section 4, "keeps its state in a WeakMap, not on the socket", variant plugin).
  */
 const READS = new WeakMap<Duplex, HeaderRead>()
 

@@ -6,7 +6,7 @@
  * Buffer's shared 8 KiB pool, and one kept piece keeps its whole slab alive
  * (8 KiB retained for a 4 KiB header, measured).
  */
-// Bench: bench/client-memory.ts (bench/README.md, section 6: memory per connected client).
+// Bench: bench/client-memory.ts (bench/README.md section 5, "Memory per connected client").
 
 /** A copy of `bytes`. */
 export function ownCopy (bytes: Uint8Array): Buffer {
