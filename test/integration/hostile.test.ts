@@ -213,6 +213,8 @@ describe('memory per pending peer', () => {
     const peers = 60
     const sockets: net.Socket[] = []
     t.after(() => { for (const s of sockets) s.destroy() })
+    const accepted: net.Socket[] = [] // the broker's ends
+    stack.server.on('connection', (s: net.Socket) => { accepted.push(s) })
     for (let i = 0; i < peers; i++) {
       const s = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
       s.setNoDelay(true)
@@ -229,11 +231,8 @@ describe('memory per pending peer', () => {
       // let the broker read each byte as its own chunk
       await new Promise(resolve => setImmediate(resolve))
     }
-    await until(async () => {
-      await new Promise(resolve => setTimeout(resolve, 50))
-      return sockets.every(s => s.writableLength === 0)
-    }, 20_000)
-    await new Promise(resolve => setTimeout(resolve, 300))
+    // Measured once the broker has read every byte sent, rather than some time after.
+    await until(() => accepted.length === peers && accepted.every(s => s.bytesRead === upTo), 20_000, 'every byte read')
     const grown = (await settledMemory()) - before
     assert.equal(stack.proxy.stats().tcp.pending, peers)
     const perPeer = grown / peers

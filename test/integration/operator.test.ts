@@ -8,6 +8,7 @@ import { startStack } from '../helpers/stack.js'
 import { startFront, v1HeaderFor, v2HeaderFor } from '../helpers/front.js'
 import { connectClient, endClient } from '../helpers/client.js'
 import { proxiedConnack } from '../helpers/raw.js'
+import { until } from '../helpers/wait.js'
 import { proxyProtocol } from '../../src/plugin.js'
 import { OptionsError } from '../../src/errors.js'
 import type { UnauthorizedClient } from '../../src/operator/unauthorized-store.js'
@@ -141,6 +142,7 @@ describe('rate limit per network through PROXY v1 and v2 (issue 22)', () => {
 
 describe('sessions and $SYS', () => {
   test('sessions() lists connected clients with their real address; $SYS carries the counters and the list', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] }) // the $SYS round comes when the test moves the clock, not a second later
     const stack = await startStack({ listener: 'ws', plugin: { proxyEnabled: true }, sessions: { sysInterval: 1000, sysClients: client => client.id === 'watcher' } })
     t.after(() => stack.close())
     const ports: number[] = []
@@ -163,6 +165,7 @@ describe('sessions and $SYS', () => {
     const got = new Map<string, string>()
     a.on('message', (topic, payload) => got.set(topic.split('/').slice(2).join('/'), payload.toString()))
     await a.subscribeAsync('$SYS/+/proxy-protocol/#')
+    t.mock.timers.tick(1000)
     const deadline = Date.now() + 5000
     while (!(got.has('proxy-protocol/clients') && got.has('proxy-protocol/ws/proxied')) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
     assert.equal(got.get('proxy-protocol/ws/proxied'), '1')
@@ -171,7 +174,7 @@ describe('sessions and $SYS', () => {
     assert.deepEqual(listed.map(s => [s.clientId, s.ipAddress]), [['watcher', '127.0.0.2']])
 
     await endClient(a)
-    await new Promise(resolve => setTimeout(resolve, 50))
+    await until(async () => (await stack.sessions.list()).length === 0, 5000, 'the session is dropped')
     assert.deepEqual((await stack.sessions.list()), [])
   })
 })

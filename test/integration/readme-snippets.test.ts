@@ -63,11 +63,11 @@ function asModule (code: string): string {
   return `${prelude.join('\n')}\n${code}\nexport {}\n`
 }
 
-/** tsc's errors for the files, with the project's compiler options and the package name mapped to src/. */
-function compileErrors (files: readonly string[]): string[] {
+/** The program's options: the project's compiler options, with the package name mapped to src/. */
+function compilerOptions (): ts.CompilerOptions {
   const config = ts.readConfigFile(path.join(root, 'tsconfig.json'), file => ts.sys.readFile(file))
   const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, root)
-  const options: ts.CompilerOptions = {
+  return {
     ...parsed.options,
     noEmit: true,
     declaration: false,
@@ -76,10 +76,66 @@ function compileErrors (files: readonly string[]): string[] {
     // A file without imports or exports is a script, as a user's declarations file is.
     moduleDetection: ts.ModuleDetectionKind.Legacy
   }
-  const program = ts.createProgram(files, options)
-  return ts.getPreEmitDiagnostics(program)
-    .filter(d => d.file === undefined || files.includes(path.resolve(d.file.fileName)))
-    .map(d => `${d.file === undefined ? '' : `${path.basename(d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: `}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`)
+}
+
+/** A diagnostic as the tests print it: file and line, then the message. */
+function describeDiagnostic (d: ts.Diagnostic): string {
+  const line = (file: ts.SourceFile): number => file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1
+  const where = d.file === undefined ? '' : `${path.basename(d.file.fileName)}:${line(d.file)}: `
+  return `${where}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`
+}
+
+/** A failing block for the test below that checks failures are caught; compiled with the documents' blocks. */
+const WRONG_BLOCK = "const proxy = broker.use(proxyProtocol({ proxyEnabled: 'yes' }))\n" +
+  'proxy.attach(net.createServer(broker.handle))'
+
+/**
+ * Every document's blocks (and WRONG_BLOCK) compiled in ONE TypeScript program, once: checking
+ * the package's source and @types once rather than once a document. Each block is still a file
+ * (a module) of its own, so one block's names do not reach another. Returns tsc's errors: the
+ * program's own, and per file the file's, by document (and 'wrong' for WRONG_BLOCK).
+ */
+let compiled: { global: string[], byFile: Map<string, string[]>, files: Map<string, string[]> } | undefined
+function compileAll (): NonNullable<typeof compiled> {
+  if (compiled !== undefined) return compiled
+  // Inside the project, so `aedes`, `ws` and the rest resolve from its node_modules.
+  const dir = path.join(root, '.tmp', `readme-snippets-${process.pid}`)
+  mkdirSync(dir, { recursive: true })
+  try {
+    const files = new Map<string, string[]>() // document (or 'wrong') to its files
+    for (const doc of DOCUMENTS) {
+      files.set(doc, tsBlocks(readFileSync(path.join(root, doc), 'utf8')).map(b => {
+        // Declarations for a package without types: a file of the user's without imports, so
+        // global. Here a .ts rather than a .d.ts, whose errors skipLibCheck would not report.
+        const ambient = /^declare module /m.test(b.code)
+        const file = path.join(dir, `${path.basename(doc, '.md')}-line-${b.line}.ts`)
+        writeFileSync(file, ambient ? b.code : asModule(b.code))
+        return file
+      }))
+    }
+    const wrong = path.join(dir, 'wrong.ts')
+    writeFileSync(wrong, asModule(WRONG_BLOCK))
+    files.set('wrong', [wrong])
+    const program = ts.createProgram([...files.values()].flat(), compilerOptions())
+    const global = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()].map(describeDiagnostic)
+    const byFile = new Map<string, string[]>()
+    for (const file of [...files.values()].flat()) {
+      const source = program.getSourceFile(file)
+      assert.ok(source !== undefined, file)
+      const diagnostics = [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]
+      byFile.set(file, diagnostics.map(describeDiagnostic))
+    }
+    compiled = { global, byFile, files }
+    return compiled
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** tsc's errors for a document's blocks (or 'wrong'): the program's own, then each file's. */
+function compileErrors (doc: string): string[] {
+  const { global, byFile, files } = compileAll()
+  return [...global, ...(files.get(doc) ?? []).flatMap(file => byFile.get(file) ?? [])]
 }
 
 /** The document's ```ts blocks, after checking that every fence opening TypeScript, however written, is one of them. */
@@ -102,38 +158,16 @@ for (const doc of DOCUMENTS) {
   test(`every TypeScript block in ${doc} compiles with the project's strict settings`, { timeout: 120_000 }, () => {
     const blocks = documentBlocks(doc)
     if (blocks.length === 0) return
-    // Inside the project, so `aedes`, `ws` and the rest resolve from its node_modules.
-    const dir = path.join(root, '.tmp', `readme-snippets-${process.pid}-${path.basename(doc, '.md')}`)
-    mkdirSync(dir, { recursive: true })
-    try {
-      const files = blocks.map(b => {
-        // Declarations for a package without types: a file of the user's without imports, so
-        // global. Here a .ts rather than a .d.ts, whose errors skipLibCheck would not report.
-        const ambient = /^declare module /m.test(b.code)
-        const file = path.join(dir, `${path.basename(doc, '.md')}-line-${b.line}.ts`)
-        writeFileSync(file, ambient ? b.code : asModule(b.code))
-        return file
-      })
-      assert.deepEqual(compileErrors(files), [])
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    assert.equal(compileAll().files.get(doc)?.length, blocks.length, 'every block was compiled')
+    assert.deepEqual(compileErrors(doc), [])
   })
 }
 
-test('a README block that does not compile is caught, and what it defines is not declared twice', () => {
-  const dir = path.join(root, '.tmp', `readme-snippets-check-${process.pid}`)
-  mkdirSync(dir, { recursive: true })
-  try {
-    const wrong = path.join(dir, 'wrong.ts')
-    writeFileSync(wrong, asModule("const proxy = broker.use(proxyProtocol({ proxyEnabled: 'yes' }))\nproxy.attach(net.createServer(broker.handle))"))
-    const errors = compileErrors([wrong])
-    assert.equal(errors.length, 1, errors.join('\n'))
-    assert.match(errors[0] as string, /wrong\.ts:\d+: .*"yes"/)
-    const own = asModule("import net from 'node:net'\nconst broker = 1\nconsole.log(net, broker)")
-    assert.doesNotMatch(own, /import net from 'node:net'\nimport net/)
-    assert.doesNotMatch(own, /withPlugins\(await Aedes\.createBroker\(\)\)/)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+test('a README block that does not compile is caught, and what it defines is not declared twice', { timeout: 120_000 }, () => {
+  const errors = compileErrors('wrong')
+  assert.equal(errors.length, 1, errors.join('\n'))
+  assert.match(errors[0] as string, /wrong\.ts:\d+: .*"yes"/)
+  const own = asModule("import net from 'node:net'\nconst broker = 1\nconsole.log(net, broker)")
+  assert.doesNotMatch(own, /import net from 'node:net'\nimport net/)
+  assert.doesNotMatch(own, /withPlugins\(await Aedes\.createBroker\(\)\)/)
 })

@@ -224,10 +224,11 @@ describe('misconfiguration hints', () => {
     const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
     const stack = await startStack({ listener: 'tcp', plugin: { proxyEnabled: true, logger } })
     t.after(() => stack.close())
+    const accepted = once(stack.server, 'connection') // after the plugin's own listener
     const socket = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
     socket.on('error', () => {})
     await once(socket, 'connect')
-    await new Promise(resolve => setTimeout(resolve, 100))
+    await accepted
     socket.end()
     await until(() => stack.proxy.stats().tcp.probes === 1)
     assert.equal(lines.length, 1)
@@ -241,10 +242,11 @@ describe('misconfiguration hints', () => {
     'not an empty address', async (t) => {
     const stack = await startStack({ listener: 'tcp', plugin: {} })
     t.after(() => stack.close())
+    const accepted = once(stack.server, 'connection') // after the plugin's own listener
     const socket = net.connect({ port: stack.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
     socket.on('error', () => {})
     await once(socket, 'connect')
-    await new Promise(resolve => setTimeout(resolve, 100)) // the broker has the connection
+    await accepted // the broker has the connection
     // HAProxy's check-send-proxy: the header, then a reset in the same breath.
     socket.write(encodeV2({ command: 'LOCAL' }), () => { socket.resetAndDestroy() })
     await until(() => stack.rejected.length === 1)
