@@ -5,7 +5,7 @@ import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
 import { once } from 'node:events'
-import type { Aedes, Client } from 'aedes'
+import type { Aedes, AuthenticateError, Client } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { proxyProtocol, type ProxyProtocol } from '../../src/plugin.js'
 import { withPlugins } from '../../src/use.js'
@@ -59,8 +59,9 @@ export interface StackOptions {
   readonly attach?: boolean
   /** address to listen on (default 127.0.0.1; '::ffff:127.0.0.1' gives IPv4-mapped peers) */
   readonly host?: string
-  /** the broker's own authenticate (default: accept all) */
-  readonly authenticate?: (client: Client, username: string | undefined, password: Buffer | undefined) => boolean
+  /** the broker's own authenticate (default: accept all); an error is passed to aedes as the refusal */
+  readonly authenticate?: (client: Client, username: string | undefined, password: Buffer | undefined) =>
+  boolean | AuthenticateError
   /** the aedes version (default: AEDES_VERSION from the environment, else 1) */
   readonly aedes?: AedesVersion
 }
@@ -74,7 +75,9 @@ export async function startStack (options: StackOptions): Promise<Stack> {
     },
     authenticate (client: Client, username, password, done) {
       seen.push({ hook: 'authenticate', clientId: client.id, details: client.connDetails, username })
-      done(null, options.authenticate === undefined ? true : options.authenticate(client, username, password))
+      const answer = options.authenticate === undefined ? true : options.authenticate(client, username, password)
+      if (answer instanceof Error) done(answer, false)
+      else done(null, answer)
     }
   }))
   const proxy = broker.use(proxyProtocol(options.plugin))
