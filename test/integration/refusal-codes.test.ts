@@ -14,6 +14,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import mqttPacket, { type Packet } from 'mqtt-packet'
 import { startStack, type Stack, type StackOptions } from '../helpers/stack.js'
 import { encodeV2 } from '../helpers/encode.js'
@@ -170,3 +171,22 @@ for (const aedes of AEDES_VERSIONS) {
     }
   })
 }
+
+test('docs/api.md\'s table of what a refused client hears is what this file reads off the wire', () => {
+  const doc = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8').split('\n')
+  const head = doc.findIndex(l => l.startsWith('| refusal | aedes 0.51.x, 1.x: MQTT 3.1.1 |'))
+  assert.ok(head !== -1, 'docs/api.md has the table')
+  const rows = doc.slice(head + 2).filter((l, i, all) => all.slice(0, i + 1).every(r => r.startsWith('|')))
+  // A CONNACK's code as the table writes it: the 3.1.1 return code, or the MQTT 5 reason code in hex.
+  const written = (hex: string): string => hex.length === 8
+    ? String(parseInt(hex.slice(6), 16))
+    : `0x${hex.slice(6, 8).toUpperCase()}`
+  const columns: ReadonlyArray<readonly [readonly AedesVersion[], '3.1.1' | '5']> =
+    [[['0.51', '1'], '3.1.1'], [['0.51', '1'], '5'], [['2'], '3.1.1'], [['2'], '5']]
+  assert.deepEqual(rows.map(r => r.split('|').slice(2, 6).map(c => c.trim().split(' ')[0])),
+    REFUSALS.map(refusal => columns.map(([versions, protocol]) => {
+      const codes = new Set(versions.map(v => written(EXPECTED[v][protocol][refusal])))
+      assert.equal(codes.size, 1, `${refusal}, MQTT ${protocol}: the same code on ${versions.join(' and ')}`)
+      return [...codes][0]
+    })))
+})
