@@ -13,10 +13,10 @@
 // client process is stopped in t.after.
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { startStack, type Stack } from '../helpers/stack.js'
+import { stackBehindHaproxy, type Stack } from '../helpers/stack.js'
 import { connectClient, connectVia, endClient, roundTrip } from '../helpers/client.js'
 import { outcome } from '../helpers/plain-broker.js'
-import { freePort, requireProgram, startTestHaproxy, until } from '../helpers/programs.js'
+import { requireProgram, until } from '../helpers/programs.js'
 import { spawnProgram } from '../helpers/spawn.js'
 import { testCerts } from '../helpers/certs.js'
 import { AEDES_VERSIONS, installedAedes, type AedesVersion } from '../helpers/aedes-versions.js'
@@ -30,16 +30,7 @@ const SUB_ADDRESS = '127.0.0.4'
 /** A broker of `aedes` denying 127.0.0.3, behind a HAProxy speaking PROXY `header` to its `listener`. */
 async function behindHaproxy (t: TestContext, aedes: AedesVersion, listener: ListenerName, header: 1 | 2
 ): Promise<{ s: Stack, fe: number } | undefined> {
-  const s = await startStack({
-    aedes, listener, plugin: { listeners: { [listener]: { proxyEnabled: true } } }, ipPolicy: { deny: [DENIED_ADDRESS] }
-  })
-  t.after(() => s.close())
-  const fe = await freePort()
-  const hap = await startTestHaproxy(t, {
-    frontend: [`bind 127.0.0.1:${fe}`],
-    server: `server s1 127.0.0.1:${s.port} ${header === 1 ? 'send-proxy' : 'send-proxy-v2'} source ${PROXY_SOURCE}`
-  })
-  return hap === undefined ? undefined : { s, fe }
+  return await stackBehindHaproxy(t, aedes, listener, header, PROXY_SOURCE, { ipPolicy: { deny: [DENIED_ADDRESS] } })
 }
 
 /** The real address (one of `addresses`), the proxy and the listener, as each hook saw them. */
