@@ -19,6 +19,7 @@ import mqttPacket, { type Packet } from 'mqtt-packet'
 import { startStack, type Stack, type StackOptions } from '../helpers/stack.js'
 import { encodeV2 } from '../helpers/encode.js'
 import { AEDES_VERSIONS, installedAedes, type AedesVersion } from '../helpers/aedes-versions.js'
+import { until } from '../helpers/wait.js'
 
 type Refusal = 'denied' | 'not allowed' | 'rate limited' | 'policy store down' | 'not authorized' | 'bad password'
 const REFUSALS: readonly Refusal[] =
@@ -70,14 +71,8 @@ export interface Heard {
   readonly hex: string
 }
 
-/**
- * A CONNECT of `protocolVersion` from `source` (in a PROXY v2 header), then
- * `more` packets: what the broker sends until it closes the connection or
- * `until` is satisfied (then this side closes).
- */
-async function exchange (port: number, source: string, protocolVersion: 4 | 5, options: {
-  username?: string | undefined, more?: readonly Buffer[], until?: (packets: readonly Packet[]) => boolean
-} = {}): Promise<Heard> {
+/** A PROXY v2 header naming `source` as the client, then a CONNECT of `protocolVersion`. */
+function proxiedConnect (source: string, protocolVersion: 4 | 5, username?: string, clientId?: string): Buffer {
   const header = encodeV2({
     source: { address: source, port: 40000 }, destination: { address: '192.0.2.1', port: 1883 }
   })
@@ -86,10 +81,21 @@ async function exchange (port: number, source: string, protocolVersion: 4 | 5, o
     protocolId: 'MQTT',
     protocolVersion,
     clean: true,
-    clientId: `raw-${source}-${Math.random().toString(16).slice(2)}`,
+    clientId: clientId ?? `raw-${source}-${Math.random().toString(16).slice(2)}`,
     keepalive: 0,
-    ...(options.username === undefined ? {} : { username: options.username, password: Buffer.from('pw') })
+    ...(username === undefined ? {} : { username, password: Buffer.from('pw') })
   })
+  return Buffer.concat([header, connect])
+}
+
+/**
+ * A CONNECT of `protocolVersion` from `source` (in a PROXY v2 header), then
+ * `more` packets: what the broker sends until it closes the connection or
+ * `until` is satisfied (then this side closes).
+ */
+async function exchange (port: number, source: string, protocolVersion: 4 | 5, options: {
+  username?: string | undefined, more?: readonly Buffer[], until?: (packets: readonly Packet[]) => boolean
+} = {}): Promise<Heard> {
   const socket = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.9' })
   socket.on('error', () => {})
   const parser = mqttPacket.parser({ protocolVersion })
@@ -106,7 +112,7 @@ async function exchange (port: number, source: string, protocolVersion: 4 | 5, o
     socket.once('close', () => resolve())
   })
   await once(socket, 'connect')
-  socket.write(Buffer.concat([header, connect, ...(options.more ?? [])]))
+  socket.write(Buffer.concat([proxiedConnect(source, protocolVersion, options.username), ...(options.more ?? [])]))
   await done
   socket.destroy()
   return { packets, hex: Buffer.concat(bytes).toString('hex') }
@@ -189,4 +195,38 @@ test('docs/api.md\'s table of what a refused client hears is what this file read
       assert.equal(codes.size, 1, `${refusal}, MQTT ${protocol}: the same code on ${versions.join(' and ')}`)
       return [...codes][0]
     })))
+})
+
+test('aedes 2, MQTT 5: a client gone before a slow rate-limit store refuses it gets nothing written and ' +
+  'raises no error; the broker still serves the next', async (t) => {
+  let answer: ((ok: boolean) => void) | undefined
+  const s = await startStack({
+    aedes: '2',
+    listener: 'tcp',
+    plugin: { listeners: { tcp: { proxyEnabled: true } } },
+    ipPolicy: {
+      rateLimit: { perSecond: 1, burst: 1 },
+      store: { consume: () => answer === undefined ? new Promise<boolean>(resolve => { answer = resolve }) : true }
+    }
+  })
+  t.after(() => s.close())
+  const errors: string[] = []
+  s.broker.on('clientError', (_c, err) => errors.push(err.message))
+  s.broker.on('connectionError', (_c, err) => errors.push(err.message))
+  const socket = net.connect({ port: s.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
+  socket.on('error', () => {})
+  await once(socket, 'connect')
+  socket.write(proxiedConnect(SOURCE['rate limited'], 5, undefined, 'gone'))
+  await until(() => answer !== undefined, 5000, 'the store asked')
+  socket.destroy()
+  await until(async () => await new Promise<number>(resolve => s.server.getConnections((_e, n) => resolve(n))) === 0,
+    5000, 'the broker saw the client go')
+  answer?.(false)
+  const ok = await exchange(s.port, ALLOWED, 5, {
+    more: [mqttPacket.generate({ cmd: 'pingreq' })],
+    until: packets => packets.some(p => p.cmd === 'pingresp')
+  })
+  assert.deepEqual(ok.packets.map(p => p.cmd), ['connack', 'pingresp'])
+  assert.deepEqual(errors, [])
+  assert.deepEqual((await s.unauthorized.list()).map(e => [e.clientId, e.reason]), [['gone', 'rate-limited']])
 })
