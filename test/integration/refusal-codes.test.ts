@@ -150,6 +150,9 @@ for (const aedes of AEDES_VERSIONS) {
         let told = 0
         s.broker.on('clientError', () => { told++ })
         s.broker.on('connectionError', () => { told++ })
+        // and reports each CONNACK that went out once ('connackSent'), the plugin's own included.
+        let connacks = 0
+        s.broker.on('connackSent', () => { connacks++ })
         // The rate-limited address spends its one attempt first (accepted, then this side closes;
         // an aedes that speaks no MQTT 5 refuses it too).
         const first = await exchange(s.port, SOURCE['rate limited'], protocolVersion, { until: p => p.length > 0 })
@@ -173,6 +176,7 @@ for (const aedes of AEDES_VERSIONS) {
           until: packets => packets.some(p => p.cmd === 'pingresp')
         })
         assert.deepEqual(ok.packets.map(p => p.cmd), ['connack', 'pingresp'])
+        assert.equal(connacks, 1 + REFUSALS.length - 1 + 1, 'connackSent: the first, each refusal on s, the last')
       })
     }
   })
