@@ -1,14 +1,22 @@
 import type { AuthenticateError, Client } from 'aedes'
 import type { AedesBroker } from './aedes-shape.js'
 import { rethrowLater } from './user-code.js'
+import { aedesReturnCode, REASON_CODE, refuseV5, speaksV5 } from './v5-refusal.js'
 
 /** A value now, or later. Stores that live elsewhere (Redis) answer later. */
 export type MaybePromise<T> = T | Promise<T>
 
 /** What refused a login: the IP policy's lists, its rate limit, or the broker's authenticate. */
 export type RefusedBy = 'ip-policy' | 'rate-limit' | 'authentication'
-/** A gate's refusal: what refused, and why. */
-export interface GateRefusal { readonly refusedBy: Exclude<RefusedBy, 'authentication'>, readonly reason: string }
+/**
+ * A gate's refusal: what refused, why, and the MQTT 5 CONNACK reason code an
+ * MQTT 5 client hears (default 0x87, not authorized; MQTT 3.1.1 clients get return code 5).
+ */
+export interface GateRefusal {
+  readonly refusedBy: Exclude<RefusedBy, 'authentication'>
+  readonly reason: string
+  readonly reasonCode?: number | undefined
+}
 /** Decides before the broker's authenticate whether a client may try at all: a refusal, or undefined. */
 export type AuthGate = (client: Client) => MaybePromise<GateRefusal | undefined>
 /** Gives the user name the broker's authenticate sees. */
@@ -68,7 +76,8 @@ async function tell (observers: readonly AuthObserver[], failure: AuthFailure): 
 
 /**
  * The authenticate chain of `broker`, put in place on first use: gates
- * (the IP policy) run first and refuse with CONNACK return code 5; then the
+ * (the IP policy) run first and refuse with CONNACK return code 5 (an MQTT 5
+ * client: the gate's reason code, see v5-refusal.ts); then the
  * user name is mapped (CN as username); then the broker's own authenticate
  * runs; observers (the unauthorized-clients list) hear of every refusal.
  * Assigning `broker.authenticate = fn` later, as aedes code often does,
@@ -82,7 +91,8 @@ export function authChain (broker: AedesBroker): AuthChain {
   const gates: Array<{ fn: AuthGate, unavailable: GateRefusal['refusedBy'] }> = []
   const mappers: UsernameMapper[] = []
   const observers: AuthObserver[] = []
-  type Outcome = { err: AuthenticateError | null, success: boolean | null }
+  // reasonCode: a refusal of an MQTT 5 client that the chain writes itself (aedes cannot).
+  type Outcome = { err: AuthenticateError | null, success: boolean | null, reasonCode?: number | undefined }
   const run = async (authenticate: AedesBroker['authenticate'], client: Client, username: string | undefined,
     password: Buffer | undefined): Promise<Outcome> => {
     for (const gate of gates) {
@@ -91,13 +101,18 @@ export function authChain (broker: AedesBroker): AuthChain {
         refusal = await gate.fn(client)
       } catch (err) {
         // A gate that cannot decide (its store is gone) refuses: fail closed.
-        refusal = { refusedBy: gate.unavailable, reason: `policy unavailable: ${(err as Error).message}` }
+        const reason = `policy unavailable: ${(err as Error).message}`
+        refusal = { refusedBy: gate.unavailable, reason, reasonCode: REASON_CODE.serverUnavailable }
       }
       if (refusal !== undefined) {
         await tell(observers, { client, refusedBy: refusal.refusedBy, username, password, reason: refusal.reason })
-        // aedes answers with CONNACK return code 5, "not authorized".
-        const err = Object.assign(new Error(`not authorized: ${refusal.reason}`), { returnCode: 5 as const })
-        return { err, success: false }
+        // aedes answers an MQTT 3.1.1 client with CONNACK return code 5, "not
+        // authorized"; an MQTT 5 client (aedes 2) hears the refusal's reason
+        // code, through aedes where it has one for it (0x85-0x88), else written here.
+        const reasonCode = speaksV5(client) ? refusal.reasonCode ?? REASON_CODE.notAuthorized : undefined
+        const carried = reasonCode === undefined ? 5 : aedesReturnCode(reasonCode)
+        const err = Object.assign(new Error(`not authorized: ${refusal.reason}`), { returnCode: carried ?? 5 })
+        return carried === undefined ? { err, success: false, reasonCode } : { err, success: false }
       }
     }
     let user = username
@@ -119,7 +134,10 @@ export function authChain (broker: AedesBroker): AuthChain {
     return { err, success }
   }
   wrapHook(broker, 'authenticate', (authenticate, client, username, password, done) => {
-    run(authenticate, client, username, password).then(r => { done(r.err, r.success) }, rethrowLater)
+    run(authenticate, client, username, password).then(r => {
+      if (r.reasonCode === undefined || r.err === null) done(r.err, r.success)
+      else refuseV5(client, r.reasonCode, r.err, () => { done(r.err, false) })
+    }, rethrowLater)
   })
   const chain: AuthChain = {
     gate: (fn, unavailable) => { gates.push({ fn, unavailable }) },

@@ -6,6 +6,7 @@ import { parseOptions } from '../errors.js'
 import { AddressRange, numberIn, withMethods } from '../options.js'
 import { installOnce, type AedesPlugin } from '../use.js'
 import { formatIPv4, formatIPv6, isMappedIPv4, parseIPv4, parseIPv6 } from '../protocol/address.js'
+import { REASON_CODE } from '../v5-refusal.js'
 import { clientIp } from './client-address.js'
 import { MAX_BUCKETS, MemoryRateLimitStore, type RateLimit, type RateLimitStore } from './rate-limit.js'
 
@@ -67,8 +68,11 @@ export const Schema = z.strictObject({
  * address (`client.connDetails.ipAddress`, or the socket's peer on a broker
  * without the PROXY plugin) is checked against the deny and allow lists and
  * its rate limit. A refused client gets CONNACK return code 5, "not
- * authorized", and the unauthorized-clients list (when installed) records
- * why. With a rate limit, each call of `check()` counts as one attempt.
+ * authorized" (an MQTT 5 client on aedes 2: 0x8A "Banned" from the lists,
+ * 0x9F "Connection rate exceeded" from the rate limit, 0x88 "Server
+ * unavailable" when the store cannot answer), and the unauthorized-clients
+ * list (when installed) records why. With a rate limit, each call of
+ * `check()` counts as one attempt.
  */
 export class IpPolicy implements AedesPlugin<IpPolicy> {
   readonly #deny: AddressMatcher | undefined
@@ -119,8 +123,11 @@ export class IpPolicy implements AedesPlugin<IpPolicy> {
     installOnce(broker, 'ip-policy', 'an IP policy is already installed on this broker')
     // A client with no address at all (a stream that is not a socket) is
     // checked as '': no deny entry matches it, and an allow list refuses it.
-    const refusal = (reason: IpRefusal | undefined): GateRefusal | undefined =>
-      reason === undefined ? undefined : { refusedBy: reason === 'rate-limited' ? 'rate-limit' : 'ip-policy', reason }
+    const refusal = (reason: IpRefusal | undefined): GateRefusal | undefined => reason === undefined
+      ? undefined
+      : reason === 'rate-limited'
+        ? { refusedBy: 'rate-limit', reason, reasonCode: REASON_CODE.connectionRateExceeded }
+        : { refusedBy: 'ip-policy', reason, reasonCode: REASON_CODE.banned }
     authChain(broker).gate(client => {
       const reason = this.check(clientIp(client))
       return typeof reason === 'object' ? reason.then(refusal) : refusal(reason)

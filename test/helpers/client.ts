@@ -20,6 +20,8 @@ export interface ConnectOptions {
   readonly password?: string
   /** MQTT's clean session flag (default true); false keeps the session and its subscriptions */
   readonly clean?: boolean
+  /** the MQTT version spoken: 4 (3.1.1, the default) or 5 */
+  readonly protocolVersion?: 4 | 5
 }
 
 /** Connects and resolves on CONNACK; rejects on error or close first. */
@@ -40,7 +42,8 @@ export async function connectClient (options: ConnectOptions): Promise<MqttClien
     connectTimeout: 10_000,
     ...(options.username !== undefined ? { username: options.username } : {}),
     ...(options.password !== undefined ? { password: options.password } : {}),
-    ...(options.clean !== undefined ? { clean: options.clean } : {})
+    ...(options.clean !== undefined ? { clean: options.clean } : {}),
+    ...(options.protocolVersion !== undefined ? { protocolVersion: options.protocolVersion } : {})
   }
   let client: MqttClient
   switch (options.listener) {
@@ -81,12 +84,14 @@ export interface Connected {
  * record the socket the WebSocket opens.
  */
 export async function connectVia (t: TestContext, listener: ListenerName, port: number,
-  options: { host?: string, localAddress?: string, clientCert?: boolean } = {}): Promise<Connected> {
+  options: { host?: string, localAddress?: string, clientCert?: boolean, protocolVersion?: 4 | 5 } = {}
+): Promise<Connected> {
+  const version = options.protocolVersion === undefined ? {} : { protocolVersion: options.protocolVersion }
   const host = options.host ?? '127.0.0.1'
   const localAddress = options.localAddress ?? '127.0.0.2'
   if (listener === 'tcp' || listener === 'ssl') {
     const client = await connectClient({
-      listener, port, host, localAddress, ...(options.clientCert === true ? { clientCert: true } : {})
+      listener, port, host, localAddress, ...(options.clientCert === true ? { clientCert: true } : {}), ...version
     })
     t.after(() => { client.end(true) })
     const localPort = (client.stream as net.Socket).localPort
@@ -108,6 +113,7 @@ export async function connectVia (t: TestContext, listener: ListenerName, port: 
     clientId: `c-${Math.random().toString(16).slice(2)}`,
     reconnectPeriod: 0,
     connectTimeout: 10_000,
+    ...version,
     wsOptions: {
       localAddress,
       createConnection: createConnection as unknown as typeof net.createConnection,

@@ -1,11 +1,12 @@
 // Starts a real aedes broker with the plugin behind one listener of the given
 // kind, on 127.0.0.1, and records the connDetails its hooks see.
+import type { TestContext } from 'node:test'
 import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
 import { once } from 'node:events'
-import type { Aedes, Client } from 'aedes'
+import type { Aedes, AuthenticateError, Client } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { proxyProtocol, type ProxyProtocol } from '../../src/plugin.js'
 import { withPlugins } from '../../src/use.js'
@@ -15,6 +16,7 @@ import type { ProxyProtocolError } from '../../src/protocol/errors.js'
 import type { RejectedEvent } from '../../src/events.js'
 import { testCerts } from './certs.js'
 import { createBroker, type AedesVersion } from './aedes-versions.js'
+import { freePort, startTestHaproxy } from './programs.js'
 import { ipPolicy, type IpPolicyOptions } from '../../src/operator/ip-policy.js'
 import { sessions, type Sessions, type SessionsOptions } from '../../src/operator/sessions.js'
 import { unauthorizedClients, type UnauthorizedClients } from '../../src/operator/unauthorized.js'
@@ -59,8 +61,9 @@ export interface StackOptions {
   readonly attach?: boolean
   /** address to listen on (default 127.0.0.1; '::ffff:127.0.0.1' gives IPv4-mapped peers) */
   readonly host?: string
-  /** the broker's own authenticate (default: accept all) */
-  readonly authenticate?: (client: Client, username: string | undefined, password: Buffer | undefined) => boolean
+  /** the broker's own authenticate (default: accept all); an error is passed to aedes as the refusal */
+  readonly authenticate?: (client: Client, username: string | undefined, password: Buffer | undefined) =>
+  boolean | AuthenticateError
   /** the aedes version (default: AEDES_VERSION from the environment, else 1) */
   readonly aedes?: AedesVersion
 }
@@ -74,7 +77,9 @@ export async function startStack (options: StackOptions): Promise<Stack> {
     },
     authenticate (client: Client, username, password, done) {
       seen.push({ hook: 'authenticate', clientId: client.id, details: client.connDetails, username })
-      done(null, options.authenticate === undefined ? true : options.authenticate(client, username, password))
+      const answer = options.authenticate === undefined ? true : options.authenticate(client, username, password)
+      if (answer instanceof Error) done(answer, false)
+      else done(null, answer)
     }
   }))
   const proxy = broker.use(proxyProtocol(options.plugin))
@@ -131,4 +136,22 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       await new Promise<void>(resolve => broker.close(() => resolve()))
     }
   }
+}
+
+/**
+ * A stack of `aedes` with PROXY on for `listener`, behind a real HAProxy (mode
+ * tcp) that sends PROXY `header` from `source`; both stopped in t.after.
+ * @returns the stack and HAProxy's frontend port, or undefined when HAProxy is missing (the test skips).
+ */
+export async function stackBehindHaproxy (t: TestContext, aedes: AedesVersion, listener: ListenerName,
+  header: 1 | 2, source: string, extra: Partial<StackOptions> = {}): Promise<{ s: Stack, fe: number } | undefined> {
+  const plugin = { listeners: { [listener]: { proxyEnabled: true } } }
+  const s = await startStack({ aedes, listener, plugin, ...extra })
+  t.after(() => s.close())
+  const fe = await freePort()
+  const hap = await startTestHaproxy(t, {
+    frontend: [`bind 127.0.0.1:${fe}`],
+    server: `server s1 127.0.0.1:${s.port} ${header === 1 ? 'send-proxy' : 'send-proxy-v2'} source ${source}`
+  })
+  return hap === undefined ? undefined : { s, fe }
 }

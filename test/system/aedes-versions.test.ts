@@ -12,10 +12,9 @@
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { startStack, type Stack, type StackOptions } from '../helpers/stack.js'
+import { stackBehindHaproxy, type Stack, type StackOptions } from '../helpers/stack.js'
 import { connectClient, connectVia, endClient, roundTrip } from '../helpers/client.js'
 import { outcome } from '../helpers/plain-broker.js'
-import { freePort, startTestHaproxy } from '../helpers/programs.js'
 import { AEDES_VERSIONS, installedAedes, type AedesVersion } from '../helpers/aedes-versions.js'
 import { LISTENER_NAMES, type ListenerName } from '../../src/options.js'
 
@@ -26,15 +25,7 @@ const DENIED_ADDRESS = '127.0.0.3'
 /** A broker of `aedes` with the plugins, behind a HAProxy speaking PROXY `header` to its `listener`. */
 async function behindHaproxy (t: TestContext, aedes: AedesVersion, listener: ListenerName, header: 1 | 2,
   extra: Partial<StackOptions> = {}): Promise<{ s: Stack, fe: number } | undefined> {
-  const plugin = { listeners: { [listener]: { proxyEnabled: true } } }
-  const s = await startStack({ aedes, listener, plugin, ...extra })
-  t.after(() => s.close())
-  const fe = await freePort()
-  const hap = await startTestHaproxy(t, {
-    frontend: [`bind 127.0.0.1:${fe}`],
-    server: `server s1 127.0.0.1:${s.port} ${header === 1 ? 'send-proxy' : 'send-proxy-v2'} source ${PROXY_SOURCE}`
-  })
-  return hap === undefined ? undefined : { s, fe }
+  return await stackBehindHaproxy(t, aedes, listener, header, PROXY_SOURCE, extra)
 }
 
 for (const aedes of AEDES_VERSIONS) {
