@@ -51,11 +51,14 @@ export async function withTimeout<T> (promise: Promise<T>, ms: number, what: str
 /**
  * Sends `script` over `keys` with `args`: the client's own promise, which
  * settles when Redis answers (or the client gives the command up), however
- * long that takes; a client that throws gives a rejected promise.
+ * long that takes; a client that throws gives a rejected promise. The client
+ * has the command when this returns (ioredis has written it out), so that a
+ * timeout started then times Redis, not the client's work on the command: a
+ * rewrite's 100 scripts of 1,000 sessions take a loaded machine a second.
  */
 export async function send (client: RedisClient, script: string, keys: readonly string[],
   args: ReadonlyArray<string | number> = []): Promise<unknown> {
-  return await Promise.resolve().then(async () => await client.eval(script, keys.length, ...keys, ...args))
+  return await client.eval(script, keys.length, ...keys, ...args)
 }
 
 /** Runs `script` over `keys` with `args`, bounded by `timeout`. */

@@ -202,7 +202,8 @@ export class RedisSessionStore implements SessionStore {
   /**
    * Replaces this node's hash with its sessions here, in batches of
    * {@link REWRITE_BATCH}. Each batch has `timeout` from the answer to the
-   * one before, so any number of them fits; what is sent goes in `sent`.
+   * one before (the first from when the client has them all), so any number
+   * of them fits; what is sent goes in `sent`.
    */
   async #rewrite (sent: Array<Promise<unknown>>): Promise<void> {
     this.#dirty = false

@@ -5,7 +5,7 @@
 // (MqttClientAuthType: CLIENT_AUTH_NONE, _REQUESTED, _REQUIRED, default
 // REQUESTED) and trusts the CA certificates found in the server's PEM file;
 // here both are variables of the listener: _CLIENT_AUTH_TYPE and _PEM_CA_CERT.
-import { X509Certificate } from 'node:crypto'
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import tls from 'node:tls'
 import { StartupError, value } from './startup.js'
@@ -116,6 +116,18 @@ export function tlsOptions (env: Env, listener: 'ssl' | 'wss'): tls.TlsOptions {
   if (passphrase === undefined && encrypted) {
     throw new StartupError(needsPassword)
   }
+  const wrongPassword = `${p}_PEM_KEY_PASSWORD does not decrypt ${keyFile}`
+  // An encrypted key is decoded alone first: whatever stops it decoding with
+  // the password is the password's. A wrong one is mostly "bad decrypt", but
+  // about once in 256 its decryption ends in what looks like valid CBC padding
+  // and OpenSSL reports a decoder error ("unsupported") instead.
+  if (passphrase !== undefined && encrypted) {
+    try {
+      createPrivateKey({ key: keyPem, passphrase })
+    } catch {
+      throw new StartupError(wrongPassword)
+    }
+  }
   const options: tls.TlsOptions = {
     cert: read(`${p}_PEM_CERT`, cert),
     key: keyPem,
@@ -126,9 +138,7 @@ export function tlsOptions (env: Env, listener: 'ssl' | 'wss'): tls.TlsOptions {
   } catch (err) {
     const text = `${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`
     if (/bad decrypt|BAD_DECRYPT|bad password|interrupted or cancelled/i.test(text)) {
-      throw new StartupError(passphrase === undefined
-        ? needsPassword
-        : `${p}_PEM_KEY_PASSWORD does not decrypt ${keyFile}`)
+      throw new StartupError(passphrase === undefined ? needsPassword : wrongPassword)
     }
     if (/key values mismatch|KEY_VALUES_MISMATCH/i.test(text)) {
       throw new StartupError(`${keyFile} is not the key of ${certFile}`)

@@ -55,10 +55,42 @@ const encryptedKey = join(certs.dir, 'server-encrypted.key')
 writeFileSync(encryptedKey, createPrivateKey(certs.serverKey).export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'right' }))
 const encryptedRsaKey = join(certs.dir, 'server-encrypted-rsa.key')
 writeFileSync(encryptedRsaKey, createPrivateKey(certs.serverKey).export({ format: 'pem', type: 'pkcs1', cipher: 'aes-256-cbc', passphrase: 'right' }))
+// A key whose decryption with the wrong password happens to end in valid CBC
+// padding (about one random IV in 256): OpenSSL then reports "DECODER
+// routines::unsupported", not "bad decrypt". Searched for (a few hundred
+// tries, bounded) so that every run has the case instead of one in 256.
+function paddedByChance (type: 'pkcs1' | 'pkcs8', name: string): string {
+  const key = createPrivateKey(certs.serverKey)
+  for (let i = 0; i < 5000; i++) {
+    const pem = key.export({ format: 'pem', type, cipher: 'aes-256-cbc', passphrase: 'right' })
+    try {
+      createPrivateKey({ key: pem, passphrase: 'wrong' })
+    } catch (err) {
+      if (!/bad decrypt/i.test((err as Error).message)) {
+        const path = join(certs.dir, name)
+        writeFileSync(path, pem)
+        return path
+      }
+    }
+  }
+  throw new Error(`no ${type} key in 5000 whose wrong password decrypts to a valid padding`)
+}
+const paddedKey = paddedByChance('pkcs8', 'server-encrypted-padded.key')
+const paddedRsaKey = paddedByChance('pkcs1', 'server-encrypted-rsa-padded.key')
 const failures: Array<{ name: string, env?: Record<string, string>, args?: string[], line: RegExp }> = [
   { name: 'an encrypted key without its password', env: { ...ssl, LISTENER_SSL_PEM_KEY: encryptedKey }, line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_KEY="[^"]+server-encrypted\.key" is encrypted: set LISTENER_SSL_PEM_KEY_PASSWORD to its password$/ },
   { name: 'a wrong key password', env: { ...ssl, LISTENER_SSL_PEM_KEY: encryptedKey, LISTENER_SSL_PEM_KEY_PASSWORD: 'wrong' }, line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_KEY_PASSWORD does not decrypt LISTENER_SSL_PEM_KEY="[^"]+server-encrypted\.key"$/ },
   { name: 'a wrong key password (traditional PEM)', env: { ...wss, LISTENER_WSS_PEM_KEY: encryptedRsaKey, LISTENER_WSS_PEM_KEY_PASSWORD: 'wrong' }, line: /^aedes-proxy-protocol: LISTENER_WSS_PEM_KEY_PASSWORD does not decrypt LISTENER_WSS_PEM_KEY="[^"]+server-encrypted-rsa\.key"$/ },
+  {
+    name: 'a wrong key password that decrypts to a valid padding',
+    env: { ...ssl, LISTENER_SSL_PEM_KEY: paddedKey, LISTENER_SSL_PEM_KEY_PASSWORD: 'wrong' },
+    line: /^aedes-proxy-protocol: LISTENER_SSL_PEM_KEY_PASSWORD does not decrypt LISTENER_SSL_PEM_KEY="[^"]+padded\.key"$/
+  },
+  {
+    name: 'a wrong key password that decrypts to a valid padding (traditional PEM)',
+    env: { ...wss, LISTENER_WSS_PEM_KEY: paddedRsaKey, LISTENER_WSS_PEM_KEY_PASSWORD: 'wrong' },
+    line: /^aedes-proxy-protocol: LISTENER_WSS_PEM_KEY_PASSWORD does not decrypt LISTENER_WSS_PEM_KEY="[^"]+rsa-padded\.key"$/
+  },
   { name: 'an unknown flag', args: ['--verbose'], line: /^aedes-proxy-protocol: unknown flag "--verbose": the broker takes --help or --version/ },
   { name: 'a header timeout out of range', env: { MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT: '1000000' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT="1000000" is not a whole number from 1 to 600000 \(milliseconds\)$/ },
   { name: 'a $SYS interval too short', env: { MQTT_PROXY_PROTOCOL_SYS_INTERVAL: '500' }, line: /^aedes-proxy-protocol: MQTT_PROXY_PROTOCOL_SYS_INTERVAL="500" is not a whole number from 1000 to 2147483647 \(milliseconds\)$/ },

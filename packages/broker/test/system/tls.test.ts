@@ -5,7 +5,10 @@
 // from another CA. Everything on 127.0.0.1; the programs are stopped by PID.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
+import { createPrivateKey } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import net from 'node:net'
+import { join } from 'node:path'
 import tls from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt'
@@ -218,4 +221,27 @@ test('tlsOptions: no CA, no client certificate asked for; request and require as
   }
   // The ssl listener's variables are not the wss listener's.
   assert.equal(tlsOptions({ ...base, LISTENER_SSL_CLIENT_AUTH_TYPE: 'require' }, 'wss').requestCert, undefined)
+})
+
+test('tlsOptions: an encrypted key with its password (PKCS#8 and traditional PEM) makes a context; another\'s key still ' +
+  'says so', () => {
+  const certs = testCerts()
+  const encrypt = (key: Buffer, type: 'pkcs1' | 'pkcs8', name: string): string => {
+    const path = join(certs.dir, name)
+    writeFileSync(path, createPrivateKey(key).export({ format: 'pem', type, cipher: 'aes-256-cbc', passphrase: 'right' }))
+    return path
+  }
+  for (const type of ['pkcs1', 'pkcs8'] as const) {
+    const env = {
+      LISTENER_SSL_PEM_CERT: certs.serverCertPath,
+      LISTENER_SSL_PEM_KEY: encrypt(certs.serverKey, type, `server-${type}.key`),
+      LISTENER_SSL_PEM_KEY_PASSWORD: 'right'
+    }
+    const options = tlsOptions(env, 'ssl')
+    assert.equal(options.passphrase, 'right')
+    tls.createSecureContext(options)
+    const other = { ...env, LISTENER_SSL_PEM_KEY: encrypt(certs.clientKey, type, `client-${type}.key`) }
+    assert.throws(() => tlsOptions(other, 'ssl'), (err: Error) => err instanceof StartupError &&
+      /^LISTENER_SSL_PEM_KEY="[^"]+client-pkcs\d\.key" is not the key of LISTENER_SSL_PEM_CERT=/.test(err.message))
+  }
 })
