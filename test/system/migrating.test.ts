@@ -75,9 +75,11 @@ describe('docs/migrating.md, its code run as printed against aedes 0.51.3 behind
       const ours = await runBlock(t, dir, 'fields.cjs')
       // before.cjs with fields.cjs's FIELDS and preConnect body: aedes-server-factory's trustProxy, which
       // reads the header with aedes-protocol-decoder.
-      const [list, body] = [/^const FIELDS = .*$/m.exec(fields)?.[0], /^ {4}const d = [\s\S]*?(?=^ {4}done)/m.exec(fields)?.[0]]
+      const list = /^const FIELDS = .*$/m.exec(fields)?.[0]
+      const body = /^ {4}const d = [\s\S]*?(?=^ {4}done)/m.exec(fields)?.[0]
       assert.ok(list !== undefined && body !== undefined, 'fields.cjs has FIELDS and a preConnect reading them')
-      blocks.set('before-fields.cjs', `${list}\n${(blocks.get('before.cjs') ?? '').replace(/^ {4}console\.log.*\n/m, body)}`)
+      const before = (blocks.get('before.cjs') ?? '').replace(/^ {4}console\.log.*\n/m, body)
+      blocks.set('before-fields.cjs', `${list}\n${before}`)
       const theirs = await runBlock(t, dir, 'before-fields.cjs')
       blocks.delete('before-fields.cjs')
       const seen = (run: typeof ours): Record<string, unknown> => JSON.parse(run.line) as Record<string, unknown>
