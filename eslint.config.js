@@ -13,9 +13,9 @@ export default defineConfig(
     ignores: ['dist/', 'coverage/', 'bench/results/', '.tmp/', '**/*.js', '!eslint.config.js']
   },
   {
-    // Typed against aedes 0.51 only (scripts/pack-check/scratch/aedes/tsconfig.0.51.json,
-    // run by `npm run typecheck`): no tsconfig.json holds it.
-    ignores: ['scripts/pack-check/scratch/aedes/aedes-0.51.ts']
+    // Typed against aedes 0.51 only (scripts/pack-check/scratch/{aedes,cjs}/tsconfig.0.51.json,
+    // run by `npm run typecheck`): no tsconfig.json holds them.
+    ignores: ['scripts/pack-check/scratch/aedes/aedes-0.51.ts', 'scripts/pack-check/scratch/cjs/app-0.51.ts']
   },
   neostandard({ ts: true, noJsx: true }),
   tseslint.configs.strictTypeChecked,
@@ -93,8 +93,17 @@ export default defineConfig(
     }
   },
   {
-    // This file: plain JS, in no tsconfig.
-    files: ['**/*.js'],
+    // This file, and the CommonJS app of the package check (scripts/pack-check/scratch/cjs/smoke.cjs):
+    // plain JS, in no tsconfig.
+    files: ['**/*.js', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked]
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: {
+      // A CommonJS app loads the package, and aedes, with require().
+      '@typescript-eslint/no-require-imports': 'off'
+    }
   }
 )

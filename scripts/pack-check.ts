@@ -19,7 +19,8 @@
 //   pack-check/lint.ts      publint and attw
 //   pack-check/scratch.ts   the scratch project: install, tsc, smoke test, bin; one per aedes version
 //   pack-check/aedes-versions.ts  the aedes versions (0.51, 1, 2) and what the repo installs of each
-//   pack-check/scratch/     the scratch project's sources (type-checked by `npm run typecheck`)
+//   pack-check/scratch/     the scratch project's sources (type-checked by `npm run typecheck`);
+//                           scratch/cjs/ the CommonJS apps (smoke.cjs, TypeScript built as CommonJS)
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { checkShippedContents } from './pack-check/contents.js'
@@ -29,7 +30,7 @@ import { checkFileList, pack } from './pack-check/pack.js'
 import { makeTempDir, removeDir } from './pack-check/paths.js'
 import { describeRun } from './pack-check/run.js'
 import {
-  aedesSpec, createAedesScratch, createScratch, runtimeDependencies, smokeScratch, typecheckScratch
+  aedesSpec, buildCjsScratch, createAedesScratch, createScratch, runtimeDependencies, smokeScratch, typecheckScratch
 } from './pack-check/scratch.js'
 import { AEDES_VERSIONS } from './pack-check/aedes-versions.js'
 
@@ -72,6 +73,8 @@ async function main (argv: string[]): Promise<number> {
           await createAedesScratch(dir, packed.tarball, version)
           step(`npm install <tarball> ${aedesSpec(version)}, strict tsc`,
             await typecheckScratch(dir, ['tsconfig.aedes.json']))
+          step(`aedes ${version}: the CommonJS TypeScript apps build (module commonjs, module nodenext)`,
+            await buildCjsScratch(dir))
         } catch (err) {
           step(`npm install <tarball> ${aedesSpec(version)}`, [String(err instanceof Error ? err.message : err)])
         }

@@ -5,6 +5,7 @@ import tls from 'node:tls'
 import type { Client, Connection } from 'aedes'
 import type { AedesBroker } from './aedes-shape.js'
 import { authChain } from './auth-chain.js'
+import { warnAboutAedesProxyOptions } from './aedes-options.js'
 import { addressMatcher, MATCH_ANY, type AddressMatcher } from './trust.js'
 import {
   connDetailsFor, peerOf, upgradeRequest, type Arrival, type ConnDetails, type UpgradeRequest
@@ -97,6 +98,7 @@ export class ProxyProtocol extends EventEmitter<ProxyProtocolEvents> implements 
     })
     this.#aedesHandle = broker.handle
     broker.handle = this.handle as AedesHandle
+    warnAboutAedesProxyOptions(broker, this.settings.logger)
     if (LISTENER_NAMES.some(name => this.settings[name].sslCnAsUsername)) {
       authChain(broker).username((client, username) => this.#usernameFor(client.connDetails, username))
     }

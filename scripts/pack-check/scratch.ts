@@ -88,10 +88,70 @@ export async function createAedesScratch (dir: string, tarball: string, version:
   writeFileSync(path.join(dir, 'tsconfig.aedes.json'),
     JSON.stringify({ extends: './tsconfig.strictest.json', include: ['plugins.ts', 'smoke.ts', usage] }, null, 2))
   writeFileSync(path.join(dir, 'smoke.js'), stripTypes(path.join(AEDES_SOURCES, 'smoke.ts')))
+  writeCjsApps(path.join(dir, 'cjs'), version)
   const args = ['install', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error',
     tarball, aedesSpec(version), ...TOOLING]
   const r = await run(npm, args, { cwd: dir, timeoutMs: 150_000 })
   if (r.code !== 0) throw new Error(describeRun(`npm install ${aedesSpec(version)} in the scratch project`, r))
+}
+
+/** The sources of the CommonJS apps (scratch/cjs/): smoke.cjs, and the TypeScript apps built as CommonJS. */
+const CJS_SOURCES = path.join(SCRATCH_SOURCES, 'cjs')
+
+/**
+ * The compiler settings of a CommonJS TypeScript user, each emitting to
+ * out-<name>/ (run by the package test): `module: commonjs` with the
+ * classic resolution (node10: `exports` unread, the package's `types`
+ * field), with esModuleInterop as `tsc --init` sets it (zod's own .d.cts,
+ * reached through the options' types, need it once skipLibCheck is off),
+ * and `module: nodenext` in a CommonJS package (TypeScript 5.8+ models
+ * Node's require(esm)). Both check the package's .d.ts (skipLibCheck off).
+ * `module: node16` refuses any ESM-only package from CommonJS (TS1479),
+ * aedes 1 and 2 included: it models Node 16, which had no require(esm).
+ */
+export const CJS_TSCONFIGS: Readonly<Record<string, object>> = {
+  node10: { module: 'CommonJS', moduleResolution: 'Node10', esModuleInterop: true },
+  nodenext: {
+    module: 'NodeNext', moduleResolution: 'NodeNext', noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true
+  }
+}
+
+/**
+ * The CommonJS apps in `dir` (a cjs/ folder of a per-version scratch project,
+ * whose package.json says "type": "commonjs"; node_modules is the parent's):
+ * smoke.cjs, serve.ts and the version's app, and tsconfig.cjs-<name>.json
+ * for each of {@link CJS_TSCONFIGS}.
+ */
+function writeCjsApps (dir: string, version: AedesVersion): void {
+  mkdirSync(dir, { recursive: true })
+  const app = cjsApp(version)
+  for (const file of ['package.json', 'smoke.cjs', 'serve.ts', app]) {
+    copyFileSync(path.join(CJS_SOURCES, file), path.join(dir, file))
+  }
+  for (const [name, options] of Object.entries(CJS_TSCONFIGS)) {
+    const compilerOptions = {
+      target: 'ES2022',
+      lib: ['ES2022'],
+      types: ['node'],
+      strict: true,
+      skipLibCheck: false,
+      ...options,
+      outDir: `out-${name}`,
+      rootDir: '.'
+    }
+    writeFileSync(path.join(dir, `tsconfig.cjs-${name}.json`),
+      JSON.stringify({ compilerOptions, include: ['serve.ts', app] }, null, 2))
+  }
+}
+
+/** The CommonJS TypeScript app for one aedes version (scratch/cjs/). */
+export function cjsApp (version: AedesVersion): string {
+  return `app-${version === '0.51' ? '0.51' : '1'}.ts`
+}
+
+/** `tsc -p tsconfig.cjs-<name>.json` (emitting) in the cjs/ folder of a per-version scratch project: failures. */
+export async function buildCjsScratch (dir: string): Promise<string[]> {
+  return await typecheckScratch(dir, Object.keys(CJS_TSCONFIGS).map(name => `tsconfig.cjs-${name}.json`), 'cjs')
 }
 
 /** The aedes version installed in a scratch project. */
@@ -100,12 +160,13 @@ export function scratchAedes (dir: string): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
 }
 
-/** `tsc -p <config>` in the scratch project, for each config; the failures. */
-export async function typecheckScratch (dir: string, configs = SCRATCH_TSCONFIGS): Promise<string[]> {
+/** `tsc -p <config>` in the scratch project (or its folder `sub`), for each config; the failures. */
+export async function typecheckScratch (dir: string, configs = SCRATCH_TSCONFIGS, sub = '.'): Promise<string[]> {
   const tsc = path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc')
   const results = await Promise.all(configs.map(async config => {
-    const r = await run(process.execPath, [tsc, '-p', config, '--pretty', 'false'], { cwd: dir, timeoutMs: 90_000 })
-    return r.code === 0 ? undefined : describeRun(`tsc -p ${config}`, r)
+    const r = await run(process.execPath, [tsc, '-p', config, '--pretty', 'false'],
+      { cwd: path.join(dir, sub), timeoutMs: 90_000 })
+    return r.code === 0 ? undefined : describeRun(`tsc -p ${path.join(sub, config)}`, r)
   }))
   return results.filter((r): r is string => r !== undefined)
 }

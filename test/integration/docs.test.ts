@@ -43,8 +43,9 @@ test('README.md is at most 300 lines', () => {
   assert.ok(lines <= 300, `README.md has ${lines} lines`)
 })
 
-test('the reference is under docs/: api.md, broker.md and load-balancers.md, each with a table of contents', () => {
-  for (const doc of ['docs/api.md', 'docs/broker.md', 'docs/load-balancers.md']) {
+test('the reference is under docs/: api.md, broker.md, load-balancers.md and migrating.md, each with a table ' +
+  'of contents', () => {
+  for (const doc of ['docs/api.md', 'docs/broker.md', 'docs/load-balancers.md', 'docs/migrating.md']) {
     assert.ok(DOCUMENTS.includes(doc), doc)
     const text = readFileSync(path.join(root, doc), 'utf8')
     const own = anchors(text)

@@ -6,16 +6,17 @@
 // scripts/pack-check.ts (`npm run check:package`).
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { checkShippedContents } from '../../scripts/pack-check/contents.js'
 import { runAttw, runPublint } from '../../scripts/pack-check/lint.js'
 import { entryTargets, readManifest, type Manifest } from '../../scripts/pack-check/manifest.js'
 import { REQUIRED_FILES, checkFileList, pack, type Packed } from '../../scripts/pack-check/pack.js'
-import { makeTempDir, removeDir } from '../../scripts/pack-check/paths.js'
+import { makeTempDir, removeDir, root } from '../../scripts/pack-check/paths.js'
 import { describeRun } from '../../scripts/pack-check/run.js'
 import {
-  EXAMPLES, aedesSpec, createAedesScratch, createScratch, runtimeDependencies, scratchAedes, smokeScratch,
-  typecheckScratch
+  CJS_TSCONFIGS, EXAMPLES, aedesSpec, buildCjsScratch, cjsApp, createAedesScratch, createScratch, runtimeDependencies,
+  scratchAedes, smokeScratch, typecheckScratch
 } from '../../scripts/pack-check/scratch.js'
 import { AEDES_VERSIONS, installedAedes } from '../../scripts/pack-check/aedes-versions.js'
 import { spawnProgram } from '../helpers/spawn.js'
@@ -65,6 +66,18 @@ describe('npm package', { timeout: 600_000 }, () => {
     assert.ok(manifest.engines?.node !== undefined, 'engines.node is set')
   })
 
+  test('engines.node is the Node versions whose require() loads the package: require(esm) unflagged, 20.19+ and 22.12+', () => {
+    // require(esm) is on by default from Node 20.19.0 (20.x), 22.12.0 (22.x) and 23.0.0; 21.x never
+    // had it unflagged. The package is ESM without top-level await, so those versions load it with
+    // require() (the CommonJS apps below run it); the ready-to-run broker says the same.
+    const range = '>=20.19.0 <21 || >=22.12.0'
+    assert.equal(manifest.engines?.node, range)
+    const broker = JSON.parse(readFileSync(path.join(root, 'packages', 'broker', 'package.json'), 'utf8')) as Manifest
+    assert.equal(broker.engines?.node, range)
+    assert.equal((process.features as { require_module?: boolean }).require_module, true,
+      `this Node (${process.version}) has require(esm) on`)
+  })
+
   test('shipped files are self-contained: source maps, relative imports, dependencies, bin shebang', () => {
     assert.deepEqual(checkShippedContents(tarball().files, manifest), [])
   })
@@ -73,9 +86,9 @@ describe('npm package', { timeout: 600_000 }, () => {
     assert.deepEqual(await runPublint(tarball().tarball), [])
   })
 
-  test('@arethetypeswrong/cli with the esm-only profile reports no problem', async () => {
-    // esm-only ignores node10 and node16-cjs: the package is ESM-only, and
-    // require() of it is not offered (Node < 20.19 cannot; import() works).
+  test('@arethetypeswrong/cli reports no problem but require() of ESM under TypeScript\'s node16 model', async () => {
+    // node16-cjs models Node 16, where require() of an ES module throws; the
+    // engines are the Node versions where it loads (see ATTW_EXPECTED).
     const { problems, result } = await runAttw(tarball().tarball)
     assert.deepEqual(problems, [], describeRun('attw', result))
     assert.equal(result.code, 0, describeRun('attw', result))
@@ -144,25 +157,42 @@ describe('npm package', { timeout: 600_000 }, () => {
         assert.deepEqual(await typecheckScratch(dir, ['tsconfig.aedes.json']), [])
       })
 
-      test('a client through HAProxy send-proxy-v2 is seen by authenticate with its own address', async (t) => {
+      test('the TypeScript apps build as CommonJS: module commonjs (node10 resolution), module nodenext', async () => {
         assert.ok(dir !== undefined)
-        const label = `smoke.js (aedes ${version})`
-        const smoke = spawnProgram(process.execPath, ['smoke.js'], { cwd: dir, t, label })
-        const listening = JSON.parse(await smoke.waitFor(/^\{"listening":/, 15_000)) as { listening: number }
-        const fe = await freePort()
-        const hap = await startTestHaproxy(t, {
-          frontend: [`bind 127.0.0.1:${fe}`],
-          server: `server s1 127.0.0.1:${listening.listening} send-proxy-v2 source 127.0.0.9`
-        })
-        if (hap === undefined) return
-        const c = await connectVia(t, 'tcp', fe)
-        const seen = JSON.parse(await smoke.waitFor(/"clientId":/, 5_000)) as Record<string, unknown>
-        const expected = { clientId: c.client.options.clientId, ipAddress: '127.0.0.2', port: c.localPort, isProxy: 2 }
-        assert.deepEqual(seen, expected)
-        await endClient(c.client)
-        const exited = await smoke.stop('SIGTERM')
-        assert.equal(exited.code, 0, exited.stderr)
+        assert.deepEqual(await buildCjsScratch(dir), [])
       })
+
+      // The same broker in each module system, language and build: the ESM
+      // app (smoke.ts as plain JS), the CommonJS app (require() of the
+      // package and of aedes), and the CommonJS TypeScript builds.
+      const app = cjsApp(version).replace(/\.ts$/, '.js')
+      const programs: ReadonlyArray<[string, string]> = [
+        ['ESM JavaScript (import)', 'smoke.js'],
+        ['CommonJS JavaScript (require)', path.join('cjs', 'smoke.cjs')],
+        ...Object.keys(CJS_TSCONFIGS).map((name): [string, string] =>
+          [`CommonJS TypeScript (tsconfig.cjs-${name}.json)`, path.join('cjs', `out-${name}`, app)])
+      ]
+      for (const [label, file] of programs) {
+        test(`${label}: a client through HAProxy send-proxy-v2 is seen by authenticate with its own address`,
+          async (t) => {
+            assert.ok(dir !== undefined)
+            const smoke = spawnProgram(process.execPath, [file], { cwd: dir, t, label: `${file} (aedes ${version})` })
+            const listening = JSON.parse(await smoke.waitFor(/^\{"listening":/, 15_000)) as { listening: number }
+            const fe = await freePort()
+            const hap = await startTestHaproxy(t, {
+              frontend: [`bind 127.0.0.1:${fe}`],
+              server: `server s1 127.0.0.1:${listening.listening} send-proxy-v2 source 127.0.0.9`
+            })
+            if (hap === undefined) return
+            const c = await connectVia(t, 'tcp', fe)
+            const seen = JSON.parse(await smoke.waitFor(/"clientId":/, 5_000)) as Record<string, unknown>
+            const expected = { clientId: c.client.options.clientId, ipAddress: '127.0.0.2', port: c.localPort, isProxy: 2 }
+            assert.deepEqual(seen, expected)
+            await endClient(c.client)
+            const exited = await smoke.stop('SIGTERM')
+            assert.equal(exited.code, 0, exited.stderr)
+          })
+      }
     })
   }
 })
