@@ -135,8 +135,9 @@ export function authChain (broker: AedesBroker): AuthChain {
   }
   wrapHook(broker, 'authenticate', (authenticate, client, username, password, done) => {
     run(authenticate, client, username, password).then(r => {
+      // A CONNACK the chain writes itself (refuseV5) leaves aedes' callback uncalled, see there.
       if (r.reasonCode === undefined || r.err === null) done(r.err, r.success)
-      else refuseV5(client, r.reasonCode, r.err, () => { done(r.err, false) })
+      else refuseV5(client, r.reasonCode, r.err)
     }, rethrowLater)
   })
   const chain: AuthChain = {

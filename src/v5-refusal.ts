@@ -18,7 +18,7 @@ export const REASON_CODE = {
 const AEDES_WRITES: Readonly<Record<number, 2 | 3 | 4 | 5>> = { 0x85: 2, 0x88: 3, 0x86: 4, 0x87: 5 }
 
 /** An aedes client with its broker, which aedes' types leave out. */
-type ClientInside = Client & { broker?: EventEmitter }
+type ClientInside = Client & { broker?: EventEmitter & { closed?: boolean }, connackSent?: boolean }
 
 /**
  * Whether `client` sent an MQTT 5 CONNECT. Only aedes 2 gets that far
@@ -37,23 +37,34 @@ export function aedesReturnCode (reasonCode: number): 2 | 3 | 4 | 5 | undefined 
 /**
  * Refuses an MQTT 5 client during `authenticate` with a reason code aedes
  * cannot write (aedes 2 maps only return codes 2-5, to 0x85-0x88): writes
- * the CONNACK with `reasonCode` itself, once it is on the stream ends the
- * client as aedes ends one in error (`'clientError'` with `err`, its
- * `reasonCode` set as aedes sets it; the stream destroyed; the client
- * closed), then calls `then` (aedes' authenticate callback), which finds
- * the client closed and writes nothing more. Emits `'connackSent'` as
- * aedes does for its own CONNACKs.
+ * the CONNACK with `reasonCode` itself and, once it is on the stream, ends
+ * the client as aedes ends one it refuses (`'clientError'` with `err`; the
+ * stream destroyed; the client closed). `err` gets what aedes 2 sets on the
+ * error of a refusal it writes (lib/handlers/connect.js): `errorCode`, the
+ * return code (`err.returnCode` when 2-5, else 5), and, as for its v5
+ * redirects, `reasonCode`; the client gets `connackSent`, and the broker
+ * emits `'connackSent'`. Writes nothing to a client already closed or on
+ * a closed broker (aedes' own check before it answers).
+ *
+ * aedes' authenticate callback is not called: once the CONNACK is the
+ * plugin's, aedes is left where its own check leaves it for a client closed
+ * meanwhile (it returns without answering). Nothing in aedes 2 waits on that
+ * callback: the client is paused, its connect timer was cleared when the
+ * CONNECT arrived, it is not yet registered (no client counted), and
+ * `client.close()` clears its timers and `connecting`.
  */
-export function refuseV5 (client: Client, reasonCode: number, err: Error, then: () => void): void {
-  if (client.closed) {
-    then()
-    return
-  }
+export function refuseV5 (client: Client, reasonCode: number, err: Error & { returnCode?: number }): void {
+  const inside = client as ClientInside
+  if (client.closed || inside.broker?.closed === true) return
   const packet = { cmd: 'connack', reasonCode, sessionPresent: false } as const
-  Object.assign(err, { reasonCode })
+  const returnCode = err.returnCode
+  const errorCode = returnCode !== undefined && returnCode >= 2 && returnCode <= 5 ? returnCode : 5
+  Object.assign(err, { errorCode, reasonCode })
   client.conn.write(mqttPacket.generate(packet, { protocolVersion: 5 }), (writeError) => {
-    if (writeError == null) (client as ClientInside).broker?.emit('connackSent', packet, client)
+    if (writeError == null) {
+      inside.connackSent = true
+      inside.broker?.emit('connackSent', packet, client)
+    }
     if (!client.closed) client.emit('error', err)
-    then()
   })
 }

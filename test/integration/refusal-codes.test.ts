@@ -16,6 +16,7 @@ import net from 'node:net'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import mqttPacket, { type Packet } from 'mqtt-packet'
+import type { Client } from 'aedes'
 import { startStack, type Stack, type StackOptions } from '../helpers/stack.js'
 import { encodeV2 } from '../helpers/encode.js'
 import { AEDES_VERSIONS, installedAedes, type AedesVersion } from '../helpers/aedes-versions.js'
@@ -48,6 +49,21 @@ const EXPECTED: Record<AedesVersion, Record<'3.1.1' | '5', Record<Refusal, strin
     }
   }
 })()
+
+/** The error fields aedes sets on a refusal's error: errorCode (the 3.1.1 return code) and reasonCode. */
+interface Codes { errorCode?: number, reasonCode?: number }
+
+/**
+ * What the refusal whose CONNACK is `hex` leaves on its error event: errorCode, the 3.1.1 return code
+ * (aedes 2's for an MQTT 5 reason code: 5 for the plugin's own 0x8A and 0x9F); reasonCode, the plugin's
+ * own v5 reason code (aedes sets none on the refusals it writes); the client's connackSent.
+ */
+function told311 (hex: string): [number | undefined, number | undefined, boolean | undefined] {
+  if (hex.length === 8) return [parseInt(hex.slice(6), 16), undefined, true]
+  const reason = parseInt(hex.slice(6, 8), 16)
+  const aedes2: Record<number, number> = { 0x85: 2, 0x88: 3, 0x86: 4, 0x87: 5 }
+  return [aedes2[reason] ?? 5, aedes2[reason] === undefined ? reason : undefined, true]
+}
 
 function table (all: string, some: Partial<Record<Refusal, string>>): Record<Refusal, string> {
   return Object.fromEntries(REFUSALS.map(r => [r, some[r] ?? all])) as Record<Refusal, string>
@@ -88,10 +104,15 @@ function proxiedConnect (source: string, protocolVersion: 4 | 5, username?: stri
   return Buffer.concat([header, connect])
 }
 
+/** How long exchange() waits for the broker to close the connection (or `until`) before it fails. */
+const EXCHANGE_MS = 10_000
+
 /**
  * A CONNECT of `protocolVersion` from `source` (in a PROXY v2 header), then
  * `more` packets: what the broker sends until it closes the connection or
- * `until` is satisfied (then this side closes).
+ * `until` is satisfied (then this side closes). Rejects after
+ * EXCHANGE_MS when neither happens (a broker that never answers or never
+ * closes fails the test instead of hanging the suite).
  */
 async function exchange (port: number, source: string, protocolVersion: 4 | 5, options: {
   username?: string | undefined, more?: readonly Buffer[], until?: (packets: readonly Packet[]) => boolean
@@ -103,7 +124,12 @@ async function exchange (port: number, source: string, protocolVersion: 4 | 5, o
   const bytes: Buffer[] = []
   parser.on('packet', p => packets.push(p))
   parser.on('error', (err: Error) => { throw err })
-  const done = new Promise<void>(resolve => {
+  let timer: NodeJS.Timeout | undefined
+  const done = new Promise<void>((resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`exchange from ${source}: the broker neither closed the connection nor sent what was ` +
+        `awaited within ${EXCHANGE_MS} ms (heard: ${packets.map(p => p.cmd).join(', ') || 'nothing'})`))
+    }, EXCHANGE_MS)
     socket.on('data', d => {
       bytes.push(d)
       parser.parse(d)
@@ -111,10 +137,14 @@ async function exchange (port: number, source: string, protocolVersion: 4 | 5, o
     })
     socket.once('close', () => resolve())
   })
-  await once(socket, 'connect')
-  socket.write(Buffer.concat([proxiedConnect(source, protocolVersion, options.username), ...(options.more ?? [])]))
-  await done
-  socket.destroy()
+  try {
+    await once(socket, 'connect')
+    socket.write(Buffer.concat([proxiedConnect(source, protocolVersion, options.username), ...(options.more ?? [])]))
+    await done
+  } finally {
+    clearTimeout(timer)
+    socket.destroy()
+  }
   return { packets, hex: Buffer.concat(bytes).toString('hex') }
 }
 
@@ -146,13 +176,22 @@ for (const aedes of AEDES_VERSIONS) {
         t.after(() => s.close())
         const down = await refusingStack(aedes, true)
         t.after(() => down.close())
-        // aedes tells of each refused connection once (clientError, or connectionError before it has an id).
+        // aedes tells of each refused connection once (clientError, or connectionError before it has an id),
+        // its error with errorCode (the 3.1.1 return code) and, on the plugin's own v5 CONNACKs, reasonCode;
+        // the client's connackSent set. The same on both stacks.
         let told = 0
-        s.broker.on('clientError', () => { told++ })
-        s.broker.on('connectionError', () => { told++ })
+        const errors: Array<[number | undefined, number | undefined, boolean | undefined]> = []
         // and reports each CONNACK that went out once ('connackSent'), the plugin's own included.
         let connacks = 0
-        s.broker.on('connackSent', () => { connacks++ })
+        for (const broker of [s.broker, down.broker]) {
+          for (const event of ['clientError', 'connectionError'] as const) {
+            broker.on(event, (client: Client & { connackSent?: boolean }, err: Error & Codes) => {
+              told++
+              errors.push([err.errorCode, err.reasonCode, client.connackSent])
+            })
+          }
+          broker.on('connackSent', () => { connacks++ })
+        }
         // The rate-limited address spends its one attempt first (accepted, then this side closes;
         // an aedes that speaks no MQTT 5 refuses it too).
         const first = await exchange(s.port, SOURCE['rate limited'], protocolVersion, { until: p => p.length > 0 })
@@ -169,14 +208,17 @@ for (const aedes of AEDES_VERSIONS) {
           heard[refusal] = h.hex
         }
         assert.deepEqual(heard, EXPECTED[aedes][protocol])
-        assert.equal(told, REFUSALS.length - 1 + (speaks ? 0 : 1), 'one error event per refused connection')
+        assert.equal(told, REFUSALS.length + (speaks ? 0 : 1), 'one error event per refused connection')
+        // (an aedes that speaks no MQTT 5 refused the first exchange too)
+        assert.deepEqual(errors,
+          [...(speaks ? [] : ['20020001']), ...REFUSALS.map(r => EXPECTED[aedes][protocol][r])].map(told311))
         // The broker still serves an allowed client (in MQTT 3.1.1 on an aedes that speaks no MQTT 5).
         const ok = await exchange(s.port, ALLOWED, speaks ? protocolVersion : 4, {
           more: [mqttPacket.generate({ cmd: 'pingreq' })],
           until: packets => packets.some(p => p.cmd === 'pingresp')
         })
         assert.deepEqual(ok.packets.map(p => p.cmd), ['connack', 'pingresp'])
-        assert.equal(connacks, 1 + REFUSALS.length - 1 + 1, 'connackSent: the first, each refusal on s, the last')
+        assert.equal(connacks, 1 + REFUSALS.length + 1, 'connackSent: the first, each refusal, the last')
       })
     }
   })
@@ -233,4 +275,42 @@ test('aedes 2, MQTT 5: a client gone before a slow rate-limit store refuses it g
   assert.deepEqual(ok.packets.map(p => p.cmd), ['connack', 'pingresp'])
   assert.deepEqual(errors, [])
   assert.deepEqual((await s.unauthorized.list()).map(e => [e.clientId, e.reason]), [['gone', 'rate-limited']])
+})
+
+test('aedes 2, MQTT 5: a slow rate-limit store that refuses a client after broker.close() gets it nothing ' +
+  'written and raises no error', async (t) => {
+  let answer: ((ok: boolean) => void) | undefined
+  const s = await startStack({
+    aedes: '2',
+    listener: 'tcp',
+    plugin: { listeners: { tcp: { proxyEnabled: true } } },
+    ipPolicy: {
+      rateLimit: { perSecond: 1, burst: 1 },
+      store: { consume: () => new Promise<boolean>(resolve => { answer = resolve }) }
+    }
+  })
+  t.after(() => s.close())
+  const errors: string[] = []
+  let connacks = 0
+  s.broker.on('clientError', (_c, err) => errors.push(err.message))
+  s.broker.on('connectionError', (_c, err) => errors.push(err.message))
+  s.broker.on('connackSent', () => { connacks++ })
+  const socket = net.connect({ port: s.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
+  socket.on('error', () => {})
+  const bytes: Buffer[] = []
+  socket.on('data', d => bytes.push(d))
+  const closed = once(socket, 'close')
+  await once(socket, 'connect')
+  socket.write(proxiedConnect(SOURCE['rate limited'], 5, undefined, 'closing'))
+  await until(() => answer !== undefined, 5000, 'the store asked')
+  await new Promise<void>(resolve => s.broker.close(() => resolve()))
+  answer?.(false)
+  // The refusal is decided once the unauthorized list has it; anything written by then reaches this
+  // side before the broker's end of the connection, which follows this side's.
+  await until(async () => (await s.unauthorized.list()).length === 1, 5000, 'the refusal decided')
+  socket.end()
+  await closed
+  assert.equal(Buffer.concat(bytes).toString('hex'), '')
+  assert.deepEqual(errors, [])
+  assert.equal(connacks, 0)
 })
