@@ -29,6 +29,15 @@ async function brokerWith (t: { after: (fn: () => Promise<void>) => void }, vers
   return withPlugins(broker)
 }
 
+/** The process warnings emitted while the test runs, kept until it ends. */
+function processWarnings (t: { after: (fn: () => void) => void }): Error[] {
+  const warnings: Error[] = []
+  const onWarning = (w: Error): void => { warnings.push(w) }
+  process.on('warning', onWarning)
+  t.after(() => { process.off('warning', onWarning) })
+  return warnings
+}
+
 const SET: ReadonlyArray<[string, Partial<AedesOptions>]> = [
   ['trustProxy: true', { trustProxy: true }],
   ['trustedProxies', { trustedProxies: ['10.0.0.1'] }],
@@ -57,10 +66,7 @@ for (const version of AEDES_VERSIONS) {
       const broker = await brokerWith(t, version, {
         trustProxy: true, trustedProxies: ['10.0.0.0/8'], decodeProtocol: () => ({ isProxy: 0 })
       })
-      const warnings: Error[] = []
-      const onWarning = (w: Error): void => { warnings.push(w) }
-      process.on('warning', onWarning)
-      t.after(() => { process.off('warning', onWarning) })
+      const warnings = processWarnings(t)
       broker.use(proxyProtocol({ proxyEnabled: true }))
       // process.emitWarning delivers on the next tick.
       await new Promise(resolve => setImmediate(resolve))
@@ -73,13 +79,18 @@ for (const version of AEDES_VERSIONS) {
     test('none set (aedes\' defaults): no warning', async (t) => {
       const broker = await brokerWith(t, version, {})
       const { logger, lines } = recordingLogger()
-      const warnings: Error[] = []
-      const onWarning = (w: Error): void => { warnings.push(w) }
-      process.on('warning', onWarning)
-      t.after(() => { process.off('warning', onWarning) })
+      const warnings = processWarnings(t)
       broker.use(proxyProtocol({ proxyEnabled: true, logger }))
       await new Promise(resolve => setImmediate(resolve))
       assert.deepEqual(lines, [])
+      assert.deepEqual(warnings.filter(w => (w as NodeJS.ErrnoException).code === CODE), [])
+    })
+
+    test('none set (aedes\' defaults), no logger: no process warning', async (t) => {
+      const broker = await brokerWith(t, version, {})
+      const warnings = processWarnings(t)
+      broker.use(proxyProtocol({ proxyEnabled: true }))
+      await new Promise(resolve => setImmediate(resolve))
       assert.deepEqual(warnings.filter(w => (w as NodeJS.ErrnoException).code === CODE), [])
     })
   })
