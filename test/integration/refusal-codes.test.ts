@@ -243,8 +243,14 @@ test('docs/api.md\'s table of what a refused client hears is what this file read
     })))
 })
 
-test('aedes 2, MQTT 5: a client gone before a slow rate-limit store refuses it gets nothing written and ' +
-  'raises no error; the broker still serves the next', async (t) => {
+/**
+ * An aedes 2 stack whose rate-limit store holds its first answer until `answer` is called (later ones
+ * admit), and an MQTT 5 client `clientId` from the rate-limited address whose CONNECT the store is
+ * asked about; every error event's message, and the bytes the client hears.
+ */
+async function slowStore (t: { after: (fn: () => void | Promise<void>) => void }, clientId: string): Promise<{
+  s: Stack, socket: net.Socket, answer: (ok: boolean) => void, errors: string[], bytes: Buffer[]
+}> {
   let answer: ((ok: boolean) => void) | undefined
   const s = await startStack({
     aedes: '2',
@@ -261,13 +267,22 @@ test('aedes 2, MQTT 5: a client gone before a slow rate-limit store refuses it g
   s.broker.on('connectionError', (_c, err) => errors.push(err.message))
   const socket = net.connect({ port: s.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
   socket.on('error', () => {})
+  const bytes: Buffer[] = []
+  socket.on('data', d => bytes.push(d))
+  t.after(() => { socket.destroy() })
   await once(socket, 'connect')
-  socket.write(proxiedConnect(SOURCE['rate limited'], 5, undefined, 'gone'))
+  socket.write(proxiedConnect(SOURCE['rate limited'], 5, undefined, clientId))
   await until(() => answer !== undefined, 5000, 'the store asked')
+  return { s, socket, answer: ok => answer?.(ok), errors, bytes }
+}
+
+test('aedes 2, MQTT 5: a client gone before a slow rate-limit store refuses it gets nothing written and ' +
+  'raises no error; the broker still serves the next', async (t) => {
+  const { s, socket, answer, errors } = await slowStore(t, 'gone')
   socket.destroy()
   await until(async () => await new Promise<number>(resolve => s.server.getConnections((_e, n) => resolve(n))) === 0,
     5000, 'the broker saw the client go')
-  answer?.(false)
+  answer(false)
   const ok = await exchange(s.port, ALLOWED, 5, {
     more: [mqttPacket.generate({ cmd: 'pingreq' })],
     until: packets => packets.some(p => p.cmd === 'pingresp')
@@ -279,32 +294,12 @@ test('aedes 2, MQTT 5: a client gone before a slow rate-limit store refuses it g
 
 test('aedes 2, MQTT 5: a slow rate-limit store that refuses a client after broker.close() gets it nothing ' +
   'written and raises no error', async (t) => {
-  let answer: ((ok: boolean) => void) | undefined
-  const s = await startStack({
-    aedes: '2',
-    listener: 'tcp',
-    plugin: { listeners: { tcp: { proxyEnabled: true } } },
-    ipPolicy: {
-      rateLimit: { perSecond: 1, burst: 1 },
-      store: { consume: () => new Promise<boolean>(resolve => { answer = resolve }) }
-    }
-  })
-  t.after(() => s.close())
-  const errors: string[] = []
+  const { s, socket, answer, errors, bytes } = await slowStore(t, 'closing')
   let connacks = 0
-  s.broker.on('clientError', (_c, err) => errors.push(err.message))
-  s.broker.on('connectionError', (_c, err) => errors.push(err.message))
   s.broker.on('connackSent', () => { connacks++ })
-  const socket = net.connect({ port: s.port, host: '127.0.0.1', localAddress: '127.0.0.9' })
-  socket.on('error', () => {})
-  const bytes: Buffer[] = []
-  socket.on('data', d => bytes.push(d))
   const closed = once(socket, 'close')
-  await once(socket, 'connect')
-  socket.write(proxiedConnect(SOURCE['rate limited'], 5, undefined, 'closing'))
-  await until(() => answer !== undefined, 5000, 'the store asked')
   await new Promise<void>(resolve => s.broker.close(() => resolve()))
-  answer?.(false)
+  answer(false)
   // The refusal is decided once the unauthorized list has it; anything written by then reaches this
   // side before the broker's end of the connection, which follows this side's.
   await until(async () => (await s.unauthorized.list()).length === 1, 5000, 'the refusal decided')
