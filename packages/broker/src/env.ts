@@ -4,9 +4,14 @@
 import net from 'node:net'
 import {
   isAddressRange, LISTENER_NAMES, listenerEnvName, listenerTrustedEnvName, OptionsError,
-  type ForwardedHeader, type IpPolicyOptions, type ProxyProtocolOptions
+  type ForwardedHeader, type IpPolicyOptions, type ListenerName, type ProxyProtocolOptions
 } from 'aedes-proxy-protocol'
 import { RANGES } from './ranges.js'
+
+/** A WebSocket listener's forwarded-headers variable: `MQTT_WS_FORWARD_HEADERS_ENABLED`, `MQTT_WSS_…`. */
+export function forwardHeadersEnvName (listener: ListenerName): string {
+  return `MQTT_${listener.toUpperCase()}_FORWARD_HEADERS_ENABLED`
+}
 
 /** TBMQ's variable names (thingsboard-mqtt-broker.yml, `listener.*.proxy_enabled`). */
 export const ENV_GLOBAL = 'MQTT_PROXY_PROTOCOL_ENABLED'
@@ -181,7 +186,7 @@ export function optionsFromEnv (env: Env = process.env): ProxyProtocolOptions {
   }
   for (const name of ['ws', 'wss'] as const) {
     // TBMQ 2.4: MQTT_WS_FORWARD_HEADERS_ENABLED, MQTT_WSS_FORWARD_HEADERS_ENABLED
-    const forwarded = readForwarded(env, `MQTT_${name.toUpperCase()}_FORWARD_HEADERS_ENABLED`)
+    const forwarded = readForwarded(env, forwardHeadersEnvName(name))
     if (forwarded !== undefined) listeners[name] = { ...listeners[name], forwardedHeaders: forwarded }
   }
   if (Object.keys(listeners).length > 0) options.listeners = listeners

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'
 import { listenerEnvName, listenerTrustedEnvName, OptionsError, type ListenerName } from 'aedes-proxy-protocol'
-import { readNumber } from './env.js'
+import { forwardHeadersEnvName, readNumber } from './env.js'
 
 /** A start-up failure: its message is the one line the operator reads. */
 export class StartupError extends Error {}
@@ -91,7 +91,7 @@ function variableOf (env: Env, path: string): string | undefined {
     case 'maxPending': return 'MQTT_PROXY_PROTOCOL_MAX_PENDING'
     case 'sslCnAsUsername': return 'MQTT_PROXY_PROTOCOL_SSL_CN_AS_USERNAME'
     case 'forwardedHeaders':
-      return name === undefined ? undefined : `MQTT_${name.toUpperCase()}_FORWARD_HEADERS_ENABLED`
+      return name === undefined ? undefined : forwardHeadersEnvName(name)
     case 'sysInterval': return 'MQTT_PROXY_PROTOCOL_SYS_INTERVAL'
     case 'allow': return 'MQTT_IP_ALLOW_LIST'
     case 'deny': return 'MQTT_IP_DENY_LIST'

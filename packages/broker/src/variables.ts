@@ -1,6 +1,6 @@
 // Every variable the ready-to-run broker reads, its default and its help,
 // and what it says about a variable it does not know.
-import { LISTENER_NAMES, type ListenerName } from 'aedes-proxy-protocol'
+import { LISTENER_NAMES, listenerEnvName, listenerTrustedEnvName, type ListenerName } from 'aedes-proxy-protocol'
 
 /** pino's levels. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
@@ -22,11 +22,11 @@ function variable (name: string, fallback: string, help: string): Variable {
 export const VARIABLES: Variable[] = [
   variable('MQTT_PROXY_PROTOCOL_ENABLED', 'false',
     'require a PROXY v1/v2 header on every listener (true/false, or optional)'),
-  ...LISTENER_NAMES.map(l => variable(`MQTT_${l.toUpperCase()}_PROXY_PROTOCOL_ENABLED`, '(inherit)',
+  ...LISTENER_NAMES.map(l => variable(listenerEnvName(l), '(inherit)',
     `override for the ${l} listener; empty inherits the global value`)),
   variable('MQTT_PROXY_PROTOCOL_TRUSTED_PROXIES', '(any peer)',
     'comma-separated addresses/CIDRs allowed to send a header'),
-  ...LISTENER_NAMES.map(l => variable(`MQTT_${l.toUpperCase()}_PROXY_PROTOCOL_TRUSTED_PROXIES`, '(inherit)',
+  ...LISTENER_NAMES.map(l => variable(listenerTrustedEnvName(l), '(inherit)',
     `trusted proxies for the ${l} listener; replaces the global list`)),
   variable('MQTT_PROXY_PROTOCOL_HEADER_TIMEOUT', '5000', 'milliseconds to wait for a complete PROXY header'),
   variable('MQTT_PROXY_PROTOCOL_MAX_PENDING', '1000',
